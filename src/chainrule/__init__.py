@@ -1,0 +1,27 @@
+"""chainrule: a deep-learning framework on NumPy, with PyTorch's API.
+
+    import chainrule as cr
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad   # tensor([2., 4.])
+"""
+from . import _dtype
+from ._dtype import (bool, double, dtype, float, float16, float32, float64, get_default_dtype,
+                     half, int, int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .tensor import Size, Tensor, device
+from .autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled)
+from . import autograd
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
+                     set_rng_state)
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,
+                       full_like, linspace, logspace, multinomial, normal, ones, ones_like, rand,
+                       rand_like, randint, randint_like, randn, randn_like, randperm, tensor,
+                       zeros, zeros_like)
+from .functions import *  # noqa: F401,F403  (cr.exp, cr.cat, cr.where, ...)
+from .functions import (_METHODS, broadcast_shapes, broadcast_tensors, cat, concat, concatenate,
+                        einsum, hstack, is_floating_point, is_tensor, nonzero, stack, vstack,
+                        where)
+
+__version__ = "0.1.0"
+
+float_ = float

@@ -1,0 +1,94 @@
+"""Data types: thin named wrappers around NumPy dtypes, printed as PyTorch prints its own."""
+import builtins
+
+import numpy as np
+
+
+class dtype:
+    """A tensor element type (``chainrule.float32`` ...), backed by a NumPy dtype."""
+
+    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize")
+
+    def __init__(self, name, np_dtype):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.is_floating_point = self.np.kind == "f"
+        self.is_signed = self.np.kind in "fi"
+        self.itemsize = self.np.itemsize
+
+    def __repr__(self):
+        return f"chainrule.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+
+float16 = half = dtype("float16", np.float16)
+float32 = float = dtype("float32", np.float32)
+float64 = double = dtype("float64", np.float64)
+uint8 = dtype("uint8", np.uint8)
+int8 = dtype("int8", np.int8)
+int16 = short = dtype("int16", np.int16)
+int32 = int = dtype("int32", np.int32)
+int64 = long = dtype("int64", np.int64)
+bool = dtype("bool", np.bool_)
+
+ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+_FROM_NP = {d.np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+
+_default_float = float32
+
+
+def _by_name(name):
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(np_dtype):
+    """The chainrule dtype for a NumPy dtype; raise TypeError for unsupported ones."""
+    try:
+        return _FROM_NP[np_dtype]
+    except KeyError:
+        raise TypeError(f"chainrule: NumPy dtype {np_dtype} is not supported; "
+                        f"expected one of {[d.name for d in ALL]}") from None
+
+
+def to_numpy_dtype(d):
+    """Accept a chainrule dtype, a NumPy dtype, a Python type or a name and return a NumPy dtype."""
+    if d is None:
+        return None
+    if type(d) is dtype:
+        return d.np
+    if d is builtins.float:
+        return np.dtype(np.float64)
+    if d is builtins.int:
+        return np.dtype(np.int64)
+    if d is builtins.bool:
+        return np.dtype(np.bool_)
+    if isinstance(d, str) and d in _BY_NAME:
+        return _BY_NAME[d].np
+    try:
+        nd = np.dtype(d)
+    except TypeError:
+        raise TypeError(f"chainrule: {d!r} is not a dtype; expected one of "
+                        f"{[x.name for x in ALL]}") from None
+    from_numpy_dtype(nd)
+    return nd
+
+
+def get_default_dtype():
+    """The dtype Python floats become (float32 unless changed), as ``torch.get_default_dtype``."""
+    return _default_float
+
+
+def set_default_dtype(d):
+    """Set the dtype Python floats become: float32 or float64."""
+    global _default_float
+    nd = to_numpy_dtype(d)
+    if nd.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating-point dtype, got {d!r}")
+    _default_float = _FROM_NP[nd]
+
+
+def default_float_np():
+    return _default_float.np

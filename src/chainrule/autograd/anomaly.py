@@ -1,0 +1,55 @@
+"""Anomaly mode: stop at the first operation whose forward or backward makes NaN or Inf."""
+import numpy as np
+
+
+class _AnomalyState:
+    enabled = False
+
+
+state = _AnomalyState()
+
+
+class detect_anomaly:
+    """Context manager (and decorator) that makes the first NaN/Inf-producing operation raise.
+
+    >>> with cr.autograd.detect_anomaly():
+    ...     y = (x / 0).sum()   # raises: DivBackward forward produced Inf
+    """
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._prev = state.enabled
+        state.enabled = self.check_nan
+
+    def __exit__(self, *exc):
+        state.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def set_detect_anomaly(mode):
+    state.enabled = bool(mode)
+
+
+def is_anomaly_enabled():
+    return state.enabled
+
+
+def check(op_name, phase, arrays):
+    for a in arrays:
+        if a is None or not isinstance(a, np.ndarray) or a.dtype.kind != "f":
+            continue
+        if not np.isfinite(a).all():
+            what = "NaN" if np.isnan(a).any() else "Inf"
+            raise RuntimeError(f"detect_anomaly: {op_name} {phase} produced {what} "
+                               f"(shape {tuple(a.shape)})")

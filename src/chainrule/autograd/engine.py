@@ -1,0 +1,219 @@
+"""The backward pass: the chain rule applied over the graph, in reverse topological order.
+
+Iterative throughout (no recursion limit): one pass counts, for every node, how many consumers it
+has inside the graph; then a stack of ready nodes is drained (Kahn's algorithm). A node is ready
+when every consumer has handed it its gradient contribution, so each node's backward runs once,
+with the sum of all contributions. Gradients live in a table keyed by node and are dropped as soon
+as they are consumed; each node's saved arrays are freed after its backward unless
+``retain_graph``.
+"""
+import numpy as np
+
+from . import anomaly
+
+
+def undo_broadcast(grad, shape):
+    """Sum ``grad`` back to ``shape``: the adjoint of broadcasting, done for every op here only."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead < 0:
+        return grad.reshape(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes)
+    return grad.reshape(shape)
+
+
+def _free(node):
+    d = node.__dict__
+    d.clear()
+    d["_freed"] = True
+
+
+def _check_versions(node):
+    for t, v in zip(node.inputs, node._versions):
+        if t is not None and t._version != v:
+            raise RuntimeError(
+                f"one of the tensors needed by {node.node_name()} (shape {tuple(t.shape)}) was "
+                f"modified by an in-place operation after it was used (version {v} -> "
+                f"{t._version}); compute the gradient before modifying it, or use an "
+                f"out-of-place operation")
+
+
+def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate=True):
+    """Backpropagate ``root_grads`` (arrays) from ``roots`` (tensors).
+
+    With ``accumulate`` the leaves' ``.grad`` grow; ``capture`` (a list of tensors) instead
+    collects and returns their gradients, touching no ``.grad`` (``autograd.grad``).
+    """
+    table = {}          # node -> list of gradient arrays, one per output
+    leaf_grads = {}     # id(leaf) -> [leaf, gradient array]
+    ready = []
+    captured = {}
+    capture_ids = {id(t): i for i, t in enumerate(capture)} if capture is not None else None
+    capture_nodes = {}
+    if capture is not None:
+        for t in capture:
+            if t.grad_fn is not None:
+                capture_nodes.setdefault(t.grad_fn, []).append(t)
+
+    # Seed the roots.
+    starts = []
+    for t, g in zip(roots, root_grads):
+        node = t.grad_fn
+        if node is None:
+            if t.requires_grad:
+                _add_leaf(leaf_grads, t, g)
+            continue
+        if node.__dict__.get("_freed"):
+            _raise_freed(node)
+        slots = table.get(node)
+        if slots is None:
+            slots = table[node] = [None] * node._n_out
+            starts.append(node)
+        nr = t._output_nr
+        slots[nr] = g if slots[nr] is None else slots[nr] + g
+
+    # Count consumers of each node inside the graph.
+    deps = {}
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        node = stack.pop()
+        inputs = node.__dict__.get("inputs")
+        if inputs is None:
+            continue
+        for t in inputs:
+            if t is None:
+                continue
+            fn = t.grad_fn
+            if fn is None:
+                continue
+            deps[fn] = deps.get(fn, 0) + 1
+            if fn not in seen:
+                seen.add(fn)
+                stack.append(fn)
+    ready = [n for n in starts if n not in deps]
+
+    check_nan = anomaly.state.enabled
+    while ready:
+        node = ready.pop()
+        d = node.__dict__
+        if d.get("_freed"):
+            _raise_freed(node)
+        grads = table.pop(node)
+        watch = d.get("_watch")
+        if watch:
+            for nr, t in watch.items():
+                if grads[nr] is not None:
+                    grads[nr] = _apply_hooks(t, grads[nr], retain=accumulate)
+        if node in capture_nodes:
+            for t in capture_nodes[node]:
+                g = grads[t._output_nr]
+                captured[id(t)] = g
+        if node._n_out > 1 and None in grads:
+            grads = [np.zeros(s, dt) if g is None else g
+                     for g, (s, dt) in zip(grads, node._out_meta)]
+        _check_versions(node)
+        in_grads = node._run_backward(grads)
+        if check_nan:
+            anomaly.check(node.node_name(), "backward", in_grads)
+        inputs = node.inputs
+        if len(in_grads) < len(inputs):
+            raise RuntimeError(f"{node.node_name()}.backward returned {len(in_grads)} gradients, "
+                               f"expected {len(inputs)} (one per forward argument)")
+        for t, g in zip(inputs, in_grads):
+            if t is None or g is None:
+                continue
+            arr = t.array
+            if g.shape != arr.shape:
+                try:
+                    g = undo_broadcast(g, arr.shape)
+                except ValueError:
+                    raise RuntimeError(
+                        f"{node.node_name()}.backward returned a gradient of shape "
+                        f"{tuple(g.shape)} for an input of shape {tuple(arr.shape)}") from None
+            if g.dtype != arr.dtype:
+                g = g.astype(arr.dtype)
+            fn = t.grad_fn
+            if fn is None:
+                _add_leaf(leaf_grads, t, g)
+                continue
+            slots = table.get(fn)
+            if slots is None:
+                slots = table[fn] = [None] * fn._n_out
+            nr = t._output_nr
+            slots[nr] = g if slots[nr] is None else slots[nr] + g
+            left = deps[fn] - 1
+            deps[fn] = left
+            if left == 0:
+                ready.append(fn)
+        if not retain_graph:
+            _free(node)
+
+    if capture is not None:
+        out = []
+        for t in capture:
+            if t.grad_fn is None:
+                entry = leaf_grads.get(id(t))
+                out.append(None if entry is None else entry[1])
+            else:
+                out.append(captured.get(id(t)))
+        return out
+
+    if accumulate:
+        for t, g in leaf_grads.values():
+            g = _apply_hooks(t, g, retain=False)
+            accumulate_grad(t, g)
+    return None
+
+
+def _add_leaf(leaf_grads, t, g):
+    entry = leaf_grads.get(id(t))
+    if entry is None:
+        leaf_grads[id(t)] = [t, g]
+    else:
+        entry[1] = entry[1] + g
+
+
+def accumulate_grad(t, g):
+    """Add ``g`` into ``t.grad`` (leaves and backward(inputs=...))."""
+    from ..tensor import Tensor
+    old = t.grad
+    if old is None:
+        # The leaf must own its gradient: backward may hand the same array (or a read-only
+        # broadcast view) to several inputs, and users clip or zero grads in place.
+        if g.base is not None or not g.flags.writeable or g.dtype != t.array.dtype:
+            g = np.array(g, dtype=t.array.dtype)
+        t.grad = Tensor._make(g)
+    else:
+        if old.array.shape != g.shape:
+            raise RuntimeError(f"accumulating a gradient of shape {tuple(g.shape)} into .grad of "
+                               f"shape {tuple(old.array.shape)}")
+        np.add(old.array, g, out=old.array, casting="unsafe")
+
+
+def _apply_hooks(t, g, retain):
+    hooks = t._hooks
+    if hooks:
+        from ..tensor import Tensor
+        for h in hooks:
+            r = h(Tensor._make(g))
+            if r is not None:
+                g = r.array if isinstance(r, Tensor) else np.asarray(r)
+    if retain and t._retains_grad:
+        from ..tensor import Tensor
+        if t.grad is None:
+            t.grad = Tensor._make(np.array(g))
+        else:
+            t.grad = Tensor._make(t.grad.array + g)
+    return g
+
+
+def _raise_freed(node):
+    raise RuntimeError(
+        f"Trying to backward through the graph a second time (at {node.node_name()}): its saved "
+        f"values were freed after the first backward. Pass retain_graph=True to the first "
+        f"backward() if you need to backward through it again.")

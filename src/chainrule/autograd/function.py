@@ -1,0 +1,148 @@
+"""``Function``: one differentiable operation, its forward and its backward side by side.
+
+Every built-in operation is a subclass; so is any operation a user adds. An instance is both the
+``ctx`` that forward stores things on and the graph node (``tensor.grad_fn``) that backward runs.
+
+Two flavours share the engine:
+
+* built-in ops set ``raw = True``: ``forward(ctx, *args)`` receives NumPy arrays where the caller
+  passed tensors and returns an array (or a tuple of arrays); ``backward(ctx, *grads)`` receives and
+  returns arrays, one gradient (or None) per forward argument.
+* user ops (the default, as in PyTorch) receive and return ``Tensor`` objects in both directions.
+"""
+import numpy as np
+
+from . import anomaly
+from .grad_mode import state as _grad_state
+
+Tensor = None  # set by chainrule.tensor to break the import cycle
+
+
+class Function:
+    """Base class for differentiable operations (PyTorch's ``torch.autograd.Function``).
+
+    Subclass it with two static methods and call ``apply``::
+
+        class Cube(cr.autograd.Function):
+            '''y = x^3, dy/dx = 3 x^2'''
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, grad):
+                (x,) = ctx.saved_tensors
+                return grad * 3 * x ** 2
+
+        y = Cube.apply(x)
+    """
+
+    raw = False
+
+    # Attributes every node gets (set in ``apply``):
+    #   inputs            tuple: the Tensor argument at each position that needs a gradient, else None
+    #   needs_input_grad  tuple of bools, PyTorch's name
+    #   _versions         input tensors' version counters when forward ran (in-place detection)
+    #   _n_out            number of outputs; _out_meta: (shape, dtype) of each when more than one
+    #   _watch            {output_nr: tensor} for retain_grad / hooks on non-leaf outputs
+
+    @classmethod
+    def apply(cls, *args):
+        T = Tensor
+        arrays = []
+        requires = False
+        for a in args:
+            if isinstance(a, T):
+                arrays.append(a.array)
+                if a.requires_grad:
+                    requires = True
+            else:
+                arrays.append(a)
+        ctx = cls.__new__(cls)
+        record = requires and _grad_state.enabled
+        if cls.raw:
+            ctx.needs_input_grad = tuple(isinstance(a, T) and a.requires_grad for a in args) if record else ()
+            out = cls.forward(ctx, *arrays)
+        else:
+            ctx.needs_input_grad = tuple(isinstance(a, T) and a.requires_grad for a in args)
+            from .grad_mode import no_grad
+            with no_grad():
+                out = cls.forward(ctx, *args)
+        multi = type(out) is tuple
+        if anomaly.state.enabled:
+            outs = out if multi else (out,)
+            anomaly.check(cls.node_name(), "forward",
+                          [o.array if isinstance(o, T) else o for o in outs])
+        if not record:
+            if multi:
+                return tuple(_wrap(o) for o in out)
+            return _wrap(out)
+        ctx.inputs = tuple(a if isinstance(a, T) and a.requires_grad else None for a in args)
+        ctx._versions = tuple(a._version if isinstance(a, T) else 0 for a in args)
+        if multi:
+            ctx._n_out = len(out)
+            outs = tuple(_wrap(o, ctx, i) for i, o in enumerate(out))
+            ctx._out_meta = tuple((o.array.shape, o.array.dtype) for o in outs)
+            return outs
+        ctx._n_out = 1
+        return _wrap(out, ctx, 0)
+
+    # -- ctx API (PyTorch names) -------------------------------------------------------------
+    def save_for_backward(self, *tensors):
+        self.saved_tensors = tensors
+
+    def mark_non_differentiable(self, *tensors):
+        pass
+
+    # -- graph node API ----------------------------------------------------------------------
+    @classmethod
+    def node_name(cls):
+        return cls.__name__ + "Backward"
+
+    def name(self):
+        return self.node_name()
+
+    @property
+    def next_functions(self):
+        """((node_or_None, output_nr), ...) for each input, as PyTorch's ``grad_fn.next_functions``."""
+        inputs = self.__dict__.get("inputs") or ()
+        return tuple((t.grad_fn, t._output_nr) if t is not None else (None, 0) for t in inputs)
+
+    def __repr__(self):
+        return f"<{self.node_name()} object at {hex(id(self))}>"
+
+    def _run_backward(self, grads):
+        """Engine entry: gradients w.r.t. outputs (arrays) -> gradients w.r.t. inputs (arrays)."""
+        cls = type(self)
+        if cls.raw:
+            res = cls.backward(self, *grads)
+        else:
+            T = Tensor
+            res = cls.backward(self, *[T._make(g) if g is not None else None for g in grads])
+            if type(res) is not tuple:
+                res = (res,)
+            res = tuple(r.array if isinstance(r, T) else (None if r is None else np.asarray(r))
+                        for r in res)
+        if type(res) is not tuple:
+            res = (res,)
+        return res
+
+
+def _wrap(out, ctx=None, output_nr=0):
+    T = Tensor
+    if isinstance(out, T):
+        arr = out.array
+    else:
+        arr = out if type(out) is np.ndarray else np.asarray(out)
+    t = T._make(arr)
+    if ctx is not None and arr.dtype.kind == "f":  # integer outputs (indices) carry no gradient
+        t.requires_grad = True
+        t.grad_fn = ctx
+        t._output_nr = output_nr
+    return t
+
+
+def once_differentiable(fn):
+    """Kept for PyTorch compatibility: chainrule's backward never builds a graph anyway."""
+    return fn

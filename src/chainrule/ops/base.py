@@ -1,0 +1,102 @@
+"""Shared pieces of the built-in operations: the ``Op`` base and PyTorch's type promotion."""
+from .. import _dtype
+from ..autograd.function import Function
+from ..backend import xp
+
+
+class Op(Function):
+    """A built-in operation: forward and backward work on raw arrays (``raw = True``)."""
+
+    raw = True
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def as_float(a):
+    """Integer or bool arrays become the default float dtype, as PyTorch does for exp, log, /..."""
+    if a.dtype.kind == "f":
+        return a
+    return a.astype(_dtype.default_float_np())
+
+
+def promote(a, b):
+    """Apply PyTorch's promotion to two operands (arrays or Python scalars) and return them.
+
+    NumPy 2 already keeps ``float32_array * 2.5`` in float32, so only the cases where PyTorch and
+    NumPy disagree do work here: an integer tensor with a Python float, int with float tensors
+    (PyTorch keeps the float tensor's type), and 0-d tensors, which yield to dimensioned ones of
+    the same category.
+    """
+    ta = type(a)
+    tb = type(b)
+    if ta is xp.ndarray and tb is xp.ndarray:
+        if a.dtype == b.dtype:
+            return a, b
+        return _promote_arrays(a, b)
+    if ta is xp.ndarray:
+        return a if _scalar_fits(a, b) else _scalar_upcast(a, b), b
+    if tb is xp.ndarray:
+        return a, b if _scalar_fits(b, a) else _scalar_upcast(b, a)
+    return a, b
+
+
+def _scalar_fits(arr, s):
+    kind = arr.dtype.kind
+    if type(s) is float:
+        return kind == "f"
+    if type(s) is int:
+        return kind != "b"
+    return True
+
+
+def _scalar_upcast(arr, s):
+    if type(s) is float:
+        return arr.astype(_dtype.default_float_np())
+    return arr.astype(xp.int64)
+
+
+def _promote_arrays(a, b):
+    ca = _CATEGORY.get(a.dtype.kind, 2)
+    cb = _CATEGORY.get(b.dtype.kind, 2)
+    za = a.ndim == 0
+    zb = b.ndim == 0
+    if za != zb:
+        dim, zero = (b, a) if za else (a, b)
+        cd = _CATEGORY.get(dim.dtype.kind, 2)
+        cz = _CATEGORY.get(zero.dtype.kind, 2)
+        if cz <= cd:
+            target = dim.dtype
+        else:
+            target = _dtype.default_float_np() if cz == 2 else xp.dtype(xp.int64)
+    elif ca != cb:
+        target = a.dtype if ca > cb else b.dtype
+    else:
+        target = xp.result_type(a.dtype, b.dtype)
+    return a.astype(target, copy=False), b.astype(target, copy=False)
+
+
+def normalize_dims(dim, ndim, op):
+    """``dim`` (None, int, or sequence) -> a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (list, tuple)):
+        dims = tuple(normalize_dim(d, ndim, op) for d in dim)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"{op}: dim {dim} names an axis twice")
+        return tuple(sorted(dims))
+    return (normalize_dim(dim, ndim, op),)
+
+
+def normalize_dim(d, ndim, op):
+    """One axis, negative allowed; 0-d tensors accept 0 and -1 as PyTorch does."""
+    if not isinstance(d, int) or isinstance(d, bool):
+        try:
+            d = d.__index__()
+        except AttributeError:
+            raise TypeError(f"{op}: dim must be an int, got {type(d).__name__}") from None
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dimensions "
+                         f"(expected in [{-n}, {n - 1}])")
+    return d % n if ndim else 0

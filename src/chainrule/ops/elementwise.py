@@ -1,0 +1,452 @@
+"""Elementwise operations. Broadcasting is undone by the engine, so each backward may return a
+gradient of the broadcast output's shape."""
+from ..backend import xp
+from .base import Op, as_float, promote
+
+
+# -- arithmetic ------------------------------------------------------------------------------
+
+class Add(Op):
+    """z = a + b;  dz/da = 1, dz/db = 1."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Op):
+    """z = a - b;  dz/da = 1, dz/db = -1."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Op):
+    """z = a * b;  dz/da = b, dz/db = a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.a, ctx.b = a, b
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        return (g * ctx.b if need[0] else None), (g * ctx.a if need[1] else None)
+
+
+class Div(Op):
+    """z = a / b;  dz/da = 1/b, dz/db = -a/b^2 = -z/b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        if type(a) is xp.ndarray and a.dtype.kind != "f":
+            a = as_float(a)
+        elif type(b) is xp.ndarray and b.dtype.kind != "f":
+            b = as_float(b)
+        out = a / b
+        ctx.b, ctx.out = b, out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        gb = g / ctx.b
+        return (gb if need[0] else None), (-gb * ctx.out if need[1] else None)
+
+
+class Pow(Op):
+    """z = a^p;  dz/da = p a^(p-1),  dz/dp = a^p ln a."""
+
+    @staticmethod
+    def forward(ctx, a, p):
+        a, p = promote(a, p)
+        if type(p) is xp.ndarray and p.dtype.kind != "f" and type(a) is xp.ndarray \
+                and a.dtype.kind != "f" and (p < 0).any():
+            raise RuntimeError("pow: integers to negative integer powers are not allowed")
+        out = a ** p
+        ctx.a, ctx.p, ctx.out = a, p, out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, p, out = ctx.a, ctx.p, ctx.out
+        need = ctx.needs_input_grad
+        ga = gp = None
+        if need[0]:
+            if type(p) is not xp.ndarray and p == 2:
+                ga = g * 2 * a
+            elif type(p) is not xp.ndarray and p == 0:
+                ga = xp.zeros_like(g * a)
+            else:
+                ga = g * p * a ** (p - 1)
+        if need[1]:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                # d/dp a^p = a^p ln a; PyTorch takes 0 where a == 0 and p >= 0.
+                gp = g * xp.where((a == 0) & (p >= 0), 0, out * xp.log(a))
+        return ga, gp
+
+
+class Remainder(Op):
+    """z = a - floor(a/b) b (the sign of b, as Python's %);  dz/da = 1, dz/db = -floor(a/b)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.a, ctx.b = a, b
+        return xp.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        return g, (-g * xp.floor(ctx.a / ctx.b) if need[1] else None)
+
+
+class Neg(Op):
+    """z = -a;  dz/da = -1."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+# -- unary functions --------------------------------------------------------------------------
+
+class Exp(Op):
+    """z = e^a;  dz/da = e^a = z."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.exp(as_float(a))
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.out
+
+
+class Log(Op):
+    """z = ln a;  dz/da = 1/a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        with xp.errstate(divide="ignore"):
+            return g / ctx.a
+
+
+class Log1p(Op):
+    """z = ln(1 + a);  dz/da = 1/(1 + a)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        with xp.errstate(divide="ignore"):
+            return g / (1 + ctx.a)
+
+
+class Expm1(Op):
+    """z = e^a - 1;  dz/da = e^a = z + 1."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.expm1(as_float(a))
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx.out + 1)
+
+
+class Sqrt(Op):
+    """z = sqrt(a);  dz/da = 1/(2 sqrt(a)) = 1/(2z)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        with xp.errstate(invalid="ignore"):
+            out = xp.sqrt(as_float(a))
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        with xp.errstate(divide="ignore"):
+            return g / (2 * ctx.out)
+
+
+class Rsqrt(Op):
+    """z = a^(-1/2);  dz/da = -1/2 a^(-3/2) = -z^3 / 2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            out = 1 / xp.sqrt(as_float(a))
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return -0.5 * g * ctx.out ** 3
+
+
+class Abs(Op):
+    """z = |a|;  dz/da = sign(a) (0 at 0, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return xp.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * xp.sign(ctx.a)
+
+
+class Sign(Op):
+    """z = sign(a);  dz/da = 0 almost everywhere."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return xp.sign(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return xp.zeros_like(g)
+
+
+class Sin(Op):
+    """z = sin a;  dz/da = cos a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        return xp.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * xp.cos(ctx.a)
+
+
+class Cos(Op):
+    """z = cos a;  dz/da = -sin a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        return xp.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g * xp.sin(ctx.a)
+
+
+class Tanh(Op):
+    """z = tanh a;  dz/da = 1 - tanh^2 a = 1 - z^2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.tanh(as_float(a))
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.out
+        return g * (1 - out * out)
+
+
+class Sigmoid(Op):
+    """z = 1 / (1 + e^-a);  dz/da = z (1 - z).
+
+    Computed from e^-|a| so that neither tail overflows (sigmoid(-1000) is 0, silently).
+    """
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        e = xp.exp(-xp.abs(a))
+        out = xp.where(a >= 0, 1, e) / (1 + e)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.out
+        return g * out * (1 - out)
+
+
+class Relu(Op):
+    """z = max(0, a);  dz/da = 1 where a > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.maximum(a, 0)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx.out > 0)
+
+
+class Reciprocal(Op):
+    """z = 1/a;  dz/da = -1/a^2 = -z^2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        with xp.errstate(divide="ignore"):
+            out = 1 / as_float(a)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.out
+        return -g * out * out
+
+
+class Square(Op):
+    """z = a^2;  dz/da = 2a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.a = a
+        return a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        return 2 * g * ctx.a
+
+
+class Clamp(Op):
+    """z = min(max(a, lo), hi);  dz/da = 1 where lo <= a <= hi, else 0."""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        if lo is not None and hi is not None:
+            out = xp.clip(a, lo, hi)
+        elif lo is not None:
+            out = xp.maximum(a, lo)
+        else:
+            out = xp.minimum(a, hi)
+        if type(out) is xp.ndarray and out.dtype != a.dtype and a.dtype.kind == "f":
+            out = out.astype(a.dtype)
+        ctx.a, ctx.lo, ctx.hi = a, lo, hi
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo, hi = ctx.a, ctx.lo, ctx.hi
+        keep = True
+        if lo is not None:
+            keep = a >= lo
+        if hi is not None:
+            keep = keep & (a <= hi)
+        return g * keep, None, None
+
+
+class Maximum(Op):
+    """z = max(a, b);  the gradient goes to the larger input, split in half on ties (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.a, ctx.b = a, b
+        return xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.a, ctx.b
+        share = xp.where(a == b, 0.5, 1.0).astype(g.dtype)
+        return g * share * (a >= b), g * share * (b >= a)
+
+
+class Minimum(Op):
+    """z = min(a, b);  the gradient goes to the smaller input, split in half on ties (PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.a, ctx.b = a, b
+        return xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.a, ctx.b
+        share = xp.where(a == b, 0.5, 1.0).astype(g.dtype)
+        return g * share * (a <= b), g * share * (b <= a)
+
+
+class Where(Op):
+    """z = a where cond else b;  dz/da = cond, dz/db = not cond."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        a, b = promote(a, b)
+        ctx.cond = cond
+        return xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        cond = ctx.cond
+        need = ctx.needs_input_grad
+        return (None,
+                xp.where(cond, g, 0) if need[1] else None,
+                xp.where(cond, 0, g) if need[2] else None)
+
+
+class Copy(Op):
+    """z = a (a new array);  dz/da = 1.  ``clone()``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class Cast(Op):
+    """z = a converted to another dtype;  dz/da = 1 (the engine casts the gradient back)."""
+
+    @staticmethod
+    def forward(ctx, a, np_dtype):
+        return a.astype(np_dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None

@@ -1,0 +1,328 @@
+"""Reductions and the softmax family. ``dims`` arguments arrive normalised (sorted tuples)."""
+from ..backend import xp
+from .base import Op, as_float
+
+
+def _expand(g, dims, keepdim):
+    """Put back the reduced axes of ``g`` (as size 1) so it broadcasts against the input."""
+    if keepdim or not dims:
+        return g
+    return xp.expand_dims(g, dims)
+
+
+def _count(shape, dims):
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+class Sum(Op):
+    """z = sum_i a_i;  dz/da_i = 1 (the gradient is copied back to every summed element)."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
+        if a.dtype.kind == "b":
+            a = a.astype(xp.int64)
+        return a.sum(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return xp.broadcast_to(_expand(g, ctx.dims, ctx.keepdim), ctx.shape), None, None
+
+
+class Mean(Op):
+    """z = (1/N) sum_i a_i;  dz/da_i = 1/N."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        if a.dtype.kind != "f":
+            raise RuntimeError(f"mean: expected a floating-point tensor, got {a.dtype}; "
+                               f"convert it with .float() first")
+        ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
+        return a.mean(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        n = _count(ctx.shape, ctx.dims)
+        g = _expand(g, ctx.dims, ctx.keepdim) / n if n else _expand(g, ctx.dims, ctx.keepdim)
+        return xp.broadcast_to(g, ctx.shape), None, None
+
+
+class Var(Op):
+    """z = sum_i (a_i - mean)^2 / (N - correction);  dz/da_i = 2 (a_i - mean) / (N - correction)."""
+
+    @staticmethod
+    def forward(ctx, a, dims, correction, keepdim):
+        a = as_float(a)
+        mean = a.mean(axis=dims, keepdims=True)
+        centred = a - mean
+        n = _count(a.shape, dims)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            out = (centred * centred).sum(axis=dims, keepdims=keepdim) / max(n - correction, 0)
+        ctx.centred, ctx.dims, ctx.keepdim, ctx.denom = centred, dims, keepdim, n - correction
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _expand(g, ctx.dims, ctx.keepdim)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return g * ctx.centred * (2.0 / ctx.denom) if ctx.denom > 0 else \
+                g * ctx.centred * xp.nan, None, None, None
+
+
+class Std(Op):
+    """z = sqrt(var);  dz/da_i = (a_i - mean) / ((N - correction) z)."""
+
+    @staticmethod
+    def forward(ctx, a, dims, correction, keepdim):
+        a = as_float(a)
+        mean = a.mean(axis=dims, keepdims=True)
+        centred = a - mean
+        n = _count(a.shape, dims)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            out = xp.sqrt((centred * centred).sum(axis=dims, keepdims=keepdim) / max(n - correction, 0))
+        ctx.centred, ctx.dims, ctx.keepdim, ctx.denom, ctx.out = centred, dims, keepdim, n - correction, out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _expand(g, ctx.dims, ctx.keepdim)
+        out = _expand(ctx.out, ctx.dims, ctx.keepdim)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return g * ctx.centred / (ctx.denom * out), None, None, None
+
+
+class Amax(Op):
+    """z = max_i a_i;  the gradient is shared evenly between the elements equal to the max."""
+
+    reduce = staticmethod(xp.max)
+
+    @classmethod
+    def forward(cls, ctx, a, dims, keepdim):
+        if a.size == 0:
+            raise RuntimeError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape "
+                               f"{tuple(a.shape)}")
+        out = cls.reduce(a, axis=dims, keepdims=True)
+        ctx.mask = a == out
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return out if keepdim else out.reshape([n for i, n in enumerate(a.shape) if i not in dims])
+
+    @staticmethod
+    def backward(ctx, g):
+        mask = ctx.mask
+        g = _expand(g, ctx.dims, ctx.keepdim)
+        share = mask / mask.sum(axis=ctx.dims, keepdims=True)
+        return g * share.astype(g.dtype), None, None
+
+
+class Amin(Amax):
+    """z = min_i a_i;  the gradient is shared evenly between the elements equal to the min."""
+
+    reduce = staticmethod(xp.min)
+
+
+class MaxDim(Op):
+    """(values, indices) = max along ``dim``;  the gradient goes to the chosen index only."""
+
+    pick = staticmethod(xp.argmax)
+
+    @classmethod
+    def forward(cls, ctx, a, dim, keepdim):
+        if a.shape and a.shape[dim] == 0:
+            raise IndexError(f"max/min: dimension {dim} of shape {tuple(a.shape)} is empty")
+        idx = cls.pick(a, axis=dim, keepdims=True)
+        values = xp.take_along_axis(a, idx, axis=dim)
+        ctx.idx, ctx.dim, ctx.shape = idx, dim, a.shape
+        if not keepdim:
+            values = values.squeeze(dim)
+            idx = idx.squeeze(dim)
+        ctx.keepdim = keepdim
+        return values, idx.astype(xp.int64)
+
+    @staticmethod
+    def backward(ctx, g, g_idx):
+        if not ctx.keepdim:
+            g = xp.expand_dims(g, ctx.dim)
+        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        xp.put_along_axis(out, ctx.idx, g, axis=ctx.dim)
+        return out, None, None
+
+
+class MinDim(MaxDim):
+    """(values, indices) = min along ``dim``;  the gradient goes to the chosen index only."""
+
+    pick = staticmethod(xp.argmin)
+
+
+class LogSumExp(Op):
+    """z = log sum_i e^(a_i), computed as m + log sum e^(a_i - m);  dz/da_i = e^(a_i - z)."""
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        a = as_float(a)
+        m = a.max(axis=dims, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        out = m + xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True))
+        ctx.a, ctx.out, ctx.dims, ctx.keepdim = a, out, dims, keepdim
+        return out if keepdim else out.squeeze(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        g = _expand(g, ctx.dims, ctx.keepdim)
+        return g * xp.exp(ctx.a - ctx.out), None, None
+
+
+class Prod(Op):
+    """z = prod_i a_i;  dz/da_i = prod_{j != i} a_j (computed without dividing, so zeros work)."""
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim):
+        ctx.a, ctx.dim, ctx.keepdim = a, dim, keepdim
+        if dim is None:
+            return xp.prod(a)
+        return xp.prod(a, axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, dim = ctx.a, ctx.dim
+        if dim is None:
+            flat = a.reshape(-1)
+            return (g * _prod_others(flat, 0)).reshape(a.shape), None, None
+        if not ctx.keepdim:
+            g = xp.expand_dims(g, dim)
+        return g * _prod_others(a, dim), None, None
+
+
+def _prod_others(a, axis):
+    """For each element, the product of all the others along ``axis`` (exclusive cumprods)."""
+    a = xp.moveaxis(a, axis, -1)
+    ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
+    left = xp.cumprod(xp.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
+    right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(a, -1)[..., :-1]], axis=-1), axis=-1), -1)
+    return xp.moveaxis(left * right, -1, axis)
+
+
+class Norm(Op):
+    """z = (sum_i |a_i|^p)^(1/p);  dz/da_i = a_i |a_i|^(p-2) / z^(p-1)  (p = 2: a_i / z)."""
+
+    @staticmethod
+    def forward(ctx, a, p, dims, keepdim):
+        a = as_float(a)
+        absa = xp.abs(a)
+        if p == float("inf"):
+            out = absa.max(axis=dims, keepdims=True)
+        elif p == -float("inf"):
+            out = absa.min(axis=dims, keepdims=True)
+        elif p == 0:
+            out = (a != 0).sum(axis=dims, keepdims=True).astype(a.dtype)
+        elif p == 1:
+            out = absa.sum(axis=dims, keepdims=True)
+        elif p == 2:
+            out = xp.sqrt((a * a).sum(axis=dims, keepdims=True))
+        else:
+            out = (absa ** p).sum(axis=dims, keepdims=True) ** (1.0 / p)
+        ctx.a, ctx.p, ctx.out, ctx.dims, ctx.keepdim = a, p, out, dims, keepdim
+        return out if keepdim else out.squeeze(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, p, out = ctx.a, ctx.p, ctx.out
+        g = _expand(g, ctx.dims, ctx.keepdim)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if p == 0:
+                grad = xp.zeros_like(a)
+            elif p == 1:
+                grad = xp.sign(a)
+            elif p in (float("inf"), -float("inf")):
+                mask = xp.abs(a) == out
+                grad = xp.sign(a) * mask / mask.sum(axis=ctx.dims, keepdims=True)
+            elif p == 2:
+                grad = xp.where(out == 0, 0, a / out)
+            else:
+                grad = xp.where(out == 0, 0, a * xp.abs(a) ** (p - 2) / out ** (p - 1))
+        return g * grad, None, None, None
+
+
+class Cumsum(Op):
+    """z_i = sum_{j <= i} a_j;  dL/da_j = sum_{i >= j} dL/dz_i (a reversed cumulative sum)."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.dim = dim
+        if a.ndim == 0:
+            return a.copy()
+        return xp.cumsum(a, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        if g.ndim == 0:
+            return g, None
+        d = ctx.dim
+        return xp.flip(xp.cumsum(xp.flip(g, d), axis=d), d), None
+
+
+class Softmax(Op):
+    """s_i = e^(a_i) / sum_j e^(a_j);  dL/da = s * (dL/ds - sum_j dL/ds_j s_j)."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        a = as_float(a)
+        e = xp.exp(a - a.max(axis=dim, keepdims=True))
+        out = e / e.sum(axis=dim, keepdims=True)
+        ctx.out, ctx.dim = out, dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        s = ctx.out
+        gs = g * s
+        return gs - s * gs.sum(axis=ctx.dim, keepdims=True), None
+
+
+class LogSoftmax(Op):
+    """y_i = a_i - logsumexp(a);  dL/da = dL/dy - softmax(a) * sum_j dL/dy_j."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        a = as_float(a)
+        shifted = a - a.max(axis=dim, keepdims=True)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.out, ctx.dim = out, dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g - xp.exp(ctx.out) * g.sum(axis=ctx.dim, keepdims=True), None
+
+
+class TopK(Op):
+    """(values, indices) of the k largest (or smallest) along ``dim``; values' gradient goes back
+    to the chosen positions."""
+
+    @staticmethod
+    def forward(ctx, a, k, dim, largest, sorted_):
+        n = a.shape[dim] if a.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
+        if a.ndim == 0:
+            ctx.idx, ctx.dim, ctx.shape = None, dim, a.shape
+            return a.copy(), xp.zeros((), xp.int64)
+        key = -a if largest else a
+        if a.dtype.kind == "b":
+            key = -a.astype(xp.int8) if largest else a.astype(xp.int8)
+        # A stable sort gives the first of equal values first, as PyTorch does on CPU.
+        idx = xp.argsort(key, axis=dim, kind="stable")
+        idx = xp.take(idx, xp.arange(k), axis=dim)
+        values = xp.take_along_axis(a, idx, axis=dim)
+        ctx.idx, ctx.dim, ctx.shape = idx, dim, a.shape
+        return values, idx.astype(xp.int64)
+
+    @staticmethod
+    def backward(ctx, g, g_idx):
+        if ctx.idx is None:
+            return g, None, None, None, None
+        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        xp.put_along_axis(out, ctx.idx, g, axis=ctx.dim)
+        return out, None, None, None, None

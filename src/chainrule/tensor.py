@@ -1,0 +1,1230 @@
+"""``Tensor``: an n-dimensional array that remembers how it was computed.
+
+``tensor.array`` is the NumPy array holding the values (Chainer's name); ``grad_fn`` is the node
+that made it (None for leaves); ``grad`` receives dL/dtensor after ``backward()``. Operators and
+methods are thin wrappers over the ops in ``chainrule.ops``, each a ``Function`` subclass.
+"""
+import collections
+import numbers
+
+import numpy as np
+
+from . import _dtype
+from .autograd import function as _function
+from .autograd.grad_mode import state as _grad_state
+from .ops import elementwise as E, reduction as R, shape as S, indexing as I, linalg as L
+from .ops.base import normalize_dim, normalize_dims
+
+_FROM_NP = _dtype._FROM_NP
+
+values_indices = collections.namedtuple("values_indices", ["values", "indices"])
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple of ints (``torch.Size``)."""
+
+    def __repr__(self):
+        return f"chainrule.Size([{', '.join(map(str, self))}])"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class device:
+    """Where a tensor lives. chainrule computes on the CPU (NumPy); CuPy could add 'cuda'."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        if type != "cpu":
+            raise RuntimeError(f"device: only 'cpu' is available in chainrule, got {type!r}")
+        self.type, self.index = type, index
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __str__(self):
+        return self.type
+
+    def __eq__(self, other):
+        return str(self) == str(other)
+
+    def __hash__(self):
+        return hash(self.type)
+
+
+_CPU = device("cpu")
+
+
+def _shape_args(shape, op):
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` as PyTorch does."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list, Size)):
+        shape = tuple(shape[0])
+    try:
+        return tuple(int(s.__index__()) for s in shape)
+    except (AttributeError, TypeError):
+        raise TypeError(f"{op}: sizes must be ints, got {shape!r}") from None
+
+
+def _index_arg(idx):
+    """Turn a user index into one NumPy understands, rejecting float indices clearly."""
+    if isinstance(idx, Tensor):
+        a = idx.array
+        if a.dtype.kind not in "biu":
+            raise IndexError(f"tensors used as indices must be long, int or bool tensors, got "
+                             f"{_FROM_NP[a.dtype]}")
+        return a
+    if isinstance(idx, float):
+        raise IndexError(f"indices must be ints, slices, None, Ellipsis, or int/bool tensors; "
+                         f"got the float {idx}")
+    if isinstance(idx, list):
+        a = np.asarray(idx)
+        if a.dtype.kind not in "biu" and a.size:
+            raise IndexError(f"index lists must hold ints or bools, got {idx!r}")
+        return a.astype(np.int64) if a.size == 0 else a
+    if isinstance(idx, np.ndarray):
+        if idx.dtype.kind not in "biu":
+            raise IndexError(f"array indices must be int or bool, got {idx.dtype}")
+        return idx
+    return idx
+
+
+def _normalise_index(index):
+    if type(index) is tuple:
+        return tuple(_index_arg(i) for i in index)
+    return (_index_arg(index),)
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    >>> x = cr.tensor(-2.0, requires_grad=True); y = cr.tensor(5.0, requires_grad=True)
+    >>> z = cr.tensor(-4.0, requires_grad=True)
+    >>> f = (x + y) * z
+    >>> f.backward()
+    >>> x.grad, y.grad, z.grad
+    (tensor(-4.), tensor(-4.), tensor(3.))
+    """
+
+    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+                 "_retains_grad", "_hooks", "__weakref__")
+    __array_ufunc__ = None  # NumPy operators defer to ours: np.float32(2) * t stays a Tensor
+    __hash__ = object.__hash__
+
+    def __init__(self, data=(), dtype=None, requires_grad=False):
+        arr = np.array(data.array if isinstance(data, Tensor) else data,
+                       dtype=_dtype.to_numpy_dtype(dtype) or _dtype.default_float_np())
+        _init(self, arr, requires_grad)
+
+    @classmethod
+    def _make(cls, array):
+        t = object.__new__(Tensor)
+        t.array = array
+        t.requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._version = 0
+        t._retains_grad = False
+        t._hooks = None
+        return t
+
+    # -- attributes --------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self.array.shape)
+
+    @property
+    def dtype(self):
+        return _FROM_NP[self.array.dtype]
+
+    @property
+    def device(self):
+        return _CPU
+
+    @property
+    def ndim(self):
+        return self.array.ndim
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def data(self):
+        """A tensor sharing this one's values but outside the graph (PyTorch's ``.data``)."""
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, value):
+        arr = value.array if isinstance(value, Tensor) else np.asarray(value)
+        self.array = arr
+
+    @property
+    def T(self):
+        if self.ndim <= 2:
+            return self.t() if self.ndim == 2 else self
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        if self.ndim < 2:
+            raise RuntimeError(f"mT: expected a tensor with 2 or more dimensions, got shape "
+                               f"{tuple(self.shape)}")
+        return self.transpose(-2, -1)
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def itemsize(self):
+        return self.array.itemsize
+
+    def element_size(self):
+        return self.array.itemsize
+
+    def is_floating_point(self):
+        return self.array.dtype.kind == "f"
+
+    def numel(self):
+        return self.array.size
+
+    nelement = numel
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.shape
+        return self.array.shape[normalize_dim(dim, self.ndim, "size")]
+
+    def dim(self):
+        return self.array.ndim
+
+    def item(self):
+        if self.array.size != 1:
+            raise RuntimeError(f"item: a Tensor with {self.array.size} elements cannot be converted "
+                               f"to a Python number (shape {tuple(self.shape)})")
+        return self.array.item()
+
+    def tolist(self):
+        return self.array.tolist()
+
+    def numpy(self, force=False):
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self.array
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None:
+            return self.array.astype(dtype)
+        return self.array.copy() if copy else self.array
+
+    def cpu(self):
+        return self
+
+    def contiguous(self):
+        return self
+
+    def is_contiguous(self):
+        return bool(self.array.flags.c_contiguous)
+
+    def data_ptr(self):
+        return self.array.__array_interface__["data"][0]
+
+    def storage_offset(self):
+        return 0
+
+    # -- autograd ----------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``."""
+        from .autograd import engine
+        if create_graph:
+            raise RuntimeError("backward(create_graph=True): chainrule computes gradients on raw "
+                               "arrays, so higher-order derivatives are not available")
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                               "grad_fn: call requires_grad_() on a leaf it depends on, or "
+                               "check that it was not computed under no_grad()")
+        if gradient is None:
+            if self.array.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs: this "
+                                   f"tensor has shape {tuple(self.shape)}; pass gradient= (a "
+                                   f"tensor of that shape) to backward()")
+            g = np.ones(self.array.shape, dtype=self.array.dtype)
+        else:
+            g = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient)
+            if g.shape != self.array.shape:
+                raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the tensor "
+                                   f"has shape {tuple(self.shape)}")
+            g = np.array(g, dtype=self.array.dtype)
+        if inputs is None:
+            engine.run_backward((self,), (g,), retain_graph=bool(retain_graph))
+            return
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        grads = engine.run_backward((self,), (g,), retain_graph=bool(retain_graph), capture=inputs)
+        for t, gi in zip(inputs, grads):
+            if gi is not None:
+                engine.accumulate_grad(t, gi)
+
+    def detach(self):
+        return Tensor._make(self.array)
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self, memory_format=None):
+        return E.Copy.apply(self)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.array.dtype.kind != "f":
+            raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
+                               f"{self.dtype}")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use detach() instead")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that has requires_grad=False")
+        if self.grad_fn is None:
+            return
+        self._retains_grad = True
+        self._watch()
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient during backward; a returned tensor
+        replaces the gradient. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        if self.grad_fn is not None:
+            self._watch()
+        return _HookHandle(self._hooks, hook)
+
+    def _watch(self):
+        node = self.grad_fn
+        watch = node.__dict__.get("_watch")
+        if watch is None:
+            watch = node._watch = {}
+        watch[self._output_nr] = self
+
+    # -- conversion --------------------------------------------------------------------------
+    def to(self, *args, dtype=None, **kwargs):
+        for a in args:
+            if isinstance(a, (_dtype.dtype, type)) or (isinstance(a, np.dtype)):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, (str, device)):
+                device(a)
+        if "device" in kwargs and kwargs["device"] is not None:
+            device(kwargs["device"])
+        if dtype is None:
+            return self
+        nd = _dtype.to_numpy_dtype(dtype)
+        if nd == self.array.dtype:
+            return self
+        if self.requires_grad and nd.kind != "f":
+            return Tensor._make(self.array.astype(nd))
+        return E.Cast.apply(self, nd)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"chainrule.{self.dtype.name}"
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(_dtype.float32)
+
+    def double(self):
+        return self.to(_dtype.float64)
+
+    def half(self):
+        return self.to(_dtype.float16)
+
+    def long(self):
+        return self.to(_dtype.int64)
+
+    def int(self):
+        return self.to(_dtype.int32)
+
+    def bool(self):
+        return self.to(_dtype.bool)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    # -- Python protocol ---------------------------------------------------------------------
+    def __repr__(self):
+        from ._format import format_tensor
+        return format_tensor(self)
+
+    def __len__(self):
+        if self.array.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.array.shape[0]
+
+    def __iter__(self):
+        if self.array.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self):
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                               f"(shape {tuple(self.shape)})")
+        return bool(self.array.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.array.dtype.kind not in "iub" or self.array.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.array.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __format__(self, spec):
+        if self.array.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self.array, self.requires_grad))
+
+    def __deepcopy__(self, memo):
+        t = Tensor._make(self.array.copy())
+        t.requires_grad = self.requires_grad
+        if self.grad is not None:
+            t.grad = Tensor._make(self.grad.array.copy())
+        memo[id(self)] = t
+        return t
+
+    # -- arithmetic operators ----------------------------------------------------------------
+    def __add__(self, other):
+        return E.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return E.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return E.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return E.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return E.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return E.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return E.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return E.Div.apply(other, self)
+
+    def __pow__(self, other):
+        return E.Pow.apply(self, other)
+
+    def __rpow__(self, other):
+        return E.Pow.apply(other, self)
+
+    def __matmul__(self, other):
+        return L.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return L.MatMul.apply(other, self)
+
+    def __neg__(self):
+        return E.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return E.Abs.apply(self)
+
+    def __floordiv__(self, other):
+        return _nondiff(np.floor_divide, self, other)
+
+    def __rfloordiv__(self, other):
+        return _nondiff(np.floor_divide, other, self)
+
+    def __mod__(self, other):
+        return self.remainder(other)
+
+    def __rmod__(self, other):
+        return E.Remainder.apply(other, self)
+
+    # Augmented assignment is in place when nothing needs the old value for backward, and
+    # otherwise rebinds to a new tensor, so ``total_loss += loss`` works inside a training loop.
+    def __iadd__(self, other):
+        return self._augmented(E.Add, np.add, other)
+
+    def __isub__(self, other):
+        return self._augmented(E.Sub, np.subtract, other)
+
+    def __imul__(self, other):
+        return self._augmented(E.Mul, np.multiply, other)
+
+    def __itruediv__(self, other):
+        return self._augmented(E.Div, np.true_divide, other)
+
+    def _augmented(self, op, ufunc, other):
+        if _grad_state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
+            return op.apply(self, other)
+        self._inplace_check(ufunc.__name__)
+        np.copyto(self.array, ufunc(self.array, _raw(other)), casting="same_kind")
+        self._version += 1
+        return self
+
+    # -- comparisons (not differentiable) -----------------------------------------------------
+    def __eq__(self, other):
+        return _nondiff(np.equal, self, other)
+
+    def __ne__(self, other):
+        return _nondiff(np.not_equal, self, other)
+
+    def __lt__(self, other):
+        return _nondiff(np.less, self, other)
+
+    def __le__(self, other):
+        return _nondiff(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _nondiff(np.greater, self, other)
+
+    def __ge__(self, other):
+        return _nondiff(np.greater_equal, self, other)
+
+    def __invert__(self):
+        if self.array.dtype.kind == "b":
+            return Tensor._make(~self.array)
+        if self.array.dtype.kind in "iu":
+            return Tensor._make(np.invert(self.array))
+        raise TypeError(f"~ (bitwise not) expects a bool or integer tensor, got {self.dtype}")
+
+    def __and__(self, other):
+        return _nondiff(np.bitwise_and, self, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return _nondiff(np.bitwise_or, self, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return _nondiff(np.bitwise_xor, self, other)
+
+    __rxor__ = __xor__
+
+    eq = __eq__
+    ne = __ne__
+    lt = __lt__
+    le = __le__
+    gt = __gt__
+    ge = __ge__
+    greater = __gt__
+    less = __lt__
+
+    def equal(self, other):
+        return self.array.shape == other.array.shape and bool((self.array == other.array).all())
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return bool(np.allclose(self.array, _raw(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def isnan(self):
+        return Tensor._make(np.isnan(self.array))
+
+    def isinf(self):
+        return Tensor._make(np.isinf(self.array))
+
+    def isfinite(self):
+        return Tensor._make(np.isfinite(self.array))
+
+    def logical_not(self):
+        return Tensor._make(np.logical_not(self.array))
+
+    def logical_and(self, other):
+        return _nondiff(np.logical_and, self, other)
+
+    def logical_or(self, other):
+        return _nondiff(np.logical_or, self, other)
+
+    # -- elementwise methods -----------------------------------------------------------------
+    def add(self, other, alpha=1):
+        return E.Add.apply(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        return E.Sub.apply(self, other if alpha == 1 else other * alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return E.Mul.apply(self, other)
+
+    multiply = mul
+
+    def div(self, other, rounding_mode=None):
+        if rounding_mode is None:
+            return E.Div.apply(self, other)
+        fn = np.floor_divide if rounding_mode == "floor" else _trunc_divide
+        return _nondiff(fn, self, other)
+
+    divide = div
+    true_divide = div
+
+    def pow(self, exponent):
+        return E.Pow.apply(self, exponent)
+
+    def remainder(self, other):
+        return E.Remainder.apply(self, other)
+
+    def neg(self):
+        return E.Neg.apply(self)
+
+    negative = neg
+
+    def exp(self):
+        return E.Exp.apply(self)
+
+    def log(self):
+        return E.Log.apply(self)
+
+    def log1p(self):
+        return E.Log1p.apply(self)
+
+    def expm1(self):
+        return E.Expm1.apply(self)
+
+    def log2(self):
+        return E.Log.apply(self) / float(np.log(2.0))
+
+    def log10(self):
+        return E.Log.apply(self) / float(np.log(10.0))
+
+    def sqrt(self):
+        return E.Sqrt.apply(self)
+
+    def rsqrt(self):
+        return E.Rsqrt.apply(self)
+
+    def abs(self):
+        return E.Abs.apply(self)
+
+    absolute = abs
+
+    def sign(self):
+        return E.Sign.apply(self)
+
+    def sin(self):
+        return E.Sin.apply(self)
+
+    def cos(self):
+        return E.Cos.apply(self)
+
+    def tanh(self):
+        return E.Tanh.apply(self)
+
+    def sigmoid(self):
+        return E.Sigmoid.apply(self)
+
+    def relu(self):
+        return E.Relu.apply(self)
+
+    def reciprocal(self):
+        return E.Reciprocal.apply(self)
+
+    def square(self):
+        return E.Square.apply(self)
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self
+            if min is not None:
+                out = E.Maximum.apply(out, min)
+            if max is not None:
+                out = E.Minimum.apply(out, max)
+            return out
+        return E.Clamp.apply(self, min, max)
+
+    clip = clamp
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def maximum(self, other):
+        return E.Maximum.apply(self, other)
+
+    def minimum(self, other):
+        return E.Minimum.apply(self, other)
+
+    def where(self, condition, other):
+        return E.Where.apply(_bool_arg(condition, "where"), self, other)
+
+    def floor(self):
+        return Tensor._make(np.floor(self.array))
+
+    def ceil(self):
+        return Tensor._make(np.ceil(self.array))
+
+    def round(self, decimals=0):
+        return Tensor._make(np.round(self.array, decimals))
+
+    def trunc(self):
+        return Tensor._make(np.trunc(self.array))
+
+    # -- reductions --------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return R.Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return R.Mean.apply(x, normalize_dims(dim, x.ndim, "mean"), keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return R.Var.apply(self, normalize_dims(dim, self.ndim, "var"),
+                           _correction(unbiased, correction), keepdim)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return R.Std.apply(self, normalize_dims(dim, self.ndim, "std"),
+                           _correction(unbiased, correction), keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return E.Maximum.apply(self, dim)
+        if dim is None:
+            return R.Amax.apply(self, normalize_dims(None, self.ndim, "max"), False)
+        return values_indices(*R.MaxDim.apply(self, normalize_dim(dim, self.ndim, "max"), keepdim))
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return E.Minimum.apply(self, dim)
+        if dim is None:
+            return R.Amin.apply(self, normalize_dims(None, self.ndim, "min"), False)
+        return values_indices(*R.MinDim.apply(self, normalize_dim(dim, self.ndim, "min"), keepdim))
+
+    def amax(self, dim=(), keepdim=False):
+        return R.Amax.apply(self, normalize_dims(dim if dim != () else None, self.ndim, "amax"), keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return R.Amin.apply(self, normalize_dims(dim if dim != () else None, self.ndim, "amin"), keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return R.LogSumExp.apply(self, normalize_dims(dim, self.ndim, "logsumexp"), keepdim)
+
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        d = None if dim is None else normalize_dim(dim, x.ndim, "prod")
+        return R.Prod.apply(x, d, keepdim)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        if p == "fro":
+            p = 2
+        elif not isinstance(p, numbers.Number):
+            raise ValueError(f"norm: p must be a number, 'fro', inf or -inf; got {p!r}")
+        x = self if dtype is None else self.to(dtype)
+        return R.Norm.apply(x, float(p), normalize_dims(dim, x.ndim, "norm"), keepdim)
+
+    def cumsum(self, dim, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return R.Cumsum.apply(x, normalize_dim(dim, x.ndim, "cumsum"))
+
+    def softmax(self, dim, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return R.Softmax.apply(x, normalize_dim(dim, x.ndim, "softmax"))
+
+    def log_softmax(self, dim, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        return R.LogSoftmax.apply(x, normalize_dim(dim, x.ndim, "log_softmax"))
+
+    def argmax(self, dim=None, keepdim=False):
+        return _arg_reduce(np.argmax, self, dim, keepdim, "argmax")
+
+    def argmin(self, dim=None, keepdim=False):
+        return _arg_reduce(np.argmin, self, dim, keepdim, "argmin")
+
+    def all(self, dim=None, keepdim=False):
+        axes = None if dim is None else normalize_dims(dim, self.ndim, "all")
+        return Tensor._make(np.asarray(self.array.all(axis=axes, keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim=False):
+        axes = None if dim is None else normalize_dims(dim, self.ndim, "any")
+        return Tensor._make(np.asarray(self.array.any(axis=axes, keepdims=keepdim)))
+
+    def count_nonzero(self, dim=None):
+        axes = None if dim is None else normalize_dims(dim, self.ndim, "count_nonzero")
+        return Tensor._make(np.asarray(np.count_nonzero(self.array, axis=axes), dtype=np.int64))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        d = normalize_dim(dim, self.ndim, "topk")
+        return values_indices(*R.TopK.apply(self, int(k), d, largest, sorted))
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        d = normalize_dim(dim, self.ndim, "sort")
+        n = self.array.shape[d] if self.ndim else 1
+        return values_indices(*R.TopK.apply(self, n, d, descending, True))
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.sort(dim, descending).indices
+
+    # -- shape -------------------------------------------------------------------------------
+    def reshape(self, *shape):
+        return S.Reshape.apply(self, _infer_shape(self, _shape_args(shape, "reshape"), "reshape"))
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (_dtype.dtype, np.dtype)):
+            return Tensor._make(self.array.view(_dtype.to_numpy_dtype(shape[0])))
+        return S.View.apply(self, _infer_shape(self, _shape_args(shape, "view"), "view"))
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return S.Flatten.apply(self, (1,))
+        s = normalize_dim(start_dim, self.ndim, "flatten")
+        e = normalize_dim(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise RuntimeError(f"flatten: start_dim ({start_dim}) comes after end_dim ({end_dim})")
+        shp = self.array.shape
+        n = 1
+        for d in shp[s:e + 1]:
+            n *= d
+        return S.Flatten.apply(self, shp[:s] + (n,) + shp[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        d = normalize_dim(dim, self.ndim, "unflatten")
+        shp = self.array.shape
+        sizes = tuple(sizes)
+        if -1 in sizes:
+            known = 1
+            for s in sizes:
+                if s != -1:
+                    known *= s
+            sizes = tuple(shp[d] // known if s == -1 else s for s in sizes)
+        n = 1
+        for s in sizes:
+            n *= s
+        if n != shp[d]:
+            raise RuntimeError(f"unflatten: sizes {sizes} multiply to {n}, but dimension {dim} of "
+                               f"shape {tuple(shp)} has {shp[d]} elements")
+        return S.Unflatten.apply(self, shp[:d] + sizes + shp[d + 1:])
+
+    def squeeze(self, dim=None):
+        shp = self.array.shape
+        if dim is None:
+            new = tuple(s for s in shp if s != 1)
+        else:
+            dims = normalize_dims(dim, self.ndim, "squeeze")
+            new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
+        return S.Squeeze.apply(self, new)
+
+    def unsqueeze(self, dim):
+        d = normalize_dim(dim, self.ndim + 1, "unsqueeze")
+        shp = self.array.shape
+        return S.Unsqueeze.apply(self, shp[:d] + (1,) + shp[d:])
+
+    def permute(self, *dims):
+        dims = _shape_args(dims, "permute")
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute: got {len(dims)} dims {dims} for a tensor with "
+                               f"{self.ndim} dimensions")
+        dims = tuple(normalize_dim(d, self.ndim, "permute") for d in dims)
+        if sorted(dims) != list(range(self.ndim)):
+            raise RuntimeError(f"permute: dims {dims} are not a permutation of "
+                               f"{tuple(range(self.ndim))}")
+        return S.Permute.apply(self, dims)
+
+    def transpose(self, dim0, dim1):
+        if self.ndim == 0:
+            return self
+        return S.Transpose.apply(self, normalize_dim(dim0, self.ndim, "transpose"),
+                                 normalize_dim(dim1, self.ndim, "transpose"))
+
+    swapaxes = transpose
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got shape "
+                               f"{tuple(self.shape)}; use transpose(dim0, dim1)")
+        if self.ndim < 2:
+            return self
+        return S.Transpose.apply(self, 0, 1)
+
+    def expand(self, *sizes):
+        sizes = _shape_args(sizes, "expand")
+        shp = self.array.shape
+        if len(sizes) < len(shp):
+            raise RuntimeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                               f"tensor's dimensions ({len(shp)}), shape {tuple(shp)}")
+        lead = len(sizes) - len(shp)
+        target = tuple(shp[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+        return self.broadcast_to(target)
+
+    def expand_as(self, other):
+        return self.broadcast_to(other.shape)
+
+    def broadcast_to(self, *shape):
+        shape = _shape_args(shape, "broadcast_to")
+        if shape == self.array.shape:
+            return self
+        try:
+            np.broadcast_shapes(self.array.shape, shape)
+            if np.broadcast_shapes(self.array.shape, shape) != shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(f"expand: shape {tuple(self.shape)} cannot be broadcast to "
+                               f"{shape}") from None
+        return S.Expand.apply(self, shape)
+
+    def repeat(self, *sizes):
+        sizes = _shape_args(sizes, "repeat")
+        if len(sizes) < self.ndim:
+            raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
+                               f"than the tensor's dimensions ({self.ndim})")
+        return S.Repeat.apply(self, sizes)
+
+    def flip(self, *dims):
+        dims = _shape_args(dims, "flip")
+        return S.Flip.apply(self, normalize_dims(dims, self.ndim, "flip"))
+
+    def roll(self, shifts, dims=None):
+        if dims is None:
+            return S.Roll.apply(self.flatten(), shifts, 0).reshape(self.shape)
+        if isinstance(shifts, (list, tuple)):
+            return S.Roll.apply(self, tuple(shifts),
+                                tuple(normalize_dim(d, self.ndim, "roll") for d in dims))
+        return S.Roll.apply(self, shifts, normalize_dim(dims, self.ndim, "roll"))
+
+    def split(self, split_size_or_sections, dim=0):
+        d = normalize_dim(dim, self.ndim, "split")
+        n = self.array.shape[d]
+        if isinstance(split_size_or_sections, int):
+            step = split_size_or_sections
+            if step <= 0:
+                raise RuntimeError(f"split: split_size must be positive, got {step}")
+            sizes = [step] * (n // step) + ([n % step] if n % step else [])
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n:
+                raise RuntimeError(f"split: sections {sizes} add up to {sum(sizes)}, but dimension "
+                                   f"{dim} has size {n}")
+        bounds = list(np.cumsum(sizes)[:-1])
+        out = S.Split.apply(self, bounds, d)
+        return out if isinstance(out, tuple) else (out,)
+
+    def chunk(self, chunks, dim=0):
+        d = normalize_dim(dim, self.ndim, "chunk")
+        n = self.array.shape[d]
+        step = -(-n // chunks)
+        return self.split(max(step, 1), d)
+
+    def unbind(self, dim=0):
+        d = normalize_dim(dim, self.ndim, "unbind")
+        out = S.Unbind.apply(self, d)
+        return out if isinstance(out, tuple) else (out,)
+
+    # -- indexing ----------------------------------------------------------------------------
+    def __getitem__(self, index):
+        index = _normalise_index(index)
+        try:
+            return I.GetItem.apply(self, index)
+        except IndexError as e:
+            raise IndexError(f"index {_describe_index(index)} is invalid for a tensor of shape "
+                             f"{tuple(self.shape)}: {e}") from None
+
+    def __setitem__(self, index, value):
+        if isinstance(value, Tensor) and value.requires_grad and _grad_state.enabled:
+            raise RuntimeError("x[index] = value with a value that requires grad would need an "
+                               "in-place graph edit; build the tensor with cat/stack/where or "
+                               "masked_fill instead")
+        self._inplace_check("__setitem__")
+        self.array[_normalise_index(index)] = _raw(value)
+        self._version += 1
+
+    def masked_fill(self, mask, value):
+        return I.MaskedFill.apply(self, _bool_arg(mask, "masked_fill"), _raw(value))
+
+    def gather(self, dim, index):
+        idx = _long_arg(index, "gather")
+        d = normalize_dim(dim, self.ndim, "gather")
+        if idx.ndim != self.ndim:
+            raise RuntimeError(f"gather: index has {idx.ndim} dimensions but the input has "
+                               f"{self.ndim} (shapes {tuple(idx.shape)} and {tuple(self.shape)})")
+        n = self.array.shape[d]
+        if idx.size and (idx.min() < -n or idx.max() >= n):
+            bad = idx.max() if idx.max() >= n else idx.min()
+            raise IndexError(f"gather: index {bad} is out of bounds for dimension {d} with size {n}")
+        return I.Gather.apply(self, d, idx)
+
+    def scatter_add(self, dim, index, src):
+        d = normalize_dim(dim, self.ndim, "scatter_add")
+        return I.ScatterAdd.apply(self, d, _long_arg(index, "scatter_add"), src)
+
+    def index_select(self, dim, index):
+        return I.IndexSelect.apply(self, normalize_dim(dim, self.ndim, "index_select"),
+                                   _long_arg(index, "index_select"))
+
+    # -- matrix products ---------------------------------------------------------------------
+    def matmul(self, other):
+        return L.MatMul.apply(self, other)
+
+    def mm(self, other):
+        if self.ndim != 2 or other.ndim != 2:
+            raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(self.shape)} and "
+                               f"{tuple(other.shape)}")
+        return L.MatMul.apply(self, other)
+
+    def bmm(self, other):
+        if self.ndim != 3 or other.ndim != 3:
+            raise RuntimeError(f"bmm: expected 3-D tensors, got shapes {tuple(self.shape)} and "
+                               f"{tuple(other.shape)}")
+        return L.MatMul.apply(self, other)
+
+    def dot(self, other):
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"dot: expected 1-D tensors, got shapes {tuple(self.shape)} and "
+                               f"{tuple(other.shape)}")
+        return L.MatMul.apply(self, other)
+
+    def mv(self, vec):
+        return L.MatMul.apply(self, vec)
+
+    def outer(self, other):
+        return self.reshape(-1, 1) * other.reshape(1, -1)
+
+    # -- in place (outside the graph) --------------------------------------------------------
+    def _inplace_check(self, op):
+        if self.requires_grad:
+            if self.grad_fn is not None:
+                raise RuntimeError(
+                    f"{op}: in-place operation on a tensor that is part of the autograd graph "
+                    f"(made by {self.grad_fn.node_name()}); backward still needs its value. Use the "
+                    f"out-of-place form (e.g. x = x.add(y)) or detach() first")
+            if _grad_state.enabled:
+                raise RuntimeError(
+                    f"{op}: a leaf tensor that requires grad is being used in an in-place "
+                    f"operation; wrap the update in `with chainrule.no_grad():`")
+
+    def _inplace(self, op, result):
+        self._inplace_check(op)
+        np.copyto(self.array, result, casting="same_kind")
+        self._version += 1
+        return self
+
+    def add_(self, other, alpha=1):
+        o = _raw(other)
+        return self._inplace("add_", self.array + (o if alpha == 1 else o * alpha))
+
+    def sub_(self, other, alpha=1):
+        o = _raw(other)
+        return self._inplace("sub_", self.array - (o if alpha == 1 else o * alpha))
+
+    def mul_(self, other):
+        return self._inplace("mul_", self.array * _raw(other))
+
+    def div_(self, other):
+        return self._inplace("div_", self.array / _raw(other))
+
+    def pow_(self, other):
+        return self._inplace("pow_", self.array ** _raw(other))
+
+    def neg_(self):
+        return self._inplace("neg_", -self.array)
+
+    def abs_(self):
+        return self._inplace("abs_", np.abs(self.array))
+
+    def sqrt_(self):
+        return self._inplace("sqrt_", np.sqrt(self.array))
+
+    def exp_(self):
+        return self._inplace("exp_", np.exp(self.array))
+
+    def zero_(self):
+        return self._inplace("zero_", 0)
+
+    def fill_(self, value):
+        return self._inplace("fill_", _raw(value))
+
+    def copy_(self, src):
+        s = _raw(src)
+        try:
+            np.broadcast_to(s, self.array.shape)
+        except ValueError:
+            raise RuntimeError(f"copy_: source of shape {np.shape(s)} does not broadcast to "
+                               f"{tuple(self.shape)}") from None
+        self._inplace_check("copy_")
+        np.copyto(self.array, s, casting="unsafe")
+        self._version += 1
+        return self
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace("clamp_", np.clip(self.array, _raw(min), _raw(max)))
+
+    clip_ = clamp_
+
+    def masked_fill_(self, mask, value):
+        return self._inplace("masked_fill_", np.where(_bool_arg(mask, "masked_fill_"),
+                                                       _raw(value), self.array))
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        from .random import rng
+        return self._inplace("uniform_", rng(generator).uniform(a, b, self.array.shape))
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        from .random import rng
+        return self._inplace("normal_", rng(generator).normal(mean, std, self.array.shape))
+
+    def bernoulli_(self, p=0.5, generator=None):
+        from .random import rng
+        return self._inplace("bernoulli_", rng(generator).random(self.array.shape) < p)
+
+    def random_(self, low=0, high=None, generator=None):
+        from .random import rng
+        return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _init(t, arr, requires_grad):
+    t.array = arr
+    t.requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._version = 0
+    t._retains_grad = False
+    t._hooks = None
+    if requires_grad:
+        t.requires_grad_(True)
+
+
+def _rebuild(array, requires_grad):
+    t = Tensor._make(array)
+    t.requires_grad = requires_grad
+    return t
+
+
+def _raw(x):
+    return x.array if isinstance(x, Tensor) else x
+
+
+def _nondiff(fn, a, b):
+    from .ops.base import promote
+    x, y = promote(_raw(a), _raw(b))
+    return Tensor._make(np.asarray(fn(x, y)))
+
+
+def _trunc_divide(a, b):
+    return np.trunc(np.true_divide(a, b)).astype(np.result_type(a, b))
+
+
+def _bool_arg(x, op):
+    a = _raw(x)
+    a = np.asarray(a)
+    if a.dtype.kind != "b":
+        raise TypeError(f"{op}: expected a bool mask/condition, got dtype {a.dtype}")
+    return a
+
+
+def _long_arg(x, op):
+    a = np.asarray(_raw(x))
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected an integer (int64) index tensor, got dtype {a.dtype}")
+    return a
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def _arg_reduce(fn, t, dim, keepdim, op):
+    if dim is None:
+        r = np.asarray(fn(t.array))
+        if keepdim:
+            r = r.reshape((1,) * t.ndim)
+        return Tensor._make(r.astype(np.int64))
+    d = normalize_dim(dim, t.ndim, op)
+    if t.ndim == 0:
+        return Tensor._make(np.zeros((), np.int64))
+    return Tensor._make(np.asarray(fn(t.array, axis=d, keepdims=keepdim)).astype(np.int64))
+
+
+def _infer_shape(t, shape, op):
+    size = t.array.size
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"{op}: only one dimension can be inferred (-1), got {shape}")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"{op}: invalid size {s} in shape {shape}")
+            known *= s
+    if -1 in shape:
+        if known == 0 or size % known:
+            raise RuntimeError(f"{op}: shape {list(shape)} is invalid for input of size {size} "
+                               f"(shape {tuple(t.shape)})")
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    elif known != size:
+        raise RuntimeError(f"{op}: shape {list(shape)} is invalid for input of size {size} "
+                           f"(shape {tuple(t.shape)})")
+    return shape
+
+
+def _describe_index(index):
+    parts = []
+    for i in index:
+        if isinstance(i, np.ndarray):
+            parts.append(f"array(shape={i.shape}, dtype={i.dtype})")
+        else:
+            parts.append(repr(i))
+    return "[" + ", ".join(parts) + "]"
+
+
+_function.Tensor = Tensor
