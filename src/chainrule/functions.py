@@ -2,6 +2,8 @@
 
 Most are the tensor method of the same name; the ones that take several tensors live here.
 """
+import builtins
+
 import numpy as np
 
 from .ops import elementwise as E, shape as S
@@ -39,6 +41,7 @@ matmul mm bmm dot mv outer eq ne lt le gt ge greater less equal allclose isnan i
 logical_not logical_and logical_or numel clone detach
 """.split()
 
+# These shadow builtins (any, all, sum, max, abs, ...) in this module: use builtins.any here.
 for _name in _METHODS:
     globals()[_name] = _method_wrapper(_name)
 
@@ -53,7 +56,7 @@ def cat(tensors, dim=0):
     ref = kept[0]
     d = normalize_dim(dim, ref.ndim, "cat")
     for t in kept[1:]:
-        if t.ndim != ref.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != d):
+        if t.ndim != ref.ndim or builtins.any(a != b for i, (a, b) in enumerate(zip(t.shape, ref.shape)) if i != d):
             raise RuntimeError(f"cat: sizes of tensors must match except in dimension {d}; got "
                                f"shapes {[tuple(x.shape) for x in kept]}")
     if len(kept) == 1:
@@ -121,7 +124,7 @@ def pad(input, pad, mode="constant", value=None):
     widths = [(0, 0)] * input.ndim
     for i in range(n):
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    if mode != "constant" and any(lo < 0 or hi < 0 for lo, hi in widths):
+    if mode != "constant" and builtins.any(lo < 0 or hi < 0 for lo, hi in widths):
         raise ValueError(f"pad: negative padding is only supported in constant mode, got {pad}")
     return S.Pad.apply(input, tuple(widths), mode, 0 if value is None else value)
 

@@ -33,13 +33,15 @@ def _free(node):
 
 
 def _check_versions(node):
-    for t, v in zip(node.inputs, node._versions):
-        if t is not None and t._version != v:
-            raise RuntimeError(
-                f"one of the tensors needed by {node.node_name()} (shape {tuple(t.shape)}) was "
-                f"modified by an in-place operation after it was used (version {v} -> "
-                f"{t._version}); compute the gradient before modifying it, or use an "
-                f"out-of-place operation")
+    for a, v in zip(node._args, node._versions):
+        if v != 0 or a.__class__ is not int:
+            current = getattr(a, "_version", v)
+            if current != v:
+                raise RuntimeError(
+                    f"one of the tensors needed by {node.node_name()} (shape {tuple(a.shape)}) "
+                    f"was modified by an in-place operation after it was used (version {v} -> "
+                    f"{current}); compute the gradient before modifying it, or use an "
+                    f"out-of-place operation")
 
 
 def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate=True):
@@ -50,14 +52,6 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
     """
     table = {}          # node -> list of gradient arrays, one per output
     leaf_grads = {}     # id(leaf) -> [leaf, gradient array]
-    ready = []
-    captured = {}
-    capture_ids = {id(t): i for i, t in enumerate(capture)} if capture is not None else None
-    capture_nodes = {}
-    if capture is not None:
-        for t in capture:
-            if t.grad_fn is not None:
-                capture_nodes.setdefault(t.grad_fn, []).append(t)
 
     # Seed the roots.
     starts = []
@@ -67,7 +61,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             if t.requires_grad:
                 _add_leaf(leaf_grads, t, g)
             continue
-        if node.__dict__.get("_freed"):
+        if node._freed:
             _raise_freed(node)
         slots = table.get(node)
         if slots is None:
@@ -78,11 +72,10 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
 
     # Count consumers of each node inside the graph.
     deps = {}
-    seen = set(starts)
     stack = list(starts)
+    seen = set(starts)
     while stack:
-        node = stack.pop()
-        inputs = node.__dict__.get("inputs")
+        inputs = stack.pop().inputs
         if inputs is None:
             continue
         for t in inputs:
@@ -91,32 +84,42 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             fn = t.grad_fn
             if fn is None:
                 continue
-            deps[fn] = deps.get(fn, 0) + 1
-            if fn not in seen:
-                seen.add(fn)
-                stack.append(fn)
+            if fn in deps:
+                deps[fn] += 1
+            else:
+                deps[fn] = 1
+                if fn not in seen:
+                    seen.add(fn)
+                    stack.append(fn)
     ready = [n for n in starts if n not in deps]
 
+    capture_nodes = {}
+    captured = {}
+    if capture is not None:
+        for t in capture:
+            if t.grad_fn is not None:
+                capture_nodes.setdefault(t.grad_fn, []).append(t)
     check_nan = anomaly.state.enabled
+
     while ready:
         node = ready.pop()
-        d = node.__dict__
-        if d.get("_freed"):
+        if node._freed:
             _raise_freed(node)
         grads = table.pop(node)
-        watch = d.get("_watch")
-        if watch:
-            for nr, t in watch.items():
+        if node._watch:
+            for nr, t in node._watch.items():
                 if grads[nr] is not None:
                     grads[nr] = _apply_hooks(t, grads[nr], retain=accumulate)
-        if node in capture_nodes:
+        if capture_nodes and node in capture_nodes:
             for t in capture_nodes[node]:
-                g = grads[t._output_nr]
-                captured[id(t)] = g
-        if node._n_out > 1 and None in grads:
+                captured[id(t)] = grads[t._output_nr]
+        if node._n_out > 1 and any(g is None for g in grads):
             grads = [np.zeros(s, dt) if g is None else g
                      for g, (s, dt) in zip(grads, node._out_meta)]
-        _check_versions(node)
+        versions = node._versions
+        for a, v in zip(node._args, versions):
+            if a.__class__ is not int and getattr(a, "_version", v) != v:
+                _check_versions(node)
         in_grads = node._run_backward(grads)
         if check_nan:
             anomaly.check(node.node_name(), "backward", in_grads)
@@ -135,11 +138,15 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
                     raise RuntimeError(
                         f"{node.node_name()}.backward returned a gradient of shape "
                         f"{tuple(g.shape)} for an input of shape {tuple(arr.shape)}") from None
-            if g.dtype != arr.dtype:
+            if g.dtype is not arr.dtype and g.dtype != arr.dtype:
                 g = g.astype(arr.dtype)
             fn = t.grad_fn
             if fn is None:
-                _add_leaf(leaf_grads, t, g)
+                entry = leaf_grads.get(id(t))
+                if entry is None:
+                    leaf_grads[id(t)] = [t, g]
+                else:
+                    entry[1] = entry[1] + g
                 continue
             slots = table.get(fn)
             if slots is None:
@@ -151,7 +158,9 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             if left == 0:
                 ready.append(fn)
         if not retain_graph:
-            _free(node)
+            d = node.__dict__
+            d.clear()
+            d["_freed"] = True
 
     if capture is not None:
         out = []
@@ -165,7 +174,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
 
     if accumulate:
         for t, g in leaf_grads.values():
-            g = _apply_hooks(t, g, retain=False)
+            if t._hooks:
+                g = _apply_hooks(t, g, retain=False)
             accumulate_grad(t, g)
     return None
 

@@ -82,9 +82,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
                     bad = ~np.isclose(ana, num, rtol=rtol, atol=atol, equal_nan=True)
                     if bad.any():
                         j = int(np.argmax(bad))
+                        where = tuple(int(n) for n in np.unravel_index(k, x.shape))
                         msg = (f"gradcheck: Jacobian mismatch for output {oi} element {j} with "
-                               f"respect to input {i} element {np.unravel_index(k, x.shape)}: "
-                               f"numerical {num[j]!r}, analytic {ana[j]!r} "
+                               f"respect to input {i} element {where}: "
+                               f"numerical {float(num[j])!r}, analytic {float(ana[j])!r} "
                                f"(atol={atol}, rtol={rtol})")
                         if raise_exception:
                             raise GradcheckError(msg)

@@ -82,10 +82,13 @@ def normalize_dims(dim, ndim, op):
         return tuple(range(ndim))
     if isinstance(dim, (list, tuple)):
         dims = tuple(normalize_dim(d, ndim, op) for d in dim)
+        if ndim == 0:
+            return ()   # a 0-d tensor accepts dim 0 / -1, and there is no axis to reduce
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"{op}: dim {dim} names an axis twice")
         return tuple(sorted(dims))
-    return (normalize_dim(dim, ndim, op),)
+    d = normalize_dim(dim, ndim, op)
+    return (d,) if ndim else ()
 
 
 def normalize_dim(d, ndim, op):

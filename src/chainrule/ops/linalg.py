@@ -34,10 +34,11 @@ class MatMul(Op):
         need = ctx.needs_input_grad
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
+        # Put back the axes the 1-D rules removed (both, for a 1-D @ 1-D dot product).
         if b.ndim == 1:
-            g = xp.expand_dims(g, -1)
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
         ga = gb = None
         if need[0]:
             ga = xp.matmul(g, xp.swapaxes(b2, -1, -2))
