@@ -1,0 +1,61 @@
+"""``Linear`` (dense, fully connected) and ``Identity``."""
+import math
+
+import numpy as np
+
+from .. import _dtype
+from ..ops.fused import Linear as _LinearOp
+from ..tensor import Tensor
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+
+class Identity(Module):
+    """Returns its input unchanged (the "linear" activation); accepts and ignores any arguments."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    """y = x W^T + b, with W of shape (out_features, in_features) and b of shape (out_features,):
+    in_features * out_features + out_features parameters.
+
+    Default initialisation as PyTorch: W ~ U(-1/sqrt(in), 1/sqrt(in)) (Kaiming-uniform with
+    a = sqrt(5)), b ~ U(-1/sqrt(in), 1/sqrt(in)). Input (..., in_features), output
+    (..., out_features).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = Parameter(Tensor._make(np.empty((out_features, in_features), dtype=nd)))
+        if bias:
+            self.bias = Parameter(Tensor._make(np.empty(out_features, dtype=nd)))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_features
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        shape = input.array.shape
+        if not shape or shape[-1] != self.in_features:
+            raise RuntimeError(f"Linear({self.in_features} -> {self.out_features}) expected input "
+                               f"(..., {self.in_features}), got {tuple(shape)}")
+        return _LinearOp.apply(input, self._parameters["weight"], self._parameters["bias"])
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
