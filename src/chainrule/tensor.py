@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from . import _dtype
-from .autograd import function as _function
+from .autograd import engine as _engine, function as _function
 from .autograd.grad_mode import state as _grad_state
 from .ops import elementwise as E, reduction as R, shape as S, indexing as I, linalg as L
 from .ops.base import normalize_dim, normalize_dims
@@ -243,7 +243,7 @@ class Tensor:
     # -- autograd ----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``."""
-        from .autograd import engine
+        engine = _engine
         if create_graph:
             raise RuntimeError("backward(create_graph=True): chainrule computes gradients on raw "
                                "arrays, so higher-order derivatives are not available")

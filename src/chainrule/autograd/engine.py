@@ -10,6 +10,7 @@ as they are consumed; each node's saved arrays are freed after its backward unle
 import numpy as np
 
 from . import anomaly
+from .. import tensor as _tensor_module  # noqa: E402  (partially initialised at import time)
 
 
 def undo_broadcast(grad, shape):
@@ -32,16 +33,11 @@ def _free(node):
     d["_freed"] = True
 
 
-def _check_versions(node):
-    for a, v in zip(node._args, node._versions):
-        if v != 0 or a.__class__ is not int:
-            current = getattr(a, "_version", v)
-            if current != v:
-                raise RuntimeError(
-                    f"one of the tensors needed by {node.node_name()} (shape {tuple(a.shape)}) "
-                    f"was modified by an in-place operation after it was used (version {v} -> "
-                    f"{current}); compute the gradient before modifying it, or use an "
-                    f"out-of-place operation")
+def _raise_modified(node, t, v):
+    raise RuntimeError(
+        f"one of the tensors needed by {node.node_name()} (shape {tuple(t.shape)}) was modified "
+        f"by an in-place operation after it was used (version {v} -> {t._version}); compute the "
+        f"gradient before modifying it, or use an out-of-place operation")
 
 
 def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate=True):
@@ -116,10 +112,9 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
         if node._n_out > 1 and any(g is None for g in grads):
             grads = [np.zeros(s, dt) if g is None else g
                      for g, (s, dt) in zip(grads, node._out_meta)]
-        versions = node._versions
-        for a, v in zip(node._args, versions):
-            if a.__class__ is not int and getattr(a, "_version", v) != v:
-                _check_versions(node)
+        for t, v in zip(node._tensors, node._versions):
+            if t._version != v:
+                _raise_modified(node, t, v)
         in_grads = node._run_backward(grads)
         if check_nan:
             anomaly.check(node.node_name(), "backward", in_grads)
@@ -190,14 +185,13 @@ def _add_leaf(leaf_grads, t, g):
 
 def accumulate_grad(t, g):
     """Add ``g`` into ``t.grad`` (leaves and backward(inputs=...))."""
-    from ..tensor import Tensor
     old = t.grad
     if old is None:
         # The leaf must own its gradient: backward may hand the same array (or a read-only
         # broadcast view) to several inputs, and users clip or zero grads in place.
         if g.base is not None or not g.flags.writeable or g.dtype != t.array.dtype:
             g = np.array(g, dtype=t.array.dtype)
-        t.grad = Tensor._make(g)
+        t.grad = _tensor_module.Tensor._make(g)
     else:
         if old.array.shape != g.shape:
             raise RuntimeError(f"accumulating a gradient of shape {tuple(g.shape)} into .grad of "

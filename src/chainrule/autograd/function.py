@@ -12,6 +12,8 @@ Two flavours share the engine:
 """
 import numpy as np
 
+xp_ndarray = np.ndarray
+
 from . import anomaly
 from .grad_mode import state as _grad_state
 
@@ -40,32 +42,48 @@ class Function:
 
     raw = False
 
-    # Attributes every node gets (set in ``apply``):
-    #   inputs            tuple: the Tensor argument at each position that needs a gradient, else None
-    #   needs_input_grad  tuple of bools, PyTorch's name
-    #   _versions         input tensors' version counters when forward ran (in-place detection)
-    #   _n_out            number of outputs; _out_meta: (shape, dtype) of each when more than one
-    #   _watch            {output_nr: tensor} for retain_grad / hooks on non-leaf outputs
+    # Attributes every recorded node gets in ``apply``:
+    #   inputs     the Tensor argument at each position that needs a gradient, else None
+    #   _tensors   the tensor arguments, to check their version counters at backward time
+    #   _versions  their version counters when forward ran (in-place modification detection)
+    #   _n_out     number of outputs; _out_meta: (shape, dtype) of each when more than one
+    # Class-level defaults keep the engine's lookups plain attribute reads:
+    _watch = None      # {output_nr: tensor} for retain_grad / hooks on non-leaf outputs
+    _freed = False     # set once backward has run and released the saved values
+    inputs = None
 
     @classmethod
     def apply(cls, *args):
         T = Tensor
         arrays = []
-        requires = False
+        record = False
         for a in args:
             if isinstance(a, T):
                 arrays.append(a.array)
                 if a.requires_grad:
-                    requires = True
+                    record = True
             else:
                 arrays.append(a)
         ctx = cls.__new__(cls)
-        record = requires and _grad_state.enabled
+        if record and _grad_state.enabled:
+            inputs = []
+            tensors = []
+            versions = []
+            for a in args:
+                if isinstance(a, T):
+                    tensors.append(a)
+                    versions.append(a._version)
+                    inputs.append(a if a.requires_grad else None)
+                else:
+                    inputs.append(None)
+            ctx.inputs = inputs
+            ctx._tensors = tensors
+            ctx._versions = versions
+        else:
+            record = False
         if cls.raw:
-            ctx.needs_input_grad = tuple(isinstance(a, T) and a.requires_grad for a in args) if record else ()
             out = cls.forward(ctx, *arrays)
         else:
-            ctx.needs_input_grad = tuple(isinstance(a, T) and a.requires_grad for a in args)
             from .grad_mode import no_grad
             with no_grad():
                 out = cls.forward(ctx, *args)
@@ -76,17 +94,31 @@ class Function:
                           [o.array if isinstance(o, T) else o for o in outs])
         if not record:
             if multi:
-                return tuple(_wrap(o) for o in out)
+                return tuple([_wrap(o) for o in out])
             return _wrap(out)
-        ctx.inputs = tuple(a if isinstance(a, T) and a.requires_grad else None for a in args)
-        ctx._versions = tuple(a._version if isinstance(a, T) else 0 for a in args)
         if multi:
             ctx._n_out = len(out)
-            outs = tuple(_wrap(o, ctx, i) for i, o in enumerate(out))
-            ctx._out_meta = tuple((o.array.shape, o.array.dtype) for o in outs)
+            outs = tuple([_wrap(o, ctx, i) for i, o in enumerate(out)])
+            ctx._out_meta = tuple([(o.array.shape, o.array.dtype) for o in outs])
             return outs
         ctx._n_out = 1
-        return _wrap(out, ctx, 0)
+        if type(out) is not xp_ndarray:
+            return _wrap(out, ctx, 0)
+        # Inlined _wrap for the common single-array output.
+        t = T._make(out)
+        if out.dtype.kind == "f":
+            t.requires_grad = True
+            t.grad_fn = ctx
+        return t
+
+    @property
+    def needs_input_grad(self):
+        """For each forward argument, whether it needs a gradient (PyTorch's name)."""
+        inputs = self.inputs
+        if inputs is None:
+            return _NOTHING_NEEDED
+        return tuple([t is not None for t in inputs])
+
 
     # -- ctx API (PyTorch names) -------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -106,7 +138,7 @@ class Function:
     @property
     def next_functions(self):
         """((node_or_None, output_nr), ...) for each input, as PyTorch's ``grad_fn.next_functions``."""
-        inputs = self.__dict__.get("inputs") or ()
+        inputs = self.inputs or ()
         return tuple((t.grad_fn, t._output_nr) if t is not None else (None, 0) for t in inputs)
 
     def __repr__(self):
@@ -146,3 +178,13 @@ def _wrap(out, ctx=None, output_nr=0):
 def once_differentiable(fn):
     """Kept for PyTorch compatibility: chainrule's backward never builds a graph anyway."""
     return fn
+
+
+class _NothingNeeded(tuple):
+    """``needs_input_grad`` of an unrecorded call: False at every position."""
+
+    def __getitem__(self, i):
+        return False
+
+
+_NOTHING_NEEDED = _NothingNeeded()

@@ -7,7 +7,25 @@ def _expand(g, dims, keepdim):
     """Put back the reduced axes of ``g`` (as size 1) so it broadcasts against the input."""
     if keepdim or not dims:
         return g
-    return xp.expand_dims(g, dims)
+    shape = list(g.shape)
+    for d in dims:
+        shape.insert(d, 1)
+    return g.reshape(shape)
+
+
+_VIEW_ABOVE = 4096  # below this many elements a filled copy is cheaper than NumPy's broadcast_to
+
+
+def expand_to(g, shape):
+    """``g`` (with size-1 axes where it was reduced) spread over ``shape``."""
+    n = 1
+    for s in shape:
+        n *= s
+    if n > _VIEW_ABOVE:
+        return xp.broadcast_to(g, shape)
+    out = xp.empty(shape, g.dtype)
+    out[...] = g
+    return out
 
 
 def _count(shape, dims):
@@ -29,7 +47,7 @@ class Sum(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return xp.broadcast_to(_expand(g, ctx.dims, ctx.keepdim), ctx.shape), None, None
+        return expand_to(_expand(g, ctx.dims, ctx.keepdim), ctx.shape), None, None
 
 
 class Mean(Op):
@@ -47,7 +65,7 @@ class Mean(Op):
     def backward(ctx, g):
         n = _count(ctx.shape, ctx.dims)
         g = _expand(g, ctx.dims, ctx.keepdim) / n if n else _expand(g, ctx.dims, ctx.keepdim)
-        return xp.broadcast_to(g, ctx.shape), None, None
+        return expand_to(g, ctx.shape), None, None
 
 
 class Var(Op):
