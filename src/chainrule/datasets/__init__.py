@@ -1,0 +1,11 @@
+"""Datasets: the playground's 2-D sets, MNIST from IDX files, character text, CSV tables."""
+from .csv import CSVDataset, Scaler, from_csv
+from .mnist import MNIST, MNISTFileError, load_mnist
+from .playground import (CLASSIFICATION, PLAYGROUND, REGRESSION, blobs, circle, gaussian, make,
+                         multi_gaussian, plane, spiral, spirals, train_test_split, two_moons, xor)
+from .text import TextCorpus, Vocabulary
+
+__all__ = ["CSVDataset", "Scaler", "from_csv", "MNIST", "MNISTFileError", "load_mnist",
+           "CLASSIFICATION", "PLAYGROUND", "REGRESSION", "blobs", "circle", "gaussian", "make",
+           "multi_gaussian", "plane", "spiral", "spirals", "train_test_split", "two_moons", "xor",
+           "TextCorpus", "Vocabulary"]

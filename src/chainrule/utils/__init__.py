@@ -1,0 +1,4 @@
+"""Utilities: ``chainrule.utils.data`` holds Dataset and DataLoader."""
+from . import data
+
+__all__ = ["data"]
