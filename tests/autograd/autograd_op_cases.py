@@ -117,7 +117,8 @@ def _cases():
     add("dot", lambda m, a, b: m.dot(a, b), [((4,), (4,))])
     add("mv", lambda m, a, b: a.mv(b), [((2, 3), (3,))])
     add("outer", lambda m, a, b: m.outer(a, b), [((2,), (3,))])
-    add("T", lambda m, x: x.T, [((2, 3),), ((3,),), ((2, 3, 4),)])
+    add("T", lambda m, x: x.T, [((2, 3),), ((3,),)])
+    add("T_reverses_all_dims", lambda m, x: x.T, [((2, 3, 4),)], torch=False)  # deprecated there
     add("mT", lambda m, x: x.mT, [((2, 3),), ((2, 3, 4),)])
     add("einsum_matmul", lambda m, a, b: m.einsum("ij,jk->ik", a, b), [((2, 3), (3, 4))])
     add("einsum_batched", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), [((2, 2, 3), (2, 3, 4))])
@@ -268,11 +269,15 @@ def _cases():
     add("masked_fill_broadcast", lambda m, x: m.masked_fill(x, m.tensor([True, False, True]), -1.0),
         [((2, 3),)])
     add("gather", lambda m, x: x.gather(1, m.tensor([[0, 0, 2], [1, 2, 1]])), [((2, 3),)])
+    add("gather_index_smaller", lambda m, x: x.gather(1, m.tensor([[2, 0], [3, 3]])), [((3, 4),)])
     add("gather_dim0", lambda m, x: m.gather(x, 0, m.tensor([[1, 0, 1, 1]])), [((2, 4),)])
     add("gather_cross_entropy", lambda m, x: -x.log_softmax(1).gather(1, m.tensor([[2], [0]])).mean(),
         [((2, 3),)])
     add("scatter_add", lambda m, a, s: a.scatter_add(1, m.tensor([[0, 0, 2], [1, 1, 1]]), s),
-        [((2, 3), (2, 3)), ((2, 4), (3, 5))])
+        [((2, 3), (2, 3)), ((2, 4), (2, 3))])
+    # src larger than index (allowed; PyTorch's own backward rejects this shape)
+    add("scatter_add_src_larger", lambda m, a, s: a.scatter_add(1, m.tensor([[0, 0, 2]]), s),
+        [((2, 4), (3, 5))], torch=False)
     add("scatter_add_dim0", lambda m, a, s: m.scatter_add(a, 0, m.tensor([[1, 0], [1, 1]]), s),
         [((2, 2), (2, 2))])
     add("index_select", lambda m, x: x.index_select(0, m.tensor([2, 0, 2])), [((3, 4),)])

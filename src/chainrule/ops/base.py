@@ -65,10 +65,9 @@ def _promote_arrays(a, b):
         dim, zero = (b, a) if za else (a, b)
         cd = _CATEGORY.get(dim.dtype.kind, 2)
         cz = _CATEGORY.get(zero.dtype.kind, 2)
-        if cz <= cd:
-            target = dim.dtype
-        else:
-            target = _dtype.default_float_np() if cz == 2 else xp.dtype(xp.int64)
+        # A 0-d tensor of a higher category (float vs int, int vs bool) keeps its own dtype:
+        # int64 tensor + float64 0-d tensor is float64 in PyTorch, bool + int32 0-d is int32.
+        target = dim.dtype if cz <= cd else zero.dtype
     elif ca != cb:
         target = a.dtype if ca > cb else b.dtype
     else:

@@ -53,9 +53,10 @@ class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
+        # Integer division is true division into the default float (int / int -> float32).
         if type(a) is xp.ndarray and a.dtype.kind != "f":
             a = as_float(a)
-        elif type(b) is xp.ndarray and b.dtype.kind != "f":
+        if type(b) is xp.ndarray and b.dtype.kind != "f":
             b = as_float(b)
         out = a / b
         ctx.b, ctx.out = b, out
@@ -356,6 +357,8 @@ class Clamp(Op):
 
     @staticmethod
     def forward(ctx, a, lo, hi):
+        if a.dtype.kind != "f" and (type(lo) is float or type(hi) is float):
+            a = as_float(a)  # int tensor clamped to a float bound: float32, as PyTorch
         if lo is not None and hi is not None:
             out = xp.clip(a, lo, hi)
         elif lo is not None:

@@ -41,6 +41,12 @@ class MaskedFill(Op):
         return xp.where(ctx.mask, 0, g), None, None
 
 
+def _within_index(index, dim):
+    """The part of an array that an index of this shape addresses: PyTorch lets ``index`` be
+    smaller than the array in the dimensions other than ``dim`` (NumPy would broadcast it)."""
+    return tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))
+
+
 def _scatter_index(index, dim):
     """Full index tuple that addresses, for every element of ``index``, its target in ``dim``."""
     grids = list(xp.ogrid[tuple(slice(0, n) for n in index.shape)])
@@ -54,7 +60,7 @@ class Gather(Op):
     @staticmethod
     def forward(ctx, a, dim, index):
         ctx.shape, ctx.dim, ctx.index = a.shape, dim, index
-        return xp.take_along_axis(a, index, axis=dim)
+        return xp.take_along_axis(a[_within_index(index, dim)], index, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
@@ -79,7 +85,8 @@ class ScatterAdd(Op):
         gsrc = None
         if ctx.needs_input_grad[3]:
             gsrc = xp.zeros(ctx.src_shape, dtype=g.dtype)
-            gsrc[ctx.used] = xp.take_along_axis(g, ctx.index, axis=ctx.dim)
+            gsrc[ctx.used] = xp.take_along_axis(g[_within_index(ctx.index, ctx.dim)], ctx.index,
+                                                axis=ctx.dim)
         return g, None, None, gsrc
 
 
