@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch is the reference the tests compare against: pinned, CPU-only, dev-only.
-.venv/bin/python -m pip install --quiet -e ".[dev]" "torch==2.13.0"
+.venv/bin/python -m pip install --quiet -e ".[dev,viz]" "torch==2.13.0"
 .venv/bin/python -m pytest "$@"
