@@ -22,7 +22,8 @@ from .functions import (_METHODS, broadcast_shapes, broadcast_tensors, cat, conc
                         einsum, hstack, is_floating_point, is_tensor, nonzero, stack, vstack,
                         where)
 from . import nn
-from . import datasets, utils
+from . import datasets, io, utils
+from .io import load, save
 
 __version__ = "0.1.0"
 

@@ -1,0 +1,191 @@
+"""``cr.save(obj, path)`` and ``cr.load(path)``: safetensors files, never pickle.
+
+A state dict (str -> Tensor) is written as a plain safetensors file under its own keys, so other
+tools read it as they would any safetensors file. Any other object built from dicts, lists,
+tuples, numbers, strings, None, tensors and NumPy arrays (an optimizer's state dict, a full
+checkpoint) is split in two: its tensors go into the safetensors data under dotted keys
+("optimizer.state.0.exp_avg") and the rest, with a placeholder for each tensor, goes into the
+header's metadata as JSON. Loading parses JSON and copies bytes; it can never run code.
+
+Every file carries a SHA-256 of its data, so a flipped byte anywhere is caught, and writes are
+atomic: the file is written to a temporary name in the same folder, flushed, fsync'ed and
+renamed over the target, so a crash mid-save leaves the previous file intact.
+"""
+import hashlib
+import json
+import math
+import os
+import tempfile
+
+import numpy as np
+
+from ..tensor import Tensor
+from .safetensors_format import SafetensorsError, deserialize, serialize
+
+FORMAT = "chainrule"
+FORMAT_VERSION = "1"
+
+
+class CheckpointError(SafetensorsError):
+    """A file that cannot be loaded: truncated, damaged, or not written by ``cr.save``."""
+
+
+# -- encoding arbitrary objects ------------------------------------------------------------------
+class _Encoder:
+    def __init__(self):
+        self.arrays = {}
+
+    def name_for(self, path):
+        name = ".".join(path) or "tensor"
+        base, i = name, 1
+        while name in self.arrays:
+            name, i = f"{base}#{i}", i + 1
+        return name
+
+    def encode(self, obj, path):
+        if isinstance(obj, Tensor):
+            name = self.name_for(path)
+            self.arrays[name] = obj.array
+            return {"__tensor__": name}
+        if isinstance(obj, np.ndarray):
+            name = self.name_for(path)
+            self.arrays[name] = obj
+            return {"__ndarray__": name}
+        if isinstance(obj, np.generic):
+            obj = obj.item()
+        if obj is None or isinstance(obj, (bool, int, str)):
+            return obj
+        if isinstance(obj, float):
+            return obj if math.isfinite(obj) else {"__float__": repr(obj)}
+        if isinstance(obj, dict):
+            plain = all(isinstance(k, str) and not k.startswith("__") for k in obj)
+            if plain:
+                return {k: self.encode(v, path + [k]) for k, v in obj.items()}
+            return {"__items__": [[self.encode(k, path + ["key"]), self.encode(v, path + [str(k)])]
+                                  for k, v in obj.items()]}
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]}
+        if isinstance(obj, list):
+            return [self.encode(v, path + [str(i)]) for i, v in enumerate(obj)]
+        raise TypeError(f"save: cannot store an object of type {type(obj).__name__} at "
+                        f"{'.'.join(path) or 'the top level'}; chainrule saves dicts, lists, tuples, "
+                        f"numbers, strings, None, tensors and NumPy arrays (no pickle)")
+
+
+def _decode(obj, arrays):
+    if isinstance(obj, list):
+        return [_decode(v, arrays) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if len(obj) == 1:
+        (tag, value), = obj.items()
+        if tag == "__tensor__":
+            return Tensor._make(arrays[value])
+        if tag == "__ndarray__":
+            return arrays[value]
+        if tag == "__float__":
+            return float(value)
+        if tag == "__tuple__":
+            return tuple(_decode(v, arrays) for v in value)
+        if tag == "__items__":
+            return {_hashable(_decode(k, arrays)): _decode(v, arrays) for k, v in value}
+    return {k: _decode(v, arrays) for k, v in obj.items()}
+
+
+def _hashable(key):
+    return tuple(key) if isinstance(key, list) else key
+
+
+def _is_state_dict(obj):
+    return (isinstance(obj, dict) and obj and all(isinstance(k, str) for k in obj)
+            and all(isinstance(v, Tensor) for v in obj.values()))
+
+
+# -- atomic files --------------------------------------------------------------------------------
+def atomic_write_bytes(path, data):
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def atomic_write_text(path, text):
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+# -- save / load ---------------------------------------------------------------------------------
+def save(obj, f, metadata=None):
+    """Save ``obj`` (a state dict, or nested dicts/lists of tensors, numbers and strings) to the
+    path ``f`` as a safetensors file. ``metadata``: extra str -> str pairs for the header."""
+    if _is_state_dict(obj):
+        arrays = {k: v.array for k, v in obj.items()}
+        skeleton = None
+    else:
+        enc = _Encoder()
+        skeleton = enc.encode(obj, [])
+        arrays = enc.arrays
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION}
+    if skeleton is not None:
+        meta["skeleton"] = json.dumps(skeleton, separators=(",", ":"))
+    meta.update(metadata or {})
+    data = serialize(arrays, None)
+    digest = hashlib.sha256(data[8 + int.from_bytes(data[:8], "little"):]).hexdigest()
+    meta["sha256"] = digest
+    atomic_write_bytes(f, serialize(arrays, meta))
+
+
+def load(f, map_location=None, weights_only=True, mmap=None):
+    """Load what ``save`` wrote (or any safetensors file: a dict of tensors).
+
+    Raises ``CheckpointError`` naming the file when it is truncated or damaged; nothing is
+    returned half-loaded. ``map_location``/``weights_only`` are accepted for PyTorch compatibility
+    (everything is on the CPU, and loading never runs code).
+    """
+    obj, _ = load_with_metadata(f)
+    return obj
+
+
+def load_with_metadata(f):
+    """``(obj, metadata)``: the object and the header's str -> str metadata."""
+    path = os.fspath(f)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"load: no such file {path!r}") from None
+    try:
+        arrays, meta, buffer = deserialize(raw, where=f"load: {path!r}")
+    except SafetensorsError as e:
+        raise CheckpointError(str(e)) from None
+    if "sha256" in meta and hashlib.sha256(buffer).hexdigest() != meta["sha256"]:
+        raise CheckpointError(f"load: {path!r} is damaged: its data does not match the checksum "
+                              f"stored when it was saved")
+    if "skeleton" not in meta:
+        return {k: Tensor._make(v) for k, v in arrays.items()}, meta
+    try:
+        obj = _decode(json.loads(meta["skeleton"]), arrays)
+    except (ValueError, KeyError, TypeError) as e:
+        raise CheckpointError(f"load: {path!r} is damaged: its object description cannot be "
+                              f"read ({e})") from None
+    return obj, meta
