@@ -22,6 +22,7 @@ from .functions import (_METHODS, broadcast_shapes, broadcast_tensors, cat, conc
                         einsum, hstack, is_floating_point, is_tensor, nonzero, stack, vstack,
                         where)
 from . import nn
+from . import optim
 from . import datasets, io, utils
 from .io import load, save
 

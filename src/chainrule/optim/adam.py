@@ -1,0 +1,100 @@
+"""Adam: momentum on the gradient plus RMSProp's per-dimension scaling, bias-corrected."""
+import numpy as np
+
+from ._inplace import addcdiv_, decay_addcmul_, lerp_
+from .optimizer import (Optimizer, check_betas, check_lr, check_nonnegative,
+                        check_not_differentiable, new_step, zeros_like_param)
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), as ``torch.optim.Adam``.
+
+    The lectures write it as momentum plus RMSProp with bias correction::
+
+        m = beta1 * m + (1 - beta1) * dx          # first moment (momentum)
+        v = beta2 * v + (1 - beta2) * dx**2       # second moment (RMSProp's cache)
+        mt = m / (1 - beta1**t);  vt = v / (1 - beta2**t)
+        x += -lr * mt / (sqrt(vt) + eps)
+
+    PyTorch computes the same thing in this order, which chainrule follows so the rounding
+    agrees::
+
+        m.lerp_(g, 1 - beta1)                     # m + (1 - beta1)(g - m)
+        v = beta2 v + ((1 - beta2) g) g
+        denom = sqrt(v) / sqrt(1 - beta2**t) + eps    (sqrt(max_v) with amsgrad)
+        p = p + (-lr / (1 - beta1**t)) m / denom
+
+    so eps is added to ``sqrt(vt)``, not to ``sqrt(v)``. ``weight_decay`` adds ``wd * p`` to the
+    gradient (L2); with ``decoupled_weight_decay=True`` it instead shrinks ``p *= 1 - lr wd``
+    before the step (AdamW). ``amsgrad`` divides by the running maximum of ``v``.
+
+    Args:
+        params: tensors or parameter groups to optimise.
+        lr (float): learning rate (default 1e-3).
+        betas (tuple): ``(beta1, beta2)``, each in [0, 1) (default (0.9, 0.999)).
+        eps (float): added to the denominator (default 1e-8).
+        weight_decay (float): weight decay (default 0).
+        amsgrad (bool): the AMSGrad variant (default False).
+        maximize (bool): ascend instead of descend (default False).
+        decoupled_weight_decay (bool): AdamW's decay (default False).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        name = type(self).__name__
+        lr = check_lr(name, lr)
+        check_nonnegative(name, "eps", eps)
+        betas = check_betas(name, betas)
+        check_nonnegative(name, "weight_decay", weight_decay)
+        check_not_differentiable(name, differentiable)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _step_group(self, group):
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
+        decoupled = group["decoupled_weight_decay"]
+        state = self.state
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            x = p.array
+            st = state[p]
+            if not st:
+                st["step"] = new_step()
+                st["exp_avg"] = zeros_like_param(p)
+                st["exp_avg_sq"] = zeros_like_param(p)
+                if amsgrad:
+                    st["max_exp_avg_sq"] = zeros_like_param(p)
+            step_arr = st["step"].array
+            step_arr += 1
+            step = step_arr.item()
+            if weight_decay != 0 and decoupled:
+                x *= 1 - lr * weight_decay
+                g = self._effective_grad(x, p.grad.array, 0, maximize)
+            else:
+                g = self._effective_grad(x, p.grad.array, weight_decay, maximize)
+            m, v = st["exp_avg"].array, st["exp_avg_sq"].array
+            tmp, denom = self._buffer(x, "tmp"), self._buffer(x, "denom")
+            lerp_(m, g, 1 - beta1, tmp)
+            decay_addcmul_(v, beta2, g, 1 - beta2, tmp)
+
+            bias_correction1 = 1 - beta1 ** step
+            bias_correction2 = 1 - beta2 ** step
+            step_size = lr / bias_correction1
+            bias_correction2_sqrt = bias_correction2 ** 0.5
+            if amsgrad:
+                vmax = st["max_exp_avg_sq"].array
+                np.maximum(vmax, v, out=vmax)
+                v = vmax
+            np.sqrt(v, out=denom)
+            denom /= bias_correction2_sqrt
+            denom += eps
+            addcdiv_(x, m, denom, -step_size, tmp)
+            p._version += 1

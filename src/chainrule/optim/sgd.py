@@ -1,0 +1,89 @@
+"""Stochastic gradient descent, with momentum and Nesterov momentum."""
+import numpy as np
+
+from ._inplace import add_scaled_
+from .optimizer import Optimizer, Tensor, check_lr, check_nonnegative, check_not_differentiable
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (optionally with momentum), as ``torch.optim.SGD``.
+
+    The lectures write the updates as
+
+    * vanilla:   ``x -= lr * dx``
+    * momentum:  ``v = mu * v - lr * dx;  x += v``  (v is a velocity, mu ~ 0.9 a friction)
+    * Nesterov:  ``v_prev = v;  v = mu * v - lr * dx;  x += -mu * v_prev + (1 + mu) * v``
+      (the gradient is taken at the look-ahead point ``x + mu v``; this form rewrites the
+      update in terms of the current point).
+
+    PyTorch (and chainrule) keep a buffer of *gradients* instead of a velocity, with ``lr``
+    applied outside it::
+
+        g = grad + weight_decay * p                  (``-grad`` first when maximize)
+        b = g                          on the first step
+        b = momentum * b + (1 - dampening) * g       afterwards
+        g = g + momentum * b   if nesterov   else   g = b
+        p = p - lr * g
+
+    With constant ``lr`` and no dampening ``b = -v / lr``, so the momentum trajectories are the
+    lectures'; they differ when ``lr`` changes mid-run (PyTorch's buffer does not rescale the
+    past) and on the first step (the buffer starts at ``g``, the velocity at ``-lr g``).
+    Nesterov's ``g + mu b`` is the same look-ahead rewritten (Sutskever et al., 2013).
+
+    Args:
+        params: tensors or parameter groups to optimise.
+        lr (float): learning rate (default 1e-3).
+        momentum (float): momentum factor ``mu`` (default 0).
+        dampening (float): dampening for momentum (default 0).
+        weight_decay (float): L2 penalty added to the gradient (default 0).
+        nesterov (bool): Nesterov momentum (default False); needs momentum > 0, dampening 0.
+        maximize (bool): ascend the objective instead of descending (default False).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        lr = check_lr("SGD", lr)
+        check_nonnegative("SGD", "momentum", momentum)
+        check_nonnegative("SGD", "weight_decay", weight_decay)
+        check_not_differentiable("SGD", differentiable)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(f"SGD: Nesterov momentum requires a momentum > 0 and zero "
+                             f"dampening, got momentum={momentum!r}, dampening={dampening!r}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize, foreach=foreach,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def _step_group(self, group):
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        state = self.state
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            x = p.array
+            grad = p.grad.array
+            g = self._effective_grad(x, grad, weight_decay, maximize)
+            owned = g is not grad  # a scratch buffer we may overwrite
+            if momentum != 0:
+                st = state[p]
+                buf_t = st.get("momentum_buffer")
+                if buf_t is None:
+                    buf = np.array(g, copy=True)
+                    st["momentum_buffer"] = Tensor._make(buf)
+                else:
+                    buf = buf_t.array
+                    buf *= momentum
+                    add_scaled_(buf, g, 1 - dampening, self._buffer(x, "tmp"))
+                if nesterov:
+                    tmp = self._buffer(x, "tmp")
+                    np.multiply(buf, momentum, out=tmp)
+                    tmp += g
+                    g, owned = tmp, True
+                else:
+                    g, owned = buf, False
+            add_scaled_(x, g, -lr, g if owned else self._buffer(x, "tmp"))
+            p._version += 1
