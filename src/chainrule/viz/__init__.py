@@ -6,4 +6,16 @@ global plotting state. The core never imports this package.
 """
 from .graph import Graph, draw_graph
 
-__all__ = ["Graph", "draw_graph"]
+
+def __getattr__(name):
+    # the matplotlib-based tools load on first use, so draw_graph works without matplotlib
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chainrule.viz' has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+_LAZY = {"plot_activations": "activations", "Plot": "_figure"}
+
+__all__ = ["Graph", "draw_graph"] + list(_LAZY)
