@@ -1,0 +1,52 @@
+"""Scaled dot-product attention as one fused op."""
+from ..backend import xp
+from .base import Op
+
+
+class ScaledDotProductAttention(Op):
+    """O = D(P) V with P = softmax(Q K^T * scale + B) over the keys, D an optional dropout mask.
+
+    ``bias`` B is an additive mask (0 or -inf from a boolean mask, or any float mask) broadcast
+    over (..., L, S); ``keep`` is the dropout mask already divided by (1 - p). A query row whose
+    keys are all masked attends to nothing (its row of P is 0, not NaN).
+    With dP~ = (dL/dO V^T + dL/dW) * keep and dS = P * (dP~ - sum_j dP~_j P_j):
+        dL/dV = D(P)^T dL/dO,  dL/dQ = dS K * scale,  dL/dK = dS^T Q * scale,  dL/dB = dS.
+    With ``with_weights`` the op also returns W = D(P), PyTorch's attention weights.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, keep, scale, with_weights):
+        s = xp.matmul(q, xp.swapaxes(k, -1, -2))
+        s *= scale
+        if bias is not None:
+            s = s + bias
+        top = s.max(axis=-1, keepdims=True)
+        dead = ~xp.isfinite(top)
+        if dead.any():  # fully masked rows: softmax of all -inf would be NaN
+            top = xp.where(dead, 0, top)
+        p = xp.exp(s - top)
+        total = p.sum(axis=-1, keepdims=True)
+        if dead.any():
+            total = xp.where(total == 0, 1, total)
+        p /= total
+        pd = p * keep if keep is not None else p
+        out = xp.matmul(pd, v)
+        ctx.q, ctx.k, ctx.v, ctx.p, ctx.pd, ctx.keep, ctx.scale = q, k, v, p, pd, keep, scale
+        return (out, pd) if with_weights else out
+
+    @staticmethod
+    def backward(ctx, dout, dweights=None):
+        q, k, v, p, pd, keep, scale = ctx.q, ctx.k, ctx.v, ctx.p, ctx.pd, ctx.keep, ctx.scale
+        need = ctx.needs_input_grad
+        dv = xp.matmul(xp.swapaxes(pd, -1, -2), dout) if need[2] else None
+        dp = xp.matmul(dout, xp.swapaxes(v, -1, -2))
+        if dweights is not None:
+            dp += dweights
+        if keep is not None:
+            dp *= keep
+        ds = dp - (dp * p).sum(axis=-1, keepdims=True)
+        ds *= p
+        dbias = ds if need[3] else None
+        dq = xp.matmul(ds, k) * scale if need[0] else None
+        dk = xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale if need[1] else None
+        return dq, dk, dv, dbias, None, None, None

@@ -1,0 +1,453 @@
+"""Convolution, pooling, fold/unfold and nearest upsampling as fused ops on whole arrays.
+
+Everything works on 4-D arrays (N, C, H, W); the 1-D variants add a unit height. The central
+trick is im2col through a strided *view*: for a (padded) input the array of all kh x kw windows,
+shape (N, C, kh, kw, OH, OW), costs no memory, and one reshape copies it into the columns
+(N, C*kh*kw, OH*OW) that feed a single matrix product. The way back, col2im, adds the columns
+into the input with one vectorised add per kernel offset (kh*kw adds, never a loop over pixels,
+images or channels).
+"""
+from numpy.lib.stride_tricks import as_strided
+
+from ..backend import xp
+from .base import Op
+
+
+# -- geometry ----------------------------------------------------------------------------------
+
+def out_size(n, k, s, d, lo, hi, ceil_mode=False, op="conv"):
+    """Output length of a sliding window: floor or ceil((n + lo + hi - d(k-1) - 1)/s) + 1.
+
+    With ceil_mode a last window that would start inside the right padding is dropped, as
+    PyTorch does."""
+    span = n + lo + hi - d * (k - 1) - 1
+    if span < 0:
+        raise RuntimeError(f"{op}: the kernel (size {k}, dilation {d}) is larger than the padded "
+                           f"input (size {n} + padding {lo} + {hi})")
+    o = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (o - 1) * s >= n + lo:
+        o -= 1
+    return o
+
+
+def pad_array(x, pads, value=0.0, extent=None):
+    """x (N, C, H, W) padded by ((top, bottom), (left, right)) with ``value``; the array itself
+    when there is nothing to pad. ``extent`` (H', W') may ask for extra room at the end."""
+    (pt, pb), (pl, pr) = pads
+    N, C, H, W = x.shape
+    Hp, Wp = H + pt + pb, W + pl + pr
+    if extent is not None:
+        Hp, Wp = max(Hp, extent[0]), max(Wp, extent[1])
+    if (Hp, Wp) == (H, W):
+        return x
+    out = xp.empty((N, C, Hp, Wp), dtype=x.dtype)
+    out.fill(value)
+    out[:, :, pt:pt + H, pl:pl + W] = x
+    return out
+
+
+def windows(xpad, k, s, d, o):
+    """The read-only strided view (N, C, kh, kw, OH, OW) of every window: no copy."""
+    N, C = xpad.shape[:2]
+    sN, sC, sH, sW = xpad.strides
+    return as_strided(xpad, (N, C, k[0], k[1], o[0], o[1]),
+                      (sN, sC, sH * d[0], sW * d[1], sH * s[0], sW * s[1]), writeable=False)
+
+
+def offset_slices(k, s, d, o):
+    """For every kernel offset (i, j), the strided slice of the padded input it reads."""
+    return [(i * k[1] + j,
+             (slice(None), slice(None),
+              slice(i * d[0], i * d[0] + s[0] * (o[0] - 1) + 1, s[0]),
+              slice(j * d[1], j * d[1] + s[1] * (o[1] - 1) + 1, s[1])))
+            for i in range(k[0]) for j in range(k[1])]
+
+
+def im2col(xpad, k, s, d, o):
+    """Columns (N, C*kh*kw, OH*OW): the window view copied once into matrix form."""
+    N, C = xpad.shape[:2]
+    return windows(xpad, k, s, d, o).reshape(N, C * k[0] * k[1], o[0] * o[1])
+
+
+def col2im(cols, shape, k, s, d, o):
+    """The adjoint of im2col: columns (N, C*kh*kw, OH*OW) added back into an array of the
+    padded shape (N, C, Hp, Wp), one vectorised add per kernel offset."""
+    N, C = shape[:2]
+    cols = cols.reshape(N, C, k[0], k[1], o[0], o[1])
+    disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
+    out = xp.zeros(shape, dtype=cols.dtype)
+    for n, sl in offset_slices(k, s, d, o):
+        i, j = divmod(n, k[1])
+        if disjoint:  # windows do not overlap: each position is written once
+            out[sl] = cols[:, :, i, j]
+        else:
+            out[sl] += cols[:, :, i, j]
+    return out
+
+
+def crop(a, pads, size):
+    (pt, _), (pl, _) = pads
+    if a.shape[2:] == tuple(size):
+        return a
+    return a[:, :, pt:pt + size[0], pl:pl + size[1]]
+
+
+def _to4d(x, spatial):
+    """1-D ops view (N, C, L) as (N, C, 1, L)."""
+    return x[:, :, None, :] if spatial == 1 else x
+
+
+# -- convolution -------------------------------------------------------------------------------
+
+class Conv(Op):
+    """y[n, o] = b[o] + sum_{c, i, j} w[o, c, i, j] x_pad[n, g(o) c, s h + d i, s w + d j].
+
+    As matrices per group: Y = W X_col, with X_col = im2col(x);  dL/dW = sum_n dL/dY X_col^T,
+    dL/dX = col2im(W^T dL/dY),  dL/db = sum of dL/dY over batch and positions.
+    ``pads`` is ((top, bottom), (left, right)); ``spatial`` is 1 or 2.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, pads, dilation, groups, spatial):
+        x4, w4 = _to4d(x, spatial), _to4d(w, spatial)
+        N, C, H, W = x4.shape
+        O, Cg, kh, kw = w4.shape
+        G = groups
+        k = (kh, kw)
+        o = tuple(out_size(n, kk, ss, dd, lo, hi, op=f"conv{spatial}d")
+                  for n, kk, ss, dd, (lo, hi) in zip((H, W), k, stride, dilation, pads))
+        if o[0] <= 0 or o[1] <= 0:
+            raise RuntimeError(f"conv{spatial}d: input of shape {tuple(x.shape)} is too small for "
+                               f"kernel {tuple(w.shape[2:])}; computed output size {o}")
+        xpad = pad_array(x4, pads)
+        cols = im2col(xpad, k, stride, dilation, o)                 # (N, C*kh*kw, P)
+        K = Cg * kh * kw
+        if G == 1:
+            out = xp.matmul(w4.reshape(O, K), cols)                 # (N, O, P)
+        else:
+            cols = cols.reshape(N, G, K, -1)
+            out = xp.matmul(w4.reshape(G, O // G, K), cols).reshape(N, O, -1)
+        if b is not None:
+            out += b[:, None]
+        ctx.cols, ctx.w4, ctx.w_shape = cols, w4, w.shape
+        ctx.x_shape, ctx.pad_shape, ctx.pads = x.shape, xpad.shape, pads
+        ctx.geom = (k, stride, dilation, o, G)
+        out = out.reshape(N, O, o[0], o[1])
+        return out[:, :, 0, :] if spatial == 1 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, G = ctx.geom
+        O = ctx.w4.shape[0]
+        N = g.shape[0]
+        need = ctx.needs_input_grad
+        cols = ctx.cols
+        g3 = g.reshape(N, O, -1) if G == 1 else g.reshape(N, G, O // G, -1)
+        gx = gw = gb = None
+        if need[2]:
+            gb = g.sum(axis=(0, 2) if g.ndim == 3 else (0, 2, 3))
+        if need[1]:
+            if G == 1:
+                # sum_n dY_n X_col_n^T as ONE product: contract batch and positions together.
+                gw = xp.tensordot(g3, cols, axes=((0, 2), (0, 2)))
+            else:
+                gw = xp.matmul(g3, xp.swapaxes(cols, -1, -2)).sum(axis=0)
+            gw = gw.reshape(ctx.w_shape)
+        if need[0]:
+            if G == 1:
+                gcols = xp.matmul(ctx.w4.reshape(O, -1).T, g3)
+            else:
+                gcols = xp.matmul(xp.swapaxes(ctx.w4.reshape(G, O // G, -1), 1, 2), g3)
+            gpad = col2im(gcols, ctx.pad_shape, k, s, d, o)
+            gx = crop(gpad, ctx.pads, _inner(ctx.x_shape)).reshape(ctx.x_shape)
+        return gx, gw, gb, None, None, None, None, None
+
+
+def _inner(x_shape):
+    return (1, x_shape[2]) if len(x_shape) == 3 else x_shape[2:]
+
+
+class ConvTranspose(Op):
+    """The adjoint of Conv with respect to its input (a "deconvolution"), plus a bias.
+
+    Per group: Y = col2im(W^T X) cropped by ``padding``;  dL/dX = W im2col(dL/dY_pad),
+    dL/dW = sum_n X_n im2col(dL/dY_pad)_n^T,  dL/db = sum of dL/dY over batch and positions.
+    ``w`` has PyTorch's layout (C_in, C_out/groups, kh, kw).
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups, spatial):
+        x4, w4 = _to4d(x, spatial), _to4d(w, spatial)
+        N, Ci, H, W = x4.shape
+        _, Cog, kh, kw = w4.shape
+        G = groups
+        k = (kh, kw)
+        full = tuple((n - 1) * ss + dd * (kk - 1) + 1 + op_
+                     for n, ss, dd, kk, op_ in zip((H, W), stride, dilation, k, output_padding))
+        size = tuple(f - 2 * p for f, p in zip(full, padding))
+        if size[0] <= 0 or size[1] <= 0:
+            raise RuntimeError(f"conv_transpose{spatial}d: padding {padding} leaves no output for "
+                               f"input {tuple(x.shape)} and kernel {tuple(w.shape[2:])}")
+        x3 = x4.reshape(N, G, Ci // G, H * W)
+        wg = w4.reshape(G, Ci // G, Cog * kh * kw)
+        cols = xp.matmul(xp.swapaxes(wg, 1, 2), x3)                 # (N, G, Cog*K, HW)
+        pads = tuple((p, p) for p in padding)
+        Co = Cog * G
+        y = col2im(cols, (N, Co) + full, k, stride, dilation, (H, W))
+        y = y[:, :, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]]
+        if b is not None:
+            y = y + b[:, None, None]
+        else:
+            y = xp.ascontiguousarray(y)
+        ctx.x3, ctx.wg, ctx.geom = x3, wg, (k, stride, dilation, (H, W), G, pads, full)
+        ctx.x_shape, ctx.w_shape = x.shape, w.shape
+        return y[:, :, 0, :] if spatial == 1 else y
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, G, pads, full = ctx.geom
+        need = ctx.needs_input_grad
+        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        N, Co = g4.shape[:2]
+        gpad = pad_array(g4, pads, extent=full)
+        gcols = im2col(gpad, k, s, d, o).reshape(N, G, -1, o[0] * o[1])   # (N, G, Cog*K, HW)
+        gx = gw = gb = None
+        if need[2]:
+            gb = g4.sum(axis=(0, 2, 3))
+        if need[0]:
+            gx = xp.matmul(ctx.wg, gcols).reshape(ctx.x_shape)
+        if need[1]:
+            gw = xp.einsum("ngcp,ngkp->gck", ctx.x3, gcols, optimize=True).reshape(ctx.w_shape)
+        return gx, gw, gb, None, None, None, None, None, None
+
+
+# -- pooling -----------------------------------------------------------------------------------
+
+def _pool_geometry(x4, k, s, p, d, ceil_mode, op):
+    H, W = x4.shape[2:]
+    o = tuple(out_size(n, kk, ss, dd, pp, pp, ceil_mode, op)
+              for n, kk, ss, dd, pp in zip((H, W), k, s, d, p))
+    # ceil_mode may need room past the right padding for the last window.
+    extent = tuple((oo - 1) * ss + dd * (kk - 1) + 1 for oo, ss, dd, kk in zip(o, s, d, k))
+    return o, extent
+
+
+class MaxPool(Op):
+    """y = max over each window (padding counts as -inf);  dL/dx: each window's dL/dy goes to
+    the first position holding its maximum. The winning offset is recorded while the maximum is
+    taken (a uint8 per output), so backward needs neither the input nor a search."""
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, d, ceil_mode, spatial):
+        x4 = _to4d(x, spatial)
+        o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"max_pool{spatial}d")
+        pads = ((p[0], p[0]), (p[1], p[1]))
+        xpad = pad_array(x4, pads, -xp.inf, extent)
+        slices = offset_slices(k, s, d, o)
+        out = xpad[slices[0][1]].copy()
+        arg = xp.zeros(out.shape, dtype=xp.uint8 if len(slices) < 256 else xp.int32)
+        for n, sl in slices[1:]:
+            v = xpad[sl]
+            better = xp.greater(v, out)
+            xp.copyto(out, v, where=better)
+            xp.copyto(arg, n, where=better)
+        ctx.arg, ctx.geom = arg, (k, s, d, o, pads, xpad.shape, x.shape)
+        return out[:, :, 0, :] if spatial == 1 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, pads, pad_shape, x_shape = ctx.geom
+        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        arg = ctx.arg
+        disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
+        gpad = xp.zeros(pad_shape, dtype=g.dtype)
+        zero = g.dtype.type(0)
+        for n, sl in offset_slices(k, s, d, o):
+            hit = xp.where(arg == n, g4, zero)
+            if disjoint:
+                gpad[sl] = hit
+            else:
+                gpad[sl] += hit
+        return crop(gpad, pads, _inner(x_shape)).reshape(x_shape), None, None, None, None, None, None
+
+    @staticmethod
+    def indices(ctx, x_shape_hw):
+        """PyTorch's ``return_indices``: the flat (h * W + w) input position of each maximum."""
+        k, s, d, o, pads, _, _ = ctx.geom
+        ki, kj = xp.divmod(ctx.arg.astype(xp.int64), k[1])
+        rows = xp.arange(o[0])[:, None] * s[0] - pads[0][0] + ki * d[0]
+        cols = xp.arange(o[1])[None, :] * s[1] - pads[1][0] + kj * d[1]
+        return rows * x_shape_hw[1] + cols
+
+
+def _pool_counts(x4_hw, k, s, p, d, o, extent, count_include_pad, dtype):
+    """How many positions each average divides by: the window's overlap with the input, or with
+    the input plus its padding (but never the ceil_mode overhang), PyTorch's rule."""
+    H, W = x4_hw
+    mask = xp.zeros((1, 1) + tuple(max(e, n + 2 * pp) for e, n, pp in zip(extent, (H, W), p)),
+                    dtype=dtype)
+    if count_include_pad:
+        mask[:, :, :H + 2 * p[0], :W + 2 * p[1]] = 1
+    else:
+        mask[:, :, p[0]:p[0] + H, p[1]:p[1] + W] = 1
+    total = xp.zeros((1, 1) + o, dtype=dtype)
+    for _, sl in offset_slices(k, s, d, o):
+        total += mask[sl]
+    return total[0, 0]
+
+
+class AvgPool(Op):
+    """y = (sum over each window) / count;  dL/dx = dL/dy / count spread over each window.
+
+    ``count`` is the window size (count_include_pad) or the number of real input positions in it,
+    or ``divisor_override``."""
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, ceil_mode, count_include_pad, divisor_override, spatial):
+        x4 = _to4d(x, spatial)
+        d = (1, 1)
+        o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"avg_pool{spatial}d")
+        pads = ((p[0], p[0]), (p[1], p[1]))
+        xpad = pad_array(x4, pads, 0.0, extent)
+        slices = offset_slices(k, s, d, o)
+        out = xpad[slices[0][1]].copy()
+        for _, sl in slices[1:]:
+            out += xpad[sl]
+        if divisor_override:
+            count = x.dtype.type(divisor_override)
+        elif not ceil_mode and (count_include_pad or p == (0, 0)):
+            count = x.dtype.type(k[0] * k[1])
+        else:
+            count = _pool_counts(x4.shape[2:], k, s, p, d, o, extent, count_include_pad, x.dtype)
+        out /= count
+        ctx.count, ctx.geom = count, (k, s, d, o, pads, xpad.shape, x.shape)
+        return out[:, :, 0, :] if spatial == 1 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, pads, pad_shape, x_shape = ctx.geom
+        g4 = (g[:, :, None, :] if g.ndim == 3 else g) / ctx.count
+        cols = xp.broadcast_to(g4[:, :, None, None], g4.shape[:2] + k + o)
+        gpad = col2im(cols, pad_shape, k, s, d, o)
+        gx = crop(gpad, pads, _inner(x_shape)).reshape(x_shape)
+        return gx, None, None, None, None, None, None, None
+
+
+def adaptive_matrix(n, m, dtype):
+    """(m, n) averaging matrix: output i averages input [floor(i n/m), ceil((i+1) n/m))."""
+    i = xp.arange(m)
+    start = (i * n) // m
+    end = -((-(i + 1) * n) // m)
+    j = xp.arange(n)
+    inside = (j[None, :] >= start[:, None]) & (j[None, :] < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+class Separable(Op):
+    """y = A_h x A_w^T over the two last axes (adaptive average pooling, nearest upsampling);
+    dL/dx = A_h^T dL/dy A_w. ``a_h`` or ``a_w`` may be None for the identity."""
+
+    @staticmethod
+    def forward(ctx, x, a_h, a_w):
+        ctx.a_h, ctx.a_w = a_h, a_w
+        y = x
+        if a_h is not None:
+            y = xp.matmul(a_h, y)
+        if a_w is not None:
+            y = xp.matmul(y, a_w.T)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.a_h is not None:
+            g = xp.matmul(ctx.a_h.T, g)
+        if ctx.a_w is not None:
+            g = xp.matmul(g, ctx.a_w)
+        return g, None, None
+
+
+class UpsampleNearestInt(Op):
+    """Nearest upsampling by integer factors: y[.., h, w] = x[.., h // sh, w // sw] as a
+    broadcast view copied once;  dL/dx = dL/dy summed over each sh x sw block."""
+
+    @staticmethod
+    def forward(ctx, x, factors):
+        ctx.factors = factors
+        N, C = x.shape[:2]
+        if len(factors) == 1:
+            (f,) = factors
+            L = x.shape[2]
+            return xp.broadcast_to(x[:, :, :, None], (N, C, L, f)).reshape(N, C, L * f)
+        (fh, fw) = factors
+        H, W = x.shape[2:]
+        return xp.broadcast_to(x[:, :, :, None, :, None],
+                               (N, C, H, fh, W, fw)).reshape(N, C, H * fh, W * fw)
+
+    @staticmethod
+    def backward(ctx, g):
+        N, C = g.shape[:2]
+        if len(ctx.factors) == 1:
+            (f,) = ctx.factors
+            return g.reshape(N, C, -1, f).sum(axis=3), None
+        fh, fw = ctx.factors
+        H, W = g.shape[2] // fh, g.shape[3] // fw
+        return g.reshape(N, C, H, fh, W, fw).sum(axis=(3, 5)), None
+
+
+def nearest_matrix(n, m, scale, dtype):
+    """(m, n) selection matrix of PyTorch's 'nearest': output i reads floor(i * scale)."""
+    src = xp.minimum(xp.floor(xp.arange(m) * scale).astype(xp.int64), n - 1)
+    sel = xp.zeros((m, n), dtype=dtype)
+    sel[xp.arange(m), src] = 1
+    return sel
+
+
+# -- unfold / fold -----------------------------------------------------------------------------
+
+class Unfold(Op):
+    """y = im2col(x): (N, C, H, W) -> (N, C*kh*kw, L), L the number of windows;
+    dL/dx = col2im(dL/dy) (``fold``)."""
+
+    @staticmethod
+    def forward(ctx, x, k, d, p, s):
+        N, C, H, W = x.shape
+        o = tuple(out_size(n, kk, ss, dd, pp, pp, op="unfold")
+                  for n, kk, ss, dd, pp in zip((H, W), k, s, d, p))
+        pads = ((p[0], p[0]), (p[1], p[1]))
+        xpad = pad_array(x, pads)
+        ctx.geom = (k, s, d, o, pads, xpad.shape, (H, W))
+        return im2col(xpad, k, s, d, o)
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, pads, pad_shape, hw = ctx.geom
+        return crop(col2im(g, pad_shape, k, s, d, o), pads, hw), None, None, None, None
+
+
+class Fold(Op):
+    """y = col2im(x): (N, C*kh*kw, L) summed into (N, C, H, W);  dL/dx = im2col(dL/dy)."""
+
+    @staticmethod
+    def forward(ctx, x, size, k, d, p, s):
+        N, CK, L = x.shape
+        kk = k[0] * k[1]
+        if CK % kk:
+            raise RuntimeError(f"fold: expected size of input's dimension 1 ({CK}) to be "
+                               f"divisible by the product of kernel_size {k}")
+        o = tuple(out_size(n, kz, ss, dd, pp, pp, op="fold")
+                  for n, kz, ss, dd, pp in zip(size, k, s, d, p))
+        if o[0] * o[1] != L:
+            raise RuntimeError(f"fold: given output_size {tuple(size)}, kernel_size {k}, "
+                               f"dilation {d}, padding {p}, stride {s}, expected input's "
+                               f"dimension 2 to be {o[0] * o[1]}, but got {L}")
+        pads = ((p[0], p[0]), (p[1], p[1]))
+        shape = (N, CK // kk, size[0] + 2 * p[0], size[1] + 2 * p[1])
+        ctx.geom = (k, s, d, o, shape)
+        return xp.ascontiguousarray(crop(col2im(x, shape, k, s, d, o), pads, size))
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, shape = ctx.geom
+        p = ((shape[2] - g.shape[2]) // 2, (shape[3] - g.shape[3]) // 2)
+        gpad = pad_array(g, ((p[0], p[0]), (p[1], p[1])))
+        return im2col(gpad, k, s, d, o), None, None, None, None, None
