@@ -23,7 +23,7 @@ from .functions import (_METHODS, broadcast_shapes, broadcast_tensors, cat, conc
                         where)
 from . import nn
 from . import optim
-from . import datasets, io, utils
+from . import datasets, io, train, utils
 from .io import load, save
 
 __version__ = "0.1.0"
