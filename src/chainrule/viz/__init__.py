@@ -16,6 +16,9 @@ def __getattr__(name):
     return getattr(importlib.import_module(f".{module}", __name__), name)
 
 
-_LAZY = {"plot_activations": "activations", "Plot": "_figure"}
+_LAZY = {"plot_activations": "activations", "Plot": "_figure", "optimizer_race": "optimizers",
+         "lecture_optimizers": "optimizers", "Surface": "optimizers",
+         "quadratic_bowl": "optimizers", "rosenbrock": "optimizers", "beale": "optimizers",
+         "saddle": "optimizers", "himmelblau": "optimizers"}
 
 __all__ = ["Graph", "draw_graph"] + list(_LAZY)
