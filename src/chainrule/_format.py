@@ -7,18 +7,23 @@ from . import _dtype
 _IMPLICIT = {np.dtype(np.int64), np.dtype(np.bool_)}
 
 
+_EDGE, _THRESHOLD = 3, 1000
+
+
 def _float_formatter(a):
+    """PyTorch's rules: integer-valued floats print as ``1.``, wide ranges in scientific form,
+    otherwise 4 decimals. Returns the formatter and the width every element is padded to, the
+    widest non-zero finite value's (so that columns align)."""
     finite = a[np.isfinite(a)]
-    if finite.size == 0:
-        return lambda v: _special(v) or f"{v:.4f}"
-    amax = np.abs(finite).max()
-    nonzero = np.abs(finite[finite != 0])
-    amin = nonzero.min() if nonzero.size else 0.0
-    if np.all(finite == np.round(finite)) and amax < 1e8:
-        return lambda v: _special(v) or f"{v:.0f}."
-    if amax >= 1e8 or (amin and amin < 1e-4) or (amin and amax / amin > 1e3):
-        return lambda v: _special(v) or f"{v:.4e}"
-    return lambda v: _special(v) or f"{v:.4f}"
+    values = np.unique(finite[finite != 0]).astype(np.float64)
+    if values.size == 0:
+        return (lambda v: _special(v) or f"{v:.0f}."), 1
+    amax, amin = np.abs(values).max(), np.abs(values).min()
+    wide = amax / amin > 1000.0 or amax > 1.0e8
+    if np.all(values == np.ceil(values)) and not wide:
+        return (lambda v: _special(v) or f"{v:.0f}."), max(len(f"{v:.0f}.") for v in values)
+    fmt = "{:.4e}" if wide or amin < 1.0e-4 else "{:.4f}"
+    return (lambda v: _special(v) or fmt.format(v)), max(len(fmt.format(v)) for v in values)
 
 
 def _special(v):
@@ -29,17 +34,34 @@ def _special(v):
     return None
 
 
+def _summarized(a):
+    """The elements a summarised print shows (the first and last few along every axis)."""
+    if a.size <= _THRESHOLD:
+        return a
+    for axis, n in enumerate(a.shape):
+        if n > 2 * _EDGE:
+            a = np.concatenate([a.take(range(_EDGE), axis), a.take(range(n - _EDGE, n), axis)],
+                               axis)
+    return a
+
+
 def format_array(a, indent):
+    # PyTorch marks elided elements within a row as " ..." (elided rows are plain "...").
+    return _format_array(a, indent).replace(", ..., ", ",  ..., ")
+
+
+def _format_array(a, indent):
+    opts = dict(separator=", ", prefix=" " * indent, threshold=_THRESHOLD, edgeitems=_EDGE,
+                max_line_width=80)
+    shown = _summarized(a)
     if a.dtype.kind == "f":
-        fmt = _float_formatter(a)
-        return np.array2string(a, separator=", ", formatter={"float_kind": fmt},
-                               prefix=" " * indent, threshold=1000, edgeitems=3,
-                               max_line_width=80)
+        fmt, width = _float_formatter(shown)
+        return np.array2string(a, formatter={"float_kind": lambda v: fmt(v).rjust(width)}, **opts)
     if a.dtype.kind == "b":
-        return np.array2string(a, separator=", ", formatter={"bool": lambda v: str(bool(v))},
-                               prefix=" " * indent, threshold=1000, edgeitems=3, max_line_width=80)
-    return np.array2string(a, separator=", ", prefix=" " * indent, threshold=1000, edgeitems=3,
-                           max_line_width=80)
+        width = 5 if (~shown).any() else 4
+        return np.array2string(a, formatter={"bool": lambda v: str(bool(v)).rjust(width)}, **opts)
+    width = max((len(str(v)) for v in (shown.min(), shown.max())), default=1) if a.size else 1
+    return np.array2string(a, formatter={"int": lambda v: str(v).rjust(width)}, **opts)
 
 
 def format_tensor(t, prefix="tensor("):

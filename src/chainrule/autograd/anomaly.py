@@ -47,7 +47,8 @@ def is_anomaly_enabled():
 
 def check(op_name, phase, arrays):
     for a in arrays:
-        if a is None or not isinstance(a, np.ndarray) or a.dtype.kind != "f":
+        # NumPy ufuncs on 0-d arrays return scalars (np.float64), which must be checked too.
+        if not isinstance(a, (np.ndarray, np.generic)) or a.dtype.kind != "f":
             continue
         if not np.isfinite(a).all():
             what = "NaN" if np.isnan(a).any() else "Inf"

@@ -82,7 +82,15 @@ class Function:
         else:
             record = False
         if cls.raw:
-            out = cls.forward(ctx, *arrays)
+            try:
+                out = cls.forward(ctx, *arrays)
+            except ValueError as e:
+                if "broadcast" not in str(e):
+                    raise
+                shapes = " and ".join(str(tuple(a.shape)) for a in arrays if type(a) is np.ndarray)
+                raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} do not broadcast "
+                                   f"together (sizes must be equal or 1 in each trailing "
+                                   f"dimension)") from None
         else:
             from .grad_mode import no_grad
             with no_grad():
