@@ -1,6 +1,24 @@
-"""``cr.nn.functional`` (``F``): the stateless forms of the layers, activations and losses."""
-from ..ops.fused import Linear as _LinearOp
+"""``cr.nn.functional`` (``F``): the stateless forms of the layers, activations and losses.
 
+Thin wrappers: each checks its arguments and calls one op from ``chainrule.ops`` (the maths,
+forward and backward side by side, lives there).
+"""
+import warnings
+
+import numpy as np
+
+from ..functions import pad  # noqa: F401  (F.pad, as in PyTorch)
+from ..ops import activation as A, elementwise as E, fused as U, reduction as R
+from ..ops.base import normalize_dim
+from ..random import rng
+from ..tensor import Tensor
+
+
+def _raw(x):
+    return x.array if isinstance(x, Tensor) else x
+
+
+# -- linear -------------------------------------------------------------------------------------
 
 def linear(input, weight, bias=None):
     """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)); one fused op."""
@@ -8,4 +26,407 @@ def linear(input, weight, bias=None):
     if not shape or shape[-1] != weight.shape[-1]:
         raise RuntimeError(f"linear: input (..., {weight.shape[-1]}) expected for a weight of "
                            f"shape {tuple(weight.shape)}, got {tuple(shape)}")
-    return _LinearOp.apply(input, weight, bias)
+    return U.Linear.apply(input, weight, bias)
+
+
+# -- activations --------------------------------------------------------------------------------
+
+def sigmoid(input):
+    """1 / (1 + e^-x), stable for any x."""
+    return E.Sigmoid.apply(input)
+
+
+def tanh(input):
+    return E.Tanh.apply(input)
+
+
+def relu(input, inplace=False):
+    """max(0, x)."""
+    return E.Relu.apply(input)
+
+
+def relu6(input, inplace=False):
+    """min(max(0, x), 6)."""
+    return A.Hardtanh.apply(input, 0.0, 6.0)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """clamp(x, min_val, max_val) with zero gradient at and beyond the edges."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    return A.Hardtanh.apply(input, min_val, max_val)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope * x."""
+    return A.LeakyRelu.apply(input, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha (e^x - 1)."""
+    return A.Elu.apply(input, alpha)
+
+
+def selu(input, inplace=False):
+    return A.Selu.apply(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta, linear where beta x > threshold."""
+    return A.Softplus.apply(input, beta, threshold)
+
+
+def gelu(input, approximate="none"):
+    """x Phi(x) (exact, with erf), or the tanh approximation with ``approximate='tanh'``."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return A.Gelu.apply(input, approximate)
+
+
+def silu(input, inplace=False):
+    """x sigmoid(x) (swish)."""
+    return A.Silu.apply(input)
+
+
+def mish(input, inplace=False):
+    return A.Mish.apply(input)
+
+
+def hardsigmoid(input, inplace=False):
+    return A.Hardsigmoid.apply(input)
+
+
+def hardswish(input, inplace=False):
+    return A.Hardswish.apply(input)
+
+
+def softsign(input):
+    return A.Softsign.apply(input)
+
+
+def prelu(input, weight):
+    """x if x > 0 else w x, with w one value or one per channel (dim 1)."""
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        if weight.numel() != channels:
+            raise RuntimeError(f"prelu: {weight.numel()} weights for an input with {channels} "
+                               f"channels (shape {tuple(input.shape)}); expected 1 or {channels}")
+    return A.Prelu.apply(input, weight)
+
+
+def _softmax_dim(name, ndim):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  f"to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, dtype=None):
+    """e^x_i / sum_j e^x_j along ``dim``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        dim = _softmax_dim("softmax", input.ndim)
+    return R.Softmax.apply(input, normalize_dim(dim, input.ndim, "softmax"))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """x_i - logsumexp(x) along ``dim``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.ndim)
+    return R.LogSoftmax.apply(input, normalize_dim(dim, input.ndim, "log_softmax"))
+
+
+def softmin(input, dim=None, dtype=None):
+    if dim is None:
+        dim = _softmax_dim("softmin", input.ndim)
+    return softmax(-input, dim, dtype)
+
+
+# -- losses -------------------------------------------------------------------------------------
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(reduction, op, extra=()):
+    if reduction not in _REDUCTIONS + extra:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction; expected one of "
+                         f"{_REDUCTIONS + extra}")
+    return reduction
+
+
+def _check_same_size(input, target, op):
+    if input.shape != target.shape:
+        warnings.warn(f"{op}: using a target size ({tuple(target.shape)}) that is different to "
+                      f"the input size ({tuple(input.shape)}). This will likely lead to incorrect "
+                      f"results due to broadcasting. Please ensure they have the same size.",
+                      stacklevel=3)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """mean((x - y)^2)."""
+    _check_same_size(input, target, "mse_loss")
+    return U.MSELoss.apply(input, target, _reduction(reduction, "mse_loss"), None)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """mean(|x - y|)."""
+    _check_same_size(input, target, "l1_loss")
+    return U.L1Loss.apply(input, target, _reduction(reduction, "l1_loss"), None)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """(x - y)^2 / (2 beta) where |x - y| < beta, else |x - y| - beta / 2."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    _check_same_size(input, target, "smooth_l1_loss")
+    return U.SmoothL1Loss.apply(input, target, _reduction(reduction, "smooth_l1_loss"), beta)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """(x - y)^2 / 2 where |x - y| < delta, else delta (|x - y| - delta / 2)."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    _check_same_size(input, target, "huber_loss")
+    return U.HuberLoss.apply(input, target, _reduction(reduction, "huber_loss"), delta)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-w [y log x + (1 - y) log(1 - x)] for probabilities x (logs clamped at -100)."""
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"binary_cross_entropy: using a target size ({tuple(target.shape)}) that "
+                         f"is different to the input size ({tuple(input.shape)}) is not allowed")
+    return U.BCELoss.apply(input, target, weight, _reduction(reduction, "binary_cross_entropy"))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """BCE on sigmoid(x) computed from the logit x directly (stable for any x)."""
+    if tuple(input.shape) != tuple(target.shape):
+        raise ValueError(f"binary_cross_entropy_with_logits: target size ({tuple(target.shape)}) "
+                         f"must be the same as input size ({tuple(input.shape)})")
+    return U.BCEWithLogits.apply(input, target, _raw(weight), _raw(pos_weight),
+                                 _reduction(reduction, "binary_cross_entropy_with_logits"))
+
+
+def _class_target_shape(input, target, op):
+    shape = tuple(input.shape)
+    expected = () if len(shape) == 1 else shape[:1] + shape[2:]
+    if tuple(target.shape) != expected:
+        raise ValueError(f"{op}: expected target of shape {expected} (class indices) for input of "
+                         f"shape {shape}, got {tuple(target.shape)}")
+
+
+def _target_array(target, op):
+    t = _raw(target)
+    if not isinstance(t, np.ndarray):
+        t = np.asarray(t)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{op}: class-index targets must be integer (int64) tensors, got dtype "
+                        f"{t.dtype}")
+    return t
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy from logits (N, C) or (N, C, d1, ...) (or (C,)), against class
+    indices (N, d1, ...) or class probabilities of the input's shape. One fused op: log-sum-exp
+    forward, softmax minus one-hot backward."""
+    _reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
+                         f"{label_smoothing}")
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input must have at least one dimension (the classes)")
+    t = _raw(target)
+    if isinstance(t, np.ndarray) and t.dtype.kind == "f":
+        if tuple(t.shape) != tuple(input.shape):
+            raise ValueError(f"cross_entropy: class-probability targets must have the input's shape "
+                             f"{tuple(input.shape)}, got {tuple(t.shape)}")
+        if input.array.dtype.kind != "f":
+            raise TypeError("cross_entropy: expected floating-point logits")
+        return U.CrossEntropy.apply(input, target, _raw(weight), ignore_index, label_smoothing,
+                                    reduction)
+    t = _target_array(target, "cross_entropy")
+    _class_target_shape(input, t, "cross_entropy")
+    _check_weight(weight, input, "cross_entropy")
+    return U.CrossEntropy.apply(input, t, _raw(weight), ignore_index, label_smoothing, reduction)
+
+
+def _check_weight(weight, input, op):
+    if weight is not None:
+        c = input.shape[1] if input.ndim > 1 else input.shape[0]
+        if tuple(weight.shape) != (c,):
+            raise RuntimeError(f"{op}: weight must have shape ({c},) (one per class), got "
+                               f"{tuple(weight.shape)}")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
+    """-w_t input[t] for log-probabilities ``input`` (N, C, ...) and class indices ``target``."""
+    _reduction(reduction, "nll_loss")
+    t = _target_array(target, "nll_loss")
+    _class_target_shape(input, t, "nll_loss")
+    _check_weight(weight, input, "nll_loss")
+    return U.NLLLoss.apply(input, t, _raw(weight), ignore_index, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """sum y (log y - x) for log-probabilities x and probabilities y (log-probabilities with
+    ``log_target``). Use reduction='batchmean' for the mathematical KL divergence."""
+    _reduction(reduction, "kl_div", ("batchmean",))
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size. 'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.", stacklevel=2)
+    return U.KLDiv.apply(input, target, reduction, log_target)
+
+
+# -- normalisation ------------------------------------------------------------------------------
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) over the batch (and spatial dims).
+
+    training: batch statistics; running_mean/var (if given) move towards them by ``momentum``
+    (the variance unbiased, as PyTorch). Otherwise: the running statistics.
+    """
+    x = input.array
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected at least 2D input (N, C, ...), got shape "
+                         f"{tuple(x.shape)}")
+    param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var are needed when not "
+                               "training")
+        return U.BatchNormEval.apply(input, running_mean.array, running_var.array, weight, bias,
+                                     param_shape, eps)
+    count = x.size // x.shape[1]
+    if count <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{tuple(x.shape)}")
+    stats = {} if running_mean is not None else None
+    out = U.Normalize.apply(input, weight, bias, axes, param_shape, axes, eps, stats)
+    if stats is not None:
+        m = momentum
+        rm, rv = running_mean.array, running_var.array
+        rm *= 1 - m
+        rm += m * stats["mean"].reshape(-1)
+        rv *= 1 - m
+        rv += (m * count / (count - 1)) * stats["var"].reshape(-1)
+        running_mean._version += 1
+        running_var._version += 1
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing ``normalized_shape`` dims of each sample, then w x + b."""
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(normalized_shape)
+    k = len(normalized_shape)
+    shape = tuple(input.shape)
+    if shape[len(shape) - k:] != normalized_shape or len(shape) < k:
+        raise RuntimeError(f"layer_norm: expected input with shape (*, {', '.join(map(str, normalized_shape))}), "
+                           f"got {shape}")
+    n = len(shape)
+    axes = tuple(range(n - k, n))
+    return U.Normalize.apply(input, weight, bias, axes, normalized_shape, tuple(range(n - k)),
+                             eps, None)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """x / max(||x||_p, eps) along ``dim``."""
+    norm = input.norm(p, dim, keepdim=True).clamp_min(eps)
+    return input / norm
+
+
+# -- dropout ------------------------------------------------------------------------------------
+
+def _check_p(p):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1/(1 - p) (training only)."""
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    return U.Dropout.apply(input, p, input.array.shape, rng())
+
+
+def _channel_dropout(input, p, training, batched_ndim, name):
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    shape = input.array.shape
+    if len(shape) not in (batched_ndim, batched_ndim - 1):
+        raise RuntimeError(f"{name}: expected {batched_ndim - 1}D or {batched_ndim}D input, got "
+                           f"shape {tuple(shape)}")
+    spatial = batched_ndim - 2
+    mask_shape = shape[:len(shape) - spatial] + (1,) * spatial
+    return U.Dropout.apply(input, p, mask_shape, rng())
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return _channel_dropout(input, p, training, 3, "dropout1d")
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    return _channel_dropout(input, p, training, 4, "dropout2d")
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return _channel_dropout(input, p, training, 5, "dropout3d")
+
+
+# -- embedding ----------------------------------------------------------------------------------
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer tensor ``input``: output shape input.shape + (D,)."""
+    idx = _target_array(input, "embedding")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)][0]
+        raise IndexError(f"embedding: index {int(bad)} is out of range for {n} embeddings "
+                         f"(expected 0 <= index < {n})")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += n
+    if max_norm is not None:
+        _renorm_rows(weight, np.unique(idx), max_norm, norm_type)
+    return U.Embedding.apply(idx, weight, padding_idx)
+
+
+def _renorm_rows(weight, rows, max_norm, norm_type):
+    w = weight.array
+    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    too_big = norms > max_norm
+    if too_big.any():
+        r = rows[too_big]
+        w[r] *= (max_norm / (norms[too_big] + 1e-7))[:, None].astype(w.dtype)
+        weight._version += 1
+
+
+def one_hot(tensor, num_classes=-1):
+    """(…) int64 -> (…, num_classes) int64 with a 1 at each index."""
+    idx = _target_array(tensor, "one_hot")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got values in "
+                           f"[{idx.min()}, {idx.max()}]")
+    return Tensor._make(np.eye(num_classes, dtype=np.int64)[idx])
+
+
+def maxout(input, pieces):
+    """Max over groups of ``pieces`` consecutive features of the last dim: (..., n*k) -> (..., n)."""
+    shape = input.array.shape
+    if shape[-1] % pieces:
+        raise RuntimeError(f"maxout: last dimension {shape[-1]} is not divisible by pieces={pieces}")
+    return A.Maxout.apply(input.reshape(*shape[:-1], shape[-1] // pieces, pieces))
+

@@ -1,9 +1,10 @@
-"""``Linear`` (dense, fully connected) and ``Identity``."""
+"""``Linear`` (dense, fully connected), ``Identity`` and ``Maxout``."""
 import math
 
 import numpy as np
 
 from .. import _dtype
+from ..ops.activation import Maxout as _MaxoutOp
 from ..ops.fused import Linear as _LinearOp
 from ..tensor import Tensor
 from . import init
@@ -59,3 +60,37 @@ class Linear(Module):
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Maxout(Module):
+    """Maxout (Goodfellow et al. 2013): out_features units, each the max of ``pieces`` linear
+    pieces: y_j = max_k (x W_{j,k}^T + b_{j,k}). PyTorch has none; the weight is stored as one
+    (out_features * pieces, in_features) matrix (rows j*pieces ... j*pieces + pieces - 1 belong
+    to unit j), initialised as Linear's."""
+
+    def __init__(self, in_features, out_features, pieces, bias=True, device=None, dtype=None):
+        super().__init__()
+        if pieces < 1:
+            raise ValueError(f"Maxout: pieces must be at least 1, got {pieces}")
+        nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+        self.in_features, self.out_features, self.pieces = in_features, out_features, pieces
+        rows = out_features * pieces
+        self.weight = Parameter(Tensor._make(np.empty((rows, in_features), dtype=nd)))
+        if bias:
+            self.bias = Parameter(Tensor._make(np.empty(rows, dtype=nd)))
+        else:
+            self.register_parameter("bias", None)
+        Linear.reset_parameters(self)
+
+    def forward(self, input):
+        shape = input.array.shape
+        if not shape or shape[-1] != self.in_features:
+            raise RuntimeError(f"Maxout({self.in_features} -> {self.out_features}, pieces="
+                               f"{self.pieces}) expected input (..., {self.in_features}), got "
+                               f"{tuple(shape)}")
+        z = _LinearOp.apply(input, self._parameters["weight"], self._parameters["bias"])
+        return _MaxoutOp.apply(z.reshape(*shape[:-1], self.out_features, self.pieces))
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"pieces={self.pieces}, bias={self.bias is not None}")

@@ -2,7 +2,7 @@
 would cost a Python round trip (and a temporary array) each. Forward and backward side by side.
 """
 from ..backend import xp
-from .base import Op
+from .base import Op, promote
 
 
 class Linear(Op):
@@ -36,3 +36,499 @@ class Linear(Op):
         if need[2]:
             gb = g2.sum(axis=0)
         return gx, gw, gb
+
+
+# -- reductions shared by the losses ------------------------------------------------------------
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return xp.asarray(loss.mean() if loss.size else xp.nan, dtype=loss.dtype)
+    if reduction == "sum":
+        return xp.asarray(loss.sum(), dtype=loss.dtype)
+    return loss
+
+
+def _upstream(g, reduction, n):
+    """dL/d(elementwise loss) from the gradient of the reduced loss."""
+    if reduction == "mean":
+        return g / n if n else g
+    return g
+
+
+# -- regression losses --------------------------------------------------------------------------
+
+class _DifferenceLoss(Op):
+    """Losses of the difference d = input - target, reduced by 'mean' | 'sum' | 'none'.
+    Subclasses give the pointwise loss l(d) and its derivative l'(d); then dL/dinput = l'(d)
+    and dL/dtarget = -l'(d), scaled by the reduction."""
+
+    @classmethod
+    def forward(cls, ctx, x, y, reduction, param):
+        x, y = promote(x, y)
+        d = x - y
+        ctx.d, ctx.param, ctx.reduction = d, param, reduction
+        return _reduce(cls.pointwise(d, param), reduction)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        d = ctx.d
+        gd = cls.derivative(d, ctx.param) * _upstream(g, ctx.reduction, d.size)
+        need = ctx.needs_input_grad
+        return (gd if need[0] else None), (-gd if need[1] else None), None, None
+
+
+class MSELoss(_DifferenceLoss):
+    """l(d) = d^2;  l'(d) = 2 d."""
+
+    @staticmethod
+    def pointwise(d, _):
+        return d * d
+
+    @staticmethod
+    def derivative(d, _):
+        return 2 * d
+
+
+class L1Loss(_DifferenceLoss):
+    """l(d) = |d|;  l'(d) = sign(d)."""
+
+    @staticmethod
+    def pointwise(d, _):
+        return xp.abs(d)
+
+    @staticmethod
+    def derivative(d, _):
+        return xp.sign(d)
+
+
+class SmoothL1Loss(_DifferenceLoss):
+    """l(d) = d^2 / (2 beta) if |d| < beta else |d| - beta/2;  l'(d) = d / beta inside, sign(d)
+    outside (beta = 0 is the L1 loss)."""
+
+    @staticmethod
+    def pointwise(d, beta):
+        a = xp.abs(d)
+        if beta == 0:
+            return a
+        return xp.where(a < beta, 0.5 * d * d / beta, a - 0.5 * beta)
+
+    @staticmethod
+    def derivative(d, beta):
+        if beta == 0:
+            return xp.sign(d)
+        return xp.where(xp.abs(d) < beta, d / beta, xp.sign(d))
+
+
+class HuberLoss(_DifferenceLoss):
+    """l(d) = d^2 / 2 if |d| < delta else delta (|d| - delta/2);  l'(d) = clamp(d, -delta, delta)."""
+
+    @staticmethod
+    def pointwise(d, delta):
+        a = xp.abs(d)
+        return xp.where(a < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+
+    @staticmethod
+    def derivative(d, delta):
+        return xp.clip(d, -delta, delta)
+
+
+# -- classification losses ----------------------------------------------------------------------
+
+def _classes_last(a):
+    """(C,) -> (1, C); (N, C) as is; (N, C, d1, ...) -> (N d1 ..., C)."""
+    if a.ndim == 1:
+        return a[None]
+    if a.ndim == 2:
+        return a
+    return xp.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+
+
+def _classes_back(g2, shape):
+    """Inverse of ``_classes_last`` for a gradient."""
+    if len(shape) == 1:
+        return g2[0]
+    if len(shape) == 2:
+        return g2
+    return xp.moveaxis(g2.reshape((shape[0],) + shape[2:] + (shape[1],)), -1, 1)
+
+
+def _check_targets(t, valid, n_classes, op, ignore_index):
+    tt = t if valid is None else xp.where(valid, t, 0)
+    if tt.size and (tt.min() < 0 or tt.max() >= n_classes):
+        bad = tt[(tt < 0) | (tt >= n_classes)][0]
+        raise IndexError(f"{op}: target {int(bad)} is out of bounds for {n_classes} classes "
+                         f"(expected 0 <= target < {n_classes}, or ignore_index={ignore_index})")
+    return tt
+
+
+class CrossEntropy(Op):
+    """Softmax cross-entropy from logits in one step.
+
+    Class indices t:  L_i = -w_t log p_{i,t} (with label smoothing eps:
+    (1 - eps) w_t (-log p_{i,t}) + eps/C sum_c w_c (-log p_{i,c})), log p = x - logsumexp(x);
+    dL_i/dx_i = p_i (the sum of the coefficients) - the coefficients themselves, i.e. softmax
+    minus one-hot when eps = 0 and there are no weights. 'mean' divides by the sum of w_t over
+    targets that are not ``ignore_index`` (PyTorch's convention).
+    Probabilities q:  L_i = -sum_c w_c q_c log p_c;  dL_i/dx_i = p_i sum_c w_c q_c - w q;
+    'mean' divides by the number of samples.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
+        shape = x.shape
+        x2 = _classes_last(x)
+        M, C = x2.shape
+        shifted = x2 - x2.max(axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        s = e.sum(axis=1, keepdims=True)
+        log_s = xp.log(s)
+        eps = label_smoothing
+        ctx.e, ctx.s, ctx.shape, ctx.reduction, ctx.weight = e, s, shape, reduction, weight
+        if target.dtype.kind == "f":  # class probabilities
+            q = _classes_last(target)
+            if eps:
+                q = q * (1 - eps) + eps / C
+            wq = q * weight if weight is not None else q
+            logp = shifted - log_s
+            loss = -(logp * wq).sum(axis=1)
+            ctx.probs, ctx.wq, ctx.logp, ctx.denom = True, wq, logp, M
+            ctx.eps = eps
+            if reduction == "none":
+                return loss.reshape(shape[:1] + shape[2:]) if len(shape) > 1 else loss[0]
+            return _reduce(loss, "sum") / (M if reduction == "mean" else 1)
+        t = target.reshape(-1)
+        valid = t != ignore_index
+        if valid.all():
+            valid = None
+        tt = _check_targets(t, valid, C, "cross_entropy", ignore_index)
+        rows = xp.arange(M)
+        nll = (log_s[:, 0] - shifted[rows, tt])
+        w_t = weight[tt] if weight is not None else None
+        if valid is not None:
+            w_t = valid.astype(x.dtype) if w_t is None else w_t * valid
+        loss = nll if w_t is None else nll * w_t
+        if eps:
+            logp_sum = ((shifted - log_s) * weight).sum(axis=1) if weight is not None else \
+                shifted.sum(axis=1) - C * log_s[:, 0]
+            smooth = -logp_sum if valid is None else -logp_sum * valid
+            loss = (1 - eps) * loss + (eps / C) * smooth
+        ctx.probs, ctx.tt, ctx.w_t, ctx.valid, ctx.eps = False, tt, w_t, valid, eps
+        if reduction == "none":
+            ctx.denom = 1
+            return loss.reshape(target.shape)
+        if reduction == "mean":
+            denom = (w_t.sum() if w_t is not None else M)
+            ctx.denom = denom
+            return xp.asarray(loss.sum() / denom, dtype=x.dtype) if denom else \
+                xp.asarray(xp.nan, dtype=x.dtype)
+        ctx.denom = 1
+        return xp.asarray(loss.sum(), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        p = ctx.e / ctx.s
+        M, C = p.shape
+        if ctx.reduction == "none":
+            up = g.reshape(-1, 1)
+        else:
+            up = g / ctx.denom if ctx.denom else g
+        need = ctx.needs_input_grad
+        if ctx.probs:
+            wq = ctx.wq
+            gx = (p * wq.sum(axis=1, keepdims=True) - wq) * up
+            gt = None
+            if need[1]:
+                w = ctx.weight if ctx.weight is not None else 1
+                gt = _classes_back(-(ctx.logp * w) * (1 - ctx.eps) * up, ctx.shape)
+            return _classes_back(gx, ctx.shape), gt, None, None, None, None
+        eps, w_t, weight, valid = ctx.eps, ctx.w_t, ctx.weight, ctx.valid
+        # dL_i/dx_i = a_i p_i - b_i onehot_i - c_i w, with a, b, c per sample:
+        b = (1 - eps) * (w_t if w_t is not None else 1)
+        a = b
+        if eps:
+            total_w = weight.sum() if weight is not None else C
+            smooth_scale = (eps / C) * (valid if valid is not None else 1)
+            a = b + smooth_scale * total_w
+        scale_p = a * up if xp.ndim(a) else (up * a)
+        if xp.ndim(scale_p) == 1:
+            scale_p = scale_p[:, None]
+        gx = p * scale_p
+        onehot_scale = b * (up[:, 0] if up.ndim == 2 else up)
+        gx[xp.arange(M), ctx.tt] -= onehot_scale
+        if eps:
+            cw = weight[None, :] if weight is not None else 1.0
+            sc = smooth_scale if xp.ndim(smooth_scale) == 0 else smooth_scale[:, None]
+            gx -= (sc * cw) * up
+        return _classes_back(gx, ctx.shape), None, None, None, None, None
+
+
+class NLLLoss(Op):
+    """L_i = -w_t logp_{i,t} over targets t != ignore_index;  dL_i/dlogp_{i,t} = -w_t.
+    'mean' divides by the sum of the w_t that count."""
+
+    @staticmethod
+    def forward(ctx, logp, target, weight, ignore_index, reduction):
+        shape = logp.shape
+        x2 = _classes_last(logp)
+        M, C = x2.shape
+        t = target.reshape(-1)
+        valid = t != ignore_index
+        if valid.all():
+            valid = None
+        tt = _check_targets(t, valid, C, "nll_loss", ignore_index)
+        w_t = weight[tt] if weight is not None else xp.ones(M, dtype=logp.dtype)
+        if valid is not None:
+            w_t = w_t * valid
+        loss = -x2[xp.arange(M), tt] * w_t
+        ctx.shape, ctx.tt, ctx.w_t, ctx.reduction, ctx.dtype = shape, tt, w_t, reduction, logp.dtype
+        if reduction == "none":
+            return loss.reshape(target.shape)
+        if reduction == "mean":
+            ctx.denom = w_t.sum()
+            return xp.asarray(loss.sum() / ctx.denom if ctx.denom else xp.nan, dtype=logp.dtype)
+        ctx.denom = 1
+        return xp.asarray(loss.sum(), dtype=logp.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        M = ctx.tt.shape[0]
+        C = ctx.shape[1] if len(ctx.shape) > 1 else ctx.shape[0]
+        up = g.reshape(-1) if ctx.reduction == "none" else (g / ctx.denom if ctx.denom else g)
+        gx = xp.zeros((M, C), dtype=ctx.dtype)
+        gx[xp.arange(M), ctx.tt] = -ctx.w_t * up
+        return _classes_back(gx, ctx.shape), None, None, None, None
+
+
+class BCEWithLogits(Op):
+    """L = w [(1 - y) x + (1 + (pw - 1) y) softplus(-x)], softplus(-x) = max(-x, 0) +
+    log(1 + e^-|x|), stable for any logit;  dL/dx = w [(1 - y) - (1 + (pw - 1) y)(1 - sigmoid x)]
+    (= w (sigmoid x - y) without pos_weight);  dL/dy = w (-x + (pw - 1) softplus(-x))."""
+
+    @staticmethod
+    def forward(ctx, x, y, weight, pos_weight, reduction):
+        x, y = promote(x, y)
+        e = xp.exp(-xp.abs(x))
+        sp = xp.maximum(-x, 0) + xp.log1p(e)
+        if pos_weight is None:
+            loss = (1 - y) * x + sp
+            lw = None
+        else:
+            lw = (pos_weight - 1) * y + 1
+            loss = (1 - y) * x + lw * sp
+        if weight is not None:
+            loss = loss * weight
+        ctx.x, ctx.y, ctx.e, ctx.sp, ctx.lw = x, y, e, sp, lw
+        ctx.weight, ctx.pos_weight, ctx.reduction, ctx.n = weight, pos_weight, reduction, loss.size
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y, e = ctx.x, ctx.y, ctx.e
+        up = _upstream(g, ctx.reduction, ctx.n)
+        if ctx.weight is not None:
+            up = up * ctx.weight
+        need = ctx.needs_input_grad
+        gx = gy = None
+        if need[0]:
+            s = xp.where(x >= 0, 1, e) / (1 + e)
+            gx = (s - y) if ctx.lw is None else (1 - y) - ctx.lw * (1 - s)
+            gx = gx * up
+        if need[1]:
+            gy = -x if ctx.pos_weight is None else -x + (ctx.pos_weight - 1) * ctx.sp
+            gy = gy * up
+        return gx, gy, None, None, None
+
+
+class BCELoss(Op):
+    """L = -w [y log x + (1 - y) log(1 - x)], each log clamped at -100 as PyTorch does;
+    dL/dx = w (x - y) / max(x (1 - x), 1e-12);  dL/dy = w (log(1 - x) - log x)."""
+
+    @staticmethod
+    def forward(ctx, x, y, weight, reduction):
+        x, y = promote(x, y)
+        if x.size and not (x.min() >= 0 and x.max() <= 1):
+            raise RuntimeError(f"binary_cross_entropy: all elements of input should be between 0 "
+                               f"and 1 (probabilities; use binary_cross_entropy_with_logits for "
+                               f"logits), got values in [{x.min():g}, {x.max():g}]")
+        with xp.errstate(divide="ignore"):
+            log_x = xp.maximum(xp.log(x), -100)
+            log_1mx = xp.maximum(xp.log1p(-x), -100)
+        loss = -(y * log_x + (1 - y) * log_1mx)
+        if weight is not None:
+            loss = loss * weight
+        ctx.x, ctx.y, ctx.log_x, ctx.log_1mx = x, y, log_x, log_1mx
+        ctx.weight, ctx.reduction, ctx.n = weight, reduction, loss.size
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.x, ctx.y
+        up = _upstream(g, ctx.reduction, ctx.n)
+        if ctx.weight is not None:
+            up = up * ctx.weight
+        need = ctx.needs_input_grad
+        gx = (x - y) / xp.maximum(x * (1 - x), 1e-12) * up if need[0] else None
+        gy = (ctx.log_1mx - ctx.log_x) * up if need[1] else None
+        return gx, gy, None, None
+
+
+class KLDiv(Op):
+    """L = y (log y - x) (0 where y = 0), or e^y (y - x) with log_target;  dL/dx = -y (or -e^y),
+    dL/dy = log y + 1 - x (or e^y (y - x + 1)). 'batchmean' divides the sum by the batch size."""
+
+    @staticmethod
+    def forward(ctx, x, y, reduction, log_target):
+        x, y = promote(x, y)
+        if log_target:
+            ey = xp.exp(y)
+            loss = ey * (y - x)
+            ctx.ey = ey
+        else:
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                ylogy = xp.where(y > 0, y * xp.log(xp.where(y > 0, y, 1)), 0)
+            loss = ylogy - y * x
+        ctx.x, ctx.y, ctx.log_target, ctx.reduction, ctx.n = x, y, log_target, reduction, loss.size
+        if reduction == "batchmean":
+            ctx.n = x.shape[0] if x.ndim else 1
+            return xp.asarray(loss.sum() / ctx.n, dtype=loss.dtype)
+        return _reduce(loss, reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.x, ctx.y
+        up = g / ctx.n if ctx.reduction in ("mean", "batchmean") else g
+        need = ctx.needs_input_grad
+        gx = gy = None
+        if ctx.log_target:
+            if need[0]:
+                gx = -ctx.ey * up
+            if need[1]:
+                gy = ctx.ey * (y - x + 1) * up
+        else:
+            if need[0]:
+                gx = -y * up
+            if need[1]:
+                with xp.errstate(divide="ignore"):
+                    gy = (xp.log(y) + 1 - x) * up
+        return gx, gy, None, None
+
+
+# -- normalisation ------------------------------------------------------------------------------
+
+class Normalize(Op):
+    """y = (x - mean) / sqrt(var + eps) * w + b, statistics over ``axes`` (batch norm: all but the
+    channel axis; layer norm: the trailing axes), biased variance.
+
+    With xhat the normalised input, m the count per statistic and gh = dL/dxhat = g w:
+    dL/dx = (1/m) / sqrt(var + eps) (m gh - sum gh - xhat sum(gh xhat)),
+    dL/dw = sum g xhat, dL/db = sum g (sums over ``param_axes``).
+    ``stats`` (a dict or None) receives the batch mean and variance for running statistics.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, param_shape, param_axes, eps, stats):
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        invstd = 1.0 / xp.sqrt(var + eps)
+        xhat = xc
+        xhat *= invstd
+        w = weight.reshape(param_shape) if weight is not None else None
+        if w is not None:
+            out = xhat * w
+            if bias is not None:
+                out += bias.reshape(param_shape)
+        elif bias is not None:
+            out = xhat + bias.reshape(param_shape)
+        else:
+            out = xhat.copy()
+        if stats is not None:
+            stats["mean"], stats["var"] = mean, var
+        ctx.xhat, ctx.invstd, ctx.w, ctx.axes, ctx.param_axes = xhat, invstd, w, axes, param_axes
+        ctx.wshape = weight.shape if weight is not None else None
+        ctx.bshape = bias.shape if bias is not None else None
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, axes = ctx.xhat, ctx.axes
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            gh = g * ctx.w if ctx.w is not None else g
+            m = xhat.size // ctx.invstd.size
+            gx = m * gh
+            gx -= gh.sum(axis=axes, keepdims=True)
+            gx -= xhat * (gh * xhat).sum(axis=axes, keepdims=True)
+            gx *= ctx.invstd / m
+        if need[1]:
+            gw = (g * xhat).sum(axis=ctx.param_axes).reshape(ctx.wshape)
+        if need[2]:
+            gb = g.sum(axis=ctx.param_axes).reshape(ctx.bshape)
+        return gx, gw, gb, None, None, None, None, None
+
+
+class BatchNormEval(Op):
+    """y = (x - running_mean) / sqrt(running_var + eps) * w + b: an affine map per channel;
+    dL/dx = g w / sqrt(var + eps), dL/dw = sum g xhat, dL/db = sum g."""
+
+    @staticmethod
+    def forward(ctx, x, running_mean, running_var, weight, bias, param_shape, eps):
+        invstd = (1.0 / xp.sqrt(running_var + eps)).reshape(param_shape)
+        mean = running_mean.reshape(param_shape)
+        scale = invstd * weight.reshape(param_shape) if weight is not None else invstd
+        out = (x - mean) * scale
+        if bias is not None:
+            out += bias.reshape(param_shape)
+        ctx.x, ctx.mean, ctx.invstd, ctx.scale = x, mean, invstd, scale
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        axes = tuple(i for i in range(g.ndim) if i != 1)
+        gx = g * ctx.scale if need[0] else None
+        gw = (g * (ctx.x - ctx.mean) * ctx.invstd).sum(axis=axes) if need[3] else None
+        gb = g.sum(axis=axes) if need[4] else None
+        return gx, None, None, gw, gb, None, None
+
+
+# -- dropout and embedding ----------------------------------------------------------------------
+
+class Dropout(Op):
+    """Inverted dropout: y = x m / (1 - p) with m ~ Bernoulli(1 - p) (shape ``mask_shape``,
+    broadcast over x: one mask per channel for Dropout2d);  dL/dx = g m / (1 - p)."""
+
+    @staticmethod
+    def forward(ctx, x, p, mask_shape, generator):
+        if p >= 1:
+            mask = xp.zeros(mask_shape, dtype=x.dtype)
+        else:
+            draw = generator.random(mask_shape, dtype=x.dtype if x.dtype in
+                                    (xp.float32, xp.float64) else xp.float64)
+            mask = (draw >= p).astype(x.dtype)
+            mask *= 1.0 / (1.0 - p)
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask, None, None, None
+
+
+class Embedding(Op):
+    """y = W[idx] (row lookup);  dL/dW[k] = sum of g over the positions where idx == k (none for
+    ``padding_idx``)."""
+
+    @staticmethod
+    def forward(ctx, idx, weight, padding_idx):
+        ctx.idx, ctx.wshape, ctx.padding_idx = idx, weight.shape, padding_idx
+        return weight[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        gw = xp.zeros(ctx.wshape, dtype=g.dtype)
+        xp.add.at(gw, ctx.idx.reshape(-1), g.reshape(-1, ctx.wshape[1]))
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0
+        return None, gw, None

@@ -1,0 +1,129 @@
+"""Normalisation layers: ``BatchNorm1d/2d/3d`` (per channel, over the batch) and ``LayerNorm``
+(per sample, over the trailing dims)."""
+import numbers
+
+import numpy as np
+
+from .. import _dtype
+from ..tensor import Tensor
+from . import functional as F
+from .module import Module
+from .parameter import Parameter
+
+
+class _BatchNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias per channel.
+
+    Training: mean and (biased) var of the batch; running_mean/running_var move towards them by
+    ``momentum`` (running_var with the unbiased variance), or to their cumulative average when
+    momentum is None; num_batches_tracked counts the updates. Evaluation: the running
+    statistics. Without ``track_running_stats`` the batch statistics are always used.
+    """
+
+    _expected_dims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None):
+        super().__init__()
+        nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(Tensor._make(np.ones(num_features, dtype=nd)))
+            self.bias = Parameter(Tensor._make(np.zeros(num_features, dtype=nd)))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor._make(np.zeros(num_features, dtype=nd)))
+            self.register_buffer("running_var", Tensor._make(np.ones(num_features, dtype=nd)))
+            self.register_buffer("num_batches_tracked", Tensor._make(np.zeros((), np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.affine:
+            self.weight.array[...] = 1
+            self.bias.array[...] = 0
+
+    def forward(self, input):
+        ndim = input.ndim
+        if ndim not in self._expected_dims:
+            want = " or ".join(f"{d}D" for d in self._expected_dims)
+            raise ValueError(f"{type(self).__name__}: expected {want} input, got {ndim}D input "
+                             f"of shape {tuple(input.shape)}")
+        if input.shape[1] != self.num_features:
+            raise RuntimeError(f"{type(self).__name__}({self.num_features}) expected input with "
+                               f"{self.num_features} channels (dim 1), got shape "
+                               f"{tuple(input.shape)}")
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.array += 1
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked.array)
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None,
+                            self.running_var if track else None, self.weight, self.bias,
+                            use_batch, factor, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs."""
+
+    _expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) inputs."""
+
+    _expected_dims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation of (N, C, D, H, W) inputs."""
+
+    _expected_dims = (5,)
+
+
+class LayerNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics over the trailing
+    ``normalized_shape`` of each sample (no running statistics; same in train and eval)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(Tensor._make(np.ones(self.normalized_shape, dtype=nd)))
+            if bias:
+                self.bias = Parameter(Tensor._make(np.zeros(self.normalized_shape, dtype=nd)))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

@@ -1,0 +1,329 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and the cells ``RNNCell``, ``LSTMCell``, ``GRUCell``.
+
+Parameter names, shapes, gate order and initialisation are PyTorch's, so its weights load
+unchanged: ``weight_ih_l{k}`` (G*H, in), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}``,
+``bias_hh_l{k}`` (G*H,), with a ``_reverse`` suffix for the backward direction; gates stacked as
+LSTM (i, f, g, o), GRU (r, z, n).
+
+Per layer and direction the input's contribution x W_ih^T + b for the whole sequence is one
+matrix product; the loop over time then runs one fused step op per time step (forward and
+backward), see ``chainrule.ops.recurrent``. Truncated backpropagation through time: carry the
+returned state into the next chunk with ``h.detach()``.
+"""
+import math
+
+import numpy as np
+
+from .. import _dtype
+from ..functions import cat, stack
+from ..ops.fused import Linear as _LinearOp
+from ..ops.recurrent import GRUCellStep, LSTMCellStep, RNNCellStep
+from ..random import rng
+from ..tensor import Tensor
+from . import init
+from .module import Module
+from .parameter import Parameter
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _dropout(x, p):
+    keep = (rng().random(x.array.shape) >= p).astype(x.array.dtype) / x.array.dtype.type(1 - p)
+    return x * Tensor._make(keep)
+
+
+def _step_fn(mode):
+    """step(gx_t, state, w_hh, b_hh) -> new state (h, or (h, c) for LSTM)."""
+    if mode == "LSTM":
+        return lambda gx, s, w, b: LSTMCellStep.apply(gx, s[0], s[1], w, b)
+    if mode == "GRU":
+        return lambda gx, s, w, b: GRUCellStep.apply(gx, s, w, b)
+    nl = "tanh" if mode == "RNN_TANH" else "relu"
+    return lambda gx, s, w, b: RNNCellStep.apply(gx, s, w, b, nl)
+
+
+class RNNBase(Module):
+    """The shared multi-layer, optionally bidirectional recurrent layer."""
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout should be a number in range [0, 1] representing "
+                             f"the probability of an element being zeroed, got {dropout!r}")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError(f"{name}: hidden_size must be a positive int, got {hidden_size!r}")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size is not available in chainrule")
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+        gates = _GATES[mode] * hidden_size
+        D = 2 if bidirectional else 1
+        self._flat_weights_names = []
+        for layer in range(num_layers):
+            for direction in range(D):
+                n_in = input_size if layer == 0 else hidden_size * D
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes = [("weight_ih", (gates, n_in)), ("weight_hh", (gates, hidden_size))]
+                if bias:
+                    shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
+                for pname, shape in shapes:
+                    setattr(self, pname + suffix, Parameter(Tensor._make(np.empty(shape, nd))))
+                    self._flat_weights_names.append(pname + suffix)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for w in self.parameters():
+            init.uniform_(w, -bound, bound)
+
+    @property
+    def all_weights(self):
+        per = 4 if self.bias else 2
+        names = self._flat_weights_names
+        return [[getattr(self, n) for n in names[i:i + per]] for i in range(0, len(names), per)]
+
+    def _params(self, layer, direction):
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        p = self._parameters
+        return (p["weight_ih" + suffix], p["weight_hh" + suffix],
+                p.get("bias_ih" + suffix), p.get("bias_hh" + suffix))
+
+    def _check_input(self, input, hx):
+        name = type(self).__name__
+        if not isinstance(input, Tensor) or input.ndim not in (2, 3):
+            raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D (batched) input, got "
+                             f"{getattr(input, 'shape', type(input).__name__)}")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"{name}: input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.shape[-1]}")
+
+    def forward(self, input, hx=None):
+        """input (L, N, H_in) ((N, L, H_in) with batch_first, or unbatched (L, H_in)); hx the
+        initial state(s) (num_layers * D, N, H), zeros when omitted. Returns the last layer's
+        outputs (L, N, D*H) and the final state(s) of every layer and direction."""
+        self._check_input(input, hx)
+        name = type(self).__name__
+        lstm = self.mode == "LSTM"
+        unbatched = input.ndim == 2
+        if unbatched:
+            input = input.unsqueeze(1)
+            if hx is not None:
+                hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
+        elif self.batch_first:
+            input = input.transpose(0, 1)
+        L, N = input.shape[:2]
+        D = 2 if self.bidirectional else 1
+        H = self.hidden_size
+        expected = (self.num_layers * D, N, H)
+        if hx is None:
+            zeros = Tensor._make(np.zeros(expected, input.array.dtype))
+            h0 = zeros.unbind(0)
+            c0 = h0 if lstm else None
+        else:
+            parts = hx if lstm else (hx,)
+            if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+                raise RuntimeError(f"{name}: hx must be a tuple (h_0, c_0) for LSTM")
+            for what, t in zip(("h_0", "c_0"), parts):
+                if tuple(t.shape) != expected:
+                    raise RuntimeError(f"{name}: Expected hidden size {expected} for {what}, got "
+                                       f"{tuple(t.shape)}")
+            h0 = parts[0].unbind(0)
+            c0 = parts[1].unbind(0) if lstm else None
+        step = _step_fn(self.mode)
+        x = input
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(D):
+                w_ih, w_hh, b_ih, b_hh = self._params(layer, direction)
+                k = layer * D + direction
+                if self.mode == "GRU" or b_ih is None:
+                    gx = _LinearOp.apply(x, w_ih, b_ih)
+                    b_step = b_hh
+                else:  # both biases only ever appear summed: fold b_hh into the input product
+                    gx = _LinearOp.apply(x, w_ih, b_ih + b_hh)
+                    b_step = None
+                gx_t = gx.unbind(0)
+                state = (h0[k], c0[k]) if lstm else h0[k]
+                hs = [None] * L
+                for t in (range(L - 1, -1, -1) if direction else range(L)):
+                    state = step(gx_t[t], state, w_hh, b_step)
+                    hs[t] = state[0] if lstm else state
+                outs.append(stack(hs, 0))
+                h_n.append(state[0] if lstm else state)
+                if lstm:
+                    c_n.append(state[1])
+            x = outs[0] if D == 1 else cat(outs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = _dropout(x, self.dropout)
+        output = x
+        h_n = stack(h_n, 0)
+        state = (h_n, stack(c_n, 0)) if lstm else h_n
+        if unbatched:
+            output = output.squeeze(1)
+            state = tuple(s.squeeze(1) for s in state) if lstm else state.squeeze(1)
+        elif self.batch_first:
+            output = output.transpose(0, 1)
+        return output, state
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh) (or relu with
+    ``nonlinearity='relu'``)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: unknown nonlinearity {nonlinearity!r}; select from 'tanh' "
+                             f"or 'relu'")
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def extra_repr(self):
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+
+
+class LSTM(RNNBase):
+    """Long short-term memory: i, f, g, o = sigma, sigma, tanh, sigma(x W_ih^T + b_ih +
+    h W_hh^T + b_hh); c_t = f c_{t-1} + i g; h_t = o tanh(c_t). Returns output, (h_n, c_n)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, dtype=dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit: r, z = sigma(x W_i{r,z}^T + b_i + h W_h{r,z}^T + b_h);
+    n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)); h_t = (1 - z) n + z h_{t-1}."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, dtype=dtype)
+
+
+class RNNCellBase(Module):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, dtype=None):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+        g = num_chunks * hidden_size
+        self.weight_ih = Parameter(Tensor._make(np.empty((g, input_size), nd)))
+        self.weight_hh = Parameter(Tensor._make(np.empty((g, hidden_size), nd)))
+        if bias:
+            self.bias_ih = Parameter(Tensor._make(np.empty(g, nd)))
+            self.bias_hh = Parameter(Tensor._make(np.empty(g, nd)))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for w in self.parameters():
+            init.uniform_(w, -bound, bound)
+
+    def _prepare(self, input, hx, n_states):
+        name = type(self).__name__
+        if not isinstance(input, Tensor) or input.ndim not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got "
+                             f"{getattr(input, 'ndim', type(input).__name__)}D instead")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"{name}: input has inconsistent input_size: got "
+                               f"{input.shape[-1]} expected {self.input_size}")
+        unbatched = input.ndim == 1
+        if unbatched:
+            input = input.unsqueeze(0)
+        N = input.shape[0]
+        if hx is None:
+            z = Tensor._make(np.zeros((N, self.hidden_size), input.array.dtype))
+            hx = (z,) * n_states
+        else:
+            hx = tuple(hx) if n_states == 2 else (hx,)
+            if unbatched:
+                hx = tuple(h.unsqueeze(0) for h in hx)
+            for h in hx:
+                if tuple(h.shape) != (N, self.hidden_size):
+                    raise RuntimeError(f"{name}: hidden state has shape {tuple(h.shape)}, "
+                                       f"expected {(N, self.hidden_size)}")
+        gx = _LinearOp.apply(input, self.weight_ih, self.bias_ih)
+        return gx, hx, unbatched
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        return s
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):
+        gx, (h,), unbatched = self._prepare(input, hx, 1)
+        h = RNNCellStep.apply(gx, h, self.weight_hh, self.bias_hh, self.nonlinearity)
+        return h.squeeze(0) if unbatched else h
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step: (h', c') from x and (h, c), gates i, f, g, o as LSTM."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, dtype)
+
+    def forward(self, input, hx=None):
+        gx, (h, c), unbatched = self._prepare(input, hx, 2)
+        h, c = LSTMCellStep.apply(gx, h, c, self.weight_hh, self.bias_hh)
+        return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step: h' from x and h, gates r, z, n as GRU."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, dtype)
+
+    def forward(self, input, hx=None):
+        gx, (h,), unbatched = self._prepare(input, hx, 1)
+        h = GRUCellStep.apply(gx, h, self.weight_hh, self.bias_hh)
+        return h.squeeze(0) if unbatched else h

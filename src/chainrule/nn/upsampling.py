@@ -1,0 +1,37 @@
+"""``Upsample`` and ``UpsamplingNearest2d`` (nearest-neighbour resizing)."""
+from . import functional_conv as F
+from .module import Module
+
+
+class Upsample(Module):
+    """Resize (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``; mode 'nearest'
+    (output index i reads input floor(i / scale_factor))."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
+        super().__init__()
+        if mode != "nearest":
+            raise NotImplementedError(f"Upsample: mode {mode!r} is not available in chainrule; "
+                                      f"only 'nearest'")
+        self.size = size
+        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) \
+            else scale_factor
+        self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, input):
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+    def extra_repr(self):
+        if self.scale_factor is not None:
+            info = f"scale_factor={self.scale_factor!r}"
+        else:
+            info = f"size={self.size!r}"
+        return info + f", mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
