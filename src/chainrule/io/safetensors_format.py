@@ -47,7 +47,8 @@ def serialize(arrays, metadata=None):
 
 
 def deserialize(raw, where="file"):
-    """``(arrays, metadata)`` from the bytes of a safetensors file; raises SafetensorsError."""
+    """``(arrays, metadata, data_buffer, tensor_entries)`` from the bytes of a safetensors file;
+    raises SafetensorsError."""
     if len(raw) < 8:
         raise SafetensorsError(f"{where}: {len(raw)} bytes is too short for a safetensors file "
                                f"(truncated?)")
@@ -87,4 +88,4 @@ def deserialize(raw, where="file"):
                                f"has {len(buffer)}: it is truncated or has trailing bytes")
     arrays = {name: np.frombuffer(buffer[begin:end], dtype=dtype).reshape(shape).copy()
               for begin, end, name, dtype, shape in entries}
-    return arrays, metadata, buffer
+    return arrays, metadata, buffer, header

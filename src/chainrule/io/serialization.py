@@ -7,7 +7,8 @@ checkpoint) is split in two: its tensors go into the safetensors data under dott
 ("optimizer.state.0.exp_avg") and the rest, with a placeholder for each tensor, goes into the
 header's metadata as JSON. Loading parses JSON and copies bytes; it can never run code.
 
-Every file carries a SHA-256 of its data, so a flipped byte anywhere is caught, and writes are
+Every file carries a SHA-256 of its tensor table, metadata and data, so a flipped byte anywhere
+is caught, and writes are
 atomic: the file is written to a temporary name in the same folder, flushed, fsync'ed and
 renamed over the target, so a crash mid-save leaves the previous file intact.
 """
@@ -149,10 +150,20 @@ def save(obj, f, metadata=None):
     if skeleton is not None:
         meta["skeleton"] = json.dumps(skeleton, separators=(",", ":"))
     meta.update(metadata or {})
-    data = serialize(arrays, None)
-    digest = hashlib.sha256(data[8 + int.from_bytes(data[:8], "little"):]).hexdigest()
-    meta["sha256"] = digest
+    draft = serialize(arrays, meta)
+    n = int.from_bytes(draft[:8], "little")
+    entries = json.loads(draft[8:8 + n])
+    entries.pop("__metadata__")
+    meta["sha256"] = _digest(entries, meta, memoryview(draft)[8 + n:])
     atomic_write_bytes(f, serialize(arrays, meta))
+
+
+def _digest(entries, meta, buffer):
+    """SHA-256 over the tensor table, the metadata (but the digest itself) and the data bytes."""
+    table = json.dumps([entries, {k: v for k, v in meta.items() if k != "sha256"}], sort_keys=True)
+    h = hashlib.sha256(table.encode("utf-8"))
+    h.update(buffer)
+    return h.hexdigest()
 
 
 def load(f, map_location=None, weights_only=True, mmap=None):
@@ -175,10 +186,10 @@ def load_with_metadata(f):
     except FileNotFoundError:
         raise FileNotFoundError(f"load: no such file {path!r}") from None
     try:
-        arrays, meta, buffer = deserialize(raw, where=f"load: {path!r}")
+        arrays, meta, buffer, entries = deserialize(raw, where=f"load: {path!r}")
     except SafetensorsError as e:
         raise CheckpointError(str(e)) from None
-    if "sha256" in meta and hashlib.sha256(buffer).hexdigest() != meta["sha256"]:
+    if "sha256" in meta and _digest(entries, meta, buffer) != meta["sha256"]:
         raise CheckpointError(f"load: {path!r} is damaged: its data does not match the checksum "
                               f"stored when it was saved")
     if "skeleton" not in meta:
