@@ -1,0 +1,54 @@
+"""``chainrule playground [--host H] [--port P] [--open]``: start the Playground server."""
+import argparse
+import sys
+
+from .server import DEFAULT_HOST, DEFAULT_PORT
+
+HELP = "start the Playground (train networks live in the browser)"
+
+
+def add_arguments(parser):
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help=f"address to bind (default {DEFAULT_HOST}; anything else is reachable "
+                             f"from other machines and prints a warning)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument("--open", action="store_true", help="open the page in a web browser")
+    parser.add_argument("--max-sessions", type=int, default=None,
+                        help="most browser tabs served at once (default 32)")
+
+
+def run(args):
+    try:
+        from .server import serve
+    except ImportError as e:   # the playground extra is missing
+        print(f"chainrule playground needs the 'playground' extra ({e.name} is missing): "
+              f"pip install 'chainrule[playground]'", file=sys.stderr)
+        return 1
+    if not 0 < args.port < 65536:
+        print(f"chainrule playground: --port must be in 1..65535, got {args.port}", file=sys.stderr)
+        return 2
+    try:
+        serve(host=args.host, port=args.port, open_browser=args.open,
+              max_sessions=args.max_sessions)
+    except KeyboardInterrupt:
+        pass
+    except OSError as e:
+        print(f"chainrule playground: cannot listen on {args.host}:{args.port}: {e}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers):
+    """Add the ``playground`` subcommand to ``chainrule``'s argument parser."""
+    parser = subparsers.add_parser("playground", help=HELP, description=HELP)
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="chainrule playground", description=HELP)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

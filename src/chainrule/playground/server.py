@@ -1,0 +1,203 @@
+"""The Playground's web server: the page from ``static/`` and one WebSocket per tab at ``/ws``.
+
+Each connection owns a ``Session``. Its loop trains and builds frames in a worker thread (so the
+event loop, and every other tab, stays responsive) and sends a frame only after the page
+acknowledged the previous one (PROTOCOL.md, "Flow control"). A tab that closes ends its loop and
+frees its session. Needs the ``playground`` extra (Starlette, uvicorn, websockets).
+"""
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .protocol import MAX_FPS, ProtocolError, error, message_id, parse_message
+from .session import Session
+
+STATIC_DIR = Path(__file__).with_name("static")
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEFAULT_MAX_SESSIONS = 32
+
+
+def _sanitise(obj):
+    """Replace non-finite floats by None (JSON has no NaN) in nested lists and dicts."""
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {k: _sanitise(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_sanitise(v) for v in obj]
+    return obj
+
+
+def dumps(message):
+    try:
+        return json.dumps(message, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(_sanitise(message), allow_nan=False, separators=(",", ":"))
+
+
+class Connection:
+    """One tab: its session, its inbox of page messages and the frame flow control."""
+
+    def __init__(self, websocket, max_fps=MAX_FPS):
+        self.websocket = websocket
+        self.session = Session()
+        self.inbox = asyncio.Queue()
+        self.seq = 0                 # last frame sent
+        self.awaiting_ack = False
+        self.trained_ahead = False   # one frame's epochs trained while waiting for an ack
+        self.min_interval = 1.0 / max_fps
+        self.last_frame = 0.0
+        self.frames_sent = 0
+
+    async def send(self, message):
+        await self.websocket.send_text(dumps(message))
+
+    async def receive(self):
+        """Move the page's messages into the inbox; None marks the end of the connection."""
+        try:
+            while True:
+                event = await self.websocket.receive()
+                if event["type"] == "websocket.disconnect":
+                    break
+                raw = event.get("text")
+                if raw is None:
+                    raw = event.get("bytes") or b""
+                await self.inbox.put(raw)
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            await self.inbox.put(None)
+
+    async def handle(self, raw):
+        try:
+            message = parse_message(raw)
+        except ProtocolError as e:
+            await self.send(error(e.message, e.field, message_id(raw) if isinstance(raw, str)
+                                  else None))
+            return
+        if message["type"] == "ack":
+            if self.awaiting_ack and message["seq"] == self.seq:
+                self.awaiting_ack = False
+            return
+        replies = await asyncio.to_thread(self.session.handle, message)
+        for reply in replies:
+            await self.send(reply)
+
+    async def run(self):
+        session = self.session
+        await self.send(session.hello())
+        await self.send(session.points.message())
+        receiver = asyncio.create_task(self.receive())
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                while not self.inbox.empty():
+                    raw = self.inbox.get_nowait()
+                    if raw is None:
+                        return
+                    await self.handle(raw)
+                timeout = None
+                if session.playing and not self.trained_ahead:
+                    for note in await asyncio.to_thread(session.advance):
+                        await self.send(note)
+                    self.trained_ahead = True
+                    continue
+                if session.dirty and not self.awaiting_ack:
+                    wait = self.last_frame + self.min_interval - loop.time()
+                    if wait <= 0:
+                        text = await asyncio.to_thread(self._frame_text)
+                        await self.websocket.send_text(text)
+                        self.awaiting_ack, self.trained_ahead = True, False
+                        self.last_frame = loop.time()
+                        self.frames_sent += 1
+                        continue
+                    timeout = wait
+                try:
+                    raw = await asyncio.wait_for(self.inbox.get(), timeout)
+                except asyncio.TimeoutError:
+                    continue
+                if raw is None:
+                    return
+                await self.handle(raw)
+        except (WebSocketDisconnect, RuntimeError, ConnectionError):
+            return   # the page went away mid-send
+        finally:
+            receiver.cancel()
+
+    def _frame_text(self):
+        frame = self.session.frame()
+        self.seq += 1
+        frame["seq"] = self.seq
+        return dumps(frame)
+
+
+def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=STATIC_DIR):
+    """The Starlette app: ``/ws`` (one session per connection) and the page from ``static_dir``."""
+    state = {"sessions": 0, "max_sessions": max_sessions, "started": time.time()}
+
+    async def websocket_endpoint(websocket: WebSocket):
+        await websocket.accept()
+        if state["sessions"] >= state["max_sessions"]:
+            await websocket.send_text(dumps(error(
+                f"too many sessions: this server allows {state['max_sessions']} at once; close a "
+                f"tab and reload")))
+            await websocket.close(code=1013)
+            return
+        state["sessions"] += 1
+        try:
+            await Connection(websocket, max_fps=max_fps).run()
+        finally:
+            state["sessions"] -= 1
+            try:
+                await websocket.close()
+            except Exception:   # already closed by the page or the server's shutdown
+                pass
+
+    async def health(request):
+        return PlainTextResponse(f"ok sessions={state['sessions']}\n")
+
+    routes = [WebSocketRoute("/ws", websocket_endpoint), Route("/health", health)]
+    routes.append(Mount("/", StaticFiles(directory=str(static_dir), html=True, check_dir=False)))
+    app = Starlette(routes=routes)
+    app.state.playground = state
+    return app
+
+
+def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions=None,
+          log_level="warning"):
+    """Run the Playground until Ctrl-C (which stops it within about two seconds)."""
+    import uvicorn
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving the Playground on {host}: anyone who can reach this address "
+              f"can use it (and its CPU); there is no authentication", file=sys.stderr)
+    max_sessions = max_sessions or int(os.environ.get("CHAINRULE_PLAYGROUND_MAX_SESSIONS",
+                                                      DEFAULT_MAX_SESSIONS))
+    app = create_app(max_sessions=max_sessions)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                            timeout_graceful_shutdown=1, ws_max_size=1 << 20)
+    server = uvicorn.Server(config)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/"
+
+    async def main():
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            print(f"chainrule Playground: {url}  (Ctrl-C to stop)", flush=True)
+            if open_browser:
+                import webbrowser
+                webbrowser.open(url)
+        await task
+
+    asyncio.run(main())
