@@ -19,6 +19,10 @@ def __getattr__(name):
 _LAZY = {"plot_activations": "activations", "Plot": "_figure", "optimizer_race": "optimizers",
          "lecture_optimizers": "optimizers", "Surface": "optimizers",
          "quadratic_bowl": "optimizers", "rosenbrock": "optimizers", "beale": "optimizers",
-         "saddle": "optimizers", "himmelblau": "optimizers"}
+         "saddle": "optimizers", "himmelblau": "optimizers", "lr_sweep": "training",
+         "plot_history": "training", "gradient_flow": "training",
+         "compare_gradient_flow": "training", "GradientRecorder": "training",
+         "record_gradient_norms": "training", "plot_decision_boundary": "decision",
+         "plot_hidden_representation": "decision", "hidden_activations": "decision"}
 
 __all__ = ["Graph", "draw_graph"] + list(_LAZY)
