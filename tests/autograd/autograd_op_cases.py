@@ -117,8 +117,8 @@ def _cases():
     add("dot", lambda m, a, b: m.dot(a, b), [((4,), (4,))])
     add("mv", lambda m, a, b: a.mv(b), [((2, 3), (3,))])
     add("outer", lambda m, a, b: m.outer(a, b), [((2,), (3,))])
-    add("T", lambda m, x: x.T, [((2, 3),), ((3,),)])
-    add("T_reverses_all_dims", lambda m, x: x.T, [((2, 3, 4),)], torch=False)  # deprecated there
+    add("T", lambda m, x: x.T, [((2, 3),)])
+    add("T_not_2d", lambda m, x: x.T, [((3,),), ((2, 3, 4),)], torch=False)  # deprecated there
     add("mT", lambda m, x: x.mT, [((2, 3),), ((2, 3, 4),)])
     add("einsum_matmul", lambda m, a, b: m.einsum("ij,jk->ik", a, b), [((2, 3), (3, 4))])
     add("einsum_batched", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), [((2, 2, 3), (2, 3, 4))])
