@@ -11,7 +11,6 @@ At its heart ``fit`` is the five lines from the lectures, once per mini-batch:
 Everything else (validation, metrics, callbacks, the progress bar, checkpoints) is bookkeeping
 around those lines.
 """
-import math
 import sys
 import time
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from .. import random as _random
 from ..autograd.grad_mode import no_grad
+from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from ..utils.data import DataLoader, Dataset, TensorDataset
 from .history import History
@@ -72,7 +72,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
             loss = loss_fn(output, y)
             loss.backward()
             if clip_grad_norm is not None:
-                clip_gradients(model.parameters(), clip_grad_norm)
+                clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
 
             n = len(y)
@@ -195,18 +195,6 @@ def _step_scheduler(scheduler, logs):
         scheduler.step(logs.get("val_loss", logs["loss"]))
     else:
         scheduler.step()
-
-
-def clip_gradients(parameters, max_norm):
-    """Scale all gradients by ``min(1, max_norm / total_norm)`` (``clip_grad_norm_``); returns the
-    total L2 norm before clipping."""
-    params = [p for p in parameters if p.grad is not None]
-    total = math.sqrt(sum(float(np.vdot(p.grad.array, p.grad.array)) for p in params))
-    scale = max_norm / (total + 1e-6)
-    if scale < 1:
-        for p in params:  # new arrays: a gradient array may be shared with the autograd engine
-            p.grad = Tensor._make(p.grad.array * p.grad.array.dtype.type(scale))
-    return total
 
 
 def _progress_bar(loader, epoch, epochs, progress):
