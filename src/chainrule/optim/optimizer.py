@@ -60,6 +60,10 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise ParamsError(f"{name}: params should be an iterable of Tensors or dicts, but got "
                               f"a single Tensor; pass [tensor] or model.parameters()")
+        if isinstance(params, (set, frozenset)):
+            raise ParamsError(f"{name}: optimizer parameters need to be organized in ordered "
+                              f"collections, but the ordering of tensors in sets will change "
+                              f"between runs. Please use a list instead.")
         try:
             param_groups = list(params)
         except TypeError:
