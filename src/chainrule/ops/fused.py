@@ -191,7 +191,8 @@ class CrossEntropy(Op):
             wq = q * weight if weight is not None else q
             logp = shifted - log_s
             loss = -(logp * wq).sum(axis=1)
-            ctx.probs, ctx.wq, ctx.logp, ctx.denom = True, wq, logp, M
+            ctx.probs, ctx.wq, ctx.logp = True, wq, logp
+            ctx.denom = M if reduction == "mean" else 1
             ctx.eps = eps
             if reduction == "none":
                 return loss.reshape(shape[:1] + shape[2:]) if len(shape) > 1 else loss[0]
@@ -228,12 +229,11 @@ class CrossEntropy(Op):
     def backward(ctx, g):
         p = ctx.e / ctx.s
         M, C = p.shape
-        if ctx.reduction == "none":
-            up = g.reshape(-1, 1)
-        else:
-            up = g / ctx.denom if ctx.denom else g
+        up = g / ctx.denom if ctx.denom else g
         need = ctx.needs_input_grad
         if ctx.probs:
+            if ctx.reduction == "none":
+                up = g.reshape(-1, 1)
             wq = ctx.wq
             gx = (p * wq.sum(axis=1, keepdims=True) - wq) * up
             gt = None
@@ -242,23 +242,18 @@ class CrossEntropy(Op):
                 gt = _classes_back(-(ctx.logp * w) * (1 - ctx.eps) * up, ctx.shape)
             return _classes_back(gx, ctx.shape), gt, None, None, None, None
         eps, w_t, weight, valid = ctx.eps, ctx.w_t, ctx.weight, ctx.valid
-        # dL_i/dx_i = a_i p_i - b_i onehot_i - c_i w, with a, b, c per sample:
-        b = (1 - eps) * (w_t if w_t is not None else 1)
+        # dL_i/dx_i = a_i p_i - b_i onehot_i - s_i w, one coefficient per sample:
+        up = xp.broadcast_to(up.reshape(-1) if up.ndim else up, (M,))
+        b = (1 - eps) * up if w_t is None else (1 - eps) * w_t * up
+        b = xp.broadcast_to(b, (M,))
         a = b
         if eps:
-            total_w = weight.sum() if weight is not None else C
-            smooth_scale = (eps / C) * (valid if valid is not None else 1)
-            a = b + smooth_scale * total_w
-        scale_p = a * up if xp.ndim(a) else (up * a)
-        if xp.ndim(scale_p) == 1:
-            scale_p = scale_p[:, None]
-        gx = p * scale_p
-        onehot_scale = b * (up[:, 0] if up.ndim == 2 else up)
-        gx[xp.arange(M), ctx.tt] -= onehot_scale
+            smooth = (eps / C) * up if valid is None else (eps / C) * up * valid
+            a = b + smooth * (weight.sum() if weight is not None else C)
+        gx = p * a[:, None]
+        gx[xp.arange(M), ctx.tt] -= b
         if eps:
-            cw = weight[None, :] if weight is not None else 1.0
-            sc = smooth_scale if xp.ndim(smooth_scale) == 0 else smooth_scale[:, None]
-            gx -= (sc * cw) * up
+            gx -= smooth[:, None] * (weight if weight is not None else 1)
         return _classes_back(gx, ctx.shape), None, None, None, None, None
 
 
