@@ -210,9 +210,10 @@ class Session:
     def advance(self, epochs=None):
         """Train ``epochs`` (default: ``epochs_per_frame``) epochs; returns notices to send."""
         self._pending = []
-        for _ in range(epochs or self.settings["epochs_per_frame"]):
-            if not self.train_epoch():
-                break
+        with np.errstate(all="ignore"):   # overflow is reported as divergence, not warnings
+            for _ in range(epochs or self.settings["epochs_per_frame"]):
+                if not self.train_epoch():
+                    break
         self.dirty = True
         return self._pending
 
@@ -239,7 +240,8 @@ class Session:
             frame.update(train_loss=None, test_loss=None, metrics=self._empty_metrics(),
                          output=output, nodes=nodes)
         else:
-            acts, out = net.capture(inputs)
+            with np.errstate(all="ignore"):
+                acts, out = net.capture(inputs)
             probs = probabilities(net.mode, out)
             segments = np.cumsum([0, n_out, n_node, len(pts.train), len(pts.test)])
             part = lambda a, i: a[segments[i]:segments[i + 1]]  # noqa: E731
