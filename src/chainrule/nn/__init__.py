@@ -14,3 +14,11 @@ from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .flatten import Flatten, Unflatten
 from .sparse import Embedding
 from .summary import summary
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d,
+                      MaxPool2d)
+from .upsampling import Upsample, UpsamplingNearest2d
+from .fold import Fold, Unfold
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from .attention import MultiheadAttention
+from .transformer import TransformerEncoder, TransformerEncoderLayer

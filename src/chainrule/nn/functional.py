@@ -430,3 +430,6 @@ def maxout(input, pieces):
         raise RuntimeError(f"maxout: last dimension {shape[-1]} is not divisible by pieces={pieces}")
     return A.Maxout.apply(input.reshape(*shape[:-1], shape[-1] // pieces, pieces))
 
+
+from .functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, fold, interpolate)
+from .functional_attention import *  # noqa: E402,F401,F403  (scaled_dot_product_attention)

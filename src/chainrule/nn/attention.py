@@ -1,0 +1,206 @@
+"""``MultiheadAttention`` with PyTorch's parameter layout (``in_proj_weight`` (3E, E),
+``in_proj_bias`` (3E,), ``out_proj``), masks and returned attention weights."""
+import math
+
+import numpy as np
+
+from .. import _dtype
+from ..ops.attention import ScaledDotProductAttention
+from ..ops.fused import Linear as _LinearOp
+from ..tensor import Tensor
+from . import init
+from .functional_attention import dropout_keep
+from .linear import Linear
+from .module import Module
+from .parameter import Parameter
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """PyTorch's name for MultiheadAttention's output projection (a plain Linear)."""
+
+
+def _mask_array(mask, what, dtype):
+    """A boolean mask (True = not allowed, MultiheadAttention's convention) -> 0 / -inf; a float
+    mask stays additive."""
+    if mask is None:
+        return None
+    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype == np.bool_:
+        return np.where(m, -np.inf, 0.0).astype(dtype)
+    if m.dtype.kind != "f":
+        raise AssertionError(f"MultiheadAttention: only bool and floating types of {what} are "
+                             f"supported, got {m.dtype}")
+    return m.astype(dtype, copy=False)
+
+
+class MultiheadAttention(Module):
+    """Attention from ``num_heads`` heads of size embed_dim / num_heads, concatenated:
+
+        head_i = softmax(Q W_q,i^T (K W_k,i^T)^T / sqrt(d_head) + mask) V W_v,i^T
+        out = concat(head_1, ..., head_h) W_o^T + b_o
+
+    Inputs (L, N, E) ((N, L, E) with ``batch_first``, or unbatched (L, E)). ``key_padding_mask``
+    (N, S): True marks keys to ignore; ``attn_mask`` (L, S) or (N * num_heads, L, S): True marks
+    pairs that may NOT attend (float masks are added). Returns (output, weights), the weights
+    averaged over heads (N, L, S) unless ``average_attn_weights=False`` (N, heads, L, S), or
+    None with ``need_weights=False``.
+    """
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
+                 dtype=None):
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"MultiheadAttention: embed_dim and num_heads must be greater than "
+                             f"0, got embed_dim={embed_dim} and num_heads={num_heads}")
+        if embed_dim % num_heads:
+            raise AssertionError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible "
+                                 f"by num_heads ({num_heads})")
+        if add_bias_kv or add_zero_attn:
+            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not "
+                                      "available in chainrule")
+        nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+        self.embed_dim = embed_dim
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.num_heads = num_heads
+        self.dropout = dropout
+        self.batch_first = batch_first
+        self.head_dim = embed_dim // num_heads
+
+        def param(*shape):
+            return Parameter(Tensor._make(np.empty(shape, nd)))
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = param(3 * embed_dim, embed_dim)
+            self.register_parameter("q_proj_weight", None)
+            self.register_parameter("k_proj_weight", None)
+            self.register_parameter("v_proj_weight", None)
+        else:
+            self.q_proj_weight = param(embed_dim, embed_dim)
+            self.k_proj_weight = param(embed_dim, self.kdim)
+            self.v_proj_weight = param(embed_dim, self.vdim)
+            self.register_parameter("in_proj_weight", None)
+        if bias:
+            self.in_proj_bias = param(3 * embed_dim)
+        else:
+            self.register_parameter("in_proj_bias", None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
+                                                        dtype=dtype)
+        self.bias_k = self.bias_v = None
+        self.add_zero_attn = False
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+        """Xavier-uniform projections, zero biases (PyTorch's defaults)."""
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            init.xavier_uniform_(self.q_proj_weight)
+            init.xavier_uniform_(self.k_proj_weight)
+            init.xavier_uniform_(self.v_proj_weight)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
+
+    def _project(self, query, key, value):
+        E = self.embed_dim
+        b = self.in_proj_bias
+        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            if query is key and key is value:  # self-attention: one product for q, k and v
+                return _LinearOp.apply(query, w, b).chunk(3, -1)
+            wq, wk, wv = w[:E], w[E:2 * E], w[2 * E:]
+        else:
+            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        return (_LinearOp.apply(query, wq, bq), _LinearOp.apply(key, wk, bk),
+                _LinearOp.apply(value, wv, bv))
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
+                attn_mask=None, average_attn_weights=True, is_causal=False):
+        if is_causal and attn_mask is None:
+            raise RuntimeError("MultiheadAttention: Need attn_mask if specifying the is_causal "
+                               "hint (pass the causal mask, e.g. "
+                               "generate_square_subsequent_mask(L))")
+        unbatched = query.ndim == 2
+        if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:
+            raise AssertionError(f"MultiheadAttention: query, key and value must all be 2-D "
+                                 f"(unbatched) or 3-D, got {tuple(query.shape)}, "
+                                 f"{tuple(key.shape)}, {tuple(value.shape)}")
+        if query.shape[-1] != self.embed_dim:
+            raise AssertionError(f"MultiheadAttention: was expecting embedding dimension of "
+                                 f"{self.embed_dim}, but got {query.shape[-1]}")
+        same = (query is key, key is value)
+        if unbatched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            if key_padding_mask is not None:
+                key_padding_mask = key_padding_mask.unsqueeze(0)
+        if not self.batch_first or unbatched:   # -> (N, L, E)
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        if same[0]:
+            key = query
+        if same[1]:
+            value = key
+        N, L, E = query.shape
+        S = key.shape[1]
+        h, hd = self.num_heads, self.head_dim
+        q, k, v = self._project(query, key, value)
+        q = q.reshape(N, L, h, hd).transpose(1, 2)
+        k = k.reshape(N, S, h, hd).transpose(1, 2)
+        v = v.reshape(N, S, h, hd).transpose(1, 2)
+        dt = q.array.dtype
+        bias = self._bias(attn_mask, key_padding_mask, N, L, S, dt)
+        p = self.dropout if self.training else 0.0
+        keep = dropout_keep(p, (N, h, L, S), dt)
+        res = ScaledDotProductAttention.apply(q, k, v, bias, keep, 1.0 / math.sqrt(hd),
+                                              need_weights)
+        out, weights = res if need_weights else (res, None)
+        out = self.out_proj(out.transpose(1, 2).reshape(N, L, E))
+        if unbatched:
+            out = out.squeeze(0)
+        elif not self.batch_first:
+            out = out.transpose(0, 1)
+        if weights is not None:
+            if average_attn_weights:
+                weights = weights.mean(1)
+            if unbatched:
+                weights = weights.squeeze(0)
+        return out, weights
+
+    def _bias(self, attn_mask, key_padding_mask, N, L, S, dt):
+        bias = None
+        m = _mask_array(attn_mask, "attn_mask", dt)
+        if m is not None:
+            if m.ndim == 2:
+                if m.shape != (L, S):
+                    raise RuntimeError(f"MultiheadAttention: The shape of the 2D attn_mask is "
+                                       f"{m.shape}, but should be {(L, S)}.")
+                bias = m
+            elif m.ndim == 3:
+                if m.shape != (N * self.num_heads, L, S):
+                    raise RuntimeError(f"MultiheadAttention: The shape of the 3D attn_mask is "
+                                       f"{m.shape}, but should be "
+                                       f"{(N * self.num_heads, L, S)}.")
+                bias = m.reshape(N, self.num_heads, L, S)
+            else:
+                raise RuntimeError(f"MultiheadAttention: attn_mask's dimension {m.ndim} is not "
+                                   f"supported")
+        kp = _mask_array(key_padding_mask, "key_padding_mask", dt)
+        if kp is not None:
+            if kp.shape != (N, S):
+                raise RuntimeError(f"MultiheadAttention: expecting key_padding_mask shape of "
+                                   f"{(N, S)}, but got {kp.shape}")
+            kp = kp.reshape(N, 1, 1, S)
+            bias = kp if bias is None else bias + kp
+        return bias
+
+    def extra_repr(self):
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"
+
+
+def generate_square_subsequent_mask(sz, dtype=None):
+    """The (sz, sz) causal mask: 0 on and below the diagonal, -inf above (PyTorch's
+    ``nn.Transformer.generate_square_subsequent_mask``)."""
+    nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+    return Tensor._make(np.triu(np.full((sz, sz), -np.inf, dtype=nd), 1))
