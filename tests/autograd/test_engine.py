@@ -344,6 +344,27 @@ def test_saved_tensor_modified_under_no_grad_is_detected_at_backward():
         loss.backward()
 
 
+def test_saved_constant_modified_in_place_is_detected_at_backward():
+    """The constant does not require grad, but MulBackward needs its value for w's gradient."""
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    c = cr.tensor([3.0, 4.0])
+    loss = (w * c).sum()
+    c[0] = 100.0
+    with pytest.raises(RuntimeError, match="MulBackward.*modified by an in-place operation"):
+        loss.backward()
+
+
+def test_optimizer_style_update_after_backward_is_fine():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(3):
+        loss = (w * w).sum()
+        loss.backward()
+        with cr.no_grad():
+            w.sub_(w.grad * 0.1)
+        w.grad = None
+    np.testing.assert_allclose(w.detach().numpy(), np.array([1.0, 2.0]) * 0.8 ** 3, rtol=1e-6)
+
+
 def test_augmented_assignment_total_loss_in_a_loop():
     x = f64(1.0, 2.0)
     total = 0

@@ -202,7 +202,7 @@ class Sqrt(Op):
 
     @staticmethod
     def backward(ctx, g):
-        with xp.errstate(divide="ignore"):
+        with xp.errstate(divide="ignore", invalid="ignore"):
             return g / (2 * ctx.out)
 
 
