@@ -1,0 +1,235 @@
+"""The Playground server without a browser: WebSocket round trips, flow control, limits, shutdown."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+with warnings.catch_warnings():   # Starlette 1.x nudges towards httpx2; httpx works the same here
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient  # noqa: E402
+
+from chainrule.playground.server import create_app  # noqa: E402
+
+
+def receive_until(ws, kind, limit=50):
+    """Messages up to and including the first of type ``kind``."""
+    seen = []
+    for _ in range(limit):
+        message = ws.receive_json()
+        seen.append(message)
+        if message["type"] == kind:
+            return seen
+    raise AssertionError(f"no {kind!r} among {[m['type'] for m in seen]}")
+
+
+def opening(ws):
+    hello, data, frame = ws.receive_json(), ws.receive_json(), ws.receive_json()
+    assert (hello["type"], data["type"], frame["type"]) == ("hello", "data", "frame")
+    assert frame["seq"] == 1 and frame["playing"] is False
+    return hello, data, frame
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def test_round_trip_trains_the_circle_with_acks(client):
+    with client.websocket_connect("/ws") as ws:
+        hello, data, frame = opening(ws)
+        assert hello["protocol"] == 1 and len(data["train"]) == 250
+        ws.send_json({"type": "play"})
+        ws.send_json({"type": "ack", "seq": frame["seq"]})
+        seqs = []
+        for _ in range(60):
+            frame = receive_until(ws, "frame")[-1]
+            seqs.append(frame["seq"])
+            ws.send_json({"type": "ack", "seq": frame["seq"]})
+            if frame["test_loss"] < 0.1:
+                break
+        assert frame["test_loss"] < 0.1 and frame["playing"]
+        assert seqs == list(range(2, 2 + len(seqs)))
+        assert frame["epoch"] == 5 * len(seqs)       # epochs_per_frame = 5, no frame skipped
+        ws.send_json({"type": "pause"})
+
+
+def test_no_new_frame_before_the_ack(client):
+    with client.websocket_connect("/ws") as ws:
+        _, _, frame = opening(ws)
+        ws.send_json({"type": "play"})
+        time.sleep(0.3)              # the server trains one frame ahead, then must wait
+        ws.send_json({"type": "get_data_csv", "id": 1})
+        reply = ws.receive_json()
+        assert reply["type"] == "data_csv" and reply["id"] == 1   # no frame queued before it
+        ws.send_json({"type": "ack", "seq": 7})                   # wrong seq: ignored
+        ws.send_json({"type": "get_data_csv", "id": 2})
+        assert ws.receive_json()["type"] == "data_csv"
+        ws.send_json({"type": "ack", "seq": frame["seq"]})
+        nxt = ws.receive_json()
+        assert nxt["type"] == "frame" and nxt["seq"] == 2 and nxt["epoch"] == 5
+
+
+def test_bad_messages_get_errors_and_the_session_survives(client):
+    with client.websocket_connect("/ws") as ws:
+        _, _, frame = opening(ws)
+        ws.send_text("{nope")
+        err = ws.receive_json()
+        assert err["type"] == "error" and "not valid JSON" in err["message"]
+        ws.send_json({"type": "set", "id": 8, "settings": {"batch_size": 31}})
+        err = ws.receive_json()
+        assert err == {"type": "error", "id": 8, "field": "settings.batch_size",
+                       "message": "settings.batch_size must be an int in 1..30, got 31"}
+        ws.send_bytes(b"\x00")
+        assert "binary" in ws.receive_json()["message"]
+        ws.send_json({"type": "step"})
+        ws.send_json({"type": "ack", "seq": frame["seq"]})
+        frame = receive_until(ws, "frame")[-1]
+        assert frame["epoch"] == 1 and frame["seq"] == 2
+
+
+def test_architecture_change_resets_with_a_notice_mid_run(client):
+    with client.websocket_connect("/ws") as ws:
+        _, _, frame = opening(ws)
+        ws.send_json({"type": "play"})
+        ws.send_json({"type": "ack", "seq": frame["seq"]})
+        frame = receive_until(ws, "frame")[-1]
+        ws.send_json({"type": "set", "id": 3, "settings": {"layers": [
+            {"units": 6, "activation": "relu", "dropout": 0, "batchnorm": False}]}})
+        got = receive_until(ws, "notice")
+        assert got[-1]["code"] == "reset" and got[-1]["id"] == 3
+        assert got[-2]["type"] == "settings" and got[-2]["settings"]["layers"][0]["units"] == 6
+        ws.send_json({"type": "ack", "seq": frame["seq"]})
+        frame = receive_until(ws, "frame")[-1]
+        assert len(frame["weights"]) == 2 and len(frame["weights"][0]) == 6
+        ws.send_json({"type": "set", "settings": {"learning_rate": 0.1}})
+        got = receive_until(ws, "settings")
+        ws.send_json({"type": "ack", "seq": frame["seq"]})
+        later = receive_until(ws, "frame")
+        assert not any(m["type"] == "notice" for m in later)
+        assert later[-1]["epoch"] >= frame["epoch"]
+        ws.send_json({"type": "pause"})
+
+
+def test_replies_carry_files(client):
+    with client.websocket_connect("/ws") as ws:
+        opening(ws)
+        ws.send_json({"type": "export_script", "id": 4})
+        script = ws.receive_json()
+        assert script["type"] == "script" and script["id"] == 4
+        compile(script["text"], "script.py", "exec")
+        ws.send_json({"type": "save_model", "id": 5})
+        model = ws.receive_json()
+        assert model["type"] == "model" and model["base64"]
+        ws.send_json({"type": "backprop", "id": 6, "layer": 1, "to": 0, "from": 0})
+        assert ws.receive_json()["type"] == "backprop"
+
+
+def test_session_limit_and_sessions_are_freed():
+    app = create_app(max_sessions=1)
+    state = app.state.playground
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws") as ws:
+            opening(ws)
+            assert state["sessions"] == 1
+            with client.websocket_connect("/ws") as second:
+                err = second.receive_json()
+                assert err["type"] == "error" and "too many sessions" in err["message"]
+        for _ in range(100):
+            if state["sessions"] == 0:
+                break
+            time.sleep(0.02)
+        assert state["sessions"] == 0
+        with client.websocket_connect("/ws") as ws:   # the slot is free again
+            opening(ws)
+
+
+def test_two_tabs_are_independent(client):
+    with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
+        _, _, fa = opening(a)
+        _, _, fb = opening(b)
+        a.send_json({"type": "set", "settings": {"layers": []}})
+        receive_until(a, "notice")
+        a.send_json({"type": "ack", "seq": fa["seq"]})
+        fa = receive_until(a, "frame")[-1]
+        b.send_json({"type": "step"})
+        b.send_json({"type": "ack", "seq": fb["seq"]})
+        fb = receive_until(b, "frame")[-1]
+        assert len(fa["weights"]) == 1 and len(fb["weights"]) == 3
+        assert fa["epoch"] == 0 and fb["epoch"] == 1
+
+
+def test_static_page_is_served(tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><title>Playground</title>")
+    (tmp_path / "app.js").write_text("export const x = 1;")
+    with TestClient(create_app(static_dir=tmp_path)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "Playground" in page.text
+        js = client.get("/app.js")
+        assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+        assert client.get("/health").text.startswith("ok")
+
+
+# -- the real server: uvicorn, the command, Ctrl-C -------------------------------------------------
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(*args):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule.playground", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stdout.readline()
+    if "http://" not in line:
+        proc.kill()
+        raise AssertionError(f"no address printed: {line!r} {proc.stderr.read()}")
+    return proc, line
+
+
+def test_command_serves_and_stops_on_ctrl_c_within_two_seconds():
+    websockets = pytest.importorskip("websockets.sync.client")
+    port = free_port()
+    proc, line = start_server("--port", str(port))
+    try:
+        assert f"http://127.0.0.1:{port}/" in line
+        ws = websockets.connect(f"ws://127.0.0.1:{port}/ws")
+        hello = json.loads(ws.recv(timeout=10))
+        assert hello["type"] == "hello"
+        json.loads(ws.recv(timeout=10))
+        frame = json.loads(ws.recv(timeout=10))
+        ws.send(json.dumps({"type": "play"}))
+        ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))
+        frame = json.loads(ws.recv(timeout=10))
+        assert frame["type"] == "frame" and frame["epoch"] == 5
+        ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))   # keep it training
+        time.sleep(0.2)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=5)
+        assert time.monotonic() - start < 2.0
+        assert proc.returncode in (0, -signal.SIGINT)
+        ws.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_other_hosts_print_a_warning():
+    port = free_port()
+    proc, line = start_server("--host", "127.0.0.2", "--port", str(port))
+    try:
+        assert f"http://127.0.0.2:{port}/" in line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=5)
+    assert "warning" in err and "127.0.0.2" in err
