@@ -202,23 +202,22 @@ def test_command_serves_and_stops_on_ctrl_c_within_two_seconds():
     proc, line = start_server("--port", str(port))
     try:
         assert f"http://127.0.0.1:{port}/" in line
-        ws = websockets.connect(f"ws://127.0.0.1:{port}/ws")
-        hello = json.loads(ws.recv(timeout=10))
-        assert hello["type"] == "hello"
-        json.loads(ws.recv(timeout=10))
-        frame = json.loads(ws.recv(timeout=10))
-        ws.send(json.dumps({"type": "play"}))
-        ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))
-        frame = json.loads(ws.recv(timeout=10))
-        assert frame["type"] == "frame" and frame["epoch"] == 5
-        ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))   # keep it training
-        time.sleep(0.2)
-        start = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=5)
-        assert time.monotonic() - start < 2.0
-        assert proc.returncode in (0, -signal.SIGINT)
-        ws.close()
+        with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
+            hello = json.loads(ws.recv(timeout=10))
+            assert hello["type"] == "hello"
+            json.loads(ws.recv(timeout=10))
+            frame = json.loads(ws.recv(timeout=10))
+            ws.send(json.dumps({"type": "play"}))
+            ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))
+            frame = json.loads(ws.recv(timeout=10))
+            assert frame["type"] == "frame" and frame["epoch"] == 5
+            ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))   # keep it training
+            time.sleep(0.2)
+            start = time.monotonic()
+            proc.send_signal(signal.SIGINT)   # Ctrl-C with a tab connected and training
+            proc.wait(timeout=5)
+            assert time.monotonic() - start < 2.0
+            assert proc.returncode in (0, -signal.SIGINT)
     finally:
         if proc.poll() is None:
             proc.kill()
