@@ -248,3 +248,74 @@ def test_clamp_gradient_at_the_bounds_like_torch():
     x.clamp(-0.5, 0.5).sum().backward()
     t.clamp(-0.5, 0.5).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+# -- special points: zeros, infinities, ties, 0-d inputs --------------------------------------
+
+SPECIAL = [
+    ("max_dim_of_0d", lambda m, x: x.max(dim=0).values, [2.0]),
+    ("min_dim_of_0d", lambda m, x: x.min(-1)[0], [2.0]),
+    ("var_single", lambda m, x: x.var(), [[2.0]]),
+    ("std_constant", lambda m, x: x.std(), [[1.0, 1.0]]),
+    ("std_dim_constant_row", lambda m, x: x.std(dim=1), [[1.0, 1.0], [1.0, 3.0]]),
+    ("softmax_minus_inf", lambda m, x: x.softmax(-1), [[-np.inf, 1.0, 2.0]]),
+    ("log_softmax_minus_inf", lambda m, x: x.log_softmax(-1), [[-np.inf, 1.0, 2.0]]),
+    ("logsumexp_all_minus_inf", lambda m, x: x.logsumexp(-1),
+     [[-np.inf, 1.0, 2.0], [-np.inf, -np.inf, -np.inf]]),
+    ("norm_inf_tie", lambda m, x: x.norm(p=float("inf")), [1.0, -3.0, 3.0]),
+    ("norm_1_with_zero", lambda m, x: x.norm(p=1), [1.0, 0.0, 3.0]),
+    ("norm_3_zero_vector", lambda m, x: x.norm(p=3), [0.0, 0.0]),
+    ("prod_column_of_zeros", lambda m, x: x.prod(0), [[0.0, 2.0], [0.0, 3.0]]),
+    ("min_tie", lambda m, x: x.min(), [1.0, 1.0, 2.0]),
+    ("amax_tie_dims", lambda m, x: x.amax(dim=(-1, 0)), [[1.0, 5.0, 5.0], [0.0, 5.0, 2.0]]),
+    ("pow_half_at_zero", lambda m, x: x ** 0.5, [0.0, 4.0]),
+    ("pow_three_at_zero", lambda m, x: x ** 3, [0.0, 4.0]),
+    ("zero_pow_tensor", lambda m, x: 0.0 ** x, [0.0, 2.0]),
+    ("rsqrt_at_zero", lambda m, x: x.rsqrt(), [0.0, 4.0]),
+    ("log_at_zero", lambda m, x: x.log(), [0.0, 4.0]),
+    ("reciprocal_at_zero", lambda m, x: x.reciprocal(), [0.0, 4.0]),
+    ("clamp_min_above_max", lambda m, x: x.clamp(min=1.0, max=0.5), [0.0, 4.0, 0.7]),
+    ("clamp_at_bound", lambda m, x: x.clamp(min=2), [0.0, 4.0, 2.0]),
+    ("neg_relu_at_zero", lambda m, x: x.neg().relu(), [0.0, 1.0]),
+    ("sum_0d_keepdim", lambda m, x: x.sum(0, keepdim=True), 3.0),
+    ("cumsum_0d", lambda m, x: x.cumsum(-1), 3.0),
+    ("repeat_0d", lambda m, x: x.repeat(2), 3.0),
+    ("topk_zero", lambda m, x: x.topk(0).values, [1.0, 2.0]),
+    ("index_0d_tensor", lambda m, x: x[m.tensor(1)], [[0.0, 1.0], [2.0, 3.0]]),
+    ("index_bool_2d", lambda m, x: x[m.tensor([[True, False], [False, True]])], [[0.0, 1.0], [2.0, 3.0]]),
+    ("index_bool_list", lambda m, x: x[:, [True, False]], [[0.0, 1.0], [2.0, 3.0]]),
+    ("index_lists_pair", lambda m, x: x[[0, 1], [1, 1]], [[0.0, 1.0], [2.0, 3.0]]),
+    ("sum_to_float32", lambda m, x: x.sum(dtype=m.float32), [[0.5, 1.0], [2.0, 3.0]]),
+]
+
+
+@pytest.mark.parametrize("name, fn, value", SPECIAL, ids=[s[0] for s in SPECIAL])
+def test_special_points_match_torch(name, fn, value):
+    import warnings
+    results = []
+    for m in (cr, torch):
+        x = m.tensor(value, dtype=m.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = fn(m, x)
+            out = y.detach().numpy().copy()
+            if y.requires_grad and y.numel():
+                y.sum().backward()
+        results.append((out, None if x.grad is None else x.grad.numpy()))
+    (got, ggot), (expect, gexpect) = results
+    assert got.dtype == expect.dtype and got.shape == expect.shape
+    np.testing.assert_allclose(got, expect, rtol=1e-12, equal_nan=True)
+    if gexpect is None:
+        assert ggot is None or not ggot.any()
+    else:
+        np.testing.assert_allclose(ggot, gexpect, rtol=1e-12, equal_nan=True)
+
+
+def test_pow_tensor_exponent_zero_at_zero_base():
+    a, b = np.array([0.0, 0.0, -2.0]), np.array([2.0, 0.0, 2.0])
+    x, y = (cr.tensor(v, dtype=cr.float64, requires_grad=True) for v in (a, b))
+    tx, ty = (torch.tensor(v, requires_grad=True) for v in (a, b))
+    (x ** y).sum().backward()
+    (tx ** ty).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(y.grad.numpy(), ty.grad.numpy())

@@ -93,7 +93,10 @@ class Pow(Op):
             elif type(p) is not xp.ndarray and p == 0:
                 ga = xp.zeros_like(g * a)
             else:
-                ga = g * p * a ** (p - 1)
+                with xp.errstate(divide="ignore", invalid="ignore"):
+                    ga = g * p * a ** (p - 1)
+                if type(p) is xp.ndarray:
+                    ga = xp.where(p == 0, 0, ga)  # d/da a^0 = 0, also at a = 0 (PyTorch)
         if need[1]:
             with xp.errstate(divide="ignore", invalid="ignore"):
                 # d/dp a^p = a^p ln a; PyTorch takes 0 where a == 0 and p >= 0.

@@ -109,7 +109,8 @@ class Std(Op):
         g = _expand(g, ctx.dims, ctx.keepdim)
         out = _expand(ctx.out, ctx.dims, ctx.keepdim)
         with xp.errstate(divide="ignore", invalid="ignore"):
-            return g * ctx.centred / (ctx.denom * out), None, None, None
+            # All elements equal: std = 0 and the gradient is taken as 0 (PyTorch's choice).
+            return xp.where(out == 0, 0, g * ctx.centred / (ctx.denom * out)), None, None, None
 
 
 class Amax(Op):
@@ -148,6 +149,9 @@ class MaxDim(Op):
 
     @classmethod
     def forward(cls, ctx, a, dim, keepdim):
+        if a.ndim == 0:
+            ctx.idx = None
+            return a.copy(), xp.zeros((), xp.int64)
         if a.shape and a.shape[dim] == 0:
             raise IndexError(f"max/min: dimension {dim} of shape {tuple(a.shape)} is empty")
         idx = cls.pick(a, axis=dim, keepdims=True)
@@ -161,6 +165,8 @@ class MaxDim(Op):
 
     @staticmethod
     def backward(ctx, g, g_idx):
+        if ctx.idx is None:   # a 0-d input
+            return g, None, None
         if not ctx.keepdim:
             g = xp.expand_dims(g, ctx.dim)
         out = xp.zeros(ctx.shape, dtype=g.dtype)
