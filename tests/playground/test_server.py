@@ -232,3 +232,14 @@ def test_other_hosts_print_a_warning():
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=5)
     assert "warning" in err and "127.0.0.2" in err
+
+
+def test_click_command_is_registered():
+    click_testing = pytest.importorskip("click.testing")
+    cli = pytest.importorskip("chainrule.cli")
+    from chainrule.playground.cli import playground
+    result = click_testing.CliRunner().invoke(playground, ["--help"])
+    assert result.exit_code == 0 and "--open" in result.output and "127.0.0.1" in result.output
+    assert cli.COMMANDS.get("playground") == "chainrule.playground.cli:playground"
+    result = click_testing.CliRunner().invoke(cli.build_cli(), ["playground", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output

@@ -1,4 +1,8 @@
-"""``chainrule playground [--host H] [--port P] [--open]``: start the Playground server."""
+"""``chainrule playground [--host H] [--port P] [--open]``: start the Playground server.
+
+``playground`` is the click command registered in ``chainrule/cli.py``; ``main`` is the same
+command on argparse for ``python -m chainrule.playground`` (no click needed).
+"""
 import argparse
 import sys
 
@@ -40,15 +44,29 @@ def run(args):
     return 0
 
 
-def register(subparsers):
-    """Add the ``playground`` subcommand to ``chainrule``'s argument parser."""
-    parser = subparsers.add_parser("playground", help=HELP, description=HELP)
-    add_arguments(parser)
-    parser.set_defaults(func=run)
-    return parser
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="chainrule playground", description=HELP)
     add_arguments(parser)
     return run(parser.parse_args(argv))
+
+
+try:
+    import click
+except ImportError:     # only ``chainrule playground`` needs click; ``python -m`` does not
+    click = None
+
+if click is not None:
+    @click.command(help=HELP)
+    @click.option("--host", default=DEFAULT_HOST, show_default=True,
+                  help="Address to bind; anything but loopback is reachable from other machines "
+                       "(prints a warning).")
+    @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int,
+                  help="Port to listen on.")
+    @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
+    @click.option("--max-sessions", default=None, type=int,
+                  help="Most browser tabs served at once (default 32).")
+    def playground(host, port, open_browser, max_sessions):
+        code = run(argparse.Namespace(host=host, port=port, open=open_browser,
+                                      max_sessions=max_sessions))
+        if code:
+            sys.exit(code)
