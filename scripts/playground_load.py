@@ -38,6 +38,16 @@ def rss_mib(pid):
     return float("nan")
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (/proc/PID/stat), in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
 async def tab(url, seconds, settings, start_gate, results, index):
     async with websockets.connect(url, max_size=1 << 24) as ws:
         frame = None
@@ -94,9 +104,14 @@ async def main(args):
                 for i in range(args.sessions)]
         watcher = asyncio.create_task(monitor(server.pid, stop, peak))
         await asyncio.sleep(1.0)       # every tab connected and has its first frame
+        cpu_start, wall_start = cpu_seconds(server.pid), time.perf_counter()
         gate.set()
         await asyncio.gather(*tabs)
+        cpu = cpu_seconds(server.pid) - cpu_start
+        wall = time.perf_counter() - wall_start
         end = rss_mib(server.pid)
+        with open("/proc/loadavg") as f:
+            load = f.read().split()[0]
         stop.set()
         await watcher
     finally:
@@ -113,7 +128,11 @@ async def main(args):
           f"max {max(fps):.1f}  total {sum(fps):.1f}")
     print(f"epochs/s per session: min {min(eps):.1f}  median {statistics.median(eps):.1f}  "
           f"max {max(eps):.1f}")
+    frames = sum(fps) * args.seconds
     print(f"server memory (RSS): idle {idle:.0f} MiB, peak {peak[0]:.0f} MiB, end {end:.0f} MiB")
+    print(f"server CPU: {cpu / wall:.2f} cores busy, {1000 * cpu / max(frames, 1):.1f} ms CPU per "
+          f"frame (so {frames / max(cpu, 1e-9):.0f} frames per CPU-second); 1-min load average "
+          f"at the end {load} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
