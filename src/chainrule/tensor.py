@@ -268,9 +268,7 @@ class Tensor:
             return
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         grads = engine.run_backward((self,), (g,), retain_graph=bool(retain_graph), capture=inputs)
-        for t, gi in zip(inputs, grads):
-            if gi is not None:
-                engine.accumulate_grad(t, gi)
+        engine.accumulate_grads([(t, gi) for t, gi in zip(inputs, grads) if gi is not None])
 
     def detach(self):
         return Tensor._make(self.array)

@@ -79,6 +79,45 @@ def test_retain_graph_allows_a_second_backward():
     np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-15)
 
 
+@pytest.mark.parametrize("reduce, twice", [(lambda t: t.sum(), [2.0, 2.0]),
+                                           (lambda t: t[0], [2.0, 0.0]),
+                                           (lambda t: t.mean(), [1.0, 1.0])])
+def test_leaves_sharing_one_gradient_array_accumulate_independently(reduce, twice):
+    """a + b hands the same gradient array to both leaves; their .grad must not alias."""
+    a, b = f64(1.0, 2.0), f64(3.0, 4.0)
+    reduce(a + b).backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    reduce(a + b).backward()
+    np.testing.assert_array_equal(a.grad.numpy(), twice)
+    np.testing.assert_array_equal(b.grad.numpy(), twice)
+    with cr.no_grad():
+        a.grad.zero_()
+    np.testing.assert_array_equal(b.grad.numpy(), twice)
+
+
+def test_scalar_leaves_sharing_the_seed_gradient():
+    a, b = f64(1.0), f64(3.0)
+    (a + b).backward()
+    (a + b).backward()
+    assert (a.grad.item(), b.grad.item()) == (2.0, 2.0)
+    c, d = f64(1.0), f64(3.0)
+    (c - d + c).backward(inputs=[c, d])
+    (c + d).backward(inputs=[c, d])
+    assert (c.grad.item(), d.grad.item()) == (3.0, 0.0)
+
+
+def test_backward_inputs_runs_leaf_hooks_once():
+    x = f64(1.0, 2.0)
+    calls = []
+    x.register_hook(lambda g: calls.append(1) or g * 2)
+    h = x * 3
+    h.register_hook(lambda g: calls.append(2) or g)
+    h.sum().backward(inputs=[x, h])
+    assert calls == [2, 1]   # the non-leaf's hook during the walk, the leaf's once at the end
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+    np.testing.assert_array_equal(h.grad.numpy(), [1.0, 1.0])
+
+
 def test_leaf_backward_and_grad_of_a_leaf_itself():
     x = f64(2.0)
     x.backward()

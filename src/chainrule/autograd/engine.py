@@ -168,11 +168,22 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
         return out
 
     if accumulate:
-        for t, g in leaf_grads.values():
-            if t._hooks:
-                g = _apply_hooks(t, g, retain=False)
-            accumulate_grad(t, g)
+        accumulate_grads(leaf_grads.values())
     return None
+
+
+def accumulate_grads(pairs):
+    """``accumulate_grad`` for several (tensor, gradient) pairs. One array can reach several
+    leaves (``a + b`` hands the same gradient to both), and each ``.grad`` must own its memory,
+    or accumulating into one would change the other."""
+    handed = set()
+    for t, g in pairs:
+        if t._hooks and t.grad_fn is None:   # a non-leaf's hooks ran during the walk
+            g = _apply_hooks(t, g, retain=False)
+        if id(g) in handed:
+            g = g.copy()
+        handed.add(id(g))
+        accumulate_grad(t, g)
 
 
 def _add_leaf(leaf_grads, t, g):
