@@ -27,7 +27,7 @@ from .metrics import get_metric
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, scheduler=None,
         metrics=(), callbacks=(), clip_grad_norm=None, progress=True, resume_from=None,
-        checkpoint=None, batch_size=32, shuffle=True):
+        checkpoint=None, batch_size=32, shuffle=True, checkpoint_extra=None):
     """Train ``model`` for ``epochs`` passes over ``train_data``; returns a ``History``.
 
     ``train_data`` / ``val_data``: a DataLoader, a Dataset, or an ``(X, y)`` pair of tensors (then
@@ -38,6 +38,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
     ``scheduler``: stepped once per epoch (``ReduceLROnPlateau`` gets val_loss, or loss).
     ``clip_grad_norm``: rescale the gradients so their total L2 norm is at most this.
     ``checkpoint``: a path where a resumable checkpoint is written after every epoch.
+    ``checkpoint_extra``: plain data stored in that checkpoint too (the CLI keeps its config there).
     ``resume_from``: such a checkpoint: training continues after its epoch up to ``epochs`` with
     the same weights, optimizer and scheduler state, history and random-number streams, so the
     result is bit-identical to a run that was never interrupted.
@@ -101,7 +102,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
         _close_bar(bar, train_loader, logs)
         if checkpoint is not None:
             save_checkpoint(checkpoint, model, optimizer, scheduler, epoch=epoch + 1,
-                            history=history.to_dict(), generators=generators)
+                            history=history.to_dict(), generators=generators,
+                            extra=checkpoint_extra)
         if stop:
             break
     _call(callbacks, "on_train_end", history.last())
