@@ -71,7 +71,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             seeds.append(np.ones(t.array.shape, t.array.dtype))
         else:
-            seeds.append(np.asarray(g.array if isinstance(g, Tensor) else g, dtype=t.array.dtype))
+            # a copy: the seed can end up as a leaf's .grad, which later accumulates in place
+            seeds.append(np.array(g.array if isinstance(g, Tensor) else g, dtype=t.array.dtype))
     run_backward(tensors, seeds, retain_graph=bool(retain_graph))
 
 
