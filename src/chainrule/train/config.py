@@ -12,6 +12,7 @@ import importlib
 import inspect
 import os
 import tomllib
+import warnings
 
 import numpy as np
 
@@ -307,7 +308,10 @@ def dry_run(model, loss_fn, dataset):
                                          f"{tuple(x.shape)}: {e}") from None
             x = x_next
         try:
-            loss_fn(x, y)
+            with warnings.catch_warnings():
+                # a loss that would silently broadcast (output (N, 1) against targets (N,)) is a mistake
+                warnings.simplefilter("error", UserWarning)
+                loss_fn(x, y)
         except Exception as e:  # noqa: BLE001
             raise ConfigError("loss", f"{type(loss_fn).__name__} cannot compare the model's output of "
                                       f"shape {tuple(x.shape)} with targets of shape {tuple(y.shape)} "
