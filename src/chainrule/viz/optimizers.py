@@ -169,7 +169,7 @@ class Race(Plot):
     """The result of ``optimizer_race``: ``figure`` (contour plot), ``surface``,
     ``trajectories`` and ``losses`` (dicts of arrays by label), ``save(path)``, ``save_gif``."""
 
-    def save_gif(self, path, frames=40, fps=10, dpi=60):
+    def save_gif(self, path, frames=30, fps=8, dpi=50):
         """An animated GIF of the race (matplotlib's PillowWriter), ``frames`` frames long."""
         import io
         from matplotlib.animation import FuncAnimation, PillowWriter
@@ -235,25 +235,29 @@ def _draw(surface, trajectories, title, width=7.0, height=5.6, animate=False):
     X, Y, Z = surface.grid(240 if not animate else 160)
     if surface.log_levels:
         lo = max(Z.min(), 1e-3)
-        levels = np.geomspace(lo, Z.max(), 30)
-        ax.contourf(X, Y, np.maximum(Z, lo), levels=levels, norm=LogNorm(), cmap="Greys_r",
-                    alpha=0.5)
+        levels = np.geomspace(lo, Z.max(), 18)
+        if not animate:   # GIF frames stay small without the filled shading
+            ax.contourf(X, Y, np.maximum(Z, lo), levels=levels, norm=LogNorm(), cmap="Greys_r",
+                        alpha=0.5)
         ax.contour(X, Y, np.maximum(Z, lo), levels=levels, norm=LogNorm(), colors="#9e9e9e",
                    linewidths=0.5)
     else:
-        ax.contourf(X, Y, Z, levels=30, cmap="Greys_r", alpha=0.5)
-        ax.contour(X, Y, Z, levels=30, colors="#9e9e9e", linewidths=0.5)
+        if not animate:
+            ax.contourf(X, Y, Z, levels=18, cmap="Greys_r", alpha=0.5)
+        ax.contour(X, Y, Z, levels=18, colors="#9e9e9e", linewidths=0.5)
     for mx, my in surface.minima:
         ax.plot(mx, my, marker="*", ms=13, color="gold", mec="black", mew=0.8, zorder=5,
                 ls="none")
     lines, heads = [], []
-    for c, (label, traj) in zip(_cycle(COLOURS), trajectories.items()):
+    for i, (c, (label, traj)) in enumerate(zip(_cycle(COLOURS), trajectories.items())):
         ok = traj[np.isfinite(traj).all(axis=1)]
         diverged = len(ok) < len(traj) or np.any(
             (ok[:, 0] < surface.xlim[0] - 1e3) | (ok[:, 0] > surface.xlim[1] + 1e3))
         name = label + (" (diverged)" if diverged else "")
         shown = ok[:1] if animate else ok
-        (line,) = ax.plot(shown[:, 0], shown[:, 1], "-", color=c, lw=1.8, label=name,
+        # earlier entries drawn wider, so paths that coincide stay visible side by side
+        (line,) = ax.plot(shown[:, 0], shown[:, 1], "-", color=c, lw=max(3.4 - 0.5 * i, 1.2),
+                          label=name, alpha=0.9,
                           marker="o" if len(traj) <= 60 else None, ms=2.5)
         (head,) = ax.plot(shown[-1:, 0], shown[-1:, 1], "o", color=c, ms=6, mec="black", mew=0.6)
         lines.append(line)
@@ -265,7 +269,7 @@ def _draw(surface, trajectories, title, width=7.0, height=5.6, animate=False):
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_title(title, fontsize=11)
-    ax.legend(loc="upper left", fontsize=8, framealpha=0.85)
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)
     return fig, lines, heads
 
 

@@ -115,7 +115,7 @@ def lr_sweep(model_fn, data, lrs, loss_fn=None, optimizer=None, steps=200, batch
 
 def _verdicts(losses):
     """Words for each curve: diverged (non-finite), unstable (ends above its start), best (the
-    lowest final loss), slow (still more than halfway from the best to where it started)."""
+    lowest final loss), slow (ends more than 5 times above the best)."""
     final = {lr: v[-1] for lr, v in losses.items()}
     finite = {lr: f for lr, f in final.items() if math.isfinite(f)}
     best = min(finite, key=finite.get) if finite else None
@@ -127,7 +127,7 @@ def _verdicts(losses):
             out[lr] = "unstable"
         elif lr == best:
             out[lr] = "best"
-        elif final[lr] - finite[best] > 0.5 * (v[0] - finite[best]):
+        elif final[lr] > 5 * finite[best]:
             out[lr] = "slow"
         else:
             out[lr] = "ok"
@@ -205,11 +205,12 @@ def plot_history(history, early_stopping=None, monitor=None, mode="auto", metric
 
 # -- gradient flow -----------------------------------------------------------------------------
 def weight_layers(model):
-    """[(name, module)] of the modules that own a ``weight`` parameter directly, in order."""
+    """[(name, module)] of the modules that own a weight matrix (or kernel) directly, in order;
+    normalisation layers' 1-D scale vectors are not layers of the depth being measured."""
     out = []
     for name, m in model.named_modules():
         w = m._parameters.get("weight") if hasattr(m, "_parameters") else None
-        if w is not None:
+        if w is not None and w.ndim >= 2:
             out.append((name or type(m).__name__, m))
     return out
 
