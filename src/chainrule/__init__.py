@@ -29,3 +29,11 @@ from .io import load, save
 __version__ = "0.1.0"
 
 float_ = float
+
+
+def __getattr__(name):
+    # cr.viz (matplotlib: the viz extra) loads on first use; the core never imports it
+    if name == "viz":
+        import importlib
+        return importlib.import_module(".viz", __name__)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
