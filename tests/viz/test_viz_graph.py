@@ -155,3 +155,16 @@ def test_save_writes_files(tmp_path):
         g.save(path)
         assert path.stat().st_size > 100
     assert "digraph" in (tmp_path / "g.dot").read_text()
+
+
+def test_core_never_imports_matplotlib_and_cr_viz_loads_lazily():
+    import subprocess
+    import sys
+    code = ("import sys, chainrule as cr; assert 'matplotlib' not in sys.modules; "
+            "assert 'chainrule.viz' not in sys.modules; "
+            "x = cr.tensor(2.0, requires_grad=True); "
+            "g = cr.viz.draw_graph(x * x, engine='python'); "
+            "assert len(g.nodes) == 2 and 'matplotlib' not in sys.modules; print('ok')")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr
