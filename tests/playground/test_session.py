@@ -100,6 +100,23 @@ def test_step_trains_exactly_one_epoch_and_pauses():
     assert not s.playing and s.epoch == 1
 
 
+def test_time_budget_splits_epochs_without_changing_the_run():
+    whole, pieces = Session(), Session()
+    whole.advance(2)
+    calls = 0
+    while pieces.epoch < 2:
+        pieces.advance(1, budget=0)      # one mini-batch per call, then the deadline has passed
+        calls += 1
+    assert calls == 50 and pieces.iteration == whole.iteration == 50
+    for a, b in zip(whole.net.model.parameters(), pieces.net.model.parameters()):
+        np.testing.assert_array_equal(a.array, b.array)
+    # new data mid-epoch starts a fresh epoch
+    pieces.advance(1, budget=0)
+    assert pieces._order is not None
+    send(pieces, type="regenerate")
+    assert pieces._order is None
+
+
 def test_training_is_reproducible_from_the_seed():
     a, b = Session(), Session()
     a.advance(3)

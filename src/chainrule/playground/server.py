@@ -25,6 +25,7 @@ STATIC_DIR = Path(__file__).with_name("static")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_MAX_SESSIONS = 32
+TRAIN_BUDGET_S = 0.2     # the most training time between two frames, however large the network
 
 
 def _sanitise(obj):
@@ -108,7 +109,7 @@ class Connection:
                     await self.handle(raw)
                 timeout = None
                 if session.playing and not self.trained_ahead:
-                    for note in await asyncio.to_thread(session.advance):
+                    for note in await asyncio.to_thread(session.advance, None, TRAIN_BUDGET_S):
                         await self.send(note)
                     self.trained_ahead = True
                     continue

@@ -9,6 +9,7 @@ import base64
 import copy
 import os
 import tempfile
+import time
 
 import numpy as np
 
@@ -100,6 +101,7 @@ class Session:
         names = self.settings["features"]
         self.train_features = D.features(pts.train, names)
         self.test_features = D.features(pts.test, names)
+        self._order = None          # an epoch under way restarts on new data
 
     def _targets(self):
         mode, k = self.net.mode, self.points.classes
@@ -112,6 +114,7 @@ class Session:
         self.shuffle_generator = Generator().manual_seed(s["seed"] + 1)
         self.epoch = 0
         self.iteration = 0
+        self._order = None
         self.grad_norms = [0.0] * len(self.net.linears())
         self.diverged = False
         self.dirty = True
@@ -146,48 +149,64 @@ class Session:
                 group["momentum"] = s["momentum"]
 
     # -- training --------------------------------------------------------------------------------
-    def train_epoch(self):
-        """One pass over the training points in shuffled mini-batches (the exported script's loop).
-
-        Returns False when the session diverged (a loss or parameter became NaN or infinite).
+    def train(self, epochs, deadline=None):
+        """Train until ``epochs`` more epochs are complete, or past ``deadline`` (a
+        ``time.perf_counter()`` value, checked after every mini-batch) with the epoch left
+        unfinished: the next call goes on where this one stopped, so a large network cannot hold
+        a frame (or a worker thread) for long. An epoch is one pass over the training points in
+        shuffled mini-batches, as in the exported script. Returns False once diverged.
         """
         n = len(self.train_features)
-        if n == 0 or self.diverged:
-            return not self.diverged
         net, opt, s = self.net, self.optimizer, self.settings
+        batchnorm = net.has_batchnorm
+        if n == 0 or self.diverged or (batchnorm and n < 2):
+            return not self.diverged
         model, loss_fn = net.model, net.loss
         model.train()
-        batch = s["batch_size"]
-        if net.has_batchnorm:
-            batch = max(batch, 2)   # batch statistics need two samples
+        batch = max(s["batch_size"], 2) if batchnorm else s["batch_size"]  # BN needs two samples
         train_targets = self._train_targets
-        order = randperm(n, generator=self.shuffle_generator).array
-        starts = list(range(0, n, batch))
-        if net.has_batchnorm and len(starts) > 1 and n - starts[-1] < 2:
-            starts.pop()            # fold a last batch of one into the one before
         reg, rate = s["regularization"], s["regularization_rate"]
         weights = [lin.weight for lin in net.linears()]
-        for i, start in enumerate(starts):
-            stop = starts[i + 1] if i + 1 < len(starts) else n
-            idx = order[start:stop]
-            out = model(Tensor._make(self.train_features[idx]))
-            loss = loss_fn(out, Tensor._make(train_targets[idx]))
-            opt.zero_grad()
-            loss.backward()
-            if rate and reg != "none":
-                for w in weights:
-                    g = w.grad.array
-                    g += rate * (np.sign(w.array) if reg == "L1" else w.array)
-            opt.step()
-            self.iteration += 1
-            if not np.isfinite(loss.array):
-                return self._diverge()
-        self.grad_norms = [float(np.sqrt(np.sum(np.square(w.grad.array, dtype=np.float64))))
-                           if w.grad is not None else 0.0 for w in weights]
-        self.epoch += 1
+        features = self.train_features
+        target = self.epoch + epochs
+        try:
+            while self.epoch < target:
+                if self._order is None:
+                    self._order = randperm(n, generator=self.shuffle_generator).array
+                    self._cursor = 0
+                start = self._cursor
+                stop = min(start + batch, n)
+                if batchnorm and n - stop == 1:
+                    stop = n            # fold a last batch of one into this one
+                idx = self._order[start:stop]
+                out = model(Tensor._make(features[idx]))
+                loss = loss_fn(out, Tensor._make(train_targets[idx]))
+                opt.zero_grad()
+                loss.backward()
+                if rate and reg != "none":
+                    for w in weights:
+                        g = w.grad.array
+                        g += rate * (np.sign(w.array) if reg == "L1" else w.array)
+                opt.step()
+                self.iteration += 1
+                self._cursor = stop
+                if not np.isfinite(loss.array):
+                    return self._diverge()
+                if stop >= n:
+                    self.epoch += 1
+                    self._order = None
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
+        finally:
+            self.grad_norms = [float(np.sqrt(np.sum(np.square(w.grad.array, dtype=np.float64))))
+                               if w.grad is not None else 0.0 for w in weights]
         if not net.finite():
             return self._diverge()
         return True
+
+    def train_epoch(self):
+        """Finish the current epoch (one whole epoch when none is under way)."""
+        return self.train(1)
 
     def _diverge(self):
         self.diverged = True
@@ -207,13 +226,13 @@ class Session:
     _targets_cache = None
     _pending = ()
 
-    def advance(self, epochs=None):
-        """Train ``epochs`` (default: ``epochs_per_frame``) epochs; returns notices to send."""
+    def advance(self, epochs=None, budget=None):
+        """Train ``epochs`` (default: ``epochs_per_frame``) epochs, or for at most ``budget``
+        seconds (the server's per-frame limit); returns the notices to send."""
         self._pending = []
+        deadline = None if budget is None else time.perf_counter() + budget
         with np.errstate(all="ignore"):   # overflow is reported as divergence, not warnings
-            for _ in range(epochs or self.settings["epochs_per_frame"]):
-                if not self.train_epoch():
-                    break
+            self.train(epochs or self.settings["epochs_per_frame"], deadline)
         self.dirty = True
         return self._pending
 
