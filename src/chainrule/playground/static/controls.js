@@ -205,13 +205,14 @@ export class Controls {
   }
 
   /** Show a full settings object. */
-  render(settings) {
+  render(settings, { force = false } = {}) {
     this.settings = settings;
     for (const id of [...SELECTS, ...NUMBER_INPUTS]) {
       const el = byId(id);
       const value = String(settings[id]);
       if (el.tagName === "SELECT" && ![...el.options].some((o) => o.value === value)) el.add(new Option(value, value));
-      if (document.activeElement !== el) el.value = value;
+      // Don't overwrite what the user is typing, unless the server refused it.
+      if (force || document.activeElement !== el) el.value = value;
     }
     for (const [id, format] of Object.entries(SLIDERS)) {
       byId(id).value = settings[id];

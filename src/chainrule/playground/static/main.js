@@ -25,6 +25,7 @@ const state = {
   hover: null,
   selectedWeight: null,
   backpropInFlight: false,
+  backpropStale: false,
   backpropAt: 0,
   pendingFrame: null,
   drawScheduled: false,
@@ -153,6 +154,11 @@ function renderLayerCount() {
   byId("remove-layer").disabled = count === 0;
 }
 
+/** A network beyond 6 layers of 8 (from a link or a preset) is only drawable in the extended mode. */
+function needsExtended(layers) {
+  return layers.length > DEFAULT_LIMITS.maxLayers || layers.some((l) => l.units > DEFAULT_LIMITS.maxUnits);
+}
+
 function writeHash() {
   if (!state.settings) return;
   const hash = `#${encodeHash(state.settings, state.page)}`;
@@ -164,10 +170,7 @@ function applyHash() {
   const { settings, page, problems } = decodeHash(window.location.hash, state.settings);
   for (const problem of problems) toast(`Link: ${problem}`, "warn");
   if (page.extended !== undefined) state.page.extended = page.extended;
-  const layers = settings.layers || state.settings.layers;
-  if (layers.length > DEFAULT_LIMITS.maxLayers || layers.some((l) => l.units > DEFAULT_LIMITS.maxUnits)) {
-    state.page.extended = true;
-  }
+  if (needsExtended(settings.layers || state.settings.layers)) state.page.extended = true;
   const changed = {};
   for (const [key, value] of Object.entries(settings)) {
     if (JSON.stringify(value) !== JSON.stringify(state.settings[key])) changed[key] = value;
@@ -246,7 +249,7 @@ function drawFrame(frame) {
   byId("test-loss").textContent = loss(frame.test_loss);
   byId("train-loss").textContent = loss(frame.train_loss);
   byId("diverged").hidden = !frame.diverged;
-  document.body.classList.toggle("diverged", frame.diverged);
+  document.body.classList.toggle("is-diverged", frame.diverged);
   if (!frame.diverged) {
     lossChart.history.push(frame.epoch, [frame.test_loss, frame.train_loss]);
     renderMetrics(byId("metrics"), frame, problem());
@@ -255,7 +258,10 @@ function drawFrame(frame) {
   lossChart.draw();
   drawOutput();
   renderLegend();
-  if (state.selectedWeight && !frame.diverged && performance.now() - state.backpropAt > 1000) requestBackprop();
+  // While playing the panel refreshes about once a second; while paused after every change.
+  if (state.selectedWeight && !frame.diverged && (!frame.playing || performance.now() - state.backpropAt > 1000)) {
+    requestBackprop();
+  }
 }
 
 connection.on("frame", (frame) => {
@@ -310,6 +316,10 @@ function renderSettings() {
 
 connection.on("settings", (message) => {
   state.settings = message.settings;
+  if (!state.page.extended && needsExtended(message.settings.layers)) {
+    state.page.extended = true;
+    applyLimits();
+  }
   renderSettings();
   drawOutput();
 });
@@ -337,7 +347,7 @@ connection.on("notice", (notice) => {
 connection.on("error", (error) => {
   toast(error.message, "error");
   // Whatever the user changed was not applied: show the server's settings again.
-  if (state.settings) controls.render(state.settings);
+  if (state.settings) controls.render(state.settings, { force: true });
 });
 
 connection.on("open", () => {
@@ -360,8 +370,13 @@ connection.on("close", () => {
 
 async function requestBackprop() {
   const address = state.selectedWeight;
-  if (!address || state.backpropInFlight) return;
+  if (!address) return;
+  if (state.backpropInFlight) {
+    state.backpropStale = true;
+    return;
+  }
   state.backpropInFlight = true;
+  state.backpropStale = false;
   state.backpropAt = performance.now();
   try {
     const reply = await connection.request({ type: "backprop", ...address });
@@ -371,6 +386,7 @@ async function requestBackprop() {
   } finally {
     state.backpropInFlight = false;
   }
+  if (state.backpropStale) requestBackprop();
 }
 
 byId("add-layer").addEventListener("click", () => {

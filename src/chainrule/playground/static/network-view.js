@@ -102,7 +102,7 @@ export class NetworkView {
     // Spread the columns over the width there is, as the original does, within reason.
     const available = this.container.parentElement?.clientWidth || 600;
     const spread = Math.floor((available - 66 - 2 * node - 40) / (units.length + 1));
-    const colWidth = Math.max(100, node + 62, Math.min(spread, 190));
+    const colWidth = Math.max(92, node + 56, Math.min(spread, 190));
     const featureCenter = 66 + node / 2;
     const xs = [];
     for (let l = 0; l <= units.length + 1; l++) xs.push(featureCenter + l * colWidth - node / 2);
@@ -260,7 +260,7 @@ export class NetworkView {
     dropout.className = "layer-dropout";
     dropout.title = `Dropout of layer ${index + 1}`;
     const choices = DROPOUTS.includes(layer.dropout) ? DROPOUTS : [...DROPOUTS, layer.dropout].sort();
-    for (const p of choices) dropout.add(new Option(p ? `dropout ${Math.round(p * 100)}%` : "no dropout", p, false, p === layer.dropout));
+    for (const p of choices) dropout.add(new Option(`drop ${Math.round(p * 100)}%`, p, false, p === layer.dropout));
     dropout.addEventListener("change", () => this.changeLayer(index, { dropout: Number(dropout.value) }));
     const bn = document.createElement("label");
     bn.className = "bn";

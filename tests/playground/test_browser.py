@@ -1,0 +1,380 @@
+"""The Playground end to end: the real server (uvicorn) and the real page in headless Chromium.
+
+Drives Debian's Chromium (/usr/bin/chromium) through Playwright, never a downloaded browser.
+Screenshots land in test-artifacts/playground/. Skipped only when Chromium or Playwright is
+missing on this machine (scripts/test.sh installs both in CI).
+"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("CHAINRULE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "playground"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+pytest.importorskip("uvicorn", reason="the playground extra (uvicorn) is not installed")
+pytest.importorskip("starlette", reason="the playground extra (starlette) is not installed")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The Playground server in its own process, as a user runs it; stopped with SIGINT."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "chainrule.playground.server:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "1",
+               "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url + "health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            output = process.stdout.read().decode(errors="replace")
+            pytest.fail(f"the Playground server did not start on {url}:\n{output}")
+        time.sleep(0.1)
+    yield url
+    process.send_signal(2)   # Ctrl-C
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("the server did not stop within 10 s of Ctrl-C")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class PageProblems(list):
+    """JavaScript errors and console errors seen on a page; a test fails if any appear."""
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    problems = PageProblems()
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text}"))
+    page.problems = problems
+    page.base_url = server
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def open_playground(page, hash_=""):
+    page.goto(page.base_url + hash_)
+    # The first frame has been drawn (and acknowledged) once the page shows its sequence number.
+    page.wait_for_function("Number(document.body.dataset.seq) >= 1")
+
+
+def screenshot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000, f"{path} looks empty"
+    return path
+
+
+def js(page, expression):
+    return page.evaluate(expression)
+
+
+def settings(page):
+    return js(page, "window.playground.state.settings")
+
+
+def wait_settings(page, predicate_js):
+    page.wait_for_function(f"(() => {{ const s = window.playground.state.settings; return {predicate_js}; }})()")
+
+
+def shown_number(page, selector):
+    text = page.text_content(selector).strip().rstrip("%")
+    return float(text)
+
+
+def test_circle_trains_until_the_test_loss_is_below_0_1(page):
+    open_playground(page)
+    assert page.text_content("#epoch").strip() == "000,000"
+    assert "dataset=circle" in page.url and "layers=4-tanh,2-tanh" in page.url
+    # Every unit of the default network has its thumbnail: 7 features (2 on), 4 + 2 neurons, 1 output.
+    assert page.locator(".node.feature").count() == 7
+    assert page.locator(".node.feature.disabled").count() == 5
+    assert page.locator(".node.neuron").count() == 6
+    assert page.locator(".node.output-unit").count() == 1
+    assert page.locator("path.link").count() == 2 * 4 + 4 * 2 + 2 * 1
+    screenshot(page, "01-initial.png")
+
+    page.click("#play-button")
+    started = time.monotonic()
+    page.wait_for_function(
+        """() => { const t = document.getElementById('test-loss').textContent;
+                   return Number(document.body.dataset.epoch) > 0 && t !== '–' && Number(t) < 0.1; }""",
+        timeout=60_000)
+    seconds = time.monotonic() - started
+    epoch = int(page.text_content("#epoch").replace(",", ""))
+    assert epoch > 0
+    assert shown_number(page, "#test-loss") < 0.1
+    assert shown_number(page, "#test-accuracy") > 90
+    # The confusion matrix counts every test point.
+    counts = [int(td) for td in page.locator("#confusion td").all_text_contents()]
+    assert len(counts) == 4 and sum(counts) == len(js(page, "window.playground.state.data.test"))
+    # The gradient view has a bar per weight layer.
+    assert page.locator("#grad-bars .bar").count() == 3
+    assert "playing" in page.get_attribute("body", "class")
+    screenshot(page, "02-circle-trained.png")
+    page.click("#play-button")   # pause
+    page.wait_for_function("!document.body.classList.contains('playing')")
+    print(f"circle: test loss < 0.1 after {seconds:.1f} s, epoch {epoch}")
+
+
+def test_dataset_layers_optimizer_and_settings_in_the_url(page):
+    open_playground(page)
+    page.click('.dataset[data-dataset="xor"]')
+    wait_settings(page, "s.dataset === 'xor'")
+    assert "selected" in page.get_attribute('.dataset[data-dataset="xor"]', "class")
+
+    page.click("#add-layer")
+    wait_settings(page, "s.layers.length === 3")
+    assert page.text_content("#layer-count") == "3"
+    assert page.locator(".node.neuron").count() == 4 + 2 + 2
+    # A notice says the architecture change reset the network.
+    page.wait_for_selector(".toast >> text=network reset")
+
+    page.locator(".add-neuron").nth(2).click()
+    wait_settings(page, "s.layers[2].units === 3")
+    page.locator(".layer-activation").nth(0).select_option("relu")
+    wait_settings(page, "s.layers[0].activation === 'relu'")
+    assert page.input_value("#activation") == "mixed"
+
+    page.select_option("#optimizer", "adam")
+    wait_settings(page, "s.optimizer === 'adam'")
+    assert page.is_visible("#beta1") and page.is_visible("#beta2") and not page.is_visible("#momentum")
+    page.fill("#beta2", "0.99")
+    page.press("#beta2", "Enter")
+    wait_settings(page, "s.beta2 === 0.99")
+
+    page.click('.node.feature[data-feature="x1x2"]')
+    wait_settings(page, "s.features.includes('x1x2')")
+    assert page.locator(".node.feature.disabled").count() == 4
+
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    # Every change is in the URL: opening it in a fresh tab reproduces the experiment.
+    url = page.url
+    for part in ["dataset=xor", "optimizer=adam", "beta2=0.99", "layers=4-relu,2-tanh,3-tanh",
+                 "features=x1,x2,x1x2"]:
+        assert part in url, (part, url)
+    screenshot(page, "03-xor-adam-three-layers.png")
+
+    fresh = page.context.new_page()
+    fresh.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    fresh.goto(url)
+    fresh.wait_for_function("""(() => { const s = window.playground && window.playground.state.settings;
+        return s && s.dataset === 'xor' && s.optimizer === 'adam' && s.layers.length === 3; })()""")
+    again = fresh.evaluate("window.playground.state.settings")
+    mine = settings(page)
+    assert again == mine
+    assert fresh.input_value("#optimizer") == "adam"
+    assert fresh.text_content("#layer-count") == "3"
+    fresh.close()
+
+
+def output_click(page, x1, x2, modifiers=None):
+    box = page.locator("#output-map").bounding_box()
+    position = {"x": (x1 + 6) / 12 * box["width"], "y": (6 - x2) / 12 * box["height"]}
+    page.locator("#output-map").click(position=position, modifiers=modifiers or [])
+
+
+def points(page):
+    data = js(page, "window.playground.state.data")
+    return data["train"] + data["test"]
+
+
+def test_click_to_add_and_delete_points_then_upload_and_download_csv(page, tmp_path):
+    open_playground(page)
+    before = len(points(page))
+    output_click(page, 3.0, 3.0)
+    page.wait_for_function(f"Number(document.body.dataset.points) === {before + 1}")
+    wait_settings(page, "s.dataset === 'user'")
+    added = [p for p in points(page) if abs(p[0] - 3) < 0.05 and abs(p[1] - 3) < 0.05]
+    assert [p[2] for p in added] == [1]            # the chosen class (1, selected by default)
+    output_click(page, -4.0, 4.5, ["Shift"])
+    page.wait_for_function(f"Number(document.body.dataset.points) === {before + 2}")
+    other = [p for p in points(page) if abs(p[0] + 4) < 0.05 and abs(p[1] - 4.5) < 0.05]
+    assert [p[2] for p in other] == [0]            # shift-click: the other class
+    output_click(page, 3.0, 3.0, ["Alt"])
+    page.wait_for_function(f"Number(document.body.dataset.points) === {before + 1}")
+    assert not [p for p in points(page) if abs(p[0] - 3) < 0.05 and abs(p[1] - 3) < 0.05]
+
+    # Three classes from a CSV: the output becomes softmax over three units.
+    rows = ["x1,x2,label"]
+    for i in range(90):
+        k = i % 3
+        centre = [(-3, -3), (3, -3), (0, 3)][k]
+        rows.append(f"{centre[0] + (i % 5) * 0.2:.2f},{centre[1] + (i % 7) * 0.2:.2f},{k}")
+    page.set_input_files("#csv-upload", files=[{
+        "name": "three.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()}])
+    page.wait_for_function("Number(document.body.dataset.points) === 90")
+    page.wait_for_function("document.querySelectorAll('.node.output-unit').length === 3")
+    assert page.locator(".class-chip:not(.add)").count() == 3
+    assert page.text_content("#legend-hi") == "class 2"
+    page.select_option("#loss", "cross_entropy")
+    wait_settings(page, "s.loss === 'cross_entropy'")
+    page.click("#play-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) >= 20")
+    page.click("#play-button")
+    page.wait_for_function("document.querySelectorAll('#confusion td').length === 9")
+    screenshot(page, "04-uploaded-three-classes.png")
+
+    with page.expect_download() as download:
+        page.click("#csv-download")
+    text = Path(download.value.path()).read_text()
+    lines = text.strip().splitlines()
+    assert lines[0] == "x1,x2,label,split" and len(lines) == 91
+    assert sorted(int(line.split(",")[2]) for line in lines[1:]) == sorted(i % 3 for i in range(90))
+
+    # A bad CSV names its line and changes nothing.
+    page.set_input_files("#csv-upload", files=[{
+        "name": "bad.csv", "mimeType": "text/csv", "buffer": b"x1,x2,label\n1,2,0\n3,four,1\n"}])
+    page.wait_for_selector(".toast.error >> text=/line 3/")
+    assert len(points(page)) == 90
+
+
+def test_export_script_and_save_model(page, tmp_path):
+    open_playground(page)
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    with page.expect_download() as download:
+        page.click("#export-script")
+    assert download.value.suggested_filename.endswith(".py")
+    script = tmp_path / download.value.suggested_filename
+    download.value.save_as(script)
+    result = subprocess.run([sys.executable, str(script), "20"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"epoch\s+20\s+train loss \d+\.\d+\s+test loss \d+\.\d+", result.stdout), result.stdout
+    assert "accuracy" in result.stdout
+
+    with page.expect_download() as download:
+        page.click("#save-model")
+    assert download.value.suggested_filename.endswith(".safetensors")
+    blob = Path(download.value.path()).read_bytes()
+    header_size = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8:8 + header_size])
+    assert json.loads(header["__metadata__"]["settings"])["dataset"] == "circle"
+    weights = [k for k in header if k.endswith("weight")]
+    assert len(weights) == 3, header.keys()
+
+
+def test_backprop_panel_and_editing_a_weight(page):
+    open_playground(page)
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    # Click the middle of the link from the second hidden layer's unit 2 to the output.
+    point = js(page, """(() => {
+        const hits = document.querySelectorAll('path.hit');
+        const path = hits[hits.length - 1];
+        const p = path.getPointAtLength(path.getTotalLength() / 2);
+        const box = path.ownerSVGElement.getBoundingClientRect();
+        return {x: box.left + p.x, y: box.top + p.y};
+    })()""")
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_selector("#hovercard:not([hidden]) >> text=Weight")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector("#bp-gradient")
+    gradient = float(page.text_content("#bp-gradient"))
+    assert gradient == gradient   # a number, not NaN
+    assert "∂L/∂w" in page.text_content("#backprop")
+    screenshot(page, "05-backprop.png")
+
+    page.wait_for_selector("#edit-popover:not([hidden])")
+    page.fill("#edit-value", "1.5")
+    page.press("#edit-value", "Enter")
+    page.wait_for_function("window.playground.state.frame.weights[2][0][1] === 1.5")
+    page.wait_for_function("Number(document.getElementById('bp-weight').textContent) === 1.5",
+                           timeout=10_000)
+
+
+def test_errors_regression_and_divergence_are_shown(page):
+    open_playground(page)
+    # An out-of-range value: the server's error is shown and the control shows the old value.
+    page.fill("#seed", "-5")
+    page.press("#seed", "Enter")
+    page.wait_for_selector(".toast.error >> text=seed")
+    assert page.input_value("#seed") == "1"
+
+    page.select_option("#problem", "regression")
+    wait_settings(page, "s.problem === 'regression' && s.dataset === 'plane'")
+    page.wait_for_selector("#test-r2")
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    assert page.is_visible("#value-picker") and not page.is_visible("#class-picker")
+
+    page.select_option("#learning_rate", "10")
+    wait_settings(page, "s.learning_rate === 10")
+    page.click("#play-button")
+    page.wait_for_selector("#diverged:not([hidden])", timeout=20_000)
+    assert page.text_content("#test-loss") == "NaN"
+    page.wait_for_selector(".toast.error >> text=diverged")
+    screenshot(page, "06-diverged.png")
+    page.select_option("#learning_rate", "0.01")
+    page.click("#diverged-reset")
+    page.wait_for_selector("#diverged", state="hidden")
+    assert page.text_content("#epoch") == "000,000"
+
+
+def test_presets_and_extended_mode(page):
+    open_playground(page)
+    page.select_option("#preset-select", "deep_sigmoid")
+    wait_settings(page, "s.layers.length === 8 && s.layers.every(l => l.activation === 'sigmoid')")
+    # Eight layers exceed the default six: the page switches to the extended mode.
+    page.wait_for_function("document.getElementById('extended').checked")
+    assert page.locator(".node.neuron").count() == 8 * 6
+    assert "Deep sigmoid" in page.text_content("#preset-description")
+    page.click("#play-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) >= 30")
+    page.click("#play-button")
+    assert page.locator("#grad-bars .bar").count() == 9
+    screenshot(page, "07-deep-sigmoid-gradients.png")
+
+    page.select_option("#preset-select", "spiral_deep")
+    wait_settings(page, "s.dataset === 'spiral' && s.features.length === 7")
+    page.click('.dataset[data-dataset="spirals"]')
+    wait_settings(page, "s.dataset === 'spirals'")
+    page.wait_for_function("document.querySelectorAll('.node.output-unit').length === 3")
+    page.click("#play-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) >= 30")
+    page.click("#play-button")
+    screenshot(page, "08-spirals-three-classes.png")
