@@ -517,3 +517,14 @@ def test_hello_lists_defaults_presets_and_limits():
     assert h["settings"] == DEFAULT_SETTINGS and h["protocol"] == 1
     assert {p["name"] for p in h["presets"]} >= {"xor_without_product", "deep_relu"}
     assert h["limits"]["max_units"] == 32 and 10 in h["choices"]["learning_rate"]
+
+
+def test_quantise_columns_matches_quantise():
+    from chainrule.playground.session import quantise, quantise_columns
+    values = np.random.default_rng(0).normal(size=(50, 4))
+    values[:, 2] = 3.0                       # constant map
+    values[5, 3] = np.nan                    # a non-finite cell
+    for col, grid in enumerate(quantise_columns(values)):
+        assert grid == quantise(values[:, col])
+    assert quantise_columns(values)[2] == {"lo": 3.0, "hi": 3.0,
+                                           "q": base64.b64encode(bytes(50)).decode()}

@@ -174,6 +174,17 @@ def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=ST
     return app
 
 
+def _single_threaded_blas():
+    """One BLAS thread per matrix product: the sessions' worker threads already share the cores,
+    and OpenBLAS's own threads spinning against them made a 5,000 x 32 x 32 product 10x slower on
+    a busy 2-core machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
 def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions=None,
           log_level="warning"):
     """Run the Playground until Ctrl-C (which stops it within about two seconds)."""
@@ -181,6 +192,7 @@ def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving the Playground on {host}: anyone who can reach this address "
               f"can use it (and its CPU); there is no authentication", file=sys.stderr)
+    _single_threaded_blas()
     max_sessions = max_sessions or int(os.environ.get("CHAINRULE_PLAYGROUND_MAX_SESSIONS",
                                                       DEFAULT_MAX_SESSIONS))
     app = create_app(max_sessions=max_sessions)

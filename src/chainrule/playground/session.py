@@ -57,6 +57,23 @@ def quantise(values, lo=None, hi=None):
     return {"lo": lo, "hi": hi, "q": base64.b64encode(q.tobytes()).decode("ascii")}
 
 
+def quantise_columns(values):
+    """``quantise`` for every column of ``values`` (points, units) at once: one map per unit."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values)
+    lo = np.where(finite, values, np.inf).min(axis=0)
+    hi = np.where(finite, values, -np.inf).max(axis=0)
+    empty = ~np.isfinite(lo)
+    lo[empty] = hi[empty] = 0.0
+    span = hi - lo
+    scale = np.divide(255.0, span, out=np.zeros_like(span), where=span > 0)
+    scaled = (values - lo) * scale
+    scaled[~finite] = 0.0
+    q = np.clip(np.rint(scaled), 0, 255).astype(np.uint8).T.copy()
+    return [{"lo": float(a), "hi": float(b), "q": base64.b64encode(row.tobytes()).decode("ascii")}
+            for a, b, row in zip(lo, hi, q)]
+
+
 def finite_or_none(x):
     x = float(x)
     return x if np.isfinite(x) else None
@@ -265,10 +282,10 @@ class Session:
             segments = np.cumsum([0, n_out, n_node, len(pts.train), len(pts.test)])
             part = lambda a, i: a[segments[i]:segments[i + 1]]  # noqa: E731
             frame["output"] = self._output_map(part(probs, 0))
-            nodes = [[quantise(col) for col in part(a, 1).T] for a in acts]
+            nodes = [quantise_columns(part(a, 1)) for a in acts]
             node_probs = part(probs, 1)
-            nodes.append([quantise(col) for col in
-                          (node_probs.T if node_probs.ndim == 2 else node_probs[None])])
+            nodes.append(quantise_columns(node_probs if node_probs.ndim == 2 else
+                                          node_probs[:, None]))
             frame["nodes"] = nodes
             train_t, test_t = self._targets()
             frame["train_loss"] = self._loss(part(out, 2), train_t)
