@@ -138,6 +138,12 @@ def test_circle_trains_until_the_test_loss_is_below_0_1(page):
 
     page.click("#play-button")
     started = time.monotonic()
+    # The page draws and acknowledges frames continuously while playing (PROTOCOL.md flow control).
+    page.wait_for_function("Number(document.body.dataset.seq) >= 3")
+    first_seq = int(page.get_attribute("body", "data-seq"))
+    page.wait_for_timeout(2000)
+    frames_per_second = (int(page.get_attribute("body", "data-seq")) - first_seq) / 2
+    assert frames_per_second >= 2, frames_per_second
     page.wait_for_function(
         """() => { const t = document.getElementById('test-loss').textContent;
                    return Number(document.body.dataset.epoch) > 0 && t !== '–' && Number(t) < 0.1; }""",
@@ -156,7 +162,8 @@ def test_circle_trains_until_the_test_loss_is_below_0_1(page):
     screenshot(page, "02-circle-trained.png")
     page.click("#play-button")   # pause
     page.wait_for_function("!document.body.classList.contains('playing')")
-    print(f"circle: test loss < 0.1 after {seconds:.1f} s, epoch {epoch}")
+    print(f"circle: test loss < 0.1 after {seconds:.1f} s (epoch {epoch}); "
+          f"{frames_per_second:.0f} frames/s drawn and acknowledged")
 
 
 def test_dataset_layers_optimizer_and_settings_in_the_url(page):
@@ -224,6 +231,8 @@ def points(page):
 
 def test_click_to_add_and_delete_points_then_upload_and_download_csv(page, tmp_path):
     open_playground(page)
+    thumbnail = 'document.querySelector(\'.dataset[data-dataset="circle"] canvas\').toDataURL()'
+    circle_thumbnail = js(page, thumbnail)
     before = len(points(page))
     output_click(page, 3.0, 3.0)
     page.wait_for_function(f"Number(document.body.dataset.points) === {before + 1}")
@@ -256,6 +265,8 @@ def test_click_to_add_and_delete_points_then_upload_and_download_csv(page, tmp_p
     page.wait_for_function("Number(document.body.dataset.epoch) >= 20")
     page.click("#play-button")
     page.wait_for_function("document.querySelectorAll('#confusion td').length === 9")
+    # Your points are drawn in the "your data" thumbnail, the circle's stays as it was.
+    assert js(page, thumbnail) == circle_thumbnail
     screenshot(page, "04-uploaded-three-classes.png")
 
     with page.expect_download() as download:

@@ -82,7 +82,7 @@ function previewPoints(name) {
       const x = u(); const y = u();
       let v = 0;
       for (const [cx, cy, s] of centres) v += s * Math.exp(-((x - cx) ** 2 + (y - cy) ** 2) / 2);
-      points.push([x, y, Math.max(-1, Math.min(1, v))]);
+      points.push([x, y, Math.max(-1, Math.min(1, 1.8 * v))]);
     }
   }
   return points;
@@ -188,7 +188,8 @@ export class Controls {
         caption.className = "name";
         caption.textContent = DATASET_NAMES[name] || name;
         button.appendChild(caption);
-        if (name !== "user") drawThumbnail(canvas, previewPoints(name), settings.problem === "regression");
+        if (name === "user") this.userThumbnail = canvas;
+        else drawThumbnail(canvas, previewPoints(name), settings.problem === "regression");
         button.addEventListener("click", () => {
           if (name === "user") {
             if (settings.dataset !== "user") this.onSet({ dataset: "user" });
@@ -200,8 +201,7 @@ export class Controls {
     for (const button of container.querySelectorAll(".dataset")) {
       button.classList.toggle("selected", button.dataset.dataset === settings.dataset);
     }
-    const user = container.querySelector('[data-dataset="user"] canvas');
-    if (user && userPoints) drawThumbnail(user, userPoints, settings.problem === "regression");
+    if (this.userThumbnail && userPoints) drawThumbnail(this.userThumbnail, userPoints, settings.problem === "regression");
   }
 
   /** Show a full settings object. */

@@ -250,7 +250,10 @@ function drawFrame(frame) {
   byId("train-loss").textContent = loss(frame.train_loss);
   byId("diverged").hidden = !frame.diverged;
   document.body.classList.toggle("is-diverged", frame.diverged);
-  if (!frame.diverged) {
+  if (frame.diverged) {
+    // Metrics of a network full of NaN mean nothing: show blanks, not the last good values.
+    renderMetrics(byId("metrics"), { metrics: {} }, problem());
+  } else {
     lossChart.history.push(frame.epoch, [frame.test_loss, frame.train_loss]);
     renderMetrics(byId("metrics"), frame, problem());
     gradients.push(frame);
@@ -311,7 +314,7 @@ function renderSettings() {
   network.render(settings, outputUnits());
   renderLayerCount();
   writeHash();
-  document.body.dataset.dataset = settings.dataset;
+  document.body.dataset.currentDataset = settings.dataset;
 }
 
 connection.on("settings", (message) => {
