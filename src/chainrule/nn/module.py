@@ -214,16 +214,20 @@ class Module:
         """(dotted name, module) for this module and every descendant, depth first, once each."""
         if memo is None:
             memo = set()
-        if remove_duplicate:
-            if id(self) in memo:
-                return
-            memo.add(id(self))
-        yield prefix, self
-        for name, module in self._modules.items():
-            if module is None:
-                continue
-            sub = prefix + ("." if prefix else "") + name
-            yield from module.named_modules(memo, sub, remove_duplicate)
+        # An explicit stack rather than nested generators: this runs in every zero_grad().
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
+            yield name, module
+            children = module.__dict__["_modules"]
+            if children:
+                dot = name + "." if name else ""
+                stack.extend((dot + key, child) for key, child in reversed(children.items())
+                             if child is not None)
 
     def modules(self):
         for _, m in self.named_modules():
@@ -322,14 +326,15 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of all parameters: to None (default) or to zeros."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                p.grad.grad_fn = None
-                p.grad.array[...] = 0
+        for _, module in self.named_modules():
+            for p in module.__dict__["_parameters"].values():
+                if p is None or p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.grad_fn = None
+                    p.grad.array[...] = 0
 
     # -- dtype -------------------------------------------------------------------------------
     def _apply(self, fn):

@@ -78,7 +78,20 @@ class _DifferenceLoss(Op):
 
 
 class MSELoss(_DifferenceLoss):
-    """l(d) = d^2;  l'(d) = 2 d."""
+    """l(d) = d^2;  l'(d) = 2 d.  (The reduced forms are one dot product d . d.)"""
+
+    @classmethod
+    def forward(cls, ctx, x, y, reduction, param):
+        if reduction == "none":
+            return _DifferenceLoss.forward.__func__(cls, ctx, x, y, reduction, param)
+        x, y = promote(x, y)
+        d = x - y
+        ctx.d, ctx.param, ctx.reduction = d, param, reduction
+        flat = d.reshape(-1)
+        total = xp.dot(flat, flat)
+        if reduction == "mean":
+            total = total / d.size if d.size else xp.nan
+        return xp.asarray(total, dtype=d.dtype)
 
     @staticmethod
     def pointwise(d, _):
