@@ -151,3 +151,97 @@ def test_choices_match_the_schema():
     assert set(c["datasets"]["classification"]) | set(c["datasets"]["regression"]) == \
         set(P.DATASETS)
     assert c["optimizers"] == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+
+
+def random_value(rng):
+    kinds = [lambda: int(rng.integers(-5, 40)), lambda: float(rng.normal() * 5), lambda: True,
+             lambda: "relu", lambda: None, lambda: [], lambda: {}, lambda: "x1",
+             lambda: [P.DEFAULT_LAYER], lambda: ["x1", "x2", "x1x2"], lambda: 0.03]
+    return kinds[int(rng.integers(len(kinds)))]()
+
+
+def pick(rng, options):
+    return options[int(rng.integers(len(options)))]
+
+
+def valid_setting(rng, name):
+    """A legal value for one settings field (the fuzz mixes these with random junk)."""
+    layer = lambda: {"units": int(rng.integers(1, 6)),  # noqa: E731
+                     "activation": pick(rng, P.ACTIVATIONS),
+                     "dropout": pick(rng, [0, 0, 0.2]), "batchnorm": bool(rng.random() < 0.3)}
+    options = {
+        "dataset": list(P.DATASETS), "classes": [2, 3, 5], "samples": [50, 120],
+        "noise": [0, 25, 50], "train_ratio": [10, 50, 90], "batch_size": [1, 10, 30],
+        "features": [["x1"], ["x1", "x2", "x1x2"], list(P.FEATURES)],
+        "layers": [[], [layer()], [layer(), layer()]],
+        "problem": ["classification", "regression"], "loss": ["mse", "cross_entropy"],
+        "optimizer": list(P.OPTIMIZERS), "learning_rate": list(P.LEARNING_RATES),
+        "momentum": [0, 0.9], "beta1": [0.5, 0.9], "beta2": [0.9, 0.999], "alpha": [0.9],
+        "eps": [1e-8, 1e-4], "regularization": ["none", "L1", "L2"],
+        "regularization_rate": list(P.REGULARIZATION_RATES), "init": list(P.INITS),
+        "seed": [0, 7], "epochs_per_frame": [1, 3], "discretize": [True, False],
+        "show_test_data": [True, False]}
+    return pick(rng, options[name])
+
+
+def valid_field(rng, kind, name):
+    if name in ("layer",):
+        return int(rng.integers(1, 4))
+    if name in ("to", "from", "unit"):
+        return int(rng.integers(0, 4))
+    if name in ("x1", "x2"):
+        return float(rng.uniform(-6, 6))
+    if name == "label":
+        return int(rng.integers(0, 3)) if rng.random() < 0.7 else float(rng.uniform(-1, 1))
+    if name == "value":
+        return float(rng.normal() * 3)
+    if name == "radius":
+        return 3.0
+    if name == "split":
+        return pick(rng, ["train", "test"])
+    if name == "seq":
+        return int(rng.integers(0, 3))
+    return random_value(rng)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_messages_never_break_the_session(seed):
+    """Fuzz: legal and broken messages in any order; every one is either applied or answered with
+    an error, and the session keeps valid settings, trains and draws valid frames."""
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    s = Session({"samples": 100})
+    kinds = [t for t in P.MESSAGES if t != "upload_csv"]
+    applied = 0
+    for i in range(300):
+        kind = pick(rng, kinds)
+        fields, _ = P.MESSAGES[kind]
+        legal = rng.random() < 0.8
+        message = {"type": kind}
+        for name in fields:
+            if rng.random() < 0.95:
+                message[name] = valid_field(rng, kind, name) if legal else random_value(rng)
+        if kind == "set":
+            keys = rng.choice(list(P.SETTINGS_FIELDS), size=int(rng.integers(1, 4)),
+                              replace=False)
+            message["settings"] = {str(k): valid_setting(rng, str(k)) if legal else
+                                   random_value(rng) for k in keys}
+        if kind == "preset":
+            message["name"] = pick(rng, list(PRESETS))
+        try:
+            parsed = P.validate_message(message)
+        except P.ProtocolError as e:
+            assert e.message
+            continue
+        replies = s.handle(parsed)
+        applied += not any(r["type"] == "error" for r in replies)
+        for reply in replies:
+            json.dumps(reply, allow_nan=False)
+        P.full_settings(s.settings)       # the settings stay complete and legal
+        if i % 10 == 0:
+            s.advance(1)
+            json.dumps(s.frame(), allow_nan=False)
+    assert applied > 100
+    s.handle(P.validate_message({"type": "reset"}))
+    s.advance(1)
+    json.dumps(s.frame(), allow_nan=False)

@@ -528,3 +528,30 @@ def test_quantise_columns_matches_quantise():
         assert grid == quantise(values[:, col])
     assert quantise_columns(values)[2] == {"lo": 3.0, "hi": 3.0,
                                            "q": base64.b64encode(bytes(50)).decode()}
+
+
+@pytest.mark.parametrize("settings", [
+    {"dataset": "multigauss", "problem": "regression", "optimizer": "rmsprop",
+     "learning_rate": 0.01, "regularization": "L1", "regularization_rate": 0.001},
+    {"dataset": "spirals", "classes": 3, "loss": "mse", "optimizer": "adagrad", "init": "xavier",
+     "layers": layers(6, activation="elu")},
+])
+def test_exported_script_retraces_regression_and_softmax_runs(settings, tmp_path):
+    s = Session(dict(settings, samples=200))
+    s.advance(4)
+    f = s.frame()
+    out = run_script(send(s, type="export_script")[0]["text"], tmp_path, 4)
+    last = [line for line in out.splitlines() if line.startswith("epoch")][-1]
+    assert float(last.split("train loss")[1].split()[0]) == pytest.approx(f["train_loss"],
+                                                                          abs=2e-4)
+    if s.points.problem == "regression":
+        r2 = float(out.splitlines()[-1].split("test R2")[1])
+        assert r2 == pytest.approx(f["metrics"]["test_r2"], abs=2e-4)
+
+
+def test_every_preset_exports_a_script_that_compiles():
+    from chainrule.playground.presets import PRESETS
+    s = Session()
+    for name in PRESETS:
+        send(s, type="preset", name=name)
+        compile(send(s, type="export_script")[0]["text"], name, "exec")

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -90,7 +91,12 @@ class Connection:
             if self.awaiting_ack and message["seq"] == self.seq:
                 self.awaiting_ack = False
             return
-        replies = await asyncio.to_thread(self.session.handle, message)
+        try:
+            replies = await asyncio.to_thread(self.session.handle, message)
+        except Exception as e:   # a bug must not take the tab down: report it and go on
+            traceback.print_exc()
+            replies = [error(f"{message['type']}: internal error ({type(e).__name__}: {e}); the "
+                             f"session goes on", None, message.get("id"))]
         for reply in replies:
             await self.send(reply)
 
