@@ -7,9 +7,13 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 # torch is the reference the tests compare against: pinned, CPU-only, dev-only.
 .venv/bin/python -m pip install --quiet -e ".[dev,viz,playground]" "torch==2.13.0"
-# The Playground's browser tests drive Debian's Chromium through Playwright (never `playwright install`).
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-        || echo "warning: could not install chromium; the browser tests will be skipped" >&2
+# Debian packages: Chromium for the Playground's browser tests (driven through Playwright, never
+# `playwright install`) and Graphviz's `dot` for cr.viz.draw_graph's Graphviz layout.
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v dot >/dev/null || missing="$missing graphviz"
+if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) >/dev/null 2>&1 \
+        || echo "warning: could not install$missing; the tests that need them will be skipped" >&2
 fi
 .venv/bin/python -m pytest "$@"
