@@ -94,28 +94,29 @@ export class NetworkView {
   }
 
   layout(settings, outputUnits) {
-    const units = settings.layers.map((l) => l.units);
-    const tallest = Math.max(FEATURES.length, outputUnits, ...units);
-    const slot = Math.max(13, Math.min(50, Math.floor(400 / tallest)));
-    const node = Math.round(slot * 0.72);
+    // Up to 8 units a column keeps the original's spacing; taller columns pack their units closer
+    // (each column on its own, so 32 neurons don't squeeze the 7 features).
+    const counts = [FEATURES.length, ...settings.layers.map((l) => l.units), outputUnits];
+    const slots = counts.map((count) => (count <= 8 ? 50 : Math.max(13, Math.floor(400 / count))));
+    const sizes = slots.map((slot) => Math.round(slot * 0.72));
+    const node = sizes[0];
     const top = 50;
+    const columnHeight = Math.max(...counts.map((count, l) => count * slots[l]));
     // Spread the columns over the width there is, as the original does, within reason.
     const available = this.container.parentElement?.clientWidth || 600;
-    const spread = Math.floor((available - 66 - 2 * node - 40) / (units.length + 1));
+    const spread = Math.floor((available - 66 - 2 * node - 40) / (counts.length - 1));
     const colWidth = Math.max(92, node + 56, Math.min(spread, 190));
-    const featureCenter = 66 + node / 2;
-    const xs = [];
-    for (let l = 0; l <= units.length + 1; l++) xs.push(featureCenter + l * colWidth - node / 2);
-    const width = xs[xs.length - 1] + node + 30;
-    const height = top + tallest * slot + 78;
-    return { slot, node, top, xs, width, height, tallest };
+    const centers = counts.map((_, l) => 66 + node / 2 + l * colWidth);
+    const width = centers[centers.length - 1] + node / 2 + 30;
+    const height = top + columnHeight + 78;
+    return { slots, sizes, node, top, centers, width, height, columnHeight };
   }
 
   build(settings, outputUnits) {
     this.signature = this.signatureOf(settings, outputUnits);
     const geometry = this.layout(settings, outputUnits);
     this.geometry = geometry;
-    const { slot, node, top, xs, width, height, tallest } = geometry;
+    const { slots, sizes, node, top, centers, width, height, columnHeight } = geometry;
     const root = this.container;
     root.innerHTML = "";
     root.style.width = `${width}px`;
@@ -135,15 +136,15 @@ export class NetworkView {
     const featurePositions = [];
     const featureCanvases = [];
     FEATURES.forEach((feature, row) => {
-      const y = top + row * slot;
+      const y = top + row * slots[0];
       const on = settings.features.includes(feature.id);
       const label = document.createElement("div");
       label.className = `feature-label${on ? "" : " disabled"}`;
       label.innerHTML = feature.label;
-      label.style.left = `${xs[0] - 62}px`;
+      label.style.left = `${centers[0] - node / 2 - 62}px`;
       label.style.top = `${y + node / 2 - 8}px`;
       root.appendChild(label);
-      const el = this.nodeElement(xs[0], y, node, `feature ${on ? "" : "disabled"}`);
+      const el = this.nodeElement(centers[0] - node / 2, y, node, `feature ${on ? "" : "disabled"}`);
       el.dataset.feature = feature.id;
       el.title = on ? `${feature.text} (click to turn off)` : `${feature.text} (click to turn on)`;
       el.addEventListener("click", () => this.callbacks.onToggleFeature(feature.id));
@@ -152,7 +153,7 @@ export class NetworkView {
       drawSignedValues(canvas, values, THUMB, peak);
       if (on) {
         const index = enabled.indexOf(feature);
-        featurePositions[index] = { x: xs[0], y };
+        featurePositions[index] = { x: centers[0] - node / 2, y, size: node };
         featureCanvases[index] = canvas;
         el.addEventListener("mouseenter", () => this.callbacks.onHoverNode(0, index, feature.text));
         el.addEventListener("mouseleave", () => this.callbacks.onHoverNode(null));
@@ -167,13 +168,14 @@ export class NetworkView {
     layerSizes.forEach((count, index) => {
       const layer = index + 1;
       const isOutput = layer === layerSizes.length;
-      const x = xs[layer];
+      const size = sizes[layer];
+      const x = centers[layer] - size / 2;
       const positions = [];
       const canvases = [];
       const biases = [];
       for (let j = 0; j < count; j++) {
-        const y = top + j * slot;
-        const el = this.nodeElement(x, y, node, isOutput ? "output-unit" : "neuron");
+        const y = top + j * slots[layer];
+        const el = this.nodeElement(x, y, size, isOutput ? "output-unit" : "neuron");
         el.dataset.layer = layer;
         el.dataset.unit = j;
         const name = isOutput ? (count > 1 ? `output: class ${j}` : "output") : `neuron ${j + 1} of layer ${layer}`;
@@ -190,7 +192,7 @@ export class NetworkView {
             this.callbacks.onEditBias({ layer, unit: j }, value));
         });
         el.appendChild(bias);
-        positions.push({ x, y });
+        positions.push({ x, y, size });
         canvases.push(el.querySelector("canvas"));
         biases.push(bias);
       }
@@ -201,13 +203,13 @@ export class NetworkView {
         const label = document.createElement("div");
         label.className = "output-label";
         label.textContent = count > 1 ? `${count} classes` : "output";
-        label.style.left = `${x - 20}px`;
-        label.style.width = `${node + 40}px`;
+        label.style.left = `${centers[layer] - 40}px`;
+        label.style.width = "80px";
         label.style.top = `${top - 20}px`;
         root.appendChild(label);
       } else {
-        this.layerHead(settings, index, x + node / 2, count);
-        this.layerFoot(settings, index, x + node / 2, top + tallest * slot + 2);
+        this.layerHead(settings, index, centers[layer], count);
+        this.layerFoot(settings, index, centers[layer], top + columnHeight + 2);
       }
     });
 
@@ -220,6 +222,9 @@ export class NetworkView {
     el.className = `node ${kind}`;
     el.style.left = `${x}px`;
     el.style.top = `${y}px`;
+    el.style.width = `${size}px`;
+    el.style.height = `${size}px`;
+    if (size < 16) el.classList.add("tiny");
     const canvas = document.createElement("canvas");
     canvas.width = THUMB;
     canvas.height = THUMB;
@@ -291,16 +296,15 @@ export class NetworkView {
 
   buildLinks() {
     this.links = [];
-    const { node } = this.geometry;
     for (let layer = 1; layer < this.positions.length; layer++) {
       const rows = [];
       this.positions[layer].forEach((to, j) => {
         const row = [];
         this.positions[layer - 1].forEach((from, i) => {
-          const x0 = from.x + node;
-          const y0 = from.y + node / 2;
+          const x0 = from.x + from.size;
+          const y0 = from.y + from.size / 2;
           const x1 = to.x;
-          const y1 = to.y + node / 2;
+          const y1 = to.y + to.size / 2;
           const mid = (x0 + x1) / 2;
           const d = `M${x0},${y0} C${mid},${y0} ${mid},${y1} ${x1},${y1}`;
           const path = svgElement("path", { d, class: "link", stroke: "#ccc", "stroke-width": 1 });
