@@ -26,6 +26,7 @@ COMMANDS = {
     "info": "chainrule.train.commands:info",
     "playground": "chainrule.playground.cli:playground",
     "plot": "chainrule.viz.cli:plot",
+    "bench": "chainrule.bench_cli:bench",
 }
 
 MISSING_CLICK = ("chainrule's command line needs the 'click' package, which is not installed.\n"

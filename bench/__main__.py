@@ -1,0 +1,49 @@
+"""``python -m bench``: chainrule against PyTorch, side by side in one process.
+
+    python -m bench                      # every workload
+    python -m bench --workload W2 -w W3  # some of them
+    python -m bench --quick --json out.json
+"""
+import argparse
+import sys
+
+from .harness import format_table, machine_info, matmul_gflops, run_workload, write_json
+from .workloads import WORKLOADS
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-w", "--workload", action="append", choices=list(WORKLOADS),
+                   help="run this workload (repeatable; default: all)")
+    p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    p.add_argument("--quick", action="store_true", help="few repetitions (a smoke test)")
+    args = p.parse_args(argv)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("bench: PyTorch is the reference; install it with pip install torch==2.13.0",
+              file=sys.stderr)
+        return 2
+    names = args.workload or list(WORKLOADS)
+    machine = machine_info()
+    gflops = matmul_gflops(1024 if args.quick else 2048)
+    print(f"machine: {machine.get('cpu', machine['processor'])}, {machine['cpus']} cores, "
+          f"numpy {machine['numpy']}, torch {machine['torch']} ({machine['torch_threads']} threads)")
+    results = {}
+    for name in names:
+        print(f"running {name} ({WORKLOADS[name][0]}) ...", file=sys.stderr, flush=True)
+        results[name] = run_workload(name, quick=args.quick)
+    print(format_table(results, gflops))
+    if args.json:
+        write_json(args.json, machine, results, gflops)
+        print(f"wrote {args.json}")
+    bad = [n for n, r in results.items() if not r["loss_match"]]
+    if bad:
+        print(f"loss mismatch after five steps: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

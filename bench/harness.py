@@ -1,0 +1,171 @@
+"""Timing, loss agreement, memory and the hardware floor for the benchmark suite."""
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .workloads import WORKLOADS
+
+FRAMEWORKS = ("chainrule", "torch")
+
+
+def percentiles(samples):
+    a = np.asarray(samples) * 1e3
+    return {"p10": float(np.percentile(a, 10)), "p50": float(np.percentile(a, 50)),
+            "p90": float(np.percentile(a, 90))}
+
+
+def time_steps(steps, rounds, per_round):
+    """Alternate the frameworks (A B A B ...), timing every step on its own."""
+    samples = {fw: [] for fw in steps}
+    clock = time.perf_counter
+    for _ in range(rounds):
+        for fw, step in steps.items():
+            run = step.run
+            for _ in range(per_round):
+                t0 = clock()
+                run()
+                samples[fw].append(clock() - t0)
+    return samples
+
+
+def losses_after(name, steps=5):
+    """Each framework's loss after ``steps`` steps from the same start (fresh models)."""
+    build = WORKLOADS[name][1]
+    out = {}
+    for fw in FRAMEWORKS:
+        step = build(fw)
+        for _ in range(steps - 1):
+            step.run()
+        out[fw] = step.run(want_loss=True)
+    return out
+
+
+_MEMORY_PROBE = """
+import sys
+from bench.workloads import WORKLOADS
+
+def status(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])  # kB
+
+if sys.argv[2] == "torch":
+    import torch  # noqa: F401  (its import is not part of the workload)
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak (VmHWM) to the current resident size
+base = status("VmRSS:")
+step = WORKLOADS[sys.argv[1]][1](sys.argv[2])
+for _ in range(int(sys.argv[3])):
+    step.run()
+print((status("VmHWM:") - base) / 1024)
+"""
+
+
+def peak_memory_mb(name, framework, steps):
+    """Peak resident memory of building the workload and running ``steps`` training steps
+    (weights, gradients, optimiser state, activations), in a fresh process per framework: the
+    peak (VmHWM, reset through clear_refs after the imports) minus the resident size then."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    res = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, name, framework, str(steps)],
+                         cwd=root, capture_output=True, text=True)
+    if res.returncode != 0:
+        return None
+    return float(res.stdout.strip().splitlines()[-1])
+
+
+def matmul_gflops(n=2048, repeats=5):
+    """The machine's float32 matrix-product rate through NumPy (the floor for MLP steps)."""
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    b = a.copy()
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def machine_info():
+    import torch
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "numpy": np.__version__, "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return info
+
+
+def run_workload(name, quick=False):
+    build = WORKLOADS[name][1]
+    steps = {fw: build(fw) for fw in FRAMEWORKS}
+    warm = 3 if quick else 20
+    for step in steps.values():
+        for _ in range(warm):
+            step.run()
+    heavy = name in ("W3", "W4", "W5")
+    rounds = 3 if quick else (10 if heavy else 40)
+    per_round = 2 if quick else (3 if heavy else 25)
+    samples = time_steps(steps, rounds, per_round)
+    stats = {fw: percentiles(samples[fw]) for fw in FRAMEWORKS}
+    losses = losses_after(name)
+    cr_loss, torch_loss = losses["chainrule"], losses["torch"]
+    match = bool(np.isclose(cr_loss, torch_loss, rtol=2e-3, atol=1e-4))
+    result = {"description": WORKLOADS[name][0]}
+    for fw in FRAMEWORKS:
+        result[f"{fw}_ms_p10"] = stats[fw]["p10"]
+        result[f"{fw}_ms_p50"] = stats[fw]["p50"]
+        result[f"{fw}_ms_p90"] = stats[fw]["p90"]
+        result[f"{fw}_samples_per_s"] = steps[fw].samples / (stats[fw]["p50"] / 1e3)
+    result["ratio"] = stats["chainrule"]["p50"] / stats["torch"]["p50"]
+    result["chainrule_loss_5"] = cr_loss
+    result["torch_loss_5"] = torch_loss
+    result["loss_match"] = match
+    mem_steps = 2 if quick else 5
+    result["chainrule_peak_mb"] = peak_memory_mb(name, "chainrule", mem_steps)
+    result["torch_peak_mb"] = peak_memory_mb(name, "torch", mem_steps)
+    result["flops"] = steps["chainrule"].flops
+    return result
+
+
+def format_table(results, gflops):
+    head = (f"{'workload':<22}{'chainrule p50':>14}{'torch p50':>11}{'ratio':>7}"
+            f"{'cr p10-p90':>16}{'samples/s':>11}{'cr MB':>8}{'torch MB':>9}{'loss ok':>8}{'floor':>8}")
+    lines = [head, "-" * len(head)]
+    for name, r in results.items():
+        floor = f"{r['flops'] / (gflops * 1e9) * 1e3:.2f}" if r.get("flops") else "-"
+        mem = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+        lines.append(
+            f"{name + ' ' + r['description']:<22.22}{r['chainrule_ms_p50']:>12.3f}ms"
+            f"{r['torch_ms_p50']:>9.3f}ms{r['ratio']:>7.2f}"
+            f"{r['chainrule_ms_p10']:>8.3f}-{r['chainrule_ms_p90']:<7.3f}"
+            f"{r['chainrule_samples_per_s']:>11.0f}{mem(r['chainrule_peak_mb']):>8}"
+            f"{mem(r['torch_peak_mb']):>9}{str(r['loss_match']):>8}{floor:>8}")
+    lines.append(f"floor: NumPy float32 matmul {gflops:.1f} GFLOP/s; 'floor' = the step's matmul "
+                 f"FLOPs at that rate, in ms (W2, W3)")
+    return "\n".join(lines)
+
+
+def write_json(path, machine, results, gflops):
+    data = {"machine": dict(machine, matmul_gflops=gflops), "workloads": results}
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,207 @@
+"""The benchmark workloads, each built twice: in chainrule and in PyTorch, from the same weights.
+
+A workload is a function ``build(framework, batch)`` returning a ``Step``: ``run()`` does one full
+training step (forward, loss, backward, optimiser step, zero_grad) and returns the loss as a float
+(only when asked, so that timing excludes the conversion). Weights are created once by chainrule
+and copied into PyTorch through ``state_dict``, so both start from the same point.
+"""
+import numpy as np
+
+import chainrule as cr
+
+VOCAB, SEQ, EMB, HIDDEN = 65, 64, 64, 256
+
+
+class Step:
+    def __init__(self, run, samples, flops=None):
+        self.run = run
+        self.samples = samples
+        self.flops = flops
+
+
+def _data(seed, shape, kind="normal", high=None):
+    g = np.random.default_rng(seed)
+    if kind == "int":
+        return g.integers(0, high, shape).astype(np.int64)
+    return g.standard_normal(shape).astype(np.float32)
+
+
+def _copy_weights(cr_model, torch_model):
+    import torch
+    state = {k: torch.from_numpy(np.array(v.array)) for k, v in cr_model.state_dict().items()}
+    torch_model.load_state_dict(state)
+
+
+def _mlp(nn, sizes, act):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(act(nn))
+    return nn.Sequential(*layers)
+
+
+def _mlp_flops(sizes, batch):
+    # forward 2*B*in*out per layer; backward twice that (input and weight gradients)
+    return sum(6 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _build_pair(framework, make_model):
+    """The chainrule model (always built, it owns the initial weights) and, for torch, a copy."""
+    cr.manual_seed(0)
+    model = make_model(cr.nn)
+    if framework == "chainrule":
+        return model
+    import torch
+    tmodel = make_model(torch.nn)
+    _copy_weights(model, tmodel)
+    return tmodel
+
+
+def _classifier_step(framework, model, x_np, y_np, make_opt, clip=None, reshape_logits=None):
+    if framework == "chainrule":
+        lib, F = cr, cr.nn.functional
+        x, y = cr.from_numpy(x_np), cr.from_numpy(y_np)
+        clip_fn = cr.nn.utils.clip_grad_norm_ if clip else None
+    else:
+        import torch
+        lib, F = torch, torch.nn.functional
+        x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+        clip_fn = torch.nn.utils.clip_grad_norm_ if clip else None
+    opt = make_opt(lib.optim, model.parameters())
+    params = list(model.parameters())
+
+    def run(want_loss=False):
+        out = model(x)
+        if reshape_logits:
+            out = out.reshape(-1, out.shape[-1])
+        loss = F.cross_entropy(out, y)
+        loss.backward()
+        if clip_fn:
+            clip_fn(params, clip)
+        opt.step()
+        opt.zero_grad()
+        return loss.item() if want_loss else None
+    return run
+
+
+def w1_playground(framework, batch=10):
+    """MLP 2-8-8-1, tanh hidden and output, MSE, SGD lr 0.03, batch 10."""
+    def make(nn):
+        return nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
+                             nn.Linear(8, 1), nn.Tanh())
+    model = _build_pair(framework, make)
+    x_np, y_np = _data(1, (batch, 2)), np.sign(_data(2, (batch, 1)))
+    if framework == "chainrule":
+        x, y, lib = cr.from_numpy(x_np), cr.from_numpy(y_np), cr
+    else:
+        import torch
+        x, y, lib = torch.from_numpy(x_np), torch.from_numpy(y_np), torch
+    loss_fn = lib.nn.MSELoss()
+    opt = lib.optim.SGD(model.parameters(), lr=0.03)
+
+    def run(want_loss=False):
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss.item() if want_loss else None
+    return Step(run, batch)
+
+
+def w2_mlp_mnist(framework, batch=128):
+    """MLP 784-256-256-10, ReLU, cross-entropy, Adam 1e-3, batch 128."""
+    sizes = (784, 256, 256, 10)
+    model = _build_pair(framework, lambda nn: _mlp(nn, sizes, lambda nn: nn.ReLU()))
+    run = _classifier_step(framework, model, _data(3, (batch, 784)), _data(4, (batch,), "int", 10),
+                           lambda optim, p: optim.Adam(p, lr=1e-3))
+    return Step(run, batch, _mlp_flops(sizes, batch))
+
+
+def w3_mlp_large(framework, batch=512):
+    """MLP 784-1024-1024-10, ReLU, cross-entropy, SGD momentum 0.9, batch 512."""
+    sizes = (784, 1024, 1024, 10)
+    model = _build_pair(framework, lambda nn: _mlp(nn, sizes, lambda nn: nn.ReLU()))
+    run = _classifier_step(framework, model, _data(5, (batch, 784)), _data(6, (batch,), "int", 10),
+                           lambda optim, p: optim.SGD(p, lr=0.01, momentum=0.9))
+    return Step(run, batch, _mlp_flops(sizes, batch))
+
+
+def w4_cnn_lenet(framework, batch=64):
+    """LeNet-5 on 1x28x28, cross-entropy, SGD momentum, batch 64."""
+    def make(nn):
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+    model = _build_pair(framework, make)
+    run = _classifier_step(framework, model, _data(7, (batch, 1, 28, 28)),
+                           _data(8, (batch,), "int", 10),
+                           lambda optim, p: optim.SGD(p, lr=0.01, momentum=0.9))
+    return Step(run, batch)
+
+
+class _CharLSTM:
+    """Embedding(65, 64) -> LSTM(64, 256) -> Linear(256, 65), for either framework."""
+
+    @staticmethod
+    def make(nn):
+        class CharLSTM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(VOCAB, EMB)
+                self.lstm = nn.LSTM(EMB, HIDDEN, batch_first=True)
+                self.head = nn.Linear(HIDDEN, VOCAB)
+
+            def forward(self, x):
+                h, _ = self.lstm(self.embed(x))
+                return self.head(h)
+        return CharLSTM()
+
+
+def w5_char_lstm(framework, batch=32):
+    """Embedding(65,64), LSTM(64,256), Linear(256,65), sequence 64, Adam, clip norm 5, batch 32."""
+    model = _build_pair(framework, _CharLSTM.make)
+    run = _classifier_step(framework, model, _data(9, (batch, SEQ), "int", VOCAB),
+                           _data(10, (batch * SEQ,), "int", VOCAB),
+                           lambda optim, p: optim.Adam(p, lr=2e-3), clip=5.0, reshape_logits=True)
+    return Step(run, batch * SEQ)
+
+
+def _inference(framework, batch):
+    sizes = (784, 256, 256, 10)
+    model = _build_pair(framework, lambda nn: _mlp(nn, sizes, lambda nn: nn.ReLU()))
+    model.eval()
+    x_np = _data(11, (batch, 784))
+    if framework == "chainrule":
+        x, no_grad = cr.from_numpy(x_np), cr.no_grad
+    else:
+        import torch
+        x, no_grad = torch.from_numpy(x_np), torch.no_grad
+
+    def run(want_loss=False):
+        with no_grad():
+            out = model(x)
+        return float(out.sum().item()) if want_loss else None
+    return Step(run, batch)
+
+
+def w6_inference_b1(framework):
+    """W2's MLP forward under no_grad, batch 1."""
+    return _inference(framework, 1)
+
+
+def w6_inference_b1024(framework):
+    """W2's MLP forward under no_grad, batch 1024."""
+    return _inference(framework, 1024)
+
+
+WORKLOADS = {
+    "W1": ("playground", w1_playground),
+    "W2": ("mlp-mnist", w2_mlp_mnist),
+    "W3": ("mlp-large", w3_mlp_large),
+    "W4": ("cnn-lenet", w4_cnn_lenet),
+    "W5": ("char-lstm", w5_char_lstm),
+    "W6-b1": ("inference batch 1", w6_inference_b1),
+    "W6-b1024": ("inference batch 1024", w6_inference_b1024),
+}

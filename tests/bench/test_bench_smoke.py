@@ -1,0 +1,37 @@
+"""Smoke test of the benchmark suite (quick mode): it runs, both frameworks agree on the loss after
+five steps, and the JSON has the documented shape. Timing is printed by the suite, never asserted."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("torch")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_quick_run_writes_documented_json(tmp_path):
+    out = tmp_path / "bench.json"
+    res = subprocess.run([sys.executable, "-m", "bench", "--quick", "-w", "W1", "-w", "W6-b1",
+                          "--json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "ratio" in res.stdout and "W1 playground" in res.stdout
+    data = json.loads(out.read_text())
+    assert set(data) == {"machine", "workloads"}
+    assert data["machine"]["matmul_gflops"] > 0
+    assert set(data["workloads"]) == {"W1", "W6-b1"}
+    for w in data["workloads"].values():
+        for key in ("chainrule_ms_p50", "torch_ms_p50", "ratio", "chainrule_peak_mb",
+                    "torch_peak_mb", "loss_match"):
+            assert key in w
+        assert w["loss_match"] is True
+        assert w["ratio"] == pytest.approx(w["chainrule_ms_p50"] / w["torch_ms_p50"])
+
+
+def test_unknown_workload_is_refused():
+    res = subprocess.run([sys.executable, "-m", "bench", "-w", "W99"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert "invalid choice: 'W99'" in res.stderr
