@@ -331,6 +331,15 @@ def test_backprop_panel_and_editing_a_weight(page):
     screenshot(page, "05-backprop.png")
 
     page.wait_for_selector("#edit-popover:not([hidden])")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#edit-popover", state="hidden")
+    # Hovering a neuron shows its map large in the output panel.
+    page.hover(".node.neuron >> nth=2")
+    page.wait_for_selector("#hover-label:not([hidden]) >> text=neuron 3 of layer 1")
+    page.mouse.move(5, 5)
+    page.wait_for_selector("#hover-label", state="hidden")
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_selector("#edit-popover:not([hidden])")
     page.fill("#edit-value", "1.5")
     page.press("#edit-value", "Enter")
     page.wait_for_function("window.playground.state.frame.weights[2][0][1] === 1.5")
@@ -389,3 +398,24 @@ def test_presets_and_extended_mode(page):
     page.wait_for_function("Number(document.body.dataset.epoch) >= 30")
     page.click("#play-button")
     screenshot(page, "08-spirals-three-classes.png")
+
+
+def test_url_encoding_round_trips_every_layer_option(page):
+    open_playground(page)
+    result = page.evaluate("""(async () => {
+        const { encodeHash, decodeHash } = await import('/state-url.js');
+        const s = window.playground.state.settings;
+        const wanted = {...s, layers: [{units: 32, activation: 'elu', dropout: 0.25, batchnorm: true},
+                                      {units: 1, activation: 'linear', dropout: 0, batchnorm: false}],
+                        features: ['x2', 'sinx1'], eps: 1e-10, discretize: true};
+        const back = decodeHash('#' + encodeHash(wanted, {extended: true}), s);
+        const bad = decodeHash('#seed=abc&colour=red&layers=4-tanh-q', s);
+        return {same: JSON.stringify(back.settings) === JSON.stringify(wanted), page: back.page,
+                problems: back.problems, bad: bad.problems};
+    })()""")
+    assert result["same"] and result["page"] == {"extended": True} and result["problems"] == []
+    assert len(result["bad"]) == 3 and any("colour" in p for p in result["bad"])
+    # A link with a setting the server refuses shows the server's error and keeps the defaults.
+    page.goto(page.base_url + "#batch_size=99")
+    page.wait_for_selector(".toast.error >> text=batch_size")
+    assert settings(page)["batch_size"] == 10
