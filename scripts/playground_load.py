@@ -27,25 +27,48 @@ def free_port():
         return s.getsockname()[1]
 
 
+def process_tree(pid):
+    """``pid`` and its descendants (the server's worker processes), from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parents[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                pass
+    tree, frontier = [pid], [pid]
+    while frontier:
+        frontier = [p for p, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
 def rss_mib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return float("nan")
-    return float("nan")
+    """Resident memory of the server and its workers together, MiB."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process so far (/proc/PID/stat), in seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return float("nan")
+def cpu_seconds(pids):
+    """User + system CPU time of processes so far (/proc/PID/stat), in seconds."""
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            pass
+    return total
 
 
 async def tab(url, seconds, settings, start_gate, results, index):
@@ -91,7 +114,8 @@ async def main(args):
     port = free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     server = subprocess.Popen([sys.executable, "-m", "chainrule.playground", "--port", str(port),
-                               "--max-sessions", str(max(args.sessions, 32))],
+                               "--max-sessions", str(max(args.sessions, 32))]
+                              + (["--workers", str(args.workers)] if args.workers is not None else []),
                               stdout=subprocess.PIPE, text=True, env=env)
     try:
         line = server.stdout.readline()
@@ -103,11 +127,12 @@ async def main(args):
         tabs = [asyncio.create_task(tab(url, args.seconds, settings, gate, results, i))
                 for i in range(args.sessions)]
         watcher = asyncio.create_task(monitor(server.pid, stop, peak))
-        await asyncio.sleep(1.0)       # every tab connected and has its first frame
-        cpu_start, wall_start = cpu_seconds(server.pid), time.perf_counter()
+        await asyncio.sleep(3.0)       # every tab connected and has its first frame
+        tree = process_tree(server.pid)
+        cpu_start, wall_start = cpu_seconds(tree), time.perf_counter()
         gate.set()
         await asyncio.gather(*tabs)
-        cpu = cpu_seconds(server.pid) - cpu_start
+        cpu = cpu_seconds(tree) - cpu_start
         wall = time.perf_counter() - wall_start
         end = rss_mib(server.pid)
         with open("/proc/loadavg") as f:
@@ -119,7 +144,8 @@ async def main(args):
         server.wait(timeout=10)
     fps = [r["fps"] for r in results]
     eps = [r["epochs_per_s"] for r in results]
-    print(f"{args.sessions} session(s), {args.seconds:g} s, settings: {settings or 'defaults'} "
+    print(f"{args.sessions} session(s), {args.seconds:g} s, settings: {settings or 'defaults'}, "
+          f"server --workers {args.workers if args.workers is not None else 'default'} "
           f"(cpu count {os.cpu_count()})")
     for i, r in enumerate(results):
         print(f"  session {i + 1:2d}: {r['fps']:6.1f} frames/s  {r['epochs_per_s']:7.1f} epochs/s  "
@@ -129,7 +155,8 @@ async def main(args):
     print(f"epochs/s per session: min {min(eps):.1f}  median {statistics.median(eps):.1f}  "
           f"max {max(eps):.1f}")
     frames = sum(fps) * args.seconds
-    print(f"server memory (RSS): idle {idle:.0f} MiB, peak {peak[0]:.0f} MiB, end {end:.0f} MiB")
+    print(f"server processes: {len(tree)} (the server and its workers)")
+    print(f"server memory (RSS, all its processes): idle {idle:.0f} MiB, peak {peak[0]:.0f} MiB, end {end:.0f} MiB")
     print(f"server CPU: {cpu / wall:.2f} cores busy, {1000 * cpu / max(frames, 1):.1f} ms CPU per "
           f"frame (so {frames / max(cpu, 1e-9):.0f} frames per CPU-second); 1-min load average "
           f"at the end {load} on {os.cpu_count()} cores")
@@ -140,6 +167,8 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="the server's --workers (default: one per core; 0: in-process)")
     parser.add_argument("--settings", default=None,
                         help='JSON settings patch for every tab, e.g. \'{"epochs_per_frame": 1}\'')
     asyncio.run(main(parser.parse_args()))

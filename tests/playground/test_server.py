@@ -178,6 +178,38 @@ def test_static_page_is_served(tmp_path):
         assert client.get("/health").text.startswith("ok")
 
 
+def test_sessions_in_worker_processes():
+    app = create_app(workers=2)
+    with TestClient(app) as client:
+        pool = app.state.playground["pool"]
+        with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
+            _, _, fa = opening(a)
+            _, _, fb = opening(b)
+            assert sorted(w.sessions for w in pool.workers) == [1, 1]   # one tab per process
+            a.send_json({"type": "play"})
+            a.send_json({"type": "ack", "seq": fa["seq"]})
+            for _ in range(8):
+                fa = receive_until(a, "frame")[-1]
+                a.send_json({"type": "ack", "seq": fa["seq"]})
+            assert fa["epoch"] >= 30 and fa["playing"]
+            b.send_json({"type": "set", "id": 1, "settings": {"noise": 99}})
+            assert b.receive_json()["field"] == "settings.noise"
+            b.send_json({"type": "step"})
+            b.send_json({"type": "ack", "seq": fb["seq"]})
+            fb = receive_until(b, "frame")[-1]
+            assert fb["epoch"] == 1 and not fb["playing"]
+            a.send_json({"type": "pause"})
+        for _ in range(100):
+            if sum(w.sessions for w in pool.workers) == 0:
+                break
+            time.sleep(0.02)
+        assert [w.sessions for w in pool.workers] == [0, 0]
+        processes = [w.process for w in pool.workers]
+    for p in processes:    # the pool stops with the app
+        p.join(timeout=5)
+        assert not p.is_alive()
+
+
 # -- the real server: uvicorn, the command, Ctrl-C -------------------------------------------------
 def free_port():
     with socket.socket() as s:
@@ -225,7 +257,7 @@ def test_command_serves_and_stops_on_ctrl_c_within_two_seconds():
 
 def test_other_hosts_print_a_warning():
     port = free_port()
-    proc, line = start_server("--host", "127.0.0.2", "--port", str(port))
+    proc, line = start_server("--host", "127.0.0.2", "--port", str(port), "--workers", "0")
     try:
         assert f"http://127.0.0.2:{port}/" in line
     finally:

@@ -20,6 +20,9 @@ def add_arguments(parser):
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
     parser.add_argument("--max-sessions", type=int, default=None,
                         help="most browser tabs served at once (default 32)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes the sessions train in (default: one per CPU core; 0 "
+                             "trains in the server process)")
 
 
 def run(args):
@@ -34,7 +37,7 @@ def run(args):
         return 2
     try:
         serve(host=args.host, port=args.port, open_browser=args.open,
-              max_sessions=args.max_sessions)
+              max_sessions=args.max_sessions, workers=getattr(args, "workers", None))
     except KeyboardInterrupt:
         pass
     except OSError as e:
@@ -65,8 +68,11 @@ if click is not None:
     @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
     @click.option("--max-sessions", default=None, type=int,
                   help="Most browser tabs served at once (default 32).")
-    def playground(host, port, open_browser, max_sessions):
+    @click.option("--workers", default=None, type=int,
+                  help="Processes the sessions train in (default: one per CPU core; 0 trains in "
+                       "the server process).")
+    def playground(host, port, open_browser, max_sessions, workers):
         code = run(argparse.Namespace(host=host, port=port, open=open_browser,
-                                      max_sessions=max_sessions))
+                                      max_sessions=max_sessions, workers=workers))
         if code:
             sys.exit(code)

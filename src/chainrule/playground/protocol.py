@@ -284,6 +284,25 @@ def message_id(raw):
         return None
 
 
+def _sanitise(obj):
+    """Replace non-finite floats by None (JSON has no NaN) in nested lists and dicts."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _sanitise(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_sanitise(v) for v in obj]
+    return obj
+
+
+def dumps(message):
+    """A server -> page message as compact JSON text (a non-finite number becomes null)."""
+    try:
+        return json.dumps(message, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        return json.dumps(_sanitise(message), allow_nan=False, separators=(",", ":"))
+
+
 def error(message, field=None, id=None):
     return {"type": "error", "id": id, "message": message, "field": field}
 

@@ -1,12 +1,14 @@
 """The Playground's web server: the page from ``static/`` and one WebSocket per tab at ``/ws``.
 
-Each connection owns a ``Session``. Its loop trains and builds frames in a worker thread (so the
-event loop, and every other tab, stays responsive) and sends a frame only after the page
-acknowledged the previous one (PROTOCOL.md, "Flow control"). A tab that closes ends its loop and
-frees its session. Needs the ``playground`` extra (Starlette, uvicorn, websockets).
+Each connection owns a ``Session``: by default in one of a pool of worker processes (one per core,
+``workers.py``), so tabs train in parallel instead of sharing one GIL. The connection's loop makes
+its session calls from a thread (so the event loop, and every other tab, stays responsive) and
+sends a frame only after the page acknowledged the previous one (PROTOCOL.md, "Flow control"). A
+tab that closes ends its loop and frees its session. Needs the ``playground`` extra (Starlette,
+uvicorn, websockets, threadpoolctl).
 """
 import asyncio
-import json
+import contextlib
 import os
 import sys
 import time
@@ -19,7 +21,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .protocol import MAX_FPS, ProtocolError, error, message_id, parse_message
+from .protocol import MAX_FPS, ProtocolError, dumps, error, message_id, parse_message
 from .session import Session
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -29,30 +31,12 @@ DEFAULT_MAX_SESSIONS = 32
 TRAIN_BUDGET_S = 0.2     # the most training time between two frames, however large the network
 
 
-def _sanitise(obj):
-    """Replace non-finite floats by None (JSON has no NaN) in nested lists and dicts."""
-    if isinstance(obj, float):
-        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
-    if isinstance(obj, dict):
-        return {k: _sanitise(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_sanitise(v) for v in obj]
-    return obj
-
-
-def dumps(message):
-    try:
-        return json.dumps(message, allow_nan=False, separators=(",", ":"))
-    except ValueError:
-        return json.dumps(_sanitise(message), allow_nan=False, separators=(",", ":"))
-
-
 class Connection:
     """One tab: its session, its inbox of page messages and the frame flow control."""
 
-    def __init__(self, websocket, max_fps=MAX_FPS):
+    def __init__(self, websocket, session, max_fps=MAX_FPS):
         self.websocket = websocket
-        self.session = Session()
+        self.session = session
         self.inbox = asyncio.Queue()
         self.seq = 0                 # last frame sent
         self.awaiting_ack = False
@@ -102,8 +86,8 @@ class Connection:
 
     async def run(self):
         session = self.session
-        await self.send(session.hello())
-        await self.send(session.points.message())
+        await self.send(await asyncio.to_thread(session.hello))
+        await self.send(await asyncio.to_thread(session.data_message))
         receiver = asyncio.create_task(self.receive())
         loop = asyncio.get_running_loop()
         try:
@@ -142,15 +126,34 @@ class Connection:
             receiver.cancel()
 
     def _frame_text(self):
-        frame = self.session.frame()
         self.seq += 1
-        frame["seq"] = self.seq
-        return dumps(frame)
+        return self.session.frame_text(self.seq)
 
 
-def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=STATIC_DIR):
-    """The Starlette app: ``/ws`` (one session per connection) and the page from ``static_dir``."""
-    state = {"sessions": 0, "max_sessions": max_sessions, "started": time.time()}
+def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=STATIC_DIR,
+               workers=0):
+    """The Starlette app: ``/ws`` (one session per connection) and the page from ``static_dir``.
+
+    ``workers`` > 0 runs the sessions in that many worker processes (so tabs use every core);
+    0 keeps them in this process (one core for all, as in the tests).
+    """
+    state = {"sessions": 0, "max_sessions": max_sessions, "started": time.time(), "pool": None}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if workers:
+            from .workers import WorkerPool
+            state["pool"] = WorkerPool(workers)
+        try:
+            yield
+        finally:
+            if state["pool"] is not None:
+                await asyncio.to_thread(state["pool"].stop)
+                state["pool"] = None
+
+    def new_session():
+        pool = state["pool"]
+        return pool.session().open() if pool is not None else Session()
 
     async def websocket_endpoint(websocket: WebSocket):
         await websocket.accept()
@@ -161,10 +164,14 @@ def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=ST
             await websocket.close(code=1013)
             return
         state["sessions"] += 1
+        session = None
         try:
-            await Connection(websocket, max_fps=max_fps).run()
+            session = await asyncio.to_thread(new_session)
+            await Connection(websocket, session, max_fps=max_fps).run()
         finally:
             state["sessions"] -= 1
+            if session is not None:
+                await asyncio.to_thread(session.close)
             try:
                 await websocket.close()
             except Exception:   # already closed by the page or the server's shutdown
@@ -175,12 +182,12 @@ def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=ST
 
     routes = [WebSocketRoute("/ws", websocket_endpoint), Route("/health", health)]
     routes.append(Mount("/", StaticFiles(directory=str(static_dir), html=True, check_dir=False)))
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.playground = state
     return app
 
 
-def _single_threaded_blas():
+def single_threaded_blas():
     """One BLAS thread per matrix product: the sessions' worker threads already share the cores,
     and OpenBLAS's own threads spinning against them made a 5,000 x 32 x 32 product 10x slower on
     a busy 2-core machine."""
@@ -192,16 +199,18 @@ def _single_threaded_blas():
 
 
 def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions=None,
-          log_level="warning"):
+          workers=None, log_level="warning"):
     """Run the Playground until Ctrl-C (which stops it within about two seconds)."""
     import uvicorn
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving the Playground on {host}: anyone who can reach this address "
               f"can use it (and its CPU); there is no authentication", file=sys.stderr)
-    _single_threaded_blas()
+    single_threaded_blas()
     max_sessions = max_sessions or int(os.environ.get("CHAINRULE_PLAYGROUND_MAX_SESSIONS",
                                                       DEFAULT_MAX_SESSIONS))
-    app = create_app(max_sessions=max_sessions)
+    if workers is None:
+        workers = int(os.environ.get("CHAINRULE_PLAYGROUND_WORKERS", os.cpu_count() or 1))
+    app = create_app(max_sessions=max_sessions, workers=max(0, workers))
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                             timeout_graceful_shutdown=1, ws_max_size=1 << 20)
     server = uvicorn.Server(config)

@@ -22,7 +22,7 @@ from .export import export_script
 from .network import Network, activation_derivative, per_example_loss, predicted_class, \
     probabilities, targets
 from .presets import PRESETS
-from .protocol import DEFAULT_SETTINGS, ProtocolError, error, notice
+from .protocol import DEFAULT_SETTINGS, ProtocolError, dumps, error, notice
 
 OUTPUT_SIZE = 50
 NODE_SIZE = 20
@@ -297,6 +297,18 @@ class Session:
         frame["grad_norms"] = [finite_or_none(g) for g in self.grad_norms]
         self.dirty = False
         return frame
+
+    def frame_text(self, seq):
+        """The frame numbered ``seq`` as JSON text, ready to send."""
+        frame = self.frame()
+        frame["seq"] = seq
+        return dumps(frame)
+
+    def data_message(self):
+        return self.points.message()
+
+    def close(self):
+        """Nothing to free beyond the object itself (a worker's session frees its slot)."""
 
     def _output_kind(self):
         if self.points.problem == "regression":

@@ -1,0 +1,153 @@
+"""Sessions in worker processes, so that tabs train on every core instead of sharing one GIL.
+
+A ``WorkerPool`` starts ``n`` processes; each new tab's session lives in the least busy one.
+``RemoteSession`` gives the connection the same calls as a local ``Session`` (``hello``,
+``data_message``, ``handle``, ``advance``, ``frame_text``, ``close``), each a blocking round trip
+over a pipe (the connection makes them from a worker thread), and mirrors the three flags the
+connection's loop reads (``playing``, ``dirty``, ``diverged``) from every reply.
+"""
+import multiprocessing
+import signal
+import threading
+
+from .session import Session
+
+
+def _state(session):
+    return session.playing, session.dirty, session.diverged
+
+
+def _serve(conn):
+    """A worker process: run requests ``(op, session id, args)`` until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+    from .server import single_threaded_blas
+    single_threaded_blas()
+    sessions = {}
+    while True:
+        try:
+            op, sid, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if op == "open":
+                sessions[sid] = Session()
+                result = None
+            elif op == "close":
+                sessions.pop(sid, None)
+                result = None
+            else:
+                session = sessions[sid]
+                if op == "hello":
+                    result = session.hello()
+                elif op == "data":
+                    result = session.data_message()
+                elif op == "handle":
+                    result = session.handle(*args)
+                elif op == "advance":
+                    result = session.advance(*args)
+                elif op == "frame":
+                    result = session.frame_text(*args)
+                else:
+                    raise ValueError(f"unknown worker request {op!r}")
+            reply = ("ok", result, _state(sessions[sid]) if sid in sessions else None)
+        except Exception as e:   # reported to the connection, which reports it to the page
+            reply = ("error", f"{type(e).__name__}: {e}", None)
+        try:
+            conn.send(reply)
+        except (BrokenPipeError, OSError):
+            return
+
+
+class Worker:
+    def __init__(self, context):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), daemon=True,
+                                       name="chainrule-playground-worker")
+        self.process.start()
+        child.close()
+        self.lock = threading.Lock()
+        self.sessions = 0
+
+    def call(self, op, sid, *args):
+        with self.lock:
+            self.conn.send((op, sid, args))
+            status, result, state = self.conn.recv()
+        if status != "ok":
+            raise RuntimeError(f"playground worker: {result}")
+        return result, state
+
+    def stop(self):
+        try:
+            self.conn.close()
+        except OSError:
+            pass
+        self.process.join(timeout=1)
+        if self.process.is_alive():
+            self.process.terminate()
+
+
+class WorkerPool:
+    """``n`` worker processes (spawned: no fork of a threaded server)."""
+
+    def __init__(self, n):
+        context = multiprocessing.get_context("spawn")
+        self.workers = [Worker(context) for _ in range(n)]
+        self.lock = threading.Lock()
+        self.next_id = 0
+
+    def session(self):
+        with self.lock:
+            worker = min(self.workers, key=lambda w: w.sessions)
+            worker.sessions += 1
+            self.next_id += 1
+            sid = self.next_id
+        return RemoteSession(self, worker, sid)
+
+    def stop(self):
+        for worker in self.workers:
+            worker.stop()
+
+
+class RemoteSession:
+    """A session living in a worker process; same calls as ``Session`` for the connection."""
+
+    def __init__(self, pool, worker, sid):
+        self.pool, self.worker, self.sid = pool, worker, sid
+        self.playing = self.dirty = self.diverged = False
+        self.opened = False
+
+    def _call(self, op, *args):
+        result, state = self.worker.call(op, self.sid, *args)
+        if state is not None:
+            self.playing, self.dirty, self.diverged = state
+        return result
+
+    def open(self):
+        self._call("open")
+        self.opened = True
+        return self
+
+    def hello(self):
+        return self._call("hello")
+
+    def data_message(self):
+        return self._call("data")
+
+    def handle(self, message):
+        return self._call("handle", message)
+
+    def advance(self, epochs=None, budget=None):
+        return self._call("advance", epochs, budget)
+
+    def frame_text(self, seq):
+        return self._call("frame", seq)
+
+    def close(self):
+        if self.opened:
+            self.opened = False
+            try:
+                self._call("close")
+            except (RuntimeError, OSError, EOFError):
+                pass
+            with self.pool.lock:
+                self.worker.sessions -= 1
