@@ -62,3 +62,11 @@ def test_example_configs_build_and_pass_the_dry_run(config):
         pytest.skip("shared data not present")
     parts = build_all(cfg, os.path.dirname(path))
     assert parts["output_shape"][0] == 2
+
+
+def test_readme_training_workflow_snippet_runs(tmp_path, monkeypatch):
+    readme = open(os.path.join(EXAMPLES, "..", "README.md")).read()
+    code = readme.split("## Training workflow", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(code.replace("epochs=150", "epochs=3"), {"__name__": "readme"})
+    assert (tmp_path / "spiral.safetensors").exists() and (tmp_path / "history.csv").exists()
