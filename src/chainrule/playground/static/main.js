@@ -95,6 +95,8 @@ const gradients = new GradientView(byId("grad-chart"), byId("grad-chart").nextEl
 // ---------------------------------------------------------------- helpers
 
 function toast(message, kind = "info", ms = kind === "error" ? 7000 : 3500) {
+  // The same sentence twice in a row (three quick layer changes) is shown once.
+  for (const old of byId("toasts").children) if (old.textContent === message) old.remove();
   const box = document.createElement("div");
   box.className = `toast ${kind}`;
   box.setAttribute("role", kind === "error" ? "alert" : "status");
