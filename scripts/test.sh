@@ -16,4 +16,4 @@ if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; the
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) >/dev/null 2>&1 \
         || echo "warning: could not install$missing; the tests that need them will be skipped" >&2
 fi
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -q "$@"
