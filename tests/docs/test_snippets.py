@@ -6,6 +6,8 @@ in a fresh temporary working directory, so files the snippets write never land i
 
 A block whose first line is ``# not run`` is skipped (it starts a server, say). A block whose first
 line is ``# requires: torch`` (or another module) is skipped when that module is not installed.
+A ```toml block whose first line is ``# chainrule train NAME.toml`` is a training config: it is
+checked as ``chainrule train`` checks it before training (keys, names, a dry forward pass).
 """
 import importlib.util
 import os
@@ -16,13 +18,17 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md"] + sorted((REPO / "docs").glob("*.md"))
-FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+
+
+def fenced_blocks(page, language):
+    """(line number, source) of each ```language block of a Markdown page."""
+    fence = re.compile(rf"^```{language}[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+    text = page.read_text(encoding="utf-8")
+    return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in fence.finditer(text)]
 
 
 def python_blocks(page):
-    """(line number, source) of each ```python block of a Markdown page."""
-    text = page.read_text(encoding="utf-8")
-    return [(text.count("\n", 0, m.start()) + 2, m.group(1)) for m in FENCE.finditer(text)]
+    return fenced_blocks(page, "python")
 
 
 def skip_reason(source):
@@ -65,3 +71,22 @@ def test_page_snippets_run(page, tmp_path, monkeypatch):
         ran += 1
     if ran == 0:
         pytest.skip(f"{page.name}: every block is skipped here")
+
+
+CONFIGS = [(page, line, source) for page in PAGES for line, source in fenced_blocks(page, "toml")
+           if source.startswith("# chainrule train")]
+
+
+@pytest.mark.parametrize("page,line,source", CONFIGS,
+                         ids=[f"{p.name}:{n}" for p, n, _ in CONFIGS])
+def test_documented_training_configs_are_valid(page, line, source, tmp_path):
+    from chainrule.train.config import build_all, load_config
+
+    path = tmp_path / source.split("\n", 1)[0].split()[-1]
+    path.write_text(source, encoding="utf-8")
+    try:
+        parts = build_all(load_config(path), str(tmp_path))
+    except Exception as e:
+        raise AssertionError(f"{page.relative_to(REPO)}: the TOML config at line {line} is "
+                             f"rejected: {type(e).__name__}: {e}") from e
+    assert parts["model"] is not None
