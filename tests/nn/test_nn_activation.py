@@ -120,3 +120,15 @@ def test_maxout_picks_the_best_piece():
 def test_reprs_match_torch():
     for ours, theirs in CASES:
         assert repr(ours()) == repr(theirs())
+
+
+def test_prelu_gradcheck_input_and_weight():
+    x = cr.tensor(rand_away_from_zero((3, 2, 4)), requires_grad=True)
+    for n in (1, 2):
+        w = cr.tensor(np.linspace(0.1, 0.3, n), requires_grad=True)
+        assert cr.autograd.gradcheck(F.prelu, (x, w))
+
+
+def rand_away_from_zero(shape):
+    x = np.random.default_rng(2).standard_normal(shape)
+    return np.where(np.abs(x) < 0.1, 0.3, x)
