@@ -6,8 +6,9 @@ unchanged: ``weight_ih_l{k}`` (G*H, in), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_
 LSTM (i, f, g, o), GRU (r, z, n).
 
 Per layer and direction the input's contribution x W_ih^T + b for the whole sequence is one
-matrix product; the loop over time then runs one fused step op per time step (forward and
-backward), see ``chainrule.ops.recurrent``. Truncated backpropagation through time: carry the
+matrix product; the loop over time then runs one fused step per time step, forward and backward,
+inside one sequence op whose weight gradient is a single matrix product over all steps (see
+``chainrule.ops.recurrent``); the cells use the same step as one op each. Truncated backpropagation through time: carry the
 returned state into the next chunk with ``h.detach()``.
 """
 import math
@@ -17,7 +18,7 @@ import numpy as np
 from .. import _dtype
 from ..functions import cat, stack
 from ..ops.fused import Linear as _LinearOp
-from ..ops.recurrent import GRUCellStep, LSTMCellStep, RNNCellStep
+from ..ops.recurrent import GRUCellStep, LSTMCellStep, RecurrentSequence, RNNCellStep
 from ..random import rng
 from ..tensor import Tensor
 from . import init
@@ -30,16 +31,6 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 def _dropout(x, p):
     keep = (rng().random(x.array.shape) >= p).astype(x.array.dtype) / x.array.dtype.type(1 - p)
     return x * Tensor._make(keep)
-
-
-def _step_fn(mode):
-    """step(gx_t, state, w_hh, b_hh) -> new state (h, or (h, c) for LSTM)."""
-    if mode == "LSTM":
-        return lambda gx, s, w, b: LSTMCellStep.apply(gx, s[0], s[1], w, b)
-    if mode == "GRU":
-        return lambda gx, s, w, b: GRUCellStep.apply(gx, s, w, b)
-    nl = "tanh" if mode == "RNN_TANH" else "relu"
-    return lambda gx, s, w, b: RNNCellStep.apply(gx, s, w, b, nl)
 
 
 class RNNBase(Module):
@@ -142,7 +133,6 @@ class RNNBase(Module):
                                        f"{tuple(t.shape)}")
             h0 = parts[0].unbind(0)
             c0 = parts[1].unbind(0) if lstm else None
-        step = _step_fn(self.mode)
         x = input
         h_n, c_n = [], []
         for layer in range(self.num_layers):
@@ -156,16 +146,13 @@ class RNNBase(Module):
                 else:  # both biases only ever appear summed: fold b_hh into the input product
                     gx = _LinearOp.apply(x, w_ih, b_ih + b_hh)
                     b_step = None
-                gx_t = gx.unbind(0)
-                state = (h0[k], c0[k]) if lstm else h0[k]
-                hs = [None] * L
-                for t in (range(L - 1, -1, -1) if direction else range(L)):
-                    state = step(gx_t[t], state, w_hh, b_step)
-                    hs[t] = state[0] if lstm else state
-                outs.append(stack(hs, 0))
-                h_n.append(state[0] if lstm else state)
+                c_k = c0[k] if lstm else None
+                res = RecurrentSequence.apply(gx, h0[k], c_k, w_hh, b_step, self.mode,
+                                              bool(direction))
+                outs.append(res[0])
+                h_n.append(res[1])
                 if lstm:
-                    c_n.append(state[1])
+                    c_n.append(res[2])
             x = outs[0] if D == 1 else cat(outs, 2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = _dropout(x, self.dropout)

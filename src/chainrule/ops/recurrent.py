@@ -30,6 +30,41 @@ def _state_grads(ctx, dgates_h, h, w_hh, b_hh):
     return dh, dw, db
 
 
+def lstm_forward(gx, h, c, w_hh, b_hh):
+    """One LSTM step on arrays: (h', c', saved) (the formulas are in ``LSTMCellStep``)."""
+    gates = _hidden_product(h, w_hh, b_hh)
+    gates += gx
+    H = h.shape[-1]
+    act = _sigmoid(gates)
+    act[..., 2 * H:3 * H] = xp.tanh(gates[..., 2 * H:3 * H])
+    i, f, g, o = act[..., :H], act[..., H:2 * H], act[..., 2 * H:3 * H], act[..., 3 * H:]
+    c_new = f * c
+    c_new += i * g
+    tc = xp.tanh(c_new)
+    return o * tc, c_new, (act, c, tc)
+
+
+def lstm_backward(saved, dh_new, dc_new, out=None):
+    """dL/dgates (written into ``out`` when given) and dL/dc from one step's saved arrays."""
+    act, c, tc = saved
+    H = c.shape[-1]
+    i, f, g, o = act[..., :H], act[..., H:2 * H], act[..., 2 * H:3 * H], act[..., 3 * H:]
+    dc = dh_new * o
+    dc *= 1 - tc * tc
+    if dc_new is not None:
+        dc += dc_new
+    # d(gates) = upstream * activation derivative, written straight into one (N, 4H) array.
+    dgates = xp.empty_like(act) if out is None else out
+    xp.multiply(dc, g, out=dgates[..., :H])
+    xp.multiply(dc, c, out=dgates[..., H:2 * H])
+    xp.multiply(dc, i, out=dgates[..., 2 * H:3 * H])
+    xp.multiply(dh_new, tc, out=dgates[..., 3 * H:])
+    deriv = act * (1 - act)
+    deriv[..., 2 * H:3 * H] = 1 - g * g
+    dgates *= deriv
+    return dgates, dc * f
+
+
 class LSTMCellStep(Op):
     """(h', c') from gx = x W_ih^T + b_ih, h, c, W_hh, b_hh (gates i, f, g, o, as PyTorch):
 
@@ -43,39 +78,47 @@ class LSTMCellStep(Op):
 
     @staticmethod
     def forward(ctx, gx, h, c, w_hh, b_hh):
-        gates = _hidden_product(h, w_hh, b_hh)
-        gates += gx
-        H = h.shape[-1]
-        act = _sigmoid(gates)
-        act[..., 2 * H:3 * H] = xp.tanh(gates[..., 2 * H:3 * H])
-        i, f, g, o = act[..., :H], act[..., H:2 * H], act[..., 2 * H:3 * H], act[..., 3 * H:]
-        c_new = f * c
-        c_new += i * g
-        tc = xp.tanh(c_new)
-        h_new = o * tc
-        ctx.act, ctx.c, ctx.tc, ctx.h, ctx.w_hh, ctx.b_hh = act, c, tc, h, w_hh, b_hh
+        h_new, c_new, ctx.saved = lstm_forward(gx, h, c, w_hh, b_hh)
+        ctx.h, ctx.w_hh, ctx.b_hh = h, w_hh, b_hh
         return h_new, c_new
 
     @staticmethod
     def backward(ctx, dh_new, dc_new):
-        act, c, tc = ctx.act, ctx.c, ctx.tc
-        H = c.shape[-1]
-        i, f, g, o = act[..., :H], act[..., H:2 * H], act[..., 2 * H:3 * H], act[..., 3 * H:]
-        dc = dh_new * o
-        dc *= 1 - tc * tc
-        dc += dc_new
-        # d(gates) = upstream * activation derivative, written straight into one (N, 4H) array.
-        dgates = xp.empty_like(act)
-        xp.multiply(dc, g, out=dgates[..., :H])
-        xp.multiply(dc, c, out=dgates[..., H:2 * H])
-        xp.multiply(dc, i, out=dgates[..., 2 * H:3 * H])
-        xp.multiply(dh_new, tc, out=dgates[..., 3 * H:])
-        deriv = act * (1 - act)
-        deriv[..., 2 * H:3 * H] = 1 - g * g
-        dgates *= deriv
+        dgates, dc_prev = lstm_backward(ctx.saved, dh_new, dc_new)
         dh, dw, db = _state_grads(ctx, dgates, ctx.h, ctx.w_hh, ctx.b_hh)
-        dc_prev = dc * f if ctx.needs_input_grad[2] else None
         return dgates, dh, dc_prev, dw, db
+
+
+def gru_forward(gx, h, w_hh, b_hh):
+    """One GRU step on arrays: (h', saved) (the formulas are in ``GRUCellStep``)."""
+    gh = _hidden_product(h, w_hh, b_hh)
+    H = h.shape[-1]
+    rz = _sigmoid(gx[..., :2 * H] + gh[..., :2 * H])
+    r, z = rz[..., :H], rz[..., H:]
+    ghn = gh[..., 2 * H:]
+    n = xp.tanh(gx[..., 2 * H:] + r * ghn)
+    return n + z * (h - n), (rz, n, ghn, h)
+
+
+def gru_backward(saved, dh_new, dgx=None, dgh=None):
+    """(dL/dgx, dL/dgh, the direct part dL/dh' z of dL/dh) from one step's saved arrays."""
+    rz, n, ghn, h = saved
+    H = h.shape[-1]
+    r, z = rz[..., :H], rz[..., H:]
+    if dgx is None:
+        dgx = xp.empty(rz.shape[:-1] + (3 * H,), dtype=rz.dtype)
+    dnp = dgx[..., 2 * H:]
+    xp.multiply(dh_new, 1 - z, out=dnp)
+    dnp *= 1 - n * n
+    xp.multiply(dnp, ghn, out=dgx[..., :H])
+    xp.multiply(dh_new, h - n, out=dgx[..., H:2 * H])
+    dgx[..., :2 * H] *= rz * (1 - rz)
+    if dgh is None:
+        dgh = dgx.copy()
+    else:
+        dgh[...] = dgx
+    dgh[..., 2 * H:] *= r
+    return dgx, dgh, dh_new * z
 
 
 class GRUCellStep(Op):
@@ -92,33 +135,16 @@ class GRUCellStep(Op):
 
     @staticmethod
     def forward(ctx, gx, h, w_hh, b_hh):
-        gh = _hidden_product(h, w_hh, b_hh)
-        H = h.shape[-1]
-        rz = _sigmoid(gx[..., :2 * H] + gh[..., :2 * H])
-        r, z = rz[..., :H], rz[..., H:]
-        ghn = gh[..., 2 * H:]
-        n = xp.tanh(gx[..., 2 * H:] + r * ghn)
-        h_new = n + z * (h - n)
-        ctx.rz, ctx.n, ctx.ghn, ctx.h, ctx.w_hh, ctx.b_hh = rz, n, ghn, h, w_hh, b_hh
+        h_new, ctx.saved = gru_forward(gx, h, w_hh, b_hh)
+        ctx.h, ctx.w_hh, ctx.b_hh = h, w_hh, b_hh
         return h_new
 
     @staticmethod
     def backward(ctx, dh_new):
-        rz, n, ghn, h = ctx.rz, ctx.n, ctx.ghn, ctx.h
-        H = h.shape[-1]
-        r, z = rz[..., :H], rz[..., H:]
-        dgx = xp.empty(rz.shape[:-1] + (3 * H,), dtype=rz.dtype)
-        dnp = dgx[..., 2 * H:]
-        xp.multiply(dh_new, 1 - z, out=dnp)
-        dnp *= 1 - n * n
-        xp.multiply(dnp, ghn, out=dgx[..., :H])
-        xp.multiply(dh_new, h - n, out=dgx[..., H:2 * H])
-        dgx[..., :2 * H] *= rz * (1 - rz)
-        dgh = dgx.copy()
-        dgh[..., 2 * H:] *= r
-        dh, dw, db = _state_grads(ctx, dgh, h, ctx.w_hh, ctx.b_hh)
+        dgx, dgh, dh_direct = gru_backward(ctx.saved, dh_new)
+        dh, dw, db = _state_grads(ctx, dgh, ctx.h, ctx.w_hh, ctx.b_hh)
         if dh is not None:
-            dh += dh_new * z
+            dh += dh_direct
         return dgx, dh, dw, db
 
 
@@ -146,3 +172,78 @@ class RNNCellStep(Op):
         dw = xp.matmul(dp.T, ctx.h) if need[2] else None
         db = dp.sum(axis=0) if ctx.b_hh is not None and need[3] else None
         return dp, dh, dw, db, None
+
+
+class RecurrentSequence(Op):
+    """A whole sequence through one layer and direction: the same step as the cell ops, T times.
+
+    Inputs gx (T, N, G) (the input products for every step), h0 (N, H), c0 (N, H) or None (LSTM
+    only), W_hh, b_hh; outputs every hidden state (T, N, H), h_T and (LSTM) c_T. ``reverse``
+    runs from the last step to the first (the backward direction of a bidirectional layer).
+
+    Forward is a Python loop of fused steps; backward walks the steps in reverse with one fused
+    step backward each (dL/dh flows from step t to t-1), writing dL/dgx straight into one
+    (T, N, G) array. The weight gradient dL/dW_hh = sum_t dgates_t^T h_{t-1} is then ONE matrix
+    product over all T*N rows instead of T thin ones.
+    """
+
+    @staticmethod
+    def forward(ctx, gx, h0, c0, w_hh, b_hh, mode, reverse):
+        T, N = gx.shape[:2]
+        H = h0.shape[-1]
+        hs = xp.empty((T, N, H), dtype=gx.dtype)
+        order = range(T - 1, -1, -1) if reverse else range(T)
+        saved = [None] * T
+        h, c = h0, c0
+        for t in order:
+            if mode == "LSTM":
+                h, c, saved[t] = lstm_forward(gx[t], h, c, w_hh, b_hh)
+            elif mode == "GRU":
+                h, saved[t] = gru_forward(gx[t], h, w_hh, b_hh)
+            else:
+                pre = _hidden_product(h, w_hh, b_hh)
+                pre += gx[t]
+                h = xp.tanh(pre, out=pre) if mode == "RNN_TANH" else xp.maximum(pre, 0, out=pre)
+            hs[t] = h
+        ctx.saved, ctx.hs, ctx.h0, ctx.w_hh, ctx.b_hh = saved, hs, h0, w_hh, b_hh
+        ctx.mode, ctx.reverse = mode, reverse
+        return (hs, hs[order[-1]].copy(), c) if mode == "LSTM" else (hs, hs[order[-1]].copy())
+
+    @staticmethod
+    def backward(ctx, dhs, dh_last, dc_last=None):
+        mode, reverse, hs, w_hh = ctx.mode, ctx.reverse, ctx.hs, ctx.w_hh
+        T = hs.shape[0]
+        order = range(T) if reverse else range(T - 1, -1, -1)   # reverse of the forward walk
+        dgx = xp.empty(hs.shape[:2] + (w_hh.shape[0],), dtype=hs.dtype)
+        dgh = xp.empty_like(dgx) if mode == "GRU" else dgx
+        dh, dc = dh_last, dc_last
+        for t in order:
+            dh_t = dhs[t] + dh
+            if mode == "LSTM":
+                _, dc = lstm_backward(ctx.saved[t], dh_t, dc, out=dgx[t])
+                dh = xp.matmul(dgx[t], w_hh)
+            elif mode == "GRU":
+                _, _, direct = gru_backward(ctx.saved[t], dh_t, dgx[t], dgh[t])
+                dh = xp.matmul(dgh[t], w_hh)
+                dh += direct
+            else:
+                y = hs[t]
+                if mode == "RNN_TANH":
+                    xp.multiply(dh_t, 1 - y * y, out=dgx[t])
+                else:
+                    xp.multiply(dh_t, y > 0, out=dgx[t])
+                dh = xp.matmul(dgx[t], w_hh)
+        need = ctx.needs_input_grad
+        dw = db = None
+        if need[3]:
+            # h_{t-1} for every step, in the order the steps ran: one (T*N, H) matrix.
+            if reverse:
+                prev = xp.concatenate([hs[1:], ctx.h0[None]], axis=0)
+            else:
+                prev = xp.concatenate([ctx.h0[None], hs[:-1]], axis=0)
+            G, H = w_hh.shape
+            dw = xp.matmul(dgh.reshape(-1, G).T, prev.reshape(-1, H))
+        if ctx.b_hh is not None and need[4]:
+            db = dgh.sum(axis=(0, 1))
+        return dgx, dh, (dc if mode == "LSTM" else None), dw, db, None, None
+
