@@ -101,6 +101,8 @@ class Function:
             anomaly.check(cls.node_name(), "forward",
                           [o.array if isinstance(o, T) else o for o in outs])
         if not record:
+            if type(out) is xp_ndarray:
+                return T._make(out)
             if multi:
                 return tuple([_wrap(o) for o in out])
             return _wrap(out)
