@@ -130,6 +130,16 @@ class Connection:
         return self.session.frame_text(self.seq)
 
 
+def _close_later(loop, opening):
+    """Close the session that ``opening`` (a finished future) made, in a worker thread."""
+    if opening.cancelled() or opening.exception() is not None:
+        return
+    try:
+        loop.run_in_executor(None, opening.result().close)
+    except RuntimeError:     # the loop is closing: the worker processes go with it
+        pass
+
+
 def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=STATIC_DIR,
                workers=0):
     """The Starlette app: ``/ws`` (one session per connection) and the page from ``static_dir``.
@@ -164,14 +174,15 @@ def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=ST
             await websocket.close(code=1013)
             return
         state["sessions"] += 1
-        session = None
+        loop = asyncio.get_running_loop()
+        opening = loop.run_in_executor(None, new_session)
         try:
-            session = await asyncio.to_thread(new_session)
+            session = await opening
             await Connection(websocket, session, max_fps=max_fps).run()
         finally:
             state["sessions"] -= 1
-            if session is not None:
-                await asyncio.to_thread(session.close)
+            # Free the session without awaiting: a cancelled task (server shutdown) could not.
+            opening.add_done_callback(lambda f: _close_later(loop, f))
             try:
                 await websocket.close()
             except Exception:   # already closed by the page or the server's shutdown
