@@ -44,21 +44,14 @@ class Adadelta(Optimizer):
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    def _init_state(self, st, p, group):
+        st["step"] = new_step()
+        st["square_avg"] = zeros_like_param(p)
+        st["acc_delta"] = zeros_like_param(p)
+
     def _step_group(self, group):
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            x = p.array
-            st = state[p]
-            if not st:
-                st["step"] = new_step()
-                st["square_avg"] = zeros_like_param(p)
-                st["acc_delta"] = zeros_like_param(p)
-            st["step"].array += 1
-            g = self._effective_grad(x, p.grad.array, weight_decay, maximize)
+        for p, x, g, st, _ in self._params_with_grad(group):
             square_avg, acc_delta = st["square_avg"].array, st["acc_delta"].array
             tmp, std, delta = (self._buffer(x, "tmp"), self._buffer(x, "denom"),
                                self._buffer(x, "delta"))

@@ -46,27 +46,15 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p)
+                self._init_state(self.state[p], p, group)
 
-    def _init_state(self, p):
-        st = self.state[p]
+    def _init_state(self, st, p, group):
         st["step"] = new_step()
         st["sum"] = Tensor._make(np.full_like(p.array, self.defaults["initial_accumulator_value"]))
-        return st
 
     def _step_group(self, group):
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            x = p.array
-            st = state[p] or self._init_state(p)
-            step_arr = st["step"].array
-            step_arr += 1
-            step = step_arr.item()
-            g = self._effective_grad(x, p.grad.array, weight_decay, maximize)
+        for p, x, g, st, step in self._params_with_grad(group):
             clr = lr / (1 + (step - 1) * lr_decay)
             total = st["sum"].array
             tmp, std = self._buffer(x, "tmp"), self._buffer(x, "denom")

@@ -56,30 +56,17 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
+    def _init_state(self, st, p, group):
+        st["step"] = new_step()
+        st["exp_avg"] = zeros_like_param(p)
+        st["exp_avg_sq"] = zeros_like_param(p)
+        if group["amsgrad"]:
+            st["max_exp_avg_sq"] = zeros_like_param(p)
+
     def _step_group(self, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-        decoupled = group["decoupled_weight_decay"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            x = p.array
-            st = state[p]
-            if not st:
-                st["step"] = new_step()
-                st["exp_avg"] = zeros_like_param(p)
-                st["exp_avg_sq"] = zeros_like_param(p)
-                if amsgrad:
-                    st["max_exp_avg_sq"] = zeros_like_param(p)
-            step_arr = st["step"].array
-            step_arr += 1
-            step = step_arr.item()
-            if weight_decay != 0 and decoupled:
-                x *= 1 - lr * weight_decay
-                g = self._effective_grad(x, p.grad.array, 0, maximize)
-            else:
-                g = self._effective_grad(x, p.grad.array, weight_decay, maximize)
+        amsgrad = group["amsgrad"]
+        for p, x, g, st, step in self._params_with_grad(group):
             m, v = st["exp_avg"].array, st["exp_avg_sq"].array
             tmp, denom = self._buffer(x, "tmp"), self._buffer(x, "denom")
             lerp_(m, g, 1 - beta1, tmp)

@@ -41,23 +41,14 @@ class Adamax(Optimizer):
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
+    def _init_state(self, st, p, group):
+        st["step"] = new_step()
+        st["exp_avg"] = zeros_like_param(p)
+        st["exp_inf"] = zeros_like_param(p)
+
     def _step_group(self, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, maximize = group["weight_decay"], group["maximize"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            x = p.array
-            st = state[p]
-            if not st:
-                st["step"] = new_step()
-                st["exp_avg"] = zeros_like_param(p)
-                st["exp_inf"] = zeros_like_param(p)
-            step_arr = st["step"].array
-            step_arr += 1
-            step = step_arr.item()
-            g = self._effective_grad(x, p.grad.array, weight_decay, maximize)
+        for p, x, g, st, step in self._params_with_grad(group):
             m, u = st["exp_avg"].array, st["exp_inf"].array
             tmp = self._buffer(x, "tmp")
             lerp_(m, g, 1 - beta1, tmp)

@@ -52,30 +52,17 @@ class NAdam(Optimizer):
                         foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    def _init_state(self, st, p, group):
+        st["step"] = new_step()
+        st["mu_product"] = Tensor._make(np.ones((), dtype=np.float32))
+        st["exp_avg"] = zeros_like_param(p)
+        st["exp_avg_sq"] = zeros_like_param(p)
+
     def _step_group(self, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
-        decoupled, maximize = group["decoupled_weight_decay"], group["maximize"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            x = p.array
-            st = state[p]
-            if not st:
-                st["step"] = new_step()
-                st["mu_product"] = Tensor._make(np.ones((), dtype=np.float32))
-                st["exp_avg"] = zeros_like_param(p)
-                st["exp_avg_sq"] = zeros_like_param(p)
-            step_arr = st["step"].array
-            step_arr += 1
-            step = step_arr.item()
+        momentum_decay = group["momentum_decay"]
+        for p, x, g, st, step in self._params_with_grad(group):
             bias_correction2 = 1 - beta2 ** step
-            if weight_decay != 0 and decoupled:
-                x *= 1 - lr * weight_decay
-                g = self._effective_grad(x, p.grad.array, 0, maximize)
-            else:
-                g = self._effective_grad(x, p.grad.array, weight_decay, maximize)
             mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
             mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
             mu_product_arr = st["mu_product"].array

@@ -49,6 +49,8 @@ class Optimizer:
         defaults: the options (``lr``, ``momentum``...) used where a group does not set them.
 
     Subclasses implement ``_step_group(group)``; ``step(closure)`` calls it for each group.
+    Those that keep per-parameter state fill a new parameter's state in ``_init_state`` and
+    loop over ``_params_with_grad(group)``, which does the bookkeeping they share.
     """
 
     def __init__(self, params, defaults):
@@ -185,6 +187,38 @@ class Optimizer:
 
     def _step_group(self, group):
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+
+    def _params_with_grad(self, group):
+        """``(p, x, g, state, step)`` for each parameter ``p`` of ``group`` that has a gradient:
+        ``x`` is ``p.array``; ``g`` the gradient with the group's weight decay and ``maximize``
+        applied (``_effective_grad``; with ``decoupled_weight_decay``, AdamW's decay shrinks
+        ``x *= 1 - lr * wd`` instead); ``state`` the parameter's state dict, filled by
+        ``_init_state`` on its first step; ``step`` its step count, already advanced by one.
+        The caller updates ``x`` in place, then bumps ``p._version``."""
+        state = self.state
+        lr, weight_decay, maximize = group["lr"], group["weight_decay"], group["maximize"]
+        decoupled = weight_decay != 0 and group.get("decoupled_weight_decay", False)
+        l2 = 0 if decoupled else weight_decay
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            x = p.array
+            st = state[p]
+            if not st:
+                self._init_state(st, p, group)
+            step = st["step"].array
+            step += 1
+            if decoupled:
+                x *= 1 - lr * weight_decay
+            g = grad.array
+            if l2 or maximize:
+                g = self._effective_grad(x, g, l2, maximize)
+            yield p, x, g, st, step.item()
+
+    def _init_state(self, st, p, group):
+        """Hook for subclasses: fill ``st``, the empty state of parameter ``p`` (PyTorch's key
+        order, as its ``_init_group`` creates them)."""
 
     def _buffer(self, like, slot):
         """A scratch array shaped like ``like``, reused across steps (slot tells them apart)."""

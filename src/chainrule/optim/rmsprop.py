@@ -47,25 +47,18 @@ class RMSprop(Optimizer):
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    def _init_state(self, st, p, group):
+        st["step"] = new_step()
+        st["square_avg"] = zeros_like_param(p)
+        if group["momentum"] > 0:
+            st["momentum_buffer"] = zeros_like_param(p)
+        if group["centered"]:
+            st["grad_avg"] = zeros_like_param(p)
+
     def _step_group(self, group):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        weight_decay, momentum = group["weight_decay"], group["momentum"]
-        centered, maximize = group["centered"], group["maximize"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            x = p.array
-            st = state[p]
-            if not st:
-                st["step"] = new_step()
-                st["square_avg"] = zeros_like_param(p)
-                if momentum > 0:
-                    st["momentum_buffer"] = zeros_like_param(p)
-                if centered:
-                    st["grad_avg"] = zeros_like_param(p)
-            g = self._effective_grad(x, p.grad.array, weight_decay, maximize)
-            st["step"].array += 1
+        momentum, centered = group["momentum"], group["centered"]
+        for p, x, g, st, _ in self._params_with_grad(group):
             square_avg = st["square_avg"].array
             tmp, avg = self._buffer(x, "tmp"), self._buffer(x, "denom")
             decay_addcmul_(square_avg, alpha, g, 1 - alpha, tmp)
