@@ -35,7 +35,7 @@ def backprop_factors(session, layer, j, i):
             for p in model.parameters():
                 p.grad = None
             a = Tensor._make(features)
-            acts, pre, post, deltas_t = [features], [], [], []
+            acts, post, deltas_t = [features], [], []
             for hidden in net.hidden:
                 u = hidden.linear(a)
                 u.retain_grad()

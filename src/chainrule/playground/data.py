@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ..datasets import playground as generators
-from .protocol import FEATURES, MAX_CLASSES, MAX_POINTS, ProtocolError
+from .protocol import MAX_CLASSES, MAX_POINTS, ProtocolError
 
 # The protocol's dataset names -> (generator in cr.datasets.playground, takes k)
 GENERATED = {"circle": ("circle", False), "xor": ("xor", False), "gauss": ("gaussian", False),
@@ -163,14 +163,17 @@ def parse_csv(text, problem, train_ratio, seed):
     """Parse ``x1,x2,label[,split]`` lines strictly into ``Points``; raises ProtocolError naming
     the line. Classification if ``problem`` is and every label is an integer, else regression."""
     rows = []
+    first = True
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
         cells = [c.strip() for c in line.split(",")]
-        if not rows and number == _first_line(text) and [c.lower() for c in cells[:3]] == \
-                ["x1", "x2", "label"] and (len(cells) == 3 or cells[3].lower() == "split"):
+        header = [c.lower() for c in cells]
+        if first and header in (["x1", "x2", "label"], ["x1", "x2", "label", "split"]):
+            first = False
             continue
+        first = False
         if len(cells) not in (3, 4):
             _csv_error(number, f"expected 3 or 4 comma-separated values (x1,x2,label[,split]), "
                                f"got {len(cells)}")
@@ -219,13 +222,3 @@ def parse_csv(text, problem, train_ratio, seed):
     y = labels.astype(cast)
     classes = max(2, int(y.max()) + 1) if kind == "classification" else 1
     return Points(kind, classes, pts[is_train], y[is_train], pts[~is_train], y[~is_train])
-
-
-def _first_line(text):
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if raw.strip():
-            return number
-    return 0
-
-
-FEATURE_NAMES = FEATURES

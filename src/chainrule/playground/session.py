@@ -19,8 +19,7 @@ from ..random import Generator
 from ..tensor import Tensor
 from . import data as D
 from .export import export_script
-from .network import Network, activation_derivative, per_example_loss, predicted_class, \
-    probabilities, targets
+from .network import Network, per_example_loss, predicted_class, probabilities, targets
 from .presets import PRESETS
 from .protocol import DEFAULT_SETTINGS, ProtocolError, dumps, error, notice
 
@@ -677,8 +676,3 @@ def _r2(pred, labels):
     if total == 0:
         return None
     return finite_or_none(1 - float(np.sum((pred - labels) ** 2)) / total)
-
-
-# Re-exported for the backprop module (kept here so it sees the same helpers).
-__all__ = ["Session", "quantise", "grid_points", "activation_derivative", "OUTPUT_SIZE",
-           "NODE_SIZE"]
