@@ -1,4 +1,4 @@
-"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` and the cells ``RNNCell``, ``LSTMCell``, ``GRUCell``.
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU``; cells ``RNNCell``, ``LSTMCell``, ``GRUCell``.
 
 Parameter names, shapes, gate order and initialisation are PyTorch's, so its weights load
 unchanged: ``weight_ih_l{k}`` (G*H, in), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}``,
@@ -8,8 +8,8 @@ LSTM (i, f, g, o), GRU (r, z, n).
 Per layer and direction the input's contribution x W_ih^T + b for the whole sequence is one
 matrix product; the loop over time then runs one fused step per time step, forward and backward,
 inside one sequence op whose weight gradient is a single matrix product over all steps (see
-``chainrule.ops.recurrent``); the cells use the same step as one op each. Truncated backpropagation through time: carry the
-returned state into the next chunk with ``h.detach()``.
+``chainrule.ops.recurrent``); the cells use the same step as one op each. Truncated
+backpropagation through time: carry the returned state into the next chunk with ``h.detach()``.
 """
 import math
 

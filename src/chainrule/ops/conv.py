@@ -354,7 +354,8 @@ class MaxPool(Op):
                 gpad[sl] = hit
             else:
                 gpad[sl] += hit
-        return crop(gpad, pads, _inner(x_shape)).reshape(x_shape), None, None, None, None, None, None
+        gx = crop(gpad, pads, _inner(x_shape)).reshape(x_shape)
+        return gx, None, None, None, None, None, None
 
     @staticmethod
     def indices(ctx, x_shape_hw):
