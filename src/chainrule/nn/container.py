@@ -14,6 +14,27 @@ def _index(idx, n, what):
     return idx % n
 
 
+def _renumber(modules):
+    """Rename the children "0", "1", ... in order, as PyTorch does after a deletion."""
+    items = list(modules.values())
+    modules.clear()
+    for i, m in enumerate(items):
+        modules[str(i)] = m
+
+
+def _as_parameter(value):
+    """Plain tensors stored in a parameter container become Parameters (PyTorch's rule)."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _tensor_line(key, t):
+    size = "x".join(str(s) for s in t.shape)
+    kind = "Parameter" if isinstance(t, Parameter) else "Tensor"
+    return f"  ({key}): {kind} containing: [chainrule.{t.dtype.name} of size {size}]"
+
+
 class Sequential(Module):
     """Modules applied one after another: ``Sequential(Linear(2, 8), Tanh(), Linear(8, 1))``.
 
@@ -50,11 +71,7 @@ class Sequential(Module):
         targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys), "Sequential")]]
         for k in targets:
             del self._modules[k]
-        # keep the names 0..n-1, as PyTorch does after deletion
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _renumber(self._modules)
 
     def __len__(self):
         return len(self._modules)
@@ -115,10 +132,7 @@ class ModuleList(Module):
         targets = keys[idx] if isinstance(idx, slice) else [str(_index(idx, len(keys), "ModuleList"))]
         for k in targets:
             del self._modules[k]
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        _renumber(self._modules)
 
     def __len__(self):
         return len(self._modules)
@@ -237,9 +251,7 @@ class ParameterList(Module):
 
     def __setitem__(self, idx, param):
         idx = _index(idx, len(self), "ParameterList")
-        if isinstance(param, Tensor) and not isinstance(param, Parameter):
-            param = Parameter(param)
-        setattr(self, str(idx), param)
+        setattr(self, str(idx), _as_parameter(param))
 
     def __len__(self):
         return self._size
@@ -253,9 +265,7 @@ class ParameterList(Module):
     def append(self, value):
         new_idx = len(self)
         self._size += 1
-        if isinstance(value, Tensor) and not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, str(new_idx), value)
+        setattr(self, str(new_idx), _as_parameter(value))
         return self
 
     def extend(self, values):
@@ -267,9 +277,7 @@ class ParameterList(Module):
         lines = []
         for k, p in enumerate(self):
             if isinstance(p, Tensor):
-                size = "x".join(str(s) for s in p.shape)
-                kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-                lines.append(f"  ({k}): {kind} containing: [chainrule.{p.dtype.name} of size {size}]")
+                lines.append(_tensor_line(k, p))
             else:
                 lines.append(f"  ({k}): Object of type: {type(p).__name__}")
         return "\n".join(lines)
@@ -289,9 +297,7 @@ class ParameterDict(Module):
 
     def __setitem__(self, key, value):
         self._keys[key] = None
-        if isinstance(value, Tensor) and not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, key, value)
+        setattr(self, key, _as_parameter(value))
 
     def __delitem__(self, key):
         del self._keys[key]
@@ -322,9 +328,4 @@ class ParameterDict(Module):
             self[k] = v
 
     def extra_repr(self):
-        lines = []
-        for k, p in self.items():
-            size = "x".join(str(s) for s in p.shape)
-            kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-            lines.append(f"  ({k}): {kind} containing: [chainrule.{p.dtype.name} of size {size}]")
-        return "\n".join(lines)
+        return "\n".join(_tensor_line(k, p) for k, p in self.items())
