@@ -1,6 +1,8 @@
 """Anomaly mode: stop at the first operation whose forward or backward makes NaN or Inf."""
 import numpy as np
 
+from .grad_mode import _ModeContext
+
 
 class _AnomalyState:
     enabled = False
@@ -9,32 +11,20 @@ class _AnomalyState:
 state = _AnomalyState()
 
 
-class detect_anomaly:
+class detect_anomaly(_ModeContext):
     """Context manager (and decorator) that makes the first NaN/Inf-producing operation raise.
 
     >>> with cr.autograd.detect_anomaly():
     ...     y = (x / 0).sum()   # raises: DivBackward forward produced Inf
     """
 
+    _state = state
+
     def __init__(self, check_nan=True):
-        self.check_nan = check_nan
+        self.check_nan = self.mode = check_nan
 
-    def __enter__(self):
-        self._prev = state.enabled
-        state.enabled = self.check_nan
-
-    def __exit__(self, *exc):
-        state.enabled = self._prev
-        return False
-
-    def __call__(self, fn):
-        import functools
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
-                return fn(*args, **kwargs)
-        return wrapper
+    def _fresh(self):
+        return detect_anomaly(self.check_nan)
 
 
 def set_detect_anomaly(mode):

@@ -17,17 +17,22 @@ def is_grad_enabled():
     return state.enabled
 
 
-class _GradModeContext:
-    """Base of no_grad / enable_grad / set_grad_enabled: a context manager and a decorator."""
+class _ModeContext:
+    """Sets the flag ``_state.enabled`` to ``mode`` for the duration of a ``with`` block, or of
+    each call of a function it decorates, then restores the previous value.
 
+    Base of no_grad / enable_grad / set_grad_enabled (grad mode's ``state``) and of
+    ``detect_anomaly`` (anomaly mode's)."""
+
+    _state = state
     mode = True
 
     def __enter__(self):
-        self._prev = state.enabled
-        state.enabled = self.mode
+        self._prev = self._state.enabled
+        self._state.enabled = self.mode
 
     def __exit__(self, *exc):
-        state.enabled = self._prev
+        self._state.enabled = self._prev
         return False
 
     def __call__(self, fn):
@@ -38,22 +43,23 @@ class _GradModeContext:
         return wrapper
 
     def _fresh(self):
+        """A new context like this one, for one call of a decorated function."""
         return type(self)()
 
 
-class no_grad(_GradModeContext):
+class no_grad(_ModeContext):
     """Context manager and decorator that stops recording the graph (inference, optimiser steps)."""
 
     mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(_ModeContext):
     """Context manager and decorator that turns recording back on inside ``no_grad``."""
 
     mode = True
 
 
-class set_grad_enabled(_GradModeContext):
+class set_grad_enabled(_ModeContext):
     """``set_grad_enabled(False)`` switches recording off at once; also usable with ``with``."""
 
     def __init__(self, mode):
@@ -66,10 +72,6 @@ class set_grad_enabled(_GradModeContext):
 
     def _fresh(self):
         return set_grad_enabled(self.mode)
-
-    def __exit__(self, *exc):
-        state.enabled = self._prev
-        return False
 
 
 class inference_mode(no_grad):
