@@ -20,27 +20,24 @@ def _weights(module_or_params):
     return list(module_or_params)
 
 
-def l1_penalty(module_or_params):
-    """sum |w| over the weights (differentiable): encourages sparse weights."""
-    terms = [p.abs().sum() for p in _weights(module_or_params)]
+def _total(name, terms):
     if not terms:
-        raise ValueError("l1_penalty: no weights to penalise")
+        raise ValueError(f"{name}: no weights to penalise")
     total = terms[0]
     for t in terms[1:]:
         total = total + t
     return total
+
+
+def l1_penalty(module_or_params):
+    """sum |w| over the weights (differentiable): encourages sparse weights."""
+    return _total("l1_penalty", [p.abs().sum() for p in _weights(module_or_params)])
 
 
 def l2_penalty(module_or_params):
     """sum w^2 over the weights (differentiable; ||w||^2, without a factor 1/2): its gradient is
     2w, so ``lam / 2 * l2_penalty`` matches weight decay ``lam``."""
-    terms = [(p * p).sum() for p in _weights(module_or_params)]
-    if not terms:
-        raise ValueError("l2_penalty: no weights to penalise")
-    total = terms[0]
-    for t in terms[1:]:
-        total = total + t
-    return total
+    return _total("l2_penalty", [(p * p).sum() for p in _weights(module_or_params)])
 
 
 def max_norm_(module_or_params, max_norm, dim=0, norm_type=2.0, eps=1e-7):
