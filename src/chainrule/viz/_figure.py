@@ -3,7 +3,8 @@
 and works on machines without a display."""
 import io
 import os
-import tempfile
+
+from ..io.serialization import atomic_write_bytes
 
 
 def matplotlib():
@@ -28,23 +29,12 @@ def figure_png(fig, dpi=None):
 
 
 def write_atomic(path, data):
-    """Write bytes or text to ``path`` via a temporary file, fsync and rename."""
+    """Write bytes or text (UTF-8) to ``path`` atomically (``cr.io.atomic_write_bytes``: a
+    temporary file, fsync and rename); returns the path as a string."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, data)
     return path
 
 
