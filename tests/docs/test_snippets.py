@@ -4,8 +4,8 @@ The blocks of one file run in order in one namespace (later blocks use names fro
 in a fresh temporary working directory, so files the snippets write never land in the repository.
 ``CHAINRULE_REPO`` holds the repository root for snippets that read ``../shared/data``.
 
-A block whose first line is ``# not run`` is skipped (it starts a server, say). A block whose first
-line is ``# requires: torch`` (or another module) is skipped when that module is not installed.
+A block whose first line starts with ``# not run`` is skipped (it starts a server, say). A block
+whose first line is ``# requires: torch`` (or another module) is skipped when that module is not installed.
 A ```toml block whose first line is ``# chainrule train NAME.toml`` is a training config: it is
 checked as ``chainrule train`` checks it before training (keys, names, a dry forward pass).
 """
@@ -33,7 +33,7 @@ def python_blocks(page):
 
 def skip_reason(source):
     first = source.lstrip().split("\n", 1)[0].strip()
-    if first == "# not run":
+    if first.startswith("# not run"):
         return "marked '# not run'"
     m = re.fullmatch(r"#\s*requires:\s*([\w., ]+)", first)
     if m:
