@@ -147,9 +147,13 @@ class Function:
 
     @property
     def next_functions(self):
-        """((node_or_None, output_nr), ...) for each input, as PyTorch's ``grad_fn.next_functions``."""
+        """((node, output_nr), ...) for each forward argument, as PyTorch's
+        ``grad_fn.next_functions``: the node that made the input, an ``AccumulateGrad`` for a
+        leaf that requires grad, or None for an argument that needs no gradient."""
         inputs = self.inputs or ()
-        return tuple((t.grad_fn, t._output_nr) if t is not None else (None, 0) for t in inputs)
+        return tuple((None, 0) if t is None else
+                     (t.grad_fn, t._output_nr) if t.grad_fn is not None else
+                     (AccumulateGrad(t), 0) for t in inputs)
 
     def __repr__(self):
         return f"<{self.node_name()} object at {hex(id(self))}>"
@@ -169,6 +173,32 @@ class Function:
         if type(res) is not tuple:
             res = (res,)
         return res
+
+
+class AccumulateGrad:
+    """The graph's end point for a leaf: backward adds the gradient into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @staticmethod
+    def node_name():
+        return "AccumulateGrad"
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
 def _wrap(out, ctx=None, output_nr=0):

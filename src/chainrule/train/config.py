@@ -44,7 +44,9 @@ class ConfigError(ValueError):
 
 def _layer_names():
     losses = set(LOSS_NAMES)
-    skip = {"Module", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Sequential"}
+    # containers and abstract bases are not layers a config can name
+    skip = {"Module", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", "Sequential",
+            "RNNBase", "RNNCellBase"}
     return sorted(n for n in dir(nn) if isinstance(getattr(nn, n), type)
                   and issubclass(getattr(nn, n), nn.Module) and n not in losses | skip)
 
