@@ -7,37 +7,12 @@ shape (N, C, kh, kw, OH, OW), costs no memory, and one reshape copies it into th
 into the input with one vectorised add per kernel offset (kh*kw adds, never a loop over pixels,
 images or channels).
 """
-import ctypes
-import os
-import sys
-
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp
 from .base import Op
 
 
-def keep_large_arrays_on_heap(limit=1 << 28):
-    """Ask glibc to serve arrays below ``limit`` bytes from its heap and keep freed memory.
-
-    By default glibc maps every block above ~128 KiB freshly from the kernel and returns it on
-    free, so each training step page-faults through its columns, gradients and activations
-    again (measured: a LeNet step went from 16 to 9 ms when this was switched off). PyTorch
-    avoids the same cost with its caching allocator. Linux/glibc only; set
-    CHAINRULE_MALLOPT=0 to leave the allocator alone.
-    """
-    if not sys.platform.startswith("linux") or os.environ.get("CHAINRULE_MALLOPT") == "0":
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-        return bool(libc.mallopt(M_MMAP_THRESHOLD, int(limit))
-                    and libc.mallopt(M_TRIM_THRESHOLD, int(2 * limit)))
-    except (OSError, AttributeError):
-        return False
-
-
-keep_large_arrays_on_heap()
 
 
 # -- geometry ----------------------------------------------------------------------------------
