@@ -7,7 +7,8 @@
 import argparse
 import sys
 
-from .harness import format_table, machine_info, matmul_gflops, run_workload, write_json
+from .harness import (format_markdown, format_table, machine_info, matmul_gflops, run_workload,
+                      write_json)
 from .workloads import WORKLOADS
 
 
@@ -18,6 +19,7 @@ def main(argv=None):
                    help="run this workload (repeatable; default: all)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--quick", action="store_true", help="few repetitions (a smoke test)")
+    p.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = p.parse_args(argv)
     try:
         import torch  # noqa: F401
@@ -35,6 +37,9 @@ def main(argv=None):
         print(f"running {name} ({WORKLOADS[name][0]}) ...", file=sys.stderr, flush=True)
         results[name] = run_workload(name, quick=args.quick)
     print(format_table(results, gflops))
+    if args.markdown:
+        print()
+        print(format_markdown(results, gflops))
     if args.json:
         write_json(args.json, machine, results, gflops)
         print(f"wrote {args.json}")

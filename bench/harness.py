@@ -165,6 +165,27 @@ def format_table(results, gflops):
     return "\n".join(lines)
 
 
+def format_markdown(results, gflops):
+    """The table as Markdown (for the README's Performance section)."""
+    lines = ["| workload | chainrule p50 | PyTorch p50 | ratio | chainrule p10-p90 | samples/s "
+             "(chainrule) | peak MB chainrule / PyTorch | loss after 5 steps agrees |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        mem = " / ".join("-" if v is None else f"{v:.1f}"
+                         for v in (r["chainrule_peak_mb"], r["torch_peak_mb"]))
+        lines.append(f"| {name} {r['description']} | {r['chainrule_ms_p50']:.3f} ms | "
+                     f"{r['torch_ms_p50']:.3f} ms | **{r['ratio']:.2f}** | "
+                     f"{r['chainrule_ms_p10']:.3f}-{r['chainrule_ms_p90']:.3f} ms | "
+                     f"{r['chainrule_samples_per_s']:,.0f} | {mem} | "
+                     f"{'yes' if r['loss_match'] else 'NO'} |")
+    floors = [f"{n}: {r['flops'] / (gflops * 1e9) * 1e3:.2f} ms" for n, r in results.items()
+              if r.get("flops")]
+    lines.append("")
+    lines.append(f"Matrix-product floor: NumPy float32 matmul runs at {gflops:.0f} GFLOP/s here; the "
+                 f"step's matmul FLOPs at that rate take " + ", ".join(floors) + ".")
+    return "\n".join(lines)
+
+
 def write_json(path, machine, results, gflops):
     data = {"machine": dict(machine, matmul_gflops=gflops), "workloads": results}
     tmp = f"{path}.tmp"
