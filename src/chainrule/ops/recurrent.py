@@ -174,6 +174,104 @@ class RNNCellStep(Op):
         return dp, dh, dw, db, None
 
 
+def _gate_scale(G, dtype):
+    """Per gate column: 1/2 for i, f, o and 1 for g. sigma(a) = (1 + tanh(a/2)) / 2, so with the
+    i, f, o columns of the pre-activations halved (exact in floating point) all four gate
+    activations start as ONE tanh over the whole (N, 4H) row."""
+    H = G // 4
+    scale = xp.full(G, 0.5, dtype=dtype)
+    scale[2 * H:3 * H] = 1
+    return scale
+
+
+def lstm_sequence_forward(gx, h0, c0, w_hh, b_hh, reverse):
+    """T LSTM steps on arrays, every intermediate written into per-sequence buffers.
+
+    Returns (hs, cs, acts, tcs): hs and cs (T+1, N, H) hold h and c after every step with the
+    initial state in the slot before the first step (slot 0, or slot T when ``reverse``), so the
+    previous state of step t is a slice, never a concatenation; acts (T, N, 4H) the gate
+    activations, tcs (T, N, H) tanh(c_t).
+    """
+    T, N, G = gx.shape
+    H = G // 4
+    dt = xp.result_type(gx.dtype, h0.dtype, w_hh.dtype)
+    scale = _gate_scale(G, dt)
+    # W_hh^T once per sequence, contiguous (a faster product than the transposed view), scaled.
+    w_t = xp.empty((H, G), dtype=dt)
+    xp.multiply(w_hh.T, scale, out=w_t)
+    acts = xp.empty((T, N, G), dtype=dt)
+    xp.multiply(gx, scale, out=acts)
+    if b_hh is not None:
+        acts += b_hh * scale
+    sig_mul = xp.where(scale == 1, 1, 0.5).astype(dt)   # tanh(a/2) -> sigma on i, f, o
+    sig_add = xp.where(scale == 1, 0, 0.5).astype(dt)
+    hs = xp.empty((T + 1, N, H), dtype=dt)
+    cs = xp.empty((T + 1, N, H), dtype=dt)
+    tcs = xp.empty((T, N, H), dtype=dt)
+    out_, prev_ = (0, 1) if reverse else (1, 0)        # slot of step t's result / its input
+    hs[T if reverse else 0] = h0
+    cs[T if reverse else 0] = c0
+    buf = xp.empty((N, G), dtype=dt)
+    ig = xp.empty((N, H), dtype=dt)
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        a = acts[t]
+        xp.matmul(hs[t + prev_], w_t, out=buf)
+        a += buf
+        xp.tanh(a, out=a)
+        a *= sig_mul
+        a += sig_add
+        c = cs[t + out_]
+        xp.multiply(a[:, H:2 * H], cs[t + prev_], out=c)
+        xp.multiply(a[:, :H], a[:, 2 * H:3 * H], out=ig)
+        c += ig
+        xp.tanh(c, out=tcs[t])
+        xp.multiply(a[:, 3 * H:], tcs[t], out=hs[t + out_])
+    return hs, cs, acts, tcs
+
+
+def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
+    """Backward through time of ``lstm_sequence_forward``: (dL/dgx (T, N, 4H), dL/dh0, dL/dc0).
+
+    Per step (formulas in ``LSTMCellStep``) everything is written into preallocated (N, H) and
+    (N, 4H) buffers, so a step allocates nothing.
+    """
+    hs, cs, acts, tcs = saved
+    T, N, G = acts.shape
+    H = G // 4
+    dt = acts.dtype
+    out_, prev_ = (0, 1) if reverse else (1, 0)
+    dgx = xp.empty((T, N, G), dtype=dt)
+    deriv = xp.empty((N, G), dtype=dt)
+    dht, dct, tmp = (xp.empty((N, H), dtype=dt) for _ in range(3))
+    dh, dc = dh_last, dc_last
+    dh_buf, dc_buf = xp.empty((N, H), dtype=dt), xp.empty((N, H), dtype=dt)
+    for t in (range(T) if reverse else range(T - 1, -1, -1)):
+        a, tc, dg = acts[t], tcs[t], dgx[t]
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        xp.add(dhs[t], dh, out=dht)
+        # dc~ = dL/dc' + dL/dh' * o * (1 - tanh^2 c')
+        xp.multiply(tc, tc, out=tmp)
+        xp.subtract(1, tmp, out=tmp)
+        tmp *= o
+        xp.multiply(dht, tmp, out=dct)
+        if dc is not None:
+            dct += dc
+        xp.multiply(dct, g, out=dg[:, :H])
+        xp.multiply(dct, cs[t + prev_], out=dg[:, H:2 * H])
+        xp.multiply(dct, i, out=dg[:, 2 * H:3 * H])
+        xp.multiply(dht, tc, out=dg[:, 3 * H:])
+        # activation derivatives: a (1 - a) for i, f, o; 1 - g^2 for g
+        xp.subtract(1, a, out=deriv)
+        deriv *= a
+        xp.multiply(g, g, out=tmp)
+        xp.subtract(1, tmp, out=deriv[:, 2 * H:3 * H])
+        dg *= deriv
+        xp.multiply(dct, f, out=dc_buf)
+        xp.matmul(dg, w_hh, out=dh_buf)
+        dc, dh = dc_buf, dh_buf   # both read above before being overwritten: safe to reuse
+    return dgx, dh, dc
+
+
 class RecurrentSequence(Op):
     """A whole sequence through one layer and direction: the same step as the cell ops, T times.
 
@@ -189,61 +287,67 @@ class RecurrentSequence(Op):
 
     @staticmethod
     def forward(ctx, gx, h0, c0, w_hh, b_hh, mode, reverse):
-        T, N = gx.shape[:2]
-        H = h0.shape[-1]
-        hs = xp.empty((T, N, H), dtype=gx.dtype)
-        order = range(T - 1, -1, -1) if reverse else range(T)
+        ctx.w_hh, ctx.b_hh, ctx.mode, ctx.reverse = w_hh, b_hh, mode, reverse
+        T = gx.shape[0]
+        if mode == "LSTM":
+            ctx.saved = hs, cs, _, _ = lstm_sequence_forward(gx, h0, c0, w_hh, b_hh, reverse)
+            last = 0 if reverse else T
+            return hs[:T] if reverse else hs[1:], hs[last].copy(), cs[last].copy()
+        N, H = h0.shape[-2:]
+        hs = xp.empty((T + 1, N, H), dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
+        out_, prev_ = (0, 1) if reverse else (1, 0)   # slots as in lstm_sequence_forward
+        hs[T if reverse else 0] = h0
+        w_t = xp.ascontiguousarray(w_hh.T)             # once per sequence, not per step
         saved = [None] * T
-        h, c = h0, c0
-        for t in order:
-            if mode == "LSTM":
-                h, c, saved[t] = lstm_forward(gx[t], h, c, w_hh, b_hh)
-            elif mode == "GRU":
-                h, saved[t] = gru_forward(gx[t], h, w_hh, b_hh)
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            h = hs[t + prev_]
+            if mode == "GRU":
+                hs[t + out_], saved[t] = gru_forward(gx[t], h, w_t.T, b_hh)
             else:
-                pre = _hidden_product(h, w_hh, b_hh)
+                pre = _hidden_product(h, w_t.T, b_hh)
                 pre += gx[t]
-                h = xp.tanh(pre, out=pre) if mode == "RNN_TANH" else xp.maximum(pre, 0, out=pre)
-            hs[t] = h
-        ctx.saved, ctx.hs, ctx.h0, ctx.w_hh, ctx.b_hh = saved, hs, h0, w_hh, b_hh
-        ctx.mode, ctx.reverse = mode, reverse
-        return (hs, hs[order[-1]].copy(), c) if mode == "LSTM" else (hs, hs[order[-1]].copy())
+                if mode == "RNN_TANH":
+                    xp.tanh(pre, out=hs[t + out_])
+                else:
+                    xp.maximum(pre, 0, out=hs[t + out_])
+        ctx.saved, ctx.hs = saved, hs
+        return (hs[:T] if reverse else hs[1:]), hs[0 if reverse else T].copy()
 
     @staticmethod
     def backward(ctx, dhs, dh_last, dc_last=None):
-        mode, reverse, hs, w_hh = ctx.mode, ctx.reverse, ctx.hs, ctx.w_hh
-        T = hs.shape[0]
-        order = range(T) if reverse else range(T - 1, -1, -1)   # reverse of the forward walk
-        dgx = xp.empty(hs.shape[:2] + (w_hh.shape[0],), dtype=hs.dtype)
-        dgh = xp.empty_like(dgx) if mode == "GRU" else dgx
-        dh, dc = dh_last, dc_last
-        for t in order:
-            dh_t = dhs[t] + dh
-            if mode == "LSTM":
-                _, dc = lstm_backward(ctx.saved[t], dh_t, dc, out=dgx[t])
-                dh = xp.matmul(dgx[t], w_hh)
-            elif mode == "GRU":
-                _, _, direct = gru_backward(ctx.saved[t], dh_t, dgx[t], dgh[t])
-                dh = xp.matmul(dgh[t], w_hh)
-                dh += direct
-            else:
-                y = hs[t]
-                if mode == "RNN_TANH":
-                    xp.multiply(dh_t, 1 - y * y, out=dgx[t])
+        mode, reverse, w_hh = ctx.mode, ctx.reverse, ctx.w_hh
+        if mode == "LSTM":
+            hs = ctx.saved[0]
+            dgx, dh, dc = lstm_sequence_backward(ctx.saved, w_hh, dhs, dh_last, dc_last, reverse)
+            dgh = dgx
+        else:
+            hs, dc = ctx.hs, None
+            dgx = xp.empty(dhs.shape[:2] + (w_hh.shape[0],), dtype=hs.dtype)
+            dgh = xp.empty_like(dgx) if mode == "GRU" else dgx
+            dh = dh_last
+            out_ = 0 if reverse else 1
+            T = dgx.shape[0]
+            for t in (range(T) if reverse else range(T - 1, -1, -1)):
+                dh_t = dhs[t] + dh
+                if mode == "GRU":
+                    _, _, direct = gru_backward(ctx.saved[t], dh_t, dgx[t], dgh[t])
+                    dh = xp.matmul(dgh[t], w_hh)
+                    dh += direct
                 else:
-                    xp.multiply(dh_t, y > 0, out=dgx[t])
-                dh = xp.matmul(dgx[t], w_hh)
+                    y = hs[t + out_]
+                    if mode == "RNN_TANH":
+                        xp.multiply(dh_t, 1 - y * y, out=dgx[t])
+                    else:
+                        xp.multiply(dh_t, y > 0, out=dgx[t])
+                    dh = xp.matmul(dgx[t], w_hh)
         need = ctx.needs_input_grad
         dw = db = None
         if need[3]:
-            # h_{t-1} for every step, in the order the steps ran: one (T*N, H) matrix.
-            if reverse:
-                prev = xp.concatenate([hs[1:], ctx.h0[None]], axis=0)
-            else:
-                prev = xp.concatenate([ctx.h0[None], hs[:-1]], axis=0)
+            # h_{t-1} of every step is one slice of the (T+1, N, H) state buffer: a single
+            # (T*N, H) matrix, so dW_hh is one product.
+            prev = hs[1:] if reverse else hs[:-1]
             G, H = w_hh.shape
             dw = xp.matmul(dgh.reshape(-1, G).T, prev.reshape(-1, H))
         if ctx.b_hh is not None and need[4]:
             db = dgh.sum(axis=(0, 1))
-        return dgx, dh, (dc if mode == "LSTM" else None), dw, db, None, None
-
+        return dgx, dh, dc, dw, db, None, None
