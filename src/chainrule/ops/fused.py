@@ -536,7 +536,14 @@ class Embedding(Op):
     @staticmethod
     def backward(ctx, g):
         gw = xp.zeros(ctx.wshape, dtype=g.dtype)
-        xp.add.at(gw, ctx.idx.reshape(-1), g.reshape(-1, ctx.wshape[1]))
+        idx = ctx.idx.reshape(-1)
+        if idx.size:
+            # A segment sum over the positions sorted by index: ufunc.at is unbuffered and ~7x
+            # slower (W5: 1.1 ms -> 0.15 ms); the stable sort keeps each row's summation order.
+            order = xp.argsort(idx, kind="stable")
+            rows = idx[order]
+            starts = xp.flatnonzero(xp.concatenate(([True], rows[1:] != rows[:-1])))
+            gw[rows[starts]] = xp.add.reduceat(g.reshape(-1, ctx.wshape[1])[order], starts, axis=0)
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
         return None, gw, None
