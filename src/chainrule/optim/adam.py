@@ -26,6 +26,9 @@ class Adam(Optimizer):
         denom = sqrt(v) / sqrt(1 - beta2**t) + eps    (sqrt(max_v) with amsgrad)
         p = p + (-lr / (1 - beta1**t)) m / denom
 
+    (chainrule multiplies denom and the step size by ``sqrt(1 - beta2**t)``, which saves a
+    pass over the parameter and changes the result only by rounding.)
+
     so eps is added to ``sqrt(vt)``, not to ``sqrt(v)``. ``weight_decay`` adds ``wd * p`` to the
     gradient (L2); with ``decoupled_weight_decay=True`` it instead shrinks ``p *= 1 - lr wd``
     before the step (AdamW). ``amsgrad`` divides by the running maximum of ``v``.
@@ -80,8 +83,9 @@ class Adam(Optimizer):
                 vmax = st["max_exp_avg_sq"].array
                 np.maximum(vmax, v, out=vmax)
                 v = vmax
+            # sqrt(v) / bc2 + eps scaled by bc2: one pass fewer than PyTorch's order, the
+            # same step to rounding (Kingma & Ba's efficient form, section 2)
             np.sqrt(v, out=denom)
-            denom /= bias_correction2_sqrt
-            denom += eps
-            addcdiv_(x, m, denom, -step_size, tmp)
+            denom += eps * bias_correction2_sqrt
+            addcdiv_(x, m, denom, -step_size * bias_correction2_sqrt, tmp)
             p._version += 1
