@@ -1,7 +1,7 @@
 """Adam: momentum on the gradient plus RMSProp's per-dimension scaling, bias-corrected."""
 import numpy as np
 
-from ._inplace import addcdiv_, decay_addcmul_, lerp_
+from ._inplace import decay_addcmul_, lerp_
 from .optimizer import (Optimizer, check_betas, check_lr, check_nonnegative,
                         check_not_differentiable, new_step, zeros_like_param)
 
@@ -84,8 +84,11 @@ class Adam(Optimizer):
                 np.maximum(vmax, v, out=vmax)
                 v = vmax
             # sqrt(v) / bc2 + eps scaled by bc2: one pass fewer than PyTorch's order, the
-            # same step to rounding (Kingma & Ba's efficient form, section 2)
+            # same step to rounding (Kingma & Ba's efficient form, section 2); the quotient
+            # m / denom is scaled in place, which touches one array fewer than (lr m) / denom
             np.sqrt(v, out=denom)
             denom += eps * bias_correction2_sqrt
-            addcdiv_(x, m, denom, -step_size * bias_correction2_sqrt, tmp)
+            np.divide(m, denom, out=denom)
+            denom *= step_size * bias_correction2_sqrt
+            x -= denom
             p._version += 1
