@@ -1,7 +1,7 @@
 """Adam: momentum on the gradient plus RMSProp's per-dimension scaling, bias-corrected."""
 import numpy as np
 
-from ._inplace import decay_addcmul_, lerp_
+from ._inplace import decay_addcmul_
 from .optimizer import (Optimizer, check_betas, check_lr, check_nonnegative,
                         check_not_differentiable, new_step, zeros_like_param)
 
@@ -18,19 +18,21 @@ class Adam(Optimizer):
         mt = m / (1 - beta1**t);  vt = v / (1 - beta2**t)
         x += -lr * mt / (sqrt(vt) + eps)
 
-    PyTorch computes the same thing in this order, which chainrule follows so the rounding
-    agrees::
+    PyTorch computes the same thing in this order::
 
         m.lerp_(g, 1 - beta1)                     # m + (1 - beta1)(g - m)
         v = beta2 v + ((1 - beta2) g) g
         denom = sqrt(v) / sqrt(1 - beta2**t) + eps    (sqrt(max_v) with amsgrad)
         p = p + (-lr / (1 - beta1**t)) m / denom
 
-    (chainrule multiplies denom and the step size by ``sqrt(1 - beta2**t)``, which saves a
-    pass over the parameter and changes the result only by rounding.)
+    so eps is added to ``sqrt(vt)``, not to ``sqrt(v)``. chainrule evaluates the same values
+    in fewer passes over each parameter, equal to PyTorch's to rounding::
 
-    so eps is added to ``sqrt(vt)``, not to ``sqrt(v)``. ``weight_decay`` adds ``wd * p`` to the
-    gradient (L2); with ``decoupled_weight_decay=True`` it instead shrinks ``p *= 1 - lr wd``
+        m = beta1 m + (1 - beta1) g
+        denom = sqrt(v) + eps sqrt(1 - beta2**t)  # both sides times sqrt(1 - beta2**t)
+        p = p - (m / denom) (lr sqrt(1 - beta2**t) / (1 - beta1**t))
+
+    ``weight_decay`` adds ``wd * p`` to the gradient (L2); with ``decoupled_weight_decay=True`` it instead shrinks ``p *= 1 - lr wd``
     before the step (AdamW). ``amsgrad`` divides by the running maximum of ``v``.
 
     Args:
@@ -72,7 +74,9 @@ class Adam(Optimizer):
         for p, x, g, st, step in self._params_with_grad(group):
             m, v = st["exp_avg"].array, st["exp_avg_sq"].array
             tmp, denom = self._buffer(x, "tmp"), self._buffer(x, "denom")
-            lerp_(m, g, 1 - beta1, tmp)
+            m *= beta1  # lerp's value in passes that touch one array fewer
+            np.multiply(g, 1 - beta1, out=tmp)
+            m += tmp
             decay_addcmul_(v, beta2, g, 1 - beta2, tmp)
 
             bias_correction1 = 1 - beta1 ** step
@@ -83,9 +87,8 @@ class Adam(Optimizer):
                 vmax = st["max_exp_avg_sq"].array
                 np.maximum(vmax, v, out=vmax)
                 v = vmax
-            # sqrt(v) / bc2 + eps scaled by bc2: one pass fewer than PyTorch's order, the
-            # same step to rounding (Kingma & Ba's efficient form, section 2); the quotient
-            # m / denom is scaled in place, which touches one array fewer than (lr m) / denom
+            # Kingma & Ba's efficient form (section 2): one pass fewer than PyTorch's order;
+            # scaling the quotient in place touches one array fewer than (lr m) / denom
             np.sqrt(v, out=denom)
             denom += eps * bias_correction2_sqrt
             np.divide(m, denom, out=denom)
