@@ -32,8 +32,8 @@ class Adam(Optimizer):
         denom = sqrt(v) + eps sqrt(1 - beta2**t)  # both sides times sqrt(1 - beta2**t)
         p = p - (m / denom) (lr sqrt(1 - beta2**t) / (1 - beta1**t))
 
-    ``weight_decay`` adds ``wd * p`` to the gradient (L2); with ``decoupled_weight_decay=True`` it instead shrinks ``p *= 1 - lr wd``
-    before the step (AdamW). ``amsgrad`` divides by the running maximum of ``v``.
+    ``weight_decay`` adds ``wd * p`` to the gradient (L2); with ``decoupled_weight_decay=True``
+    it instead shrinks ``p *= 1 - lr wd`` before the step (AdamW). ``amsgrad`` divides by the running maximum of ``v``.
 
     Args:
         params: tensors or parameter groups to optimise.
