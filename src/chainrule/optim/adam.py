@@ -33,7 +33,8 @@ class Adam(Optimizer):
         p = p - (m / denom) (lr sqrt(1 - beta2**t) / (1 - beta1**t))
 
     ``weight_decay`` adds ``wd * p`` to the gradient (L2); with ``decoupled_weight_decay=True``
-    it instead shrinks ``p *= 1 - lr wd`` before the step (AdamW). ``amsgrad`` divides by the running maximum of ``v``.
+    it instead shrinks ``p *= 1 - lr wd`` before the step (AdamW). ``amsgrad`` divides by the
+    running maximum of ``v``.
 
     Args:
         params: tensors or parameter groups to optimise.
