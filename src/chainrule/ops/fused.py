@@ -211,10 +211,14 @@ class CrossEntropy(Op):
                 return loss.reshape(shape[:1] + shape[2:]) if len(shape) > 1 else loss[0]
             return _reduce(loss, "sum") / (M if reduction == "mean" else 1)
         t = target.reshape(-1)
-        valid = t != ignore_index
-        if valid.all():
-            valid = None
-        tt = _check_targets(t, valid, C, "cross_entropy", ignore_index)
+        lo, hi = (t.min(), t.max()) if t.size else (0, -1)
+        valid = None
+        if lo <= ignore_index <= hi:  # only then can a target equal ignore_index
+            valid = t != ignore_index
+            if valid.all():
+                valid = None
+        tt = t if valid is None and 0 <= lo and hi < C else \
+            _check_targets(t, valid, C, "cross_entropy", ignore_index)
         rows = xp.arange(M)
         nll = (log_s[:, 0] - shifted[rows, tt])
         w_t = weight[tt] if weight is not None else None
@@ -240,11 +244,11 @@ class CrossEntropy(Op):
 
     @staticmethod
     def backward(ctx, g):
-        p = ctx.e / ctx.s
-        M, C = p.shape
+        M, C = ctx.e.shape
         up = g / ctx.denom if ctx.denom else g
         need = ctx.needs_input_grad
         if ctx.probs:
+            p = ctx.e / ctx.s
             if ctx.reduction == "none":
                 up = g.reshape(-1, 1)
             wq = ctx.wq
@@ -255,10 +259,16 @@ class CrossEntropy(Op):
                 gt = _classes_back(-(ctx.logp * w) * (1 - ctx.eps) * up, ctx.shape)
             return _classes_back(gx, ctx.shape), gt, None, None, None, None
         eps, w_t, weight, valid = ctx.eps, ctx.w_t, ctx.weight, ctx.valid
+        if not eps and w_t is None:  # softmax minus one-hot, scaled: the common case, fused
+            u = up.reshape(-1, 1) if up.ndim else up
+            gx = ctx.e * (u / ctx.s)
+            gx[xp.arange(M), ctx.tt] -= u[:, 0] if up.ndim else u
+            return _classes_back(gx, ctx.shape), None, None, None, None, None
         # dL_i/dx_i = a_i p_i - b_i onehot_i - s_i w, one coefficient per sample:
         up = xp.broadcast_to(up.reshape(-1) if up.ndim else up, (M,))
         b = (1 - eps) * up if w_t is None else (1 - eps) * w_t * up
         b = xp.broadcast_to(b, (M,))
+        p = ctx.e / ctx.s
         a = b
         if eps:
             smooth = (eps / C) * up if valid is None else (eps / C) * up * valid
