@@ -118,3 +118,22 @@ def test_sequence_op_gradcheck(mode, G, reverse):
     else:
         fn = lambda gx, h0, w, b: RecurrentSequence.apply(gx, h0, None, w, b, mode, reverse)  # noqa: E731
         assert cr.autograd.gradcheck(fn, (gx, h0, w, b))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_lstm_layer_op_gradcheck(bias, reverse):
+    from chainrule.ops.recurrent import LSTMLayer
+    H, E = 2, 3
+
+    def leaf(*shape, seed):
+        return cr.tensor(rand(*shape, seed=seed), dtype=cr.float64, requires_grad=True)
+    x, h0, c0 = leaf(3, 2, E, seed=0), leaf(2, H, seed=1), leaf(2, H, seed=2)
+    w_ih, w_hh = leaf(4 * H, E, seed=3), leaf(4 * H, H, seed=4)
+    b_ih, b_hh = (leaf(4 * H, seed=5), leaf(4 * H, seed=6)) if bias else (None, None)
+    args = (x, w_ih, b_ih, b_hh, h0, c0, w_hh) if bias else (x, w_ih, h0, c0, w_hh)
+
+    def fn(*a):
+        full = a if bias else (a[0], a[1], None, None, *a[2:])
+        return LSTMLayer.apply(*full, reverse)
+    assert cr.autograd.gradcheck(fn, args)

@@ -8,7 +8,8 @@ LSTM (i, f, g, o), GRU (r, z, n).
 Per layer and direction the input's contribution x W_ih^T + b for the whole sequence is one
 matrix product; the loop over time then runs one fused step per time step, forward and backward,
 inside one sequence op whose weight gradient is a single matrix product over all steps (see
-``chainrule.ops.recurrent``); the cells use the same step as one op each. Truncated
+``chainrule.ops.recurrent``; for LSTM the input product is fused into that op too); the cells
+use the same step as one op each. Truncated
 backpropagation through time: carry the returned state into the next chunk with ``h.detach()``.
 """
 import math
@@ -18,7 +19,8 @@ import numpy as np
 from .. import _dtype
 from ..functions import cat, stack
 from ..ops.fused import Linear as _LinearOp
-from ..ops.recurrent import GRUCellStep, LSTMCellStep, RecurrentSequence, RNNCellStep
+from ..ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequence,
+                              RNNCellStep)
 from ..random import rng
 from ..tensor import Tensor
 from . import init
@@ -140,19 +142,23 @@ class RNNBase(Module):
             for direction in range(D):
                 w_ih, w_hh, b_ih, b_hh = self._params(layer, direction)
                 k = layer * D + direction
+                if lstm:  # input product, biases and steps fused in one op
+                    res = LSTMLayer.apply(x, w_ih, b_ih, b_hh, h0[k], c0[k], w_hh,
+                                          bool(direction))
+                    outs.append(res[0])
+                    h_n.append(res[1])
+                    c_n.append(res[2])
+                    continue
                 if self.mode == "GRU" or b_ih is None:
                     gx = _LinearOp.apply(x, w_ih, b_ih)
                     b_step = b_hh
                 else:  # both biases only ever appear summed: fold b_hh into the input product
                     gx = _LinearOp.apply(x, w_ih, b_ih + b_hh)
                     b_step = None
-                c_k = c0[k] if lstm else None
-                res = RecurrentSequence.apply(gx, h0[k], c_k, w_hh, b_step, self.mode,
+                res = RecurrentSequence.apply(gx, h0[k], None, w_hh, b_step, self.mode,
                                               bool(direction))
                 outs.append(res[0])
                 h_n.append(res[1])
-                if lstm:
-                    c_n.append(res[2])
             x = outs[0] if D == 1 else cat(outs, 2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = _dropout(x, self.dropout)

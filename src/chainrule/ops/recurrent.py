@@ -174,32 +174,52 @@ class RNNCellStep(Op):
         return dp, dh, dw, db, None
 
 
+_HALF = (0.5, 0.5, 1, 0.5)    # per gate i, f, g, o: sigma(a) = (1 + tanh(a/2)) / 2
+_SHIFT = (0.5, 0.5, 0, 0.5)
+
+
+def _gate_vector(values, dtype):
+    return xp.array(values, dtype=dtype)[:, None, None]
+
+
+def lstm_preactivations(gx, b_hh, dtype):
+    """gx (T, N, 4H) -> the halved pre-activations (T, 4, N, H) that ``lstm_steps`` takes."""
+    T, N, G = gx.shape
+    acts = xp.empty((T, 4, N, G // 4), dtype=dtype)
+    half = _gate_vector(_HALF, dtype)
+    xp.multiply(gx.reshape(T, N, 4, G // 4).transpose(0, 2, 1, 3), half, out=acts)
+    if b_hh is not None:
+        acts += b_hh.reshape(4, 1, G // 4) * half
+    return acts
+
+
 def lstm_sequence_forward(gx, h0, c0, w_hh, b_hh, reverse):
+    """``lstm_steps`` from the input products gx (T, N, 4H)."""
+    dt = xp.result_type(gx.dtype, h0.dtype, w_hh.dtype)
+    return lstm_steps(lstm_preactivations(gx, b_hh, dt), h0, c0, w_hh, reverse)
+
+
+def lstm_steps(acts, h0, c0, w_hh, reverse):
     """T LSTM steps on arrays, every intermediate written into per-sequence buffers.
 
     The gates are kept gate-major, (4, N, H) per step, so that every gate is one contiguous
     block: NumPy is several times slower on the strided column slices of an (N, 4H) row. The
-    i, f, o pre-activations are halved (exact in floating point: sigma(a) = (1 + tanh(a/2)) / 2),
-    so the four activations start as ONE tanh over the step.
+    i, f, o pre-activations come halved (exact in floating point: sigma(a) = (1 + tanh(a/2)) / 2),
+    so the four activations start as ONE tanh over the step. ``acts`` (indexable as (T, 4, N, H))
+    holds x W_ih^T + biases, halved on i, f, o, and is overwritten with the activations.
 
     Returns (hs, cs, acts, tcs): hs and cs (T+1, N, H) hold h and c after every step with the
     initial state in the slot before the first step (slot 0, or slot T when ``reverse``), so the
-    previous state of step t is a slice, never a concatenation; acts (T, 4, N, H) the gate
-    activations, tcs (T, N, H) tanh(c_t).
+    previous state of step t is a slice, never a concatenation; acts the gate activations,
+    tcs (T, N, H) tanh(c_t).
     """
-    T, N, G = gx.shape
-    H = G // 4
-    dt = xp.result_type(gx.dtype, h0.dtype, w_hh.dtype)
-    half = xp.array([0.5, 0.5, 1, 0.5], dtype=dt)[:, None, None]     # per gate i, f, g, o
-    shift = xp.array([0.5, 0.5, 0, 0.5], dtype=dt)[:, None, None]
+    T, _, N, H = acts.shape
+    dt = acts.dtype
+    half, shift = _gate_vector(_HALF, dt), _gate_vector(_SHIFT, dt)
     # W_hh^T per gate, (4, H, H) contiguous, scaled: the step's product is one batched matmul
     # straight into the gate-major layout (also faster than h @ W_hh^T through the view).
     w4 = xp.empty((4, H, H), dtype=dt)
     xp.multiply(w_hh.reshape(4, H, H).transpose(0, 2, 1), half, out=w4)
-    acts = xp.empty((T, 4, N, H), dtype=dt)
-    xp.multiply(gx.reshape(T, N, 4, H).transpose(0, 2, 1, 3), half, out=acts)
-    if b_hh is not None:
-        acts += b_hh.reshape(4, 1, H) * half
     hs = xp.empty((T + 1, N, H), dtype=dt)
     cs = xp.empty((T + 1, N, H), dtype=dt)
     tcs = xp.empty((T, N, H), dtype=dt)
@@ -347,3 +367,53 @@ class RecurrentSequence(Op):
         if ctx.b_hh is not None and need[4]:
             db = dgh.sum(axis=(0, 1))
         return dgx, dh, dc, dw, db, None, None
+
+
+class LSTMLayer(Op):
+    """One LSTM layer and direction with its input product fused in: x (T, N, in), W_ih, b_ih,
+    b_hh, h0, c0, W_hh -> (every h (T, N, H), h_T, c_T).
+
+    The same function as ``Linear(x, W_ih, b_ih + b_hh)`` followed by ``RecurrentSequence``, but
+    x W_ih^T is computed per gate as one batched product straight into the halved gate-major
+    pre-activations that the steps use (no (T, N, 4H) intermediate, no reordering pass, no bias
+    node). Backward: dL/dx = dgx W_ih, dL/dW_ih = dgx^T x, dL/db_ih = dL/db_hh = sum of dgx,
+    dL/dW_hh = sum_t dgx_t^T h_{t-1}, with dgx from ``lstm_sequence_backward``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w_ih, b_ih, b_hh, h0, c0, w_hh, reverse):
+        T, N, E = x.shape
+        H = w_hh.shape[1]
+        dt = xp.result_type(x.dtype, w_ih.dtype, h0.dtype, w_hh.dtype)
+        half = _gate_vector(_HALF, dt)
+        x2 = x.reshape(T * N, E)
+        w4 = xp.empty((4, E, H), dtype=dt)
+        xp.multiply(w_ih.reshape(4, H, E).transpose(0, 2, 1), half, out=w4)
+        pre = xp.matmul(x2, w4)                              # (4, T*N, H), one product per gate
+        for b in (b_ih, b_hh):
+            if b is not None:
+                pre += b.reshape(4, 1, H) * half
+        acts = pre.reshape(4, T, N, H).transpose(1, 0, 2, 3)   # indexable as (T, 4, N, H)
+        ctx.saved = hs, cs, _, _ = lstm_steps(acts, h0, c0, w_hh, reverse)
+        ctx.x2, ctx.w_ih, ctx.w_hh, ctx.reverse = x2, w_ih, w_hh, reverse
+        last = 0 if reverse else T
+        return hs[:T] if reverse else hs[1:], hs[last].copy(), cs[last].copy()
+
+    @staticmethod
+    def backward(ctx, dhs, dh_last, dc_last):
+        reverse, w_hh = ctx.reverse, ctx.w_hh
+        dgx, dh, dc = lstm_sequence_backward(ctx.saved, w_hh, dhs, dh_last, dc_last, reverse)
+        need = ctx.needs_input_grad
+        T, N, G = dgx.shape
+        dg2 = dgx.reshape(T * N, G)
+        dx = xp.matmul(dg2, ctx.w_ih).reshape(T, N, -1) if need[0] else None
+        dw_ih = xp.matmul(dg2.T, ctx.x2) if need[1] else None
+        db = dg2.sum(axis=0) if need[2] or need[3] else None
+        db_ih = db if need[2] else None
+        db_hh = (db.copy() if need[2] else db) if need[3] else None   # two gradients, two arrays
+        dw_hh = None
+        if need[6]:
+            hs = ctx.saved[0]
+            prev = hs[1:] if reverse else hs[:-1]
+            dw_hh = xp.matmul(dg2.T, prev.reshape(T * N, -1))
+        return dx, dw_ih, db_ih, db_hh, dh, dc, dw_hh, None
