@@ -19,6 +19,24 @@ def percentiles(samples):
             "p90": float(np.percentile(a, 90))}
 
 
+def settle(quiet_ms=2.0, slice_s=0.02, limit_s=0.5):
+    """Sleep until this process's thread pools stop spinning.
+
+    After a matrix product, OpenBLAS's worker threads (NumPy's, so chainrule's) busy-wait for
+    about 0.1 s and PyTorch's OpenMP threads for about 0.01 s. A pool still spinning on a 2-core
+    machine takes a core from whichever framework is timed next, so each turn starts only once
+    a slice of sleep costs the process (nearly) no CPU time."""
+    deadline = time.perf_counter() + limit_s
+    while time.perf_counter() < deadline:
+        cpu = time.process_time()
+        time.sleep(slice_s)
+        if (time.process_time() - cpu) * 1e3 < quiet_ms:
+            return
+
+
+WARM_PER_ROUND = 2
+
+
 def time_steps(steps, rounds, per_round):
     """Alternate the frameworks (A B A B ...), timing every step on its own."""
     samples = {fw: [] for fw in steps}
@@ -26,9 +44,9 @@ def time_steps(steps, rounds, per_round):
     for _ in range(rounds):
         for fw, step in steps.items():
             run = step.run
-            # Let the other framework's BLAS/OpenMP threads stop spinning before this one is
-            # timed: a busy-waiting pool on a 2-core machine slows whoever runs next.
-            time.sleep(0.01)
+            settle()
+            for _ in range(WARM_PER_ROUND):  # wake the pool, refill the caches: as in a loop
+                run()
             for _ in range(per_round):
                 t0 = clock()
                 run()
