@@ -193,6 +193,9 @@ class Conv(Op):
         gb = None
         if need[2]:
             gb = g.sum(axis=(0, 2) if g.ndim == 3 else (0, 2, 3))
+        if ctx.flat and G == 1 and _few_positions(ctx.w4, o, ctx.frame):
+            gx, gw = _flat_backward_batch_last(ctx, g, need)
+            return gx, gw, gb, None, None, None, None, None
         if ctx.flat:  # back to flat rows, zero at the wrapped positions
             Hp, Wp = ctx.frame
             framed = xp.zeros((N, O, o[0], Wp), dtype=g.dtype)
@@ -217,6 +220,47 @@ class Conv(Op):
                 gpad = col2im(gcols, ctx.pad_shape, k, s, d, o)
             gx = crop(gpad, ctx.pads, _inner(ctx.x_shape)).reshape(ctx.x_shape)
         return gx, gw, gb, None, None, None, None, None
+
+
+def _few_positions(w4, o, frame):
+    """Whether an image has fewer output positions than the weight has entries. Then the
+    per-image products are too small for BLAS to run well (LeNet's second layer: 140 positions,
+    16 x 150 weights, 1.16 ms as 64 products against 0.35 ms as one), so backward takes the
+    batch-last layout of ``_flat_backward_batch_last``."""
+    return o[0] * frame[1] < w4.shape[0] * w4[0].size
+
+
+def _flat_backward_batch_last(ctx, g, need):
+    """Stride-1 backward with the batch as the innermost axis.
+
+    With dL/dY as (O, L, N) (L = OH*Wp flat-frame positions), dL/dW is ONE product over all
+    images and positions, and dL/dX_col = W^T dL/dY one product whose rows, per kernel offset,
+    are (C, L, N) blocks: col2im adds each block into the (C, frame, N) input gradient as
+    C contiguous runs of L*N values (instead of N*C runs of L)."""
+    k, _, d, o, _ = ctx.geom
+    Hp, Wp = ctx.frame
+    w4, cols = ctx.w4, ctx.cols
+    O, C, kh, kw = w4.shape
+    N, K, L = cols.shape
+    gT = xp.zeros((O, o[0], Wp, N), dtype=g.dtype)  # zero at the wrapped positions
+    g4 = g[:, :, None, :] if g.ndim == 3 else g
+    gT[:, :, :o[1], :] = g4.transpose(1, 2, 3, 0)
+    gT = gT.reshape(O, L * N)
+    gx = gw = None
+    if need[1]:
+        cols_t = xp.ascontiguousarray(cols.transpose(1, 2, 0)).reshape(K, L * N)
+        gw = (cols_t @ gT.T).T.reshape(ctx.w_shape)
+    if need[0]:
+        w_t = xp.ascontiguousarray(w4.transpose(2, 3, 1, 0)).reshape(kh * kw * C, O)
+        gcols = (w_t @ gT).reshape(kh, kw, C, L, N)
+        gpad = xp.zeros((C, Hp * Wp + d[1] * (kw - 1), N), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                off = i * d[0] * Wp + j * d[1]
+                gpad[:, off:off + L] += gcols[i, j]
+        gpad = gpad[:, :Hp * Wp].reshape(C, Hp, Wp, N).transpose(3, 0, 1, 2)
+        gx = xp.ascontiguousarray(crop(gpad, ctx.pads, _inner(ctx.x_shape))).reshape(ctx.x_shape)
+    return gx, gw
 
 
 def _inner(x_shape):
@@ -321,9 +365,18 @@ class MaxPool(Op):
         g4 = g[:, :, None, :] if g.ndim == 3 else g
         arg = ctx.arg
         disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
-        gpad = xp.zeros(pad_shape, dtype=g.dtype)
         zero = g.dtype.type(0)
+        # Disjoint windows: g times each offset's 0/1 mask, written straight into the strided
+        # slice (4x faster than where + assignment); where() keeps an inf or NaN in g from
+        # leaking into the positions that did not win (inf * 0 = NaN).
+        multiply = disjoint and bool(xp.isfinite(g4).all())
+        tiled = multiply and all(kk == ss and dd == 1 and oo * ss == n
+                                 for kk, ss, dd, oo, n in zip(k, s, d, o, pad_shape[2:]))
+        gpad = (xp.empty if tiled else xp.zeros)(pad_shape, dtype=g.dtype)
         for n, sl in offset_slices(k, s, d, o):
+            if multiply:
+                xp.multiply(g4, arg == n, out=gpad[sl])
+                continue
             hit = xp.where(arg == n, g4, zero)
             if disjoint:
                 gpad[sl] = hit
