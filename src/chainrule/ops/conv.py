@@ -158,6 +158,12 @@ class Conv(Op):
             raise RuntimeError(f"conv{spatial}d: input of shape {tuple(x.shape)} is too small for "
                                f"kernel {tuple(w.shape[2:])}; computed output size {o}")
         flat = stride == (1, 1)
+        ctx.batch_last = flat and G == 1 and _few_positions(w4, o, W + sum(pads[1]))
+        if ctx.batch_last:
+            out = _flat_forward_batch_last(ctx, x4, w4, b, pads, dilation, o)
+            ctx.w4, ctx.w_shape, ctx.x_shape, ctx.pads = w4, w.shape, x.shape, pads
+            ctx.geom = (k, stride, dilation, o, G)
+            return out[:, :, 0, :] if spatial == 1 else out
         if flat:
             buf, Hp, Wp = flat_frame(x4, pads, k, dilation)
             cols = im2col_flat(buf, k, dilation, Wp, o[0])          # (N, C*kh*kw, OH*Wp)
@@ -193,7 +199,7 @@ class Conv(Op):
         gb = None
         if need[2]:
             gb = g.sum(axis=(0, 2) if g.ndim == 3 else (0, 2, 3))
-        if ctx.flat and G == 1 and _few_positions(ctx.w4, o, ctx.frame):
+        if ctx.batch_last:
             gx, gw = _flat_backward_batch_last(ctx, g, need)
             return gx, gw, gb, None, None, None, None, None
         if ctx.flat:  # back to flat rows, zero at the wrapped positions
@@ -222,34 +228,56 @@ class Conv(Op):
         return gx, gw, gb, None, None, None, None, None
 
 
-def _few_positions(w4, o, frame):
-    """Whether an image has fewer output positions than the weight has entries. Then the
-    per-image products are too small for BLAS to run well (LeNet's second layer: 140 positions,
-    16 x 150 weights, 1.16 ms as 64 products against 0.35 ms as one), so backward takes the
-    batch-last layout of ``_flat_backward_batch_last``."""
-    return o[0] * frame[1] < w4.shape[0] * w4[0].size
+def _few_positions(w4, o, padded_width):
+    """Whether an image has fewer (flat-frame) output positions than the weight has entries.
+    Then per-image products are too small for BLAS to run well (LeNet's second layer: 140
+    positions against 16 x 150 weights; dL/dW took 1.16 ms as 64 products, 0.35 ms as one), so
+    the convolution takes the batch-last layout of ``_flat_forward_batch_last``."""
+    return o[0] * padded_width < w4.shape[0] * w4[0].size
+
+
+def _flat_forward_batch_last(ctx, x4, w4, b, pads, d, o):
+    """Stride-1 convolution with the batch as the innermost axis: the padded input as a
+    (C, frame, N) array, so every kernel offset's columns are C contiguous blocks of L*N values
+    (L = OH*Wp flat-frame positions) and Y = W X_col is ONE product (O, K) x (K, L*N)."""
+    (pt, pb), (pl, pr) = pads
+    N, C, H, W = x4.shape
+    O, _, kh, kw = w4.shape
+    Hp, Wp = H + pt + pb, W + pl + pr
+    L = o[0] * Wp
+    buf = xp.zeros((C, Hp * Wp + d[1] * (kw - 1), N), dtype=x4.dtype)
+    buf[:, :Hp * Wp].reshape(C, Hp, Wp, N)[:, pt:pt + H, pl:pl + W] = x4.transpose(1, 2, 3, 0)
+    sC, sP, it = buf.strides
+    cols = as_strided(buf, (C, kh, kw, L, N), (sC, d[0] * Wp * sP, d[1] * sP, sP, it),
+                      writeable=False).reshape(C * kh * kw, L * N)
+    y = (w4.reshape(O, -1) @ cols).reshape(O, o[0], Wp, N)[:, :, :o[1]].transpose(3, 0, 1, 2)
+    out = xp.empty((N, O) + tuple(o), dtype=y.dtype)
+    if b is None:
+        out[...] = y
+    else:
+        xp.add(y, b[:, None, None], out=out)
+    ctx.cols, ctx.frame = cols, (Hp, Wp)
+    return out
 
 
 def _flat_backward_batch_last(ctx, g, need):
-    """Stride-1 backward with the batch as the innermost axis.
-
-    With dL/dY as (O, L, N) (L = OH*Wp flat-frame positions), dL/dW is ONE product over all
-    images and positions, and dL/dX_col = W^T dL/dY one product whose rows, per kernel offset,
-    are (C, L, N) blocks: col2im adds each block into the (C, frame, N) input gradient as
-    C contiguous runs of L*N values (instead of N*C runs of L)."""
+    """The backward of ``_flat_forward_batch_last``: with dL/dY as (O, L*N), dL/dW is one
+    product with the columns, and dL/dX_col = W^T dL/dY one product whose rows, per kernel
+    offset, are (C, L, N) blocks that col2im adds into the (C, frame, N) input gradient as C
+    contiguous runs of L*N values."""
     k, _, d, o, _ = ctx.geom
     Hp, Wp = ctx.frame
     w4, cols = ctx.w4, ctx.cols
     O, C, kh, kw = w4.shape
-    N, K, L = cols.shape
+    N = g.shape[0]
+    L = o[0] * Wp
     gT = xp.zeros((O, o[0], Wp, N), dtype=g.dtype)  # zero at the wrapped positions
     g4 = g[:, :, None, :] if g.ndim == 3 else g
     gT[:, :, :o[1], :] = g4.transpose(1, 2, 3, 0)
     gT = gT.reshape(O, L * N)
     gx = gw = None
     if need[1]:
-        cols_t = xp.ascontiguousarray(cols.transpose(1, 2, 0)).reshape(K, L * N)
-        gw = (cols_t @ gT.T).T.reshape(ctx.w_shape)
+        gw = (cols @ gT.T).T.reshape(ctx.w_shape)
     if need[0]:
         w_t = xp.ascontiguousarray(w4.transpose(2, 3, 1, 0)).reshape(kh * kw * C, O)
         gcols = (w_t @ gT).reshape(kh, kw, C, L, N)
