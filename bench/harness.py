@@ -8,9 +8,14 @@ import time
 
 import numpy as np
 
-from .workloads import WORKLOADS
+from .workloads import NUMPY_REFERENCE, WORKLOADS
 
 FRAMEWORKS = ("chainrule", "torch")
+
+
+def contenders(name):
+    """The two frameworks, plus the hand-written NumPy reference where the workload has one."""
+    return FRAMEWORKS + (("numpy",) if name in NUMPY_REFERENCE else ())
 
 
 def percentiles(samples):
@@ -58,7 +63,7 @@ def losses_after(name, steps=5):
     """Each framework's loss after ``steps`` steps from the same start (fresh models)."""
     build = WORKLOADS[name][1]
     out = {}
-    for fw in FRAMEWORKS:
+    for fw in contenders(name):
         step = build(fw)
         for _ in range(steps - 1):
             step.run()
@@ -138,7 +143,7 @@ def machine_info():
 
 def run_workload(name, quick=False):
     build = WORKLOADS[name][1]
-    steps = {fw: build(fw) for fw in FRAMEWORKS}
+    steps = {fw: build(fw) for fw in contenders(name)}
     warm = 3 if quick else 20
     for step in steps.values():
         for _ in range(warm):
@@ -147,11 +152,17 @@ def run_workload(name, quick=False):
     rounds = 3 if quick else (10 if heavy else 40)
     per_round = 2 if quick else (3 if heavy else 25)
     samples = time_steps(steps, rounds, per_round)
-    stats = {fw: percentiles(samples[fw]) for fw in FRAMEWORKS}
+    stats = {fw: percentiles(samples[fw]) for fw in steps}
     losses = losses_after(name)
     cr_loss, torch_loss = losses["chainrule"], losses["torch"]
     match = bool(np.isclose(cr_loss, torch_loss, rtol=2e-3, atol=1e-4))
     result = {"description": WORKLOADS[name][0]}
+    if "numpy" in steps:
+        for q in ("p10", "p50", "p90"):
+            result[f"numpy_ms_{q}"] = stats["numpy"][q]
+        result["numpy_ratio"] = stats["numpy"]["p50"] / stats["torch"]["p50"]
+        result["numpy_loss_match"] = bool(np.isclose(losses["numpy"], torch_loss, rtol=2e-3,
+                                                     atol=1e-4))
     for fw in FRAMEWORKS:
         result[f"{fw}_ms_p10"] = stats[fw]["p10"]
         result[f"{fw}_ms_p50"] = stats[fw]["p50"]
@@ -170,7 +181,8 @@ def run_workload(name, quick=False):
 
 def format_table(results, gflops):
     head = (f"{'workload':<22}{'chainrule p50':>14}{'torch p50':>11}{'ratio':>7}"
-            f"{'cr p10-p90':>16}{'samples/s':>11}{'cr MB':>8}{'torch MB':>9}{'loss ok':>8}{'floor':>8}")
+            f"{'cr p10-p90':>16}{'samples/s':>11}{'cr MB':>8}{'torch MB':>9}{'loss ok':>8}{'floor':>8}"
+            f"{'numpy p50':>11}{'np/torch':>9}")
     lines = [head, "-" * len(head)]
     for name, r in results.items():
         floor = f"{r['flops'] / (gflops * 1e9) * 1e3:.2f}" if r.get("flops") else "-"
@@ -180,17 +192,22 @@ def format_table(results, gflops):
             f"{r['torch_ms_p50']:>9.3f}ms{r['ratio']:>7.2f}"
             f"{r['chainrule_ms_p10']:>8.3f}-{r['chainrule_ms_p90']:<7.3f}"
             f"{r['chainrule_samples_per_s']:>11.0f}{mem(r['chainrule_peak_mb']):>8}"
-            f"{mem(r['torch_peak_mb']):>9}{str(r['loss_match']):>8}{floor:>8}")
+            f"{mem(r['torch_peak_mb']):>9}{str(r['loss_match']):>8}{floor:>8}"
+            + (f"{r['numpy_ms_p50']:>9.3f}ms{r['numpy_ratio']:>9.2f}" if "numpy_ratio" in r
+               else f"{'-':>11}{'-':>9}"))
     lines.append(f"floor: NumPy float32 matmul {gflops:.1f} GFLOP/s; 'floor' = the step's matmul "
                  f"FLOPs at that rate, in ms (W2, W3)")
+    lines.append("numpy: the same step hand-written in NumPy (bench/numpy_reference.py), no "
+                 "autograd; np/torch = its median over PyTorch's")
     return "\n".join(lines)
 
 
 def format_markdown(results, gflops):
     """The table as Markdown (for the README's Performance section)."""
     lines = ["| workload | chainrule p50 | PyTorch p50 | ratio | chainrule p10-p90 | samples/s "
-             "(chainrule) | peak MB chainrule / PyTorch | loss after 5 steps agrees |",
-             "|---|---|---|---|---|---|---|---|"]
+             "(chainrule) | peak MB chainrule / PyTorch | loss after 5 steps agrees | "
+             "hand-written NumPy p50 (ratio) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         mem = " / ".join("-" if v is None else f"{v:.1f}" if v >= 0.1 else "<0.1"
                          for v in (r["chainrule_peak_mb"], r["torch_peak_mb"]))
@@ -198,7 +215,9 @@ def format_markdown(results, gflops):
                      f"{r['torch_ms_p50']:.3f} ms | **{r['ratio']:.2f}** | "
                      f"{r['chainrule_ms_p10']:.3f}-{r['chainrule_ms_p90']:.3f} ms | "
                      f"{r['chainrule_samples_per_s']:,.0f} | {mem} | "
-                     f"{'yes' if r['loss_match'] else 'NO'} |")
+                     f"{'yes' if r['loss_match'] else 'NO'} | "
+                     + (f"{r['numpy_ms_p50']:.3f} ms ({r['numpy_ratio']:.2f}) |"
+                        if "numpy_ratio" in r else "- |"))
     floors = [f"{n}: {r['flops'] / (gflops * 1e9) * 1e3:.2f} ms" for n, r in results.items()
               if r.get("flops")]
     lines.append("")

@@ -9,6 +9,8 @@ import numpy as np
 
 import chainrule as cr
 
+from . import numpy_reference as ref
+
 VOCAB, SEQ, EMB, HIDDEN = 65, 64, 64, 256
 
 
@@ -47,10 +49,12 @@ def _mlp_flops(sizes, batch):
 
 
 def _build_pair(framework, make_model):
-    """The chainrule model (always built, it owns the initial weights) and, for torch, a copy."""
+    """The chainrule model (always built, it owns the initial weights) and, for torch, a copy.
+    For "numpy" (the hand-written reference of ``numpy_reference``) the chainrule model, whose
+    weights the reference copies."""
     cr.manual_seed(0)
     model = make_model(cr.nn)
-    if framework == "chainrule":
+    if framework in ("chainrule", "numpy"):
         return model
     import torch
     tmodel = make_model(torch.nn)
@@ -92,6 +96,10 @@ def w1_playground(framework, batch=10):
                              nn.Linear(8, 1), nn.Tanh())
     model = _build_pair(framework, make)
     x_np, y_np = _data(1, (batch, 2)), np.sign(_data(2, (batch, 1)))
+    if framework == "numpy":
+        net = ref.NumpyMLP(model, "tanh", act_out=True)
+        return Step(ref.training_step(net, x_np, y_np, ref.mse, ref.SGD(net.params(), 0.03)),
+                    batch)
     if framework == "chainrule":
         x, y, lib = cr.from_numpy(x_np), cr.from_numpy(y_np), cr
     else:
@@ -113,8 +121,13 @@ def w2_mlp_mnist(framework, batch=128):
     """MLP 784-256-256-10, ReLU, cross-entropy, Adam 1e-3, batch 128."""
     sizes = (784, 256, 256, 10)
     model = _build_pair(framework, lambda nn: _mlp(nn, sizes, lambda nn: nn.ReLU()))
-    run = _classifier_step(framework, model, _data(3, (batch, 784)), _data(4, (batch,), "int", 10),
-                           lambda optim, p: optim.Adam(p, lr=1e-3))
+    x_np, y_np = _data(3, (batch, 784)), _data(4, (batch,), "int", 10)
+    if framework == "numpy":
+        net = ref.NumpyMLP(model, "relu")
+        run = ref.training_step(net, x_np, y_np, ref.cross_entropy,
+                                ref.Adam(net.params(), lr=1e-3))
+        return Step(run, batch, _mlp_flops(sizes, batch))
+    run = _classifier_step(framework, model, x_np, y_np, lambda optim, p: optim.Adam(p, lr=1e-3))
     return Step(run, batch, _mlp_flops(sizes, batch))
 
 
@@ -122,7 +135,13 @@ def w3_mlp_large(framework, batch=512):
     """MLP 784-1024-1024-10, ReLU, cross-entropy, SGD momentum 0.9, batch 512."""
     sizes = (784, 1024, 1024, 10)
     model = _build_pair(framework, lambda nn: _mlp(nn, sizes, lambda nn: nn.ReLU()))
-    run = _classifier_step(framework, model, _data(5, (batch, 784)), _data(6, (batch,), "int", 10),
+    x_np, y_np = _data(5, (batch, 784)), _data(6, (batch,), "int", 10)
+    if framework == "numpy":
+        net = ref.NumpyMLP(model, "relu")
+        run = ref.training_step(net, x_np, y_np, ref.cross_entropy,
+                                ref.SGD(net.params(), lr=0.01, momentum=0.9))
+        return Step(run, batch, _mlp_flops(sizes, batch))
+    run = _classifier_step(framework, model, x_np, y_np,
                            lambda optim, p: optim.SGD(p, lr=0.01, momentum=0.9))
     return Step(run, batch, _mlp_flops(sizes, batch))
 
@@ -173,6 +192,8 @@ def _inference(framework, batch):
     model = _build_pair(framework, lambda nn: _mlp(nn, sizes, lambda nn: nn.ReLU()))
     model.eval()
     x_np = _data(11, (batch, 784))
+    if framework == "numpy":
+        return Step(ref.inference(ref.NumpyMLP(model, "relu"), x_np), batch)
     if framework == "chainrule":
         x, no_grad = cr.from_numpy(x_np), cr.no_grad
     else:
@@ -195,6 +216,9 @@ def w6_inference_b1024(framework):
     """W2's MLP forward under no_grad, batch 1024."""
     return _inference(framework, 1024)
 
+
+# Workloads with a hand-written NumPy reference (the MLPs), timed beside the two frameworks.
+NUMPY_REFERENCE = {"W1", "W2", "W3", "W6-b1", "W6-b1024"}
 
 WORKLOADS = {
     "W1": ("playground", w1_playground),

@@ -28,6 +28,9 @@ def test_quick_run_writes_documented_json(tmp_path):
             assert key in w
         assert w["loss_match"] is True
         assert w["ratio"] == pytest.approx(w["chainrule_ms_p50"] / w["torch_ms_p50"])
+        # the hand-written NumPy reference runs beside them and trains to the same loss
+        assert w["numpy_loss_match"] is True
+        assert w["numpy_ratio"] == pytest.approx(w["numpy_ms_p50"] / w["torch_ms_p50"])
 
 
 def test_unknown_workload_is_refused():
