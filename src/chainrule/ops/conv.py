@@ -373,7 +373,9 @@ class MaxPool(Op):
         xpad = pad_array(x4, pads, -xp.inf, extent)
         views = [xpad[sl] for _, sl in offset_slices(k, s, d, o)]
         if len(views) == 4:  # 2x2, the common case: a tournament tree, 8 whole-array passes
-            out, arg = _max_arg_2x2(views)
+            # on contiguous copies of the four strided views: NumPy vectorises contiguous
+            # passes only (LeNet's first pool: 0.52 -> 0.27 ms with the copies)
+            out, arg = _max_arg_2x2([xp.ascontiguousarray(v) for v in views])
             ctx.arg, ctx.geom = arg, (k, s, d, o, pads, xpad.shape, x.shape)
             return out[:, :, 0, :] if spatial == 1 else out
         out = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
