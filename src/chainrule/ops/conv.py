@@ -6,6 +6,12 @@ shape (N, C, kh, kw, OH, OW), costs no memory, and one reshape copies it into th
 (N, C*kh*kw, OH*OW) that feed a single matrix product. The way back, col2im, adds the columns
 into the input with one vectorised add per kernel offset (kh*kw adds, never a loop over pixels,
 images or channels).
+
+Stride-1 convolutions read each kernel offset as one contiguous run of a flat padded frame
+(``im2col_flat``). They come in two layouts: per image, (N, C*kh*kw, L) columns and one product
+per image, for images with many positions; and batch-last, (C*kh*kw, L*N) columns and one product
+for the whole batch, when an image has fewer positions than the weight has entries and per-image
+products would be too small for BLAS (``_few_positions``).
 """
 from numpy.lib.stride_tricks import as_strided
 
