@@ -107,39 +107,46 @@ def _to4d(x, spatial):
 
 # -- convolution -------------------------------------------------------------------------------
 
-def flat_frame(x4, pads, k, d):
+def flat_frame(x4, pads, k, d, batch_last=False):
     """Stride-1 layout: each padded image as one flat row of Hp*Wp values (plus d(kw-1) zeros of
-    slack), so that every kernel offset reads ONE contiguous run of OH*Wp values."""
+    slack), so that every kernel offset reads ONE contiguous run of OH*Wp values.
+
+    Returns (buf, Hp, Wp) with buf (A, C, frame, B): (N, C, frame, 1) per image, or with
+    ``batch_last`` (1, C, frame, N), each frame position holding the whole batch."""
     (pt, pb), (pl, pr) = pads
     N, C, H, W = x4.shape
     Hp, Wp = H + pt + pb, W + pl + pr
-    buf = xp.zeros((N, C, Hp * Wp + d[1] * (k[1] - 1)), dtype=x4.dtype)
-    buf[:, :, :Hp * Wp].reshape(N, C, Hp, Wp)[:, :, pt:pt + H, pl:pl + W] = x4
+    images = x4.transpose(1, 2, 3, 0)[None] if batch_last else x4[..., None]
+    A, B = images.shape[0], images.shape[-1]
+    buf = xp.zeros((A, C, Hp * Wp + d[1] * (k[1] - 1), B), dtype=x4.dtype)
+    buf[:, :, :Hp * Wp].reshape(A, C, Hp, Wp, B)[:, :, pt:pt + H, pl:pl + W] = images
     return buf, Hp, Wp
 
 
 def im2col_flat(buf, k, d, Wp, OH):
-    """Columns (N, C*kh*kw, OH*Wp): offset (i, j) is the run starting at i d Wp + j d. Each
-    output row carries Wp - OW extra positions that wrap into the next row; the matrix product
-    computes them and the caller drops them (the price of long contiguous copies)."""
-    N, C, _ = buf.shape
-    sN, sC, it = buf.strides
-    view = as_strided(buf, (N, C, k[0], k[1], OH * Wp),
-                      (sN, sC, d[0] * Wp * it, d[1] * it, it), writeable=False)
-    return view.reshape(N, C * k[0] * k[1], OH * Wp)
+    """Columns (A, C*kh*kw, OH*Wp*B) of a ``flat_frame`` buffer: offset (i, j) is the run starting
+    at i d Wp + j d. Each output row carries Wp - OW extra positions that wrap into the next row;
+    the matrix product computes them and the caller drops them (the price of long contiguous
+    copies)."""
+    A, C, _, B = buf.shape
+    sA, sC, sP, sB = buf.strides
+    view = as_strided(buf, (A, C, k[0], k[1], OH * Wp, B),
+                      (sA, sC, d[0] * Wp * sP, d[1] * sP, sP, sB), writeable=False)
+    return view.reshape(A, C * k[0] * k[1], OH * Wp * B)
 
 
-def col2im_flat(cols, N, C, k, d, Hp, Wp, OH):
-    """The adjoint of im2col_flat: one contiguous add of OH*Wp values per kernel offset. The
-    wrapped positions of ``cols`` must be zero (they are: they come from zeroed gradients)."""
-    L = OH * Wp
-    cols = cols.reshape(N, C, k[0], k[1], L)
-    out = xp.zeros((N, C, Hp * Wp + d[1] * (k[1] - 1)), dtype=cols.dtype)
+def col2im_flat(cols, k, d, Hp, Wp, OH):
+    """The adjoint of im2col_flat: columns (A, C, kh, kw, OH*Wp, B) added into a (A, C, Hp, Wp, B)
+    frame with one add of a contiguous run per kernel offset (OH*Wp*B values per channel with
+    the batch last). The wrapped positions of ``cols`` must be zero (they are: they come from
+    zeroed gradients)."""
+    A, C, _, _, L, B = cols.shape
+    out = xp.zeros((A, C, Hp * Wp + d[1] * (k[1] - 1), B), dtype=cols.dtype)
     for i in range(k[0]):
         for j in range(k[1]):
             off = i * d[0] * Wp + j * d[1]
             out[:, :, off:off + L] += cols[:, :, i, j]
-    return out[:, :, :Hp * Wp].reshape(N, C, Hp, Wp)
+    return out[:, :, :Hp * Wp].reshape(A, C, Hp, Wp, B)
 
 
 class Conv(Op):
@@ -164,11 +171,12 @@ class Conv(Op):
             raise RuntimeError(f"conv{spatial}d: input of shape {tuple(x.shape)} is too small for "
                                f"kernel {tuple(w.shape[2:])}; computed output size {o}")
         flat = stride == (1, 1)
+        ctx.w4, ctx.w_shape, ctx.flat = w4, w.shape, flat
+        ctx.x_shape, ctx.pads = x.shape, pads
+        ctx.geom = (k, stride, dilation, o, G)
         ctx.batch_last = flat and G == 1 and _few_positions(w4, o, W + sum(pads[1]))
         if ctx.batch_last:
             out = _flat_forward_batch_last(ctx, x4, w4, b, pads, dilation, o)
-            ctx.w4, ctx.w_shape, ctx.x_shape, ctx.pads = w4, w.shape, x.shape, pads
-            ctx.geom = (k, stride, dilation, o, G)
             return out[:, :, 0, :] if spatial == 1 else out
         if flat:
             buf, Hp, Wp = flat_frame(x4, pads, k, dilation)
@@ -186,9 +194,7 @@ class Conv(Op):
             out = xp.matmul(w4.reshape(G, O // G, K), cols).reshape(N, O, -1)
         if b is not None:
             out += b[:, None]
-        ctx.cols, ctx.w4, ctx.w_shape, ctx.flat = cols, w4, w.shape, flat
-        ctx.x_shape, ctx.pads = x.shape, pads
-        ctx.geom = (k, stride, dilation, o, G)
+        ctx.cols = cols
         if flat:
             out = out.reshape(N, O, o[0], ctx.frame[1])[:, :, :, :o[1]]
         else:
@@ -227,7 +233,8 @@ class Conv(Op):
                 gcols = xp.matmul(xp.swapaxes(ctx.w4.reshape(G, O // G, -1), 1, 2), g3)
             C = ctx.w4.shape[1] * G
             if ctx.flat:
-                gpad = col2im_flat(gcols, N, C, k, d, Hp, Wp, o[0])
+                gcols = gcols.reshape(N, C, k[0], k[1], -1, 1)
+                gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[..., 0]
             else:
                 gpad = col2im(gcols, ctx.pad_shape, k, s, d, o)
             gx = crop(gpad, ctx.pads, _inner(ctx.x_shape)).reshape(ctx.x_shape)
@@ -243,19 +250,13 @@ def _few_positions(w4, o, padded_width):
 
 
 def _flat_forward_batch_last(ctx, x4, w4, b, pads, d, o):
-    """Stride-1 convolution with the batch as the innermost axis: the padded input as a
-    (C, frame, N) array, so every kernel offset's columns are C contiguous blocks of L*N values
+    """Stride-1 convolution with the batch as the innermost axis: the padded input framed as
+    (C, frame, N), so every kernel offset's columns are C contiguous blocks of L*N values
     (L = OH*Wp flat-frame positions) and Y = W X_col is ONE product (O, K) x (K, L*N)."""
-    (pt, pb), (pl, pr) = pads
-    N, C, H, W = x4.shape
-    O, _, kh, kw = w4.shape
-    Hp, Wp = H + pt + pb, W + pl + pr
-    L = o[0] * Wp
-    buf = xp.zeros((C, Hp * Wp + d[1] * (kw - 1), N), dtype=x4.dtype)
-    buf[:, :Hp * Wp].reshape(C, Hp, Wp, N)[:, pt:pt + H, pl:pl + W] = x4.transpose(1, 2, 3, 0)
-    sC, sP, it = buf.strides
-    cols = as_strided(buf, (C, kh, kw, L, N), (sC, d[0] * Wp * sP, d[1] * sP, sP, it),
-                      writeable=False).reshape(C * kh * kw, L * N)
+    N = x4.shape[0]
+    O = w4.shape[0]
+    buf, Hp, Wp = flat_frame(x4, pads, w4.shape[2:], d, batch_last=True)
+    cols = im2col_flat(buf, w4.shape[2:], d, Wp, o[0])[0]               # (K, L*N)
     y = (w4.reshape(O, -1) @ cols).reshape(O, o[0], Wp, N)[:, :, :o[1]].transpose(3, 0, 1, 2)
     out = xp.empty((N, O) + tuple(o), dtype=y.dtype)
     if b is None:
@@ -285,14 +286,8 @@ def _flat_backward_batch_last(ctx, g, need):
     if need[1]:
         gw = (cols @ gT.T).T.reshape(ctx.w_shape)
     if need[0]:
-        w_t = xp.ascontiguousarray(w4.transpose(2, 3, 1, 0)).reshape(kh * kw * C, O)
-        gcols = (w_t @ gT).reshape(kh, kw, C, L, N)
-        gpad = xp.zeros((C, Hp * Wp + d[1] * (kw - 1), N), dtype=g.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                off = i * d[0] * Wp + j * d[1]
-                gpad[:, off:off + L] += gcols[i, j]
-        gpad = gpad[:, :Hp * Wp].reshape(C, Hp, Wp, N).transpose(3, 0, 1, 2)
+        gcols = (w4.reshape(O, -1).T @ gT).reshape(1, C, kh, kw, L, N)
+        gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[0].transpose(3, 0, 1, 2)
         gx = xp.ascontiguousarray(crop(gpad, ctx.pads, _inner(ctx.x_shape))).reshape(ctx.x_shape)
     return gx, gw
 
