@@ -6,7 +6,7 @@ import pytest
 import chainrule as cr
 from chainrule.nn.attention import MultiheadAttention, generate_square_subsequent_mask
 from chainrule.nn.transformer import TransformerEncoder, TransformerEncoderLayer
-from conv_rnn_helpers import compare_modules
+from torch_compare import compare_modules
 
 torch = pytest.importorskip("torch")
 tnn = torch.nn

@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.nn import functional_conv as F
-from conv_rnn_helpers import compare
+from torch_compare import compare
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
