@@ -17,3 +17,10 @@ if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; the
         || echo "warning: could not install$missing; the tests that need them will be skipped" >&2
 fi
 .venv/bin/python -m pytest -q "$@"
+# The core suite again with every op on its reference path (the lecture's formula written out):
+# both paths must give the same results. Skipped when arguments select particular tests.
+if [ "$#" -eq 0 ]; then
+    echo "== the core tests again with CHAINRULE_REFERENCE=1"
+    CHAINRULE_REFERENCE=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_smoke.py \
+        tests/autograd tests/nn tests/optim tests/conv tests/recurrent tests/attention tests/workflow
+fi

@@ -21,6 +21,7 @@ from .functions import *  # noqa: F401,F403  (cr.exp, cr.cat, cr.where, ...)
 from .functions import (_METHODS, broadcast_shapes, broadcast_tensors, cat, concat, concatenate,
                         einsum, hstack, is_floating_point, is_tensor, nonzero, stack, vstack,
                         where)
+from . import backends
 from . import nn
 from . import optim
 from . import datasets, io, train, utils

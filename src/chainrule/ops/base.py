@@ -2,12 +2,63 @@
 from .. import _dtype
 from ..autograd.function import Function
 from ..backend import xp
+from ..backends.reference import state as reference_state
 
 
 class Op(Function):
-    """A built-in operation: forward and backward work on raw arrays (``raw = True``)."""
+    """A built-in operation: forward and backward work on raw arrays (``raw = True``).
+
+    An op with a fast path names its reference twin, the sibling whose forward and backward
+    follow the lecture's formula literally::
+
+        class Conv2dReference(Op): ...      # im2col -> matmul -> col2im, as on the slides
+
+        class Conv2d(Op):
+            reference = Conv2dReference     # the fast layouts; the twin under the switch
+
+    ``Conv2d.apply`` then runs the twin while ``cr.backends.reference()`` is on (or
+    ``CHAINRULE_REFERENCE=1``), and its own fast path otherwise. The twin's node prints as the
+    op's (``Conv2dBackward``), so the two paths differ only in how they compute.
+    """
 
     raw = True
+    reference = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        twin = cls.__dict__.get("reference")
+        if twin is None:
+            # A subclass of an op with a twin computes something else: it has no twin unless
+            # it names one, and applies directly.
+            if cls.reference is not None:
+                cls.reference = None
+                cls.apply = Function.__dict__["apply"]
+            return
+        if not (isinstance(twin, type) and issubclass(twin, Op)):
+            raise TypeError(f"{cls.__name__}.reference must be an Op subclass, got {twin!r}")
+        twin.node_name = classmethod(lambda _, name=cls.node_name(): name)
+        cls.apply = classmethod(_apply_fast_or_reference)
+
+
+_apply_op = Function.__dict__["apply"].__func__
+
+
+def _apply_fast_or_reference(cls, *args):
+    """``apply`` of an op with a reference twin: the switch chooses the path."""
+    if reference_state.enabled:
+        return _apply_op(cls.reference, *args)
+    return _apply_op(cls, *args)
+
+
+def ops_with_reference():
+    """Every op class that has a reference twin (for tests and the docs' inventory)."""
+    found, stack = [], list(Op.__subclasses__())
+    while stack:
+        c = stack.pop()
+        stack.extend(c.__subclasses__())
+        if c.__dict__.get("reference") is not None:
+            found.append(c)
+    return sorted(found, key=lambda c: (c.__module__, c.__name__))
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}

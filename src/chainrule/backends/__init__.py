@@ -1,0 +1,9 @@
+"""Switches for how chainrule computes (``torch.backends`` in PyTorch).
+
+``reference()``: run every op on its reference path, the version whose forward and backward
+follow the lecture's formula literally, instead of its fast path. Also set by the environment
+variable ``CHAINRULE_REFERENCE=1`` at import time.
+"""
+from .reference import is_reference_enabled, reference
+
+__all__ = ["reference", "is_reference_enabled"]
