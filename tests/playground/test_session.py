@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from chainrule.playground.protocol import DEFAULT_SETTINGS, validate_message
-from chainrule.playground.session import NODE_SIZE, OUTPUT_SIZE, Session, grid_points
+from chainrule.playground.frames import NODE_SIZE, OUTPUT_SIZE, grid_points, mean_loss
+from chainrule.playground.session import Session
 
 
 def send(session, **message):
@@ -112,9 +113,9 @@ def test_time_budget_splits_epochs_without_changing_the_run():
         np.testing.assert_array_equal(a.array, b.array)
     # new data mid-epoch starts a fresh epoch
     pieces.advance(1, budget=0)
-    assert pieces._order is not None
+    assert pieces.trainer.order is not None
     send(pieces, type="regenerate")
-    assert pieces._order is None
+    assert pieces.trainer.order is None
 
 
 def test_training_is_reproducible_from_the_seed():
@@ -148,7 +149,7 @@ def test_settings_change_mid_run_keeps_the_network():
     assert types(replies) == ["settings"]
     assert s.epoch == 5 and s.playing
     np.testing.assert_array_equal(s.net.output.weight.array, w)
-    assert s.optimizer.param_groups[0]["lr"] == 0.1
+    assert s.trainer.optimizer.param_groups[0]["lr"] == 0.1
     assert type(s.net.hidden[0].activation).__name__ == "ReLU"
     s.advance(1)
     assert s.epoch == 6 and s.iteration == 5 * 25 + 13   # 250 points in batches of 20
@@ -159,7 +160,7 @@ def test_optimizer_switch_keeps_weights_and_epoch():
     s.advance(2)
     w = s.net.output.weight.array.copy()
     send(s, type="set", settings={"optimizer": "adam"})
-    assert type(s.optimizer).__name__ == "Adam" and s.epoch == 2
+    assert type(s.trainer.optimizer).__name__ == "Adam" and s.epoch == 2
     np.testing.assert_array_equal(s.net.output.weight.array, w)
 
 
@@ -446,7 +447,7 @@ def test_backprop_factors_multiply_to_the_gradient(settings):
     for sign in (1, -1):
         w.array[0, 0] += sign * h
         out = s.net.capture(s.train_features)[1]
-        losses.append(s._loss(out, s._targets()[0]))
+        losses.append(mean_loss(s.net.mode, out, s.targets()[0]))
         w.array[0, 0] -= sign * h
     assert reply["gradient"] == pytest.approx((losses[0] - losses[1]) / (2 * h), rel=1e-3,
                                               abs=1e-7)
@@ -520,7 +521,7 @@ def test_hello_lists_defaults_presets_and_limits():
 
 
 def test_quantise_columns_matches_quantise():
-    from chainrule.playground.session import quantise, quantise_columns
+    from chainrule.playground.frames import quantise, quantise_columns
     values = np.random.default_rng(0).normal(size=(50, 4))
     values[:, 2] = 3.0                       # constant map
     values[5, 3] = np.nan                    # a non-finite cell

@@ -26,7 +26,7 @@ def backprop_factors(session, layer, j, i):
     net = session.net
     features = session.train_features
     n = len(features)
-    train_targets, _ = session._targets()
+    train_targets, _ = session.targets()
     model = net.model
     was_training = model.training
     model.eval()

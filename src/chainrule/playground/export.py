@@ -1,12 +1,16 @@
-"""Export a session as a standalone chainrule script that rebuilds and retrains the experiment.
+"""Export a session as a standalone chainrule script that rebuilds and retrains the experiment,
+or its trained network as a safetensors file.
 
 The script's data, initialisation and training loop are the session's own (same seeds, same
 generators, same mini-batch order), so without dropout it retraces the session's run from a reset.
 """
 import json
+import os
 import pprint
+import tempfile
 
-from . import data as D
+from ..io import save
+from . import data
 from .network import activation_source
 
 _INIT = {
@@ -72,7 +76,7 @@ def _model_source(session):
 def _data_source(session):
     s = session.settings
     if s["dataset"] != "user":
-        name, kwargs = D.generator_call(s, D.data_seed(s["seed"], session.regenerations))
+        name, kwargs = data.generator_call(s, data.data_seed(s["seed"], session.regenerations))
         args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         return (f"X, y = playground.{name}({args})\n"
                 f"X_train, X_test, y_train, y_test = playground.train_test_split(\n"
@@ -90,12 +94,26 @@ def _data_source(session):
             f"test_labels = np.array({fmt(pts.test_labels)}, dtype={label_type})\n")
 
 
+def model_bytes(session):
+    """The network's state dict as the bytes of a safetensors file (via ``cr.save``), with the
+    settings and the epoch in its metadata."""
+    fd, path = tempfile.mkstemp(suffix=".safetensors")
+    os.close(fd)
+    try:
+        save(session.net.model.state_dict(), path,
+             metadata={"settings": json.dumps(session.settings), "epoch": str(session.epoch)})
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
 def export_script(session):
     """The Python source of a runnable script reproducing ``session``'s experiment."""
     s, net, pts = session.settings, session.net, session.points
     mode = net.mode
     bn = net.has_batchnorm
-    feature_cols = ", ".join(D.FEATURE_SOURCE[f] for f in s["features"])
+    feature_cols = ", ".join(data.FEATURE_SOURCE[f] for f in s["features"])
     init = "\n".join("            " + line for line in _INIT[s["init"]])
     reg = s["regularization"] if s["regularization_rate"] else "none"
     reg_line = {"none": "",

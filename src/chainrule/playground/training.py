@@ -1,0 +1,128 @@
+"""Stepping a Playground network: its optimiser, and shuffled mini-batch epochs that a frame's
+time budget may cut short and the next frame resumes.
+
+Each mini-batch is the five lines of ``chainrule.train.fit``, with the settings' L1 / L2 penalty
+added to the weights' gradients before the step:
+
+    dL/dW += rate * sign(W)     (L1)        dL/dW += rate * W     (L2)
+
+``fit`` itself does not fit here: it runs whole epochs from a DataLoader, while a frame must stop
+after any mini-batch (at its deadline, or at the first non-finite loss) and the next frame go on
+from the same position in the same shuffled order, as the exported script's epochs do.
+"""
+import time
+
+import numpy as np
+
+from .. import optim
+from ..creation import randperm
+from ..random import Generator
+from ..tensor import Tensor
+
+
+def make_optimizer(settings, parameters):
+    """The settings' optimiser over ``parameters`` (Nesterov without momentum is plain SGD)."""
+    params = list(parameters)
+    name, lr = settings["optimizer"], settings["learning_rate"]
+    if name == "sgd" or (name == "nesterov" and settings["momentum"] == 0):
+        return optim.SGD(params, lr=lr)
+    if name == "momentum":
+        return optim.SGD(params, lr=lr, momentum=settings["momentum"])
+    if name == "nesterov":
+        return optim.SGD(params, lr=lr, momentum=settings["momentum"], nesterov=True)
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=lr, eps=settings["eps"])
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr, alpha=settings["alpha"], eps=settings["eps"])
+    return optim.Adam(params, lr=lr, betas=(settings["beta1"], settings["beta2"]),
+                      eps=settings["eps"])
+
+
+def update_hyperparameters(optimizer, settings):
+    """Copy the settings' learning rate, betas, alpha, eps and momentum into ``optimizer``'s
+    param groups (its state, such as Adam's moments, is kept)."""
+    for group in optimizer.param_groups:
+        group["lr"] = settings["learning_rate"]
+        if "betas" in group:
+            group["betas"] = (settings["beta1"], settings["beta2"])
+        if "alpha" in group:
+            group["alpha"] = settings["alpha"]
+        if "eps" in group:
+            group["eps"] = settings["eps"]
+        if settings["optimizer"] in ("momentum", "nesterov") and "momentum" in group:
+            group["momentum"] = settings["momentum"]
+
+
+class Trainer:
+    """One network's optimiser and its place in training: ``epoch``, ``iteration`` (mini-batches
+    so far), the shuffled ``order`` of the epoch under way (None between epochs) and ``cursor``
+    into it, and ``grad_norms``, the L2 norm of each Linear's weight gradient at the last step."""
+
+    def __init__(self, net, settings):
+        self.net = net
+        self.optimizer = make_optimizer(settings, net.model.parameters())
+        # seed + 1: the initialisation draws from a generator seeded with the seed itself
+        self.shuffle_generator = Generator().manual_seed(settings["seed"] + 1)
+        self.epoch = 0
+        self.iteration = 0
+        self.order = None
+        self.cursor = 0
+        self.grad_norms = [0.0] * len(net.linears())
+
+    def restart_epoch(self):
+        """Drop the epoch under way (its order indexes points that are gone)."""
+        self.order = None
+
+    def train(self, features, targets, settings, epochs, deadline=None):
+        """Train until ``epochs`` more epochs are complete, or past ``deadline`` (a
+        ``time.perf_counter()`` value, checked after every mini-batch) with the epoch left
+        unfinished: the next call goes on where this one stopped, so a large network cannot hold
+        a frame (or a worker thread) for long. An epoch is one pass over the training points in
+        shuffled mini-batches, as in the exported script. Returns False when a loss or a weight
+        became NaN or infinite (the network diverged).
+        """
+        n = len(features)
+        net, optimizer = self.net, self.optimizer
+        batchnorm = net.has_batchnorm
+        if n == 0 or (batchnorm and n < 2):
+            return True
+        model, loss_fn = net.model, net.loss
+        model.train()
+        batch = settings["batch_size"]
+        if batchnorm:
+            batch = max(batch, 2)       # batch norm needs two samples
+        reg, rate = settings["regularization"], settings["regularization_rate"]
+        weights = [lin.weight for lin in net.linears()]
+        target = self.epoch + epochs
+        try:
+            while self.epoch < target:
+                if self.order is None:
+                    self.order = randperm(n, generator=self.shuffle_generator).array
+                    self.cursor = 0
+                start = self.cursor
+                stop = min(start + batch, n)
+                if batchnorm and n - stop == 1:
+                    stop = n            # fold a last batch of one into this one
+                idx = self.order[start:stop]
+                out = model(Tensor._make(features[idx]))
+                loss = loss_fn(out, Tensor._make(targets[idx]))
+                optimizer.zero_grad()
+                loss.backward()
+                if rate and reg != "none":
+                    for w in weights:
+                        g = w.grad.array
+                        g += rate * (np.sign(w.array) if reg == "L1" else w.array)
+                optimizer.step()
+                self.iteration += 1
+                self.cursor = stop
+                if not np.isfinite(loss.array):
+                    return False
+                if stop >= n:
+                    self.epoch += 1
+                    self.order = None
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
+        finally:
+            self.grad_norms = [float(np.sqrt(np.sum(np.square(w.grad.array, dtype=np.float64))))
+                               if w.grad is not None else 0.0 for w in weights]
+        return net.finite()
