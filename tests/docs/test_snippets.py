@@ -5,7 +5,9 @@ in a fresh temporary working directory, so files the snippets write never land i
 ``CHAINRULE_REPO`` holds the repository root for snippets that read ``../shared/data``.
 
 A block whose first line starts with ``# not run`` is skipped (it starts a server, say). A block
-whose first line is ``# requires: torch`` (or another module) is skipped when that module is not installed.
+whose first line is ``# requires: torch`` (or another module) is skipped when that module is not installed,
+and one whose first line is ``# needs data: ../shared/data/mnist`` (a path from the repository
+root) is skipped where that path is absent, as on a clone with no course data beside it.
 A ```toml block whose first line is ``# chainrule train NAME.toml`` is a training config: it is
 checked as ``chainrule train`` checks it before training (keys, names, a dry forward pass).
 """
@@ -35,6 +37,9 @@ def skip_reason(source):
     first = source.lstrip().split("\n", 1)[0].strip()
     if first.startswith("# not run"):
         return "marked '# not run'"
+    m = re.fullmatch(r"#\s*needs data:\s*(\S+)", first)
+    if m and not (REPO / m.group(1)).exists():
+        return f"no {m.group(1)} beside the repository"
     m = re.fullmatch(r"#\s*requires:\s*([\w., ]+)", first)
     if m:
         for name in (n.strip() for n in m.group(1).split(",")):

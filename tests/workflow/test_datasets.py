@@ -193,6 +193,7 @@ def test_mnist_never_downloads(tmp_path):
 
 
 # -- text ----------------------------------------------------------------------------------------
+@pytest.mark.skipif(not os.path.exists(SHAKESPEARE), reason="shared tiny-Shakespeare corpus not present")
 def test_text_corpus_windows_encode_decode():
     corpus = D.TextCorpus(SHAKESPEARE, seq_len=16)
     assert corpus.vocab_size == 65
