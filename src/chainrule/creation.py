@@ -4,8 +4,9 @@ import numbers
 import numpy as np
 
 from . import _dtype
+from .device import device
 from .random import rng
-from .tensor import Tensor, _init, _shape_args, device
+from .tensor import Tensor, _shape_args
 
 
 def _new(arr, requires_grad=False):

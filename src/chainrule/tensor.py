@@ -10,55 +10,20 @@ import numbers
 import numpy as np
 
 from . import _dtype
-from .autograd import engine as _engine, function as _function
+from ._format import format_tensor
+from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.grad_mode import state as _grad_state
+from .autograd.tensor_base import TensorBase, increment_version, make_tensor
+from .device import CPU, device
+from .index_parsing import describe_index, normalise_index
 from .ops import elementwise as E, reduction as R, shape as S, indexing as I, linalg as L
-from .ops.base import normalize_dim, normalize_dims
+from .ops.base import normalize_dim, normalize_dims, promote
+from .random import rng
+from .size import Size
 
 _FROM_NP = _dtype._FROM_NP
 
 values_indices = collections.namedtuple("values_indices", ["values", "indices"])
-
-
-class Size(tuple):
-    """The shape of a tensor: a tuple of ints (``torch.Size``)."""
-
-    def __repr__(self):
-        return f"chainrule.Size([{', '.join(map(str, self))}])"
-
-    def numel(self):
-        n = 1
-        for s in self:
-            n *= s
-        return n
-
-
-class device:
-    """Where a tensor lives. chainrule computes on the CPU (NumPy); CuPy could add 'cuda'."""
-
-    __slots__ = ("type", "index")
-
-    def __init__(self, type="cpu", index=None):
-        if isinstance(type, device):
-            type, index = type.type, type.index
-        if type != "cpu":
-            raise RuntimeError(f"device: only 'cpu' is available in chainrule, got {type!r}")
-        self.type, self.index = type, index
-
-    def __repr__(self):
-        return f"device(type='{self.type}')"
-
-    def __str__(self):
-        return self.type
-
-    def __eq__(self, other):
-        return str(self) == str(other)
-
-    def __hash__(self):
-        return hash(self.type)
-
-
-_CPU = device("cpu")
 
 
 def _shape_args(shape, op):
@@ -71,36 +36,7 @@ def _shape_args(shape, op):
         raise TypeError(f"{op}: sizes must be ints, got {shape!r}") from None
 
 
-def _index_arg(idx):
-    """Turn a user index into one NumPy understands, rejecting float indices clearly."""
-    if isinstance(idx, Tensor):
-        a = idx.array
-        if a.dtype.kind not in "biu":
-            raise IndexError(f"tensors used as indices must be long, int or bool tensors, got "
-                             f"{_FROM_NP[a.dtype]}")
-        return a
-    if isinstance(idx, float):
-        raise IndexError(f"indices must be ints, slices, None, Ellipsis, or int/bool tensors; "
-                         f"got the float {idx}")
-    if isinstance(idx, list):
-        a = np.asarray(idx)
-        if a.dtype.kind not in "biu" and a.size:
-            raise IndexError(f"index lists must hold ints or bools, got {idx!r}")
-        return a.astype(np.int64) if a.size == 0 else a
-    if isinstance(idx, np.ndarray):
-        if idx.dtype.kind not in "biu":
-            raise IndexError(f"array indices must be int or bool, got {idx.dtype}")
-        return idx
-    return idx
-
-
-def _normalise_index(index):
-    if type(index) is tuple:
-        return tuple(_index_arg(i) for i in index)
-    return (_index_arg(index),)
-
-
-class Tensor:
+class Tensor(TensorBase):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     >>> x = cr.tensor(-2.0, requires_grad=True); y = cr.tensor(5.0, requires_grad=True)
@@ -111,27 +47,16 @@ class Tensor:
     (tensor(-4.), tensor(-4.), tensor(3.))
     """
 
-    __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
-                 "_retains_grad", "_hooks", "__weakref__")
+    __slots__ = ()   # the fields are TensorBase's
     __array_ufunc__ = None  # NumPy operators defer to ours: np.float32(2) * t stays a Tensor
     __hash__ = object.__hash__
 
-    def __init__(self, data=(), dtype=None, requires_grad=False):
+    def __new__(cls, data=(), dtype=None, requires_grad=False):
         arr = np.array(data.array if isinstance(data, Tensor) else data,
                        dtype=_dtype.to_numpy_dtype(dtype) or _dtype.default_float_np())
-        _init(self, arr, requires_grad)
-
-    @classmethod
-    def _make(cls, array):
-        t = object.__new__(Tensor)
-        t.array = array
-        t.requires_grad = False
-        t.grad = None
-        t.grad_fn = None
-        t._output_nr = 0
-        t._version = 0
-        t._retains_grad = False
-        t._hooks = None
+        t = make_tensor(arr, cls)
+        if requires_grad:
+            t.requires_grad_(True)
         return t
 
     # -- attributes --------------------------------------------------------------------------
@@ -145,7 +70,7 @@ class Tensor:
 
     @property
     def device(self):
-        return _CPU
+        return CPU
 
     @property
     def ndim(self):
@@ -242,33 +167,18 @@ class Tensor:
 
     # -- autograd ----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``."""
-        engine = _engine
+        """Compute d(self)/d(leaf) for every leaf that requires grad and add it to ``leaf.grad``
+        (only for the leaves in ``inputs``, when given)."""
         if create_graph:
             raise RuntimeError("backward(create_graph=True): chainrule computes gradients on raw "
                                "arrays, so higher-order derivatives are not available")
-        if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a "
-                               "grad_fn: call requires_grad_() on a leaf it depends on, or "
-                               "check that it was not computed under no_grad()")
-        if gradient is None:
-            if self.array.size != 1:
-                raise RuntimeError(f"grad can be implicitly created only for scalar outputs: this "
-                                   f"tensor has shape {tuple(self.shape)}; pass gradient= (a "
-                                   f"tensor of that shape) to backward()")
-            g = np.ones(self.array.shape, dtype=self.array.dtype)
-        else:
-            g = gradient.array if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if g.shape != self.array.shape:
-                raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the tensor "
-                                   f"has shape {tuple(self.shape)}")
-            g = np.array(g, dtype=self.array.dtype)
+        seeds = root_gradients((self,), (gradient,), "gradient", "backward")
         if inputs is None:
-            engine.run_backward((self,), (g,), retain_graph=bool(retain_graph))
+            run_backward((self,), seeds, retain_graph=bool(retain_graph))
             return
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-        grads = engine.run_backward((self,), (g,), retain_graph=bool(retain_graph), capture=inputs)
-        engine.accumulate_grads([(t, gi) for t, gi in zip(inputs, grads) if gi is not None])
+        grads = run_backward((self,), seeds, retain_graph=bool(retain_graph), capture=inputs)
+        accumulate_grads([(t, g) for t, g in zip(inputs, grads) if g is not None])
 
     def detach(self):
         return Tensor._make(self.array)
@@ -370,7 +280,6 @@ class Tensor:
 
     # -- Python protocol ---------------------------------------------------------------------
     def __repr__(self):
-        from ._format import format_tensor
         return format_tensor(self)
 
     def __len__(self):
@@ -409,7 +318,7 @@ class Tensor:
         return object.__format__(self, spec)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (self.array, self.requires_grad))
+        return (Tensor, (self.array, self.array.dtype, self.requires_grad))
 
     def __deepcopy__(self, memo):
         t = Tensor._make(self.array.copy())
@@ -496,7 +405,7 @@ class Tensor:
             return op.apply(self, other)
         self._inplace_check(ufunc.__name__)
         np.copyto(self.array, ufunc(self.array, _raw(other)), casting="same_kind")
-        self._version += 1
+        increment_version(self)
         return self
 
     # -- comparisons (not differentiable) -----------------------------------------------------
@@ -958,11 +867,11 @@ class Tensor:
 
     # -- indexing ----------------------------------------------------------------------------
     def __getitem__(self, index):
-        index = _normalise_index(index)
+        index = normalise_index(index)
         try:
             return I.GetItem.apply(self, index)
         except IndexError as e:
-            raise IndexError(f"index {_describe_index(index)} is invalid for a tensor of shape "
+            raise IndexError(f"index {describe_index(index)} is invalid for a tensor of shape "
                              f"{tuple(self.shape)}: {e}") from None
 
     def __setitem__(self, index, value):
@@ -971,8 +880,8 @@ class Tensor:
                                "in-place graph edit; build the tensor with cat/stack/where or "
                                "masked_fill instead")
         self._inplace_check("__setitem__")
-        self.array[_normalise_index(index)] = _raw(value)
-        self._version += 1
+        self.array[normalise_index(index)] = _raw(value)
+        increment_version(self)
 
     def masked_fill(self, mask, value):
         return I.MaskedFill.apply(self, _bool_arg(mask, "masked_fill"), _raw(value))
@@ -1041,7 +950,7 @@ class Tensor:
     def _inplace(self, op, result):
         self._inplace_check(op)
         np.copyto(self.array, result, casting="same_kind")
-        self._version += 1
+        increment_version(self)
         return self
 
     def add_(self, other, alpha=1):
@@ -1088,7 +997,7 @@ class Tensor:
                                f"{tuple(self.shape)}") from None
         self._inplace_check("copy_")
         np.copyto(self.array, s, casting="unsafe")
-        self._version += 1
+        increment_version(self)
         return self
 
     def clamp_(self, min=None, max=None):
@@ -1101,19 +1010,15 @@ class Tensor:
                                                        _raw(value), self.array))
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from .random import rng
         return self._inplace("uniform_", rng(generator).uniform(a, b, self.array.shape))
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from .random import rng
         return self._inplace("normal_", rng(generator).normal(mean, std, self.array.shape))
 
     def bernoulli_(self, p=0.5, generator=None):
-        from .random import rng
         return self._inplace("bernoulli_", rng(generator).random(self.array.shape) < p)
 
     def random_(self, low=0, high=None, generator=None):
-        from .random import rng
         return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
 
 
@@ -1126,31 +1031,11 @@ class _HookHandle:
             self._hooks.remove(self._hook)
 
 
-def _init(t, arr, requires_grad):
-    t.array = arr
-    t.requires_grad = False
-    t.grad = None
-    t.grad_fn = None
-    t._output_nr = 0
-    t._version = 0
-    t._retains_grad = False
-    t._hooks = None
-    if requires_grad:
-        t.requires_grad_(True)
-
-
-def _rebuild(array, requires_grad):
-    t = Tensor._make(array)
-    t.requires_grad = requires_grad
-    return t
-
-
 def _raw(x):
     return x.array if isinstance(x, Tensor) else x
 
 
 def _nondiff(fn, a, b):
-    from .ops.base import promote
     x, y = promote(_raw(a), _raw(b))
     return Tensor._make(np.asarray(fn(x, y)))
 
@@ -1213,16 +1098,3 @@ def _infer_shape(t, shape, op):
         raise RuntimeError(f"{op}: shape {list(shape)} is invalid for input of size {size} "
                            f"(shape {tuple(t.shape)})")
     return shape
-
-
-def _describe_index(index):
-    parts = []
-    for i in index:
-        if isinstance(i, np.ndarray):
-            parts.append(f"array(shape={i.shape}, dtype={i.dtype})")
-        else:
-            parts.append(repr(i))
-    return "[" + ", ".join(parts) + "]"
-
-
-_function.Tensor = Tensor

@@ -444,6 +444,20 @@ def test_backward_of_a_tensor_that_does_not_require_grad():
         cr.ones(()).backward()
 
 
+def test_the_three_ways_into_backward_check_their_seeds_alike():
+    x = cr.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*\(2, 3\); pass grad_outputs="):
+        cr.autograd.grad(x * 2, x)
+    with pytest.raises(RuntimeError, match=r"scalar outputs.*\(2, 3\); pass grad_tensors="):
+        cr.autograd.backward(x * 2)
+    with pytest.raises(RuntimeError, match=r"backward: gradient has shape \(3,\) but"):
+        (x * 2).backward(cr.ones(3))
+    with pytest.raises(RuntimeError, match=r"autograd.backward: grad_tensors has shape \(3,\)"):
+        cr.autograd.backward(x * 2, cr.ones(3))
+    with pytest.raises(RuntimeError, match="element 1 of tensors does not require grad"):
+        cr.autograd.backward([x.sum(), cr.ones(())])
+
+
 @pytest.mark.parametrize("fn, pattern", [
     (lambda: cr.ones(2, 3) @ cr.ones(2, 3), r"matmul.*\(2, 3\).*\(2, 3\)"),
     (lambda: cr.ones(2, 3, 4) @ cr.ones(5, 4, 2), r"matmul.*\(2, 3, 4\).*\(5, 4, 2\)"),

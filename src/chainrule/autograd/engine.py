@@ -10,7 +10,7 @@ as they are consumed; each node's saved arrays are freed after its backward unle
 import numpy as np
 
 from . import anomaly
-from .. import tensor as _tensor_module  # noqa: E402  (partially initialised at import time)
+from .tensor_base import TensorBase, make_tensor
 
 
 def undo_broadcast(grad, shape):
@@ -27,17 +27,40 @@ def undo_broadcast(grad, shape):
     return grad.reshape(shape)
 
 
-def _free(node):
-    d = node.__dict__
-    d.clear()
-    d["_freed"] = True
-
-
 def _raise_modified(node, t, v):
     raise RuntimeError(
         f"one of the tensors needed by {node.node_name()} (shape {tuple(t.shape)}) was modified "
         f"by an in-place operation after it was used (version {v} -> {t._version}); compute the "
         f"gradient before modifying it, or use an out-of-place operation")
+
+
+def root_gradients(roots, gradients, argument, caller):
+    """The arrays backward starts from, dL/droot for each root: ``gradients`` holds a tensor or
+    array of the root's shape, or None for a one-element root (then dL/dL = 1).
+
+    ``argument`` and ``caller`` name what the user passes them as, for the error messages. The
+    arrays are copies: a seed can become a leaf's ``.grad``, which later accumulates in place.
+    """
+    seeds = []
+    for i, (t, g) in enumerate(zip(roots, gradients)):
+        if not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have "
+                               f"a grad_fn: call requires_grad_() on a leaf it depends on, or "
+                               f"check that it was not computed under no_grad()")
+        arr = t.array
+        if g is None:
+            if arr.size != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs: this "
+                                   f"tensor has shape {tuple(arr.shape)}; pass {argument}= (a "
+                                   f"tensor of that shape) to {caller}()")
+            seeds.append(np.ones(arr.shape, dtype=arr.dtype))
+            continue
+        g = g.array if isinstance(g, TensorBase) else np.asarray(g)
+        if g.shape != arr.shape:
+            raise RuntimeError(f"{caller}: {argument} has shape {tuple(g.shape)} but the tensor "
+                               f"has shape {tuple(arr.shape)}")
+        seeds.append(np.array(g, dtype=arr.dtype))
+    return seeds
 
 
 def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate=True):
@@ -137,11 +160,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
                 g = g.astype(arr.dtype)
             fn = t.grad_fn
             if fn is None:
-                entry = leaf_grads.get(id(t))
-                if entry is None:
-                    leaf_grads[id(t)] = [t, g]
-                else:
-                    entry[1] = entry[1] + g
+                _add_leaf(leaf_grads, t, g)
                 continue
             slots = table.get(fn)
             if slots is None:
@@ -153,9 +172,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             if left == 0:
                 ready.append(fn)
         if not retain_graph:
-            d = node.__dict__
-            d.clear()
-            d["_freed"] = True
+            free_node(node, grads)
 
     if capture is not None:
         out = []
@@ -187,6 +204,7 @@ def accumulate_grads(pairs):
 
 
 def _add_leaf(leaf_grads, t, g):
+    """Add ``g`` to the gradient collected so far for leaf ``t`` (the sum over its uses)."""
     entry = leaf_grads.get(id(t))
     if entry is None:
         leaf_grads[id(t)] = [t, g]
@@ -202,7 +220,7 @@ def accumulate_grad(t, g):
         # broadcast view) to several inputs, and users clip or zero grads in place.
         if g.base is not None or not g.flags.writeable or g.dtype != t.array.dtype:
             g = np.array(g, dtype=t.array.dtype)
-        t.grad = _tensor_module.Tensor._make(g)
+        t.grad = make_tensor(g)
     else:
         if old.array.shape != g.shape:
             raise RuntimeError(f"accumulating a gradient of shape {tuple(g.shape)} into .grad of "
@@ -211,20 +229,28 @@ def accumulate_grad(t, g):
 
 
 def _apply_hooks(t, g, retain):
+    """``t``'s gradient ``g`` after its hooks (each may return a replacement); with ``retain``,
+    also kept in ``t.grad`` when ``t`` retains its gradient."""
     hooks = t._hooks
     if hooks:
-        from ..tensor import Tensor
         for h in hooks:
-            r = h(Tensor._make(g))
+            r = h(make_tensor(g))
             if r is not None:
-                g = r.array if isinstance(r, Tensor) else np.asarray(r)
+                g = r.array if isinstance(r, TensorBase) else np.asarray(r)
     if retain and t._retains_grad:
-        from ..tensor import Tensor
         if t.grad is None:
-            t.grad = Tensor._make(np.array(g))
+            t.grad = make_tensor(np.array(g))
         else:
-            t.grad = Tensor._make(t.grad.array + g)
+            t.grad = make_tensor(t.grad.array + g)
     return g
+
+
+def free_node(node, grads):
+    """Release what backward saved; called once per node after its backward unless
+    ``retain_graph``. A second backward through the node then raises (``_raise_freed``)."""
+    d = node.__dict__
+    d.clear()
+    d["_freed"] = True
 
 
 def _raise_freed(node):

@@ -12,12 +12,11 @@ Two flavours share the engine:
 """
 import numpy as np
 
-xp_ndarray = np.ndarray
-
 from . import anomaly
-from .grad_mode import state as _grad_state
+from .grad_mode import no_grad, state as _grad_state
+from .tensor_base import TensorBase, make_tensor
 
-Tensor = None  # set by chainrule.tensor to break the import cycle
+xp_ndarray = np.ndarray
 
 
 class Function:
@@ -54,11 +53,10 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        T = Tensor
         arrays = []
         record = False
         for a in args:
-            if isinstance(a, T):
+            if isinstance(a, TensorBase):
                 arrays.append(a.array)
                 if a.requires_grad:
                     record = True
@@ -70,7 +68,7 @@ class Function:
             tensors = []
             versions = []
             for a in args:
-                if isinstance(a, T):
+                if isinstance(a, TensorBase):
                     tensors.append(a)
                     versions.append(a._version)
                     inputs.append(a if a.requires_grad else None)
@@ -92,17 +90,16 @@ class Function:
                                    f"together (sizes must be equal or 1 in each trailing "
                                    f"dimension)") from None
         else:
-            from .grad_mode import no_grad
             with no_grad():
                 out = cls.forward(ctx, *args)
         multi = type(out) is tuple
         if anomaly.state.enabled:
             outs = out if multi else (out,)
             anomaly.check(cls.node_name(), "forward",
-                          [o.array if isinstance(o, T) else o for o in outs])
+                          [o.array if isinstance(o, TensorBase) else o for o in outs])
         if not record:
             if type(out) is xp_ndarray:
-                return T._make(out)
+                return make_tensor(out)
             if multi:
                 return tuple([_wrap(o) for o in out])
             return _wrap(out)
@@ -114,8 +111,8 @@ class Function:
         ctx._n_out = 1
         if type(out) is not xp_ndarray:
             return _wrap(out, ctx, 0)
-        # Inlined _wrap for the common single-array output.
-        t = T._make(out)
+        # _wrap written out for the common single-array output: this is every op's hot path
+        t = make_tensor(out)
         if out.dtype.kind == "f":
             t.requires_grad = True
             t.grad_fn = ctx
@@ -164,11 +161,10 @@ class Function:
         if cls.raw:
             res = cls.backward(self, *grads)
         else:
-            T = Tensor
-            res = cls.backward(self, *[T._make(g) if g is not None else None for g in grads])
+            res = cls.backward(self, *[None if g is None else make_tensor(g) for g in grads])
             if type(res) is not tuple:
                 res = (res,)
-            res = tuple(r.array if isinstance(r, T) else (None if r is None else np.asarray(r))
+            res = tuple(r.array if isinstance(r, TensorBase) else (None if r is None else np.asarray(r))
                         for r in res)
         if type(res) is not tuple:
             res = (res,)
@@ -202,12 +198,13 @@ class AccumulateGrad:
 
 
 def _wrap(out, ctx=None, output_nr=0):
-    T = Tensor
-    if isinstance(out, T):
+    """Output ``output_nr`` of a forward (an array or a tensor) as a new tensor, made by ``ctx``
+    when the call is recorded."""
+    if isinstance(out, TensorBase):
         arr = out.array
     else:
         arr = out if type(out) is np.ndarray else np.asarray(out)
-    t = T._make(arr)
+    t = make_tensor(arr)
     if ctx is not None and arr.dtype.kind == "f":  # integer outputs (indices) carry no gradient
         t.requires_grad = True
         t.grad_fn = ctx

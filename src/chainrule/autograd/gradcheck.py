@@ -1,6 +1,10 @@
 """``gradcheck``: compare analytic gradients with central finite differences in float64."""
 import numpy as np
 
+from .engine import run_backward
+from .grad_mode import enable_grad, no_grad
+from .tensor_base import TensorBase
+
 
 class GradcheckError(RuntimeError):
     """Raised by ``gradcheck`` when an analytic gradient disagrees with finite differences."""
@@ -22,14 +26,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     >>> cr.autograd.gradcheck(my_layer, (x, w))
     True
     """
-    from ..tensor import Tensor
-    from .grad_mode import enable_grad, no_grad
-    from .engine import run_backward
-
-    if isinstance(inputs, Tensor):
+    if isinstance(inputs, TensorBase):
         inputs = (inputs,)
     inputs = tuple(inputs)
-    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, TensorBase) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True; nothing to check")
     for i in checked:
@@ -42,7 +42,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         return out if isinstance(out, (tuple, list)) else (out,)
 
     with enable_grad():
-        outs = [o for o in outputs() if isinstance(o, Tensor)]
+        outs = [o for o in outputs() if isinstance(o, TensorBase)]
     outs_np = [o.array.copy() for o in outs]
 
     # Analytic Jacobian, one output element at a time: J[j][i] has input i's gradient of the
@@ -72,9 +72,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             for k in range(flat.size):
                 orig = flat[k]
                 flat[k] = orig + eps
-                plus = [o.array.copy() for o in outputs() if isinstance(o, Tensor)]
+                plus = [o.array.copy() for o in outputs() if isinstance(o, TensorBase)]
                 flat[k] = orig - eps
-                minus = [o.array.copy() for o in outputs() if isinstance(o, Tensor)]
+                minus = [o.array.copy() for o in outputs() if isinstance(o, TensorBase)]
                 flat[k] = orig
                 for oi in range(len(outs)):
                     num = ((plus[oi] - minus[oi]) / (2 * eps)).reshape(-1)

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ..random import rng
 
 
@@ -59,7 +60,7 @@ def _calculate_correct_fan(tensor, mode):
 def _fill(tensor, values):
     arr = tensor.array
     np.copyto(arr, values, casting="unsafe")
-    tensor._version += 1
+    increment_version(tensor)
     return tensor
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.grad_mode import no_grad
+from ..autograd.tensor_base import increment_version
 from ..tensor import Tensor, device as _device
 from .parameter import Buffer, Parameter
 
@@ -347,7 +348,7 @@ class Module:
                 new = fn(p.array)
                 if new is not p.array:
                     p.array = new
-                    p._version += 1
+                    increment_version(p)
                 if p.grad is not None:
                     p.grad.array = fn(p.grad.array)
             for name, b in module._buffers.items():
@@ -442,7 +443,7 @@ class Module:
                 continue
             with no_grad():
                 np.copyto(target.array, arr, casting="unsafe")
-                target._version += 1
+                increment_version(target)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from ``state_dict`` (chainrule or PyTorch tensors, or NumPy

@@ -2,7 +2,8 @@
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Tensor, _init
+from ..autograd.tensor_base import make_tensor
+from ..tensor import Tensor
 
 
 class Parameter(Tensor):
@@ -15,7 +16,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data=None, requires_grad=True):
+    def __new__(cls, data=None, requires_grad=True):
         if data is None:
             arr = np.empty(0, dtype=_dtype.default_float_np())
         elif isinstance(data, Tensor):
@@ -24,7 +25,10 @@ class Parameter(Tensor):
             arr = np.asarray(data)
             if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
                 arr = arr.astype(_dtype.default_float_np())
-        _init(self, arr, requires_grad)
+        p = make_tensor(arr, cls)
+        if requires_grad:
+            p.requires_grad_(True)
+        return p
 
     def __repr__(self):
         from .._format import format_tensor
@@ -48,8 +52,9 @@ class Buffer(Tensor):
 
     __slots__ = ("persistent",)
 
-    def __init__(self, data=None, persistent=True):
+    def __new__(cls, data=None, persistent=True):
         arr = np.empty(0, dtype=_dtype.default_float_np()) if data is None else \
             (data.array if isinstance(data, Tensor) else np.asarray(data))
-        _init(self, arr, False)
-        self.persistent = persistent
+        b = make_tensor(arr, cls)
+        b.persistent = persistent
+        return b

@@ -1,6 +1,7 @@
 """Adadelta: RMSProp with the step size itself an exponential average (no lr needed)."""
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ._inplace import add_scaled_, decay_addcmul_
 from .optimizer import (Optimizer, check_lr, check_nonnegative, check_not_differentiable,
                         new_step, zeros_like_param)
@@ -64,4 +65,4 @@ class Adadelta(Optimizer):
             delta *= g
             decay_addcmul_(acc_delta, rho, delta, 1 - rho, tmp)
             add_scaled_(x, delta, -lr, delta)
-            p._version += 1
+            increment_version(p)

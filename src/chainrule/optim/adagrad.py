@@ -1,6 +1,7 @@
 """Adagrad: per-dimension learning rates from the accumulated squared gradients."""
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ._inplace import addcdiv_, addcmul_
 from .optimizer import (Optimizer, Tensor, check_lr, check_nonnegative,
                         check_not_differentiable, new_step)
@@ -62,4 +63,4 @@ class Adagrad(Optimizer):
             np.sqrt(total, out=std)
             std += eps
             addcdiv_(x, g, std, -clr, tmp)
-            p._version += 1
+            increment_version(p)

@@ -1,6 +1,7 @@
 """Adam: momentum on the gradient plus RMSProp's per-dimension scaling, bias-corrected."""
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ._inplace import decay_addcmul_
 from .optimizer import (Optimizer, check_betas, check_lr, check_nonnegative,
                         check_not_differentiable, new_step, zeros_like_param)
@@ -95,4 +96,4 @@ class Adam(Optimizer):
             np.divide(m, denom, out=denom)
             denom *= step_size * bias_correction2_sqrt
             x -= denom
-            p._version += 1
+            increment_version(p)

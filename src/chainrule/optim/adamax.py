@@ -1,6 +1,7 @@
 """Adamax: Adam with the infinity norm in place of the second moment."""
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ._inplace import addcdiv_, lerp_
 from .optimizer import (Optimizer, check_betas, check_lr, check_nonnegative,
                         check_not_differentiable, new_step, zeros_like_param)
@@ -58,4 +59,4 @@ class Adamax(Optimizer):
             np.maximum(u, tmp, out=u)
             clr = lr / (1 - beta1 ** step)
             addcdiv_(x, m, u, -clr, tmp)
-            p._version += 1
+            increment_version(p)

@@ -1,6 +1,7 @@
 """NAdam: Adam with Nesterov momentum."""
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ._inplace import addcdiv_, decay_addcmul_, lerp_
 from .optimizer import (Optimizer, Tensor, check_betas, check_lr, check_nonnegative,
                         check_not_differentiable, new_step, zeros_like_param)
@@ -79,4 +80,4 @@ class NAdam(Optimizer):
             denom += eps
             addcdiv_(x, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product), tmp)
             addcdiv_(x, m, denom, (-lr * mu_next) / (1.0 - mu_product_next), tmp)
-            p._version += 1
+            increment_version(p)

@@ -16,6 +16,7 @@ from itertools import chain
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
+from ..autograd.tensor_base import increment_version
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -172,7 +173,7 @@ class Optimizer:
                         g.detach_()
                     g.requires_grad = False
                     g.array.fill(0)
-                    g._version += 1
+                    increment_version(g)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` (optional) re-evaluates
@@ -194,7 +195,7 @@ class Optimizer:
         applied (``_effective_grad``; with ``decoupled_weight_decay``, AdamW's decay shrinks
         ``x *= 1 - lr * wd`` instead); ``state`` the parameter's state dict, filled by
         ``_init_state`` on its first step; ``step`` its step count, already advanced by one.
-        The caller updates ``x`` in place, then bumps ``p._version``."""
+        The caller updates ``x`` in place, then calls ``increment_version(p)``."""
         state = self.state
         lr, weight_decay, maximize = group["lr"], group["weight_decay"], group["maximize"]
         decoupled = weight_decay != 0 and group.get("decoupled_weight_decay", False)

@@ -1,6 +1,7 @@
 """RMSProp: Adagrad's cache made a leaky (exponential) average."""
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ._inplace import add_scaled_, addcdiv_, decay_addcmul_, lerp_
 from .optimizer import (Optimizer, check_lr, check_nonnegative, check_not_differentiable,
                         new_step, zeros_like_param)
@@ -78,4 +79,4 @@ class RMSprop(Optimizer):
                 add_scaled_(x, buf, -lr, tmp)
             else:
                 addcdiv_(x, g, avg, -lr, tmp)
-            p._version += 1
+            increment_version(p)

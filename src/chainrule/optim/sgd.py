@@ -1,6 +1,7 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ._inplace import add_scaled_
 from .optimizer import Optimizer, Tensor, check_lr, check_nonnegative, check_not_differentiable
 
@@ -86,4 +87,4 @@ class SGD(Optimizer):
                 else:
                     g, owned = buf, False
             add_scaled_(x, g, -lr, g if owned else self._buffer(x, "tmp"))
-            p._version += 1
+            increment_version(p)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ...autograd.grad_mode import no_grad
+from ...autograd.tensor_base import increment_version
 from ...tensor import Tensor
 
 
@@ -30,5 +31,5 @@ def vector_to_parameters(vec, parameters):
         for p in params:
             n = p.numel()
             np.copyto(p.array, src[offset:offset + n].reshape(p.array.shape), casting="unsafe")
-            p._version += 1
+            increment_version(p)
             offset += n

@@ -6,6 +6,7 @@ Weight decay (the L2 penalty folded into the update) lives in the optimisers.
 """
 import numpy as np
 
+from ...autograd.tensor_base import increment_version
 from ...tensor import Tensor
 from ..module import Module
 
@@ -58,6 +59,6 @@ def max_norm_(module_or_params, max_norm, dim=0, norm_type=2.0, eps=1e-7):
             shape = [1] * w.ndim
             shape[dim] = w.shape[dim]
             w *= factor.reshape(shape)
-            p._version += 1
+            increment_version(p)
             rescaled += over
     return rescaled
