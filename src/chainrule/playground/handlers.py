@@ -6,6 +6,7 @@ server"). ``handle`` dispatches, turns a ``ProtocolError`` from a semantic check
 import base64
 import copy
 
+from ..autograd.tensor_base import increment_version
 from . import data
 from .backprop import backprop_factors
 from .export import export_script, model_bytes
@@ -105,7 +106,7 @@ def on_edit_weight(session, message):
         raise ProtocolError(f"from must be < {lin.in_features} in layer {message['layer']}, "
                             f"got {i}", "from")
     lin.weight.array[j, i] = message["value"]
-    lin.weight._version += 1
+    increment_version(lin.weight)
     session.dirty = True
 
 
@@ -116,7 +117,7 @@ def on_edit_bias(session, message):
         raise ProtocolError(f"unit must be < {lin.out_features} in layer {message['layer']}, "
                             f"got {j}", "unit")
     lin.bias.array[j] = message["value"]
-    lin.bias._version += 1
+    increment_version(lin.bias)
     session.dirty = True
 
 
