@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.ops.elementwise import Relu
+from chainrule.ops.activation import Relu
 
 
 @pytest.mark.parametrize("n", [8191, 8192, Relu._BLOCK, Relu._BLOCK + 1, 3 * Relu._BLOCK - 5])
