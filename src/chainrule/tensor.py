@@ -654,7 +654,7 @@ class Tensor:
         return activation.Sigmoid.apply(self)
 
     def relu(self):
-        return activation.Relu.apply(self)
+        return activation.ReLU.apply(self)
 
     def reciprocal(self):
         return elementwise.Reciprocal.apply(self)

@@ -33,7 +33,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.Relu.apply(input)
+        return activation.ReLU.apply(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -47,7 +47,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
-        return activation.LeakyRelu.apply(input, self.negative_slope)
+        return activation.LeakyReLU.apply(input, self.negative_slope)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -61,7 +61,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return activation.Elu.apply(input, self.alpha)
+        return activation.ELU.apply(input, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -75,7 +75,7 @@ class SELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.Selu.apply(input)
+        return activation.SELU.apply(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -105,7 +105,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input):
-        return activation.Gelu.apply(input, self.approximate)
+        return activation.GELU.apply(input, self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -119,7 +119,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.Silu.apply(input)
+        return activation.SiLU.apply(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""

@@ -45,7 +45,7 @@ def tanh(input):
 
 def relu(input, inplace=False):
     """max(0, x)."""
-    return activation.Relu.apply(input)
+    return activation.ReLU.apply(input)
 
 
 def relu6(input, inplace=False):
@@ -62,16 +62,16 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
-    return activation.LeakyRelu.apply(input, negative_slope)
+    return activation.LeakyReLU.apply(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha (e^x - 1)."""
-    return activation.Elu.apply(input, alpha)
+    return activation.ELU.apply(input, alpha)
 
 
 def selu(input, inplace=False):
-    return activation.Selu.apply(input)
+    return activation.SELU.apply(input)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
@@ -83,12 +83,12 @@ def gelu(input, approximate="none"):
     """x Phi(x) (exact, with erf), or the tanh approximation with ``approximate='tanh'``."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return activation.Gelu.apply(input, approximate)
+    return activation.GELU.apply(input, approximate)
 
 
 def silu(input, inplace=False):
     """x sigmoid(x) (swish)."""
-    return activation.Silu.apply(input)
+    return activation.SiLU.apply(input)
 
 
 def mish(input, inplace=False):
@@ -114,7 +114,7 @@ def prelu(input, weight):
         if weight.numel() != channels:
             raise RuntimeError(f"prelu: {weight.numel()} weights for an input with {channels} "
                                f"channels (shape {tuple(input.shape)}); expected 1 or {channels}")
-    return activation.Prelu.apply(input, weight)
+    return activation.PReLU.apply(input, weight)
 
 
 def _softmax_dim(name, ndim):
@@ -209,7 +209,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f"binary_cross_entropy_with_logits: target size ({tuple(target.shape)}) "
                          f"must be the same as input size ({tuple(input.shape)})")
-    return loss.BCEWithLogits.apply(input, target, _raw(weight), _raw(pos_weight),
+    return loss.BCEWithLogitsLoss.apply(input, target, _raw(weight), _raw(pos_weight),
                                  _reduction(reduction, "binary_cross_entropy_with_logits"))
 
 
@@ -249,12 +249,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                              f"{tuple(input.shape)}, got {tuple(t.shape)}")
         if input.array.dtype.kind != "f":
             raise TypeError("cross_entropy: expected floating-point logits")
-        return loss.CrossEntropy.apply(input, target, _raw(weight), ignore_index, label_smoothing,
-                                    reduction)
+        return loss.CrossEntropyLoss.apply(input, target, _raw(weight), ignore_index,
+                                           label_smoothing, reduction)
     t = _target_array(target, "cross_entropy")
     _class_target_shape(input, t, "cross_entropy")
     _check_weight(weight, input, "cross_entropy")
-    return loss.CrossEntropy.apply(input, t, _raw(weight), ignore_index, label_smoothing, reduction)
+    return loss.CrossEntropyLoss.apply(input, t, _raw(weight), ignore_index, label_smoothing,
+                                       reduction)
 
 
 def _check_weight(weight, input, op):
@@ -283,7 +284,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size. 'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.", stacklevel=2)
-    return loss.KLDiv.apply(input, target, reduction, log_target)
+    return loss.KLDivLoss.apply(input, target, reduction, log_target)
 
 
 # -- normalisation ------------------------------------------------------------------------------

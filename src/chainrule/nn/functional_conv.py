@@ -1,7 +1,7 @@
 """Convolution, pooling, fold/unfold and interpolation functions (``torch.nn.functional`` names).
 
 Argument names, defaults and shapes follow PyTorch; each function checks its input and calls one
-fused op from ``chainrule.ops.conv``.
+op from ``chainrule.ops``' conv, pooling, upsampling or fold.
 """
 import math
 

@@ -287,7 +287,8 @@ def _flat_backward_batch_last(ctx, g, need):
     if need[0]:
         gcols = (w4.reshape(O, -1).T @ gT).reshape(1, C, kh, kw, L, N)
         gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[0].transpose(3, 0, 1, 2)
-        gx = xp.ascontiguousarray(crop(gpad, ctx.pads, inner_size(ctx.x_shape))).reshape(ctx.x_shape)
+        gx = crop(gpad, ctx.pads, inner_size(ctx.x_shape))
+        gx = xp.ascontiguousarray(gx).reshape(ctx.x_shape)
     return gx, gw
 
 

@@ -133,7 +133,7 @@ def _check_targets(t, valid, n_classes, op, ignore_index):
     return tt
 
 
-class CrossEntropy(Op):
+class CrossEntropyLoss(Op):
     """Softmax cross-entropy from logits in one step.
 
     Class indices t:  L_i = -w_t log p_{i,t} (with label smoothing eps:
@@ -144,6 +144,8 @@ class CrossEntropy(Op):
     Probabilities q:  L_i = -sum_c w_c q_c log p_c;  dL_i/dx_i = p_i sum_c w_c q_c - w q;
     'mean' divides by the number of samples.
     """
+
+    backward_name = "CrossEntropy"  # grad_fn keeps its printed name, CrossEntropyBackward
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
@@ -276,10 +278,12 @@ class NLLLoss(Op):
         return _classes_back(gx, ctx.shape), None, None, None, None
 
 
-class BCEWithLogits(Op):
+class BCEWithLogitsLoss(Op):
     """L = w [(1 - y) x + (1 + (pw - 1) y) softplus(-x)], softplus(-x) = max(-x, 0) +
     log(1 + e^-|x|), stable for any logit;  dL/dx = w [(1 - y) - (1 + (pw - 1) y)(1 - sigmoid x)]
     (= w (sigmoid x - y) without pos_weight);  dL/dy = w (-x + (pw - 1) softplus(-x))."""
+
+    backward_name = "BCEWithLogits"  # grad_fn keeps its printed name, BCEWithLogitsBackward
 
     @staticmethod
     def forward(ctx, x, y, weight, pos_weight, reduction):
@@ -349,9 +353,11 @@ class BCELoss(Op):
         return gx, gy, None, None
 
 
-class KLDiv(Op):
+class KLDivLoss(Op):
     """L = y (log y - x) (0 where y = 0), or e^y (y - x) with log_target;  dL/dx = -y (or -e^y),
     dL/dy = log y + 1 - x (or e^y (y - x + 1)). 'batchmean' divides the sum by the batch size."""
+
+    backward_name = "KLDiv"  # grad_fn keeps its printed name, KLDivBackward
 
     @staticmethod
     def forward(ctx, x, y, reduction, log_target):
