@@ -258,9 +258,10 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
-    args = [_tuple(a, 2, n, op) for a, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
-                                              (padding, "padding"), (stride, "stride"))]
-    out = Unfold.apply(input, *args)
+    kernel, dilation, padding, stride = [
+        _tuple(a, 2, n, op) for a, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                         (padding, "padding"), (stride, "stride"))]
+    out = Unfold.apply(input, kernel, stride, padding, dilation)
     return out.squeeze(0) if unbatched else out
 
 
@@ -273,10 +274,11 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     unbatched = input.ndim == 2
     if unbatched:
         input = input.unsqueeze(0)
-    args = [_tuple(a, 2, n, op) for a, n in ((output_size, "output_size"),
-                                              (kernel_size, "kernel_size"), (dilation, "dilation"),
-                                              (padding, "padding"), (stride, "stride"))]
-    out = Fold.apply(input, *args)
+    size, kernel, dilation, padding, stride = [
+        _tuple(a, 2, n, op) for a, n in ((output_size, "output_size"),
+                                         (kernel_size, "kernel_size"), (dilation, "dilation"),
+                                         (padding, "padding"), (stride, "stride"))]
+    out = Fold.apply(input, size, kernel, stride, padding, dilation)
     return out.squeeze(0) if unbatched else out
 
 

@@ -14,6 +14,8 @@ per image, for images with many positions; and batch-last, (C*kh*kw, L*N) column
 for the whole batch, when an image has fewer positions than the weight has entries and per-image
 products would be too small for BLAS (``_few_positions``).
 """
+from typing import NamedTuple
+
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp
@@ -21,6 +23,19 @@ from .base import Op
 
 
 # -- geometry ----------------------------------------------------------------------------------
+
+class WindowGeometry(NamedTuple):
+    """Where the sliding windows of a convolution, pooling or unfold lie, each field per spatial
+    axis (h, w): the window is ``kernel`` positions ``dilation`` apart, consecutive windows are
+    ``stride`` apart, there are ``out`` of them, over the input padded by ``pads``
+    ((top, bottom), (left, right))."""
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    out: tuple
+    pads: tuple
+
+
 
 def out_size(n, k, s, d, lo, hi, ceil_mode=False, op="conv"):
     """Output length of a sliding window: floor or ceil((n + lo + hi - d(k-1) - 1)/s) + 1.
@@ -99,6 +114,10 @@ def crop(a, pads, size):
     return a[:, :, pt:pt + size[0], pl:pl + size[1]]
 
 
+def inner_size(x_shape):
+    return (1, x_shape[2]) if len(x_shape) == 3 else x_shape[2:]
+
+
 def to4d(x, spatial):
     """1-D ops view (N, C, L) as (N, C, 1, L)."""
     return x[:, :, None, :] if spatial == 1 else x
@@ -171,8 +190,8 @@ class Conv(Op):
                                f"kernel {tuple(w.shape[2:])}; computed output size {o}")
         flat = stride == (1, 1)
         ctx.w4, ctx.w_shape, ctx.flat = w4, w.shape, flat
-        ctx.x_shape, ctx.pads = x.shape, pads
-        ctx.geom = (k, stride, dilation, o, G)
+        ctx.x_shape, ctx.groups = x.shape, G
+        ctx.geom = WindowGeometry(k, stride, dilation, o, pads)
         ctx.batch_last = flat and G == 1 and _few_positions(w4, o, W + sum(pads[1]))
         if ctx.batch_last:
             out = _flat_forward_batch_last(ctx, x4, w4, b, pads, dilation, o)
@@ -202,7 +221,8 @@ class Conv(Op):
 
     @staticmethod
     def backward(ctx, g):
-        k, s, d, o, G = ctx.geom
+        k, s, d, o, pads = ctx.geom
+        G = ctx.groups
         O = ctx.w4.shape[0]
         N = g.shape[0]
         need = ctx.needs_input_grad
@@ -236,7 +256,7 @@ class Conv(Op):
                 gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[..., 0]
             else:
                 gpad = col2im(gcols, ctx.pad_shape, k, s, d, o)
-            gx = crop(gpad, ctx.pads, inner_size(ctx.x_shape)).reshape(ctx.x_shape)
+            gx = crop(gpad, pads, inner_size(ctx.x_shape)).reshape(ctx.x_shape)
         return gx, gw, gb, None, None, None, None, None
 
 
@@ -271,7 +291,7 @@ def _flat_backward_batch_last(ctx, g, need):
     product with the columns, and dL/dX_col = W^T dL/dY one product whose rows, per kernel
     offset, are (C, L, N) blocks that col2im adds into the (C, frame, N) input gradient as C
     contiguous runs of L*N values."""
-    k, _, d, o, _ = ctx.geom
+    k, _, d, o, pads = ctx.geom
     Hp, Wp = ctx.frame
     w4, cols = ctx.w4, ctx.cols
     O, C, kh, kw = w4.shape
@@ -287,13 +307,9 @@ def _flat_backward_batch_last(ctx, g, need):
     if need[0]:
         gcols = (w4.reshape(O, -1).T @ gT).reshape(1, C, kh, kw, L, N)
         gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[0].transpose(3, 0, 1, 2)
-        gx = crop(gpad, ctx.pads, inner_size(ctx.x_shape))
+        gx = crop(gpad, pads, inner_size(ctx.x_shape))
         gx = xp.ascontiguousarray(gx).reshape(ctx.x_shape)
     return gx, gw
-
-
-def inner_size(x_shape):
-    return (1, x_shape[2]) if len(x_shape) == 3 else x_shape[2:]
 
 
 class ConvTranspose(Op):
@@ -328,13 +344,15 @@ class ConvTranspose(Op):
             y = y + b[:, None, None]
         else:
             y = xp.ascontiguousarray(y)
-        ctx.x3, ctx.wg, ctx.geom = x3, wg, (k, stride, dilation, (H, W), G, pads, full)
+        ctx.x3, ctx.wg, ctx.groups, ctx.full = x3, wg, G, full
+        ctx.geom = WindowGeometry(k, stride, dilation, (H, W), pads)
         ctx.x_shape, ctx.w_shape = x.shape, w.shape
         return y[:, :, 0, :] if spatial == 1 else y
 
     @staticmethod
     def backward(ctx, g):
-        k, s, d, o, G, pads, full = ctx.geom
+        k, s, d, o, pads = ctx.geom
+        G, full = ctx.groups, ctx.full
         need = ctx.needs_input_grad
         g4 = g[:, :, None, :] if g.ndim == 3 else g
         N, Co = g4.shape[:2]

@@ -2,7 +2,8 @@
 ``conv``."""
 from ..backend import xp
 from .base import Op
-from .conv import col2im, crop, inner_size, offset_slices, out_size, pad_array, to4d
+from .conv import (WindowGeometry, col2im, crop, inner_size, offset_slices, out_size, pad_array,
+                   to4d)
 
 
 def _pool_geometry(x4, k, s, p, d, ceil_mode, op):
@@ -30,7 +31,8 @@ class MaxPool(Op):
             # on contiguous copies of the four strided views: NumPy vectorises contiguous
             # passes only (LeNet's first pool: 0.52 -> 0.27 ms with the copies)
             out, arg = _max_arg_2x2([xp.ascontiguousarray(v) for v in views])
-            ctx.arg, ctx.geom = arg, (k, s, d, o, pads, xpad.shape, x.shape)
+            ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
+            ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
             return out[:, :, 0, :] if spatial == 1 else out
         out = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
         for v in views[2:]:
@@ -40,12 +42,14 @@ class MaxPool(Op):
         arg = xp.zeros(out.shape, dtype=xp.uint8 if len(views) < 256 else xp.int32)
         for n in range(len(views) - 1, -1, -1):
             xp.putmask(arg, views[n] == out, n)
-        ctx.arg, ctx.geom = arg, (k, s, d, o, pads, xpad.shape, x.shape)
+        ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
+        ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
         return out[:, :, 0, :] if spatial == 1 else out
 
     @staticmethod
     def backward(ctx, g):
-        k, s, d, o, pads, pad_shape, x_shape = ctx.geom
+        k, s, d, o, pads = ctx.geom
+        pad_shape, x_shape = ctx.pad_shape, ctx.x_shape
         g4 = g[:, :, None, :] if g.ndim == 3 else g
         arg = ctx.arg
         disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
@@ -72,7 +76,7 @@ class MaxPool(Op):
     @staticmethod
     def indices(ctx, x_shape_hw):
         """PyTorch's ``return_indices``: the flat (h * W + w) input position of each maximum."""
-        k, s, d, o, pads, _, _ = ctx.geom
+        k, s, d, o, pads = ctx.geom
         ki, kj = xp.divmod(ctx.arg.astype(xp.int64), k[1])
         rows = xp.arange(o[0])[:, None] * s[0] - pads[0][0] + ki * d[0]
         cols = xp.arange(o[1])[None, :] * s[1] - pads[1][0] + kj * d[1]
@@ -129,12 +133,14 @@ class AvgPool(Op):
         else:
             count = _pool_counts(x4.shape[2:], k, s, p, d, o, extent, count_include_pad, x.dtype)
         out /= count
-        ctx.count, ctx.geom = count, (k, s, d, o, pads, xpad.shape, x.shape)
+        ctx.count, ctx.geom = count, WindowGeometry(k, s, d, o, pads)
+        ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
         return out[:, :, 0, :] if spatial == 1 else out
 
     @staticmethod
     def backward(ctx, g):
-        k, s, d, o, pads, pad_shape, x_shape = ctx.geom
+        k, s, d, o, pads = ctx.geom
+        pad_shape, x_shape = ctx.pad_shape, ctx.x_shape
         g4 = (g[:, :, None, :] if g.ndim == 3 else g) / ctx.count
         cols = xp.broadcast_to(g4[:, :, None, None], g4.shape[:2] + k + o)
         gpad = col2im(cols, pad_shape, k, s, d, o)
