@@ -6,7 +6,8 @@ import builtins
 
 import numpy as np
 
-from .ops import elementwise as E, shape as S
+from .ops import elementwise
+from .ops.shape import Cat, Pad, Stack
 from .ops.base import normalize_dim
 from .tensor import Tensor, _bool_arg, _raw
 
@@ -61,7 +62,7 @@ def cat(tensors, dim=0):
                                f"shapes {[tuple(x.shape) for x in kept]}")
     if len(kept) == 1:
         return kept[0]
-    return S.Cat.apply(d, *kept)
+    return Cat.apply(d, *kept)
 
 
 concat = concatenate = cat
@@ -77,7 +78,7 @@ def stack(tensors, dim=0):
         raise RuntimeError(f"stack: expects each tensor to be equal size, got shapes "
                            f"{[tuple(t.shape) for t in tensors]}")
     d = normalize_dim(dim, tensors[0].ndim + 1, "stack")
-    return S.Stack.apply(d, *tensors)
+    return Stack.apply(d, *tensors)
 
 
 def hstack(tensors):
@@ -102,7 +103,7 @@ def where(condition, input=None, other=None):
     except ValueError:
         raise RuntimeError(f"where: condition {cond.shape}, input {np.shape(_raw(input))} and "
                            f"other {np.shape(_raw(other))} do not broadcast") from None
-    return E.Where.apply(cond, input, other)
+    return elementwise.Where.apply(cond, input, other)
 
 
 def nonzero(input, as_tuple=False):
@@ -126,7 +127,7 @@ def pad(input, pad, mode="constant", value=None):
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     if mode != "constant" and builtins.any(lo < 0 or hi < 0 for lo, hi in widths):
         raise ValueError(f"pad: negative padding is only supported in constant mode, got {pad}")
-    return S.Pad.apply(input, tuple(widths), mode, 0 if value is None else value)
+    return Pad.apply(input, tuple(widths), mode, 0 if value is None else value)
 
 
 def broadcast_tensors(*tensors):

@@ -16,7 +16,9 @@ from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .device import CPU, device
 from .index_parsing import describe_index, normalise_index
-from .ops import elementwise as E, reduction as R, shape as S, indexing as I, linalg as L
+from .ops import activation, elementwise, indexing, linalg, reduction
+from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
+                        Transpose, Unbind, Unflatten, Unsqueeze, View)
 from .ops.base import normalize_dim, normalize_dims, promote
 from .random import rng
 from .size import Size
@@ -189,7 +191,7 @@ class Tensor(TensorBase):
         return self
 
     def clone(self, memory_format=None):
-        return E.Copy.apply(self)
+        return elementwise.Copy.apply(self)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.array.dtype.kind != "f":
@@ -250,7 +252,7 @@ class Tensor(TensorBase):
             return self
         if self.requires_grad and nd.kind != "f":
             return Tensor._make(self.array.astype(nd))
-        return E.Cast.apply(self, nd)
+        return elementwise.Cast.apply(self, nd)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -330,49 +332,49 @@ class Tensor(TensorBase):
 
     # -- arithmetic operators ----------------------------------------------------------------
     def __add__(self, other):
-        return E.Add.apply(self, other)
+        return elementwise.Add.apply(self, other)
 
     def __radd__(self, other):
-        return E.Add.apply(other, self)
+        return elementwise.Add.apply(other, self)
 
     def __sub__(self, other):
-        return E.Sub.apply(self, other)
+        return elementwise.Sub.apply(self, other)
 
     def __rsub__(self, other):
-        return E.Sub.apply(other, self)
+        return elementwise.Sub.apply(other, self)
 
     def __mul__(self, other):
-        return E.Mul.apply(self, other)
+        return elementwise.Mul.apply(self, other)
 
     def __rmul__(self, other):
-        return E.Mul.apply(other, self)
+        return elementwise.Mul.apply(other, self)
 
     def __truediv__(self, other):
-        return E.Div.apply(self, other)
+        return elementwise.Div.apply(self, other)
 
     def __rtruediv__(self, other):
-        return E.Div.apply(other, self)
+        return elementwise.Div.apply(other, self)
 
     def __pow__(self, other):
-        return E.Pow.apply(self, other)
+        return elementwise.Pow.apply(self, other)
 
     def __rpow__(self, other):
-        return E.Pow.apply(other, self)
+        return elementwise.Pow.apply(other, self)
 
     def __matmul__(self, other):
-        return L.MatMul.apply(self, other)
+        return linalg.MatMul.apply(self, other)
 
     def __rmatmul__(self, other):
-        return L.MatMul.apply(other, self)
+        return linalg.MatMul.apply(other, self)
 
     def __neg__(self):
-        return E.Neg.apply(self)
+        return elementwise.Neg.apply(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return E.Abs.apply(self)
+        return elementwise.Abs.apply(self)
 
     def __floordiv__(self, other):
         return _nondiff(np.floor_divide, self, other)
@@ -384,21 +386,21 @@ class Tensor(TensorBase):
         return self.remainder(other)
 
     def __rmod__(self, other):
-        return E.Remainder.apply(other, self)
+        return elementwise.Remainder.apply(other, self)
 
     # Augmented assignment is in place when nothing needs the old value for backward, and
     # otherwise rebinds to a new tensor, so ``total_loss += loss`` works inside a training loop.
     def __iadd__(self, other):
-        return self._augmented(E.Add, np.add, other)
+        return self._augmented(elementwise.Add, np.add, other)
 
     def __isub__(self, other):
-        return self._augmented(E.Sub, np.subtract, other)
+        return self._augmented(elementwise.Sub, np.subtract, other)
 
     def __imul__(self, other):
-        return self._augmented(E.Mul, np.multiply, other)
+        return self._augmented(elementwise.Mul, np.multiply, other)
 
     def __itruediv__(self, other):
-        return self._augmented(E.Div, np.true_divide, other)
+        return self._augmented(elementwise.Div, np.true_divide, other)
 
     def _augmented(self, op, ufunc, other):
         if _grad_state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
@@ -484,21 +486,21 @@ class Tensor(TensorBase):
 
     # -- elementwise methods -----------------------------------------------------------------
     def add(self, other, alpha=1):
-        return E.Add.apply(self, other if alpha == 1 else other * alpha)
+        return elementwise.Add.apply(self, other if alpha == 1 else other * alpha)
 
     def sub(self, other, alpha=1):
-        return E.Sub.apply(self, other if alpha == 1 else other * alpha)
+        return elementwise.Sub.apply(self, other if alpha == 1 else other * alpha)
 
     subtract = sub
 
     def mul(self, other):
-        return E.Mul.apply(self, other)
+        return elementwise.Mul.apply(self, other)
 
     multiply = mul
 
     def div(self, other, rounding_mode=None):
         if rounding_mode is None:
-            return E.Div.apply(self, other)
+            return elementwise.Div.apply(self, other)
         fn = np.floor_divide if rounding_mode == "floor" else _trunc_divide
         return _nondiff(fn, self, other)
 
@@ -506,68 +508,68 @@ class Tensor(TensorBase):
     true_divide = div
 
     def pow(self, exponent):
-        return E.Pow.apply(self, exponent)
+        return elementwise.Pow.apply(self, exponent)
 
     def remainder(self, other):
-        return E.Remainder.apply(self, other)
+        return elementwise.Remainder.apply(self, other)
 
     def neg(self):
-        return E.Neg.apply(self)
+        return elementwise.Neg.apply(self)
 
     negative = neg
 
     def exp(self):
-        return E.Exp.apply(self)
+        return elementwise.Exp.apply(self)
 
     def log(self):
-        return E.Log.apply(self)
+        return elementwise.Log.apply(self)
 
     def log1p(self):
-        return E.Log1p.apply(self)
+        return elementwise.Log1p.apply(self)
 
     def expm1(self):
-        return E.Expm1.apply(self)
+        return elementwise.Expm1.apply(self)
 
     def log2(self):
-        return E.Log.apply(self) / float(np.log(2.0))
+        return elementwise.Log.apply(self) / float(np.log(2.0))
 
     def log10(self):
-        return E.Log.apply(self) / float(np.log(10.0))
+        return elementwise.Log.apply(self) / float(np.log(10.0))
 
     def sqrt(self):
-        return E.Sqrt.apply(self)
+        return elementwise.Sqrt.apply(self)
 
     def rsqrt(self):
-        return E.Rsqrt.apply(self)
+        return elementwise.Rsqrt.apply(self)
 
     def abs(self):
-        return E.Abs.apply(self)
+        return elementwise.Abs.apply(self)
 
     absolute = abs
 
     def sign(self):
-        return E.Sign.apply(self)
+        return elementwise.Sign.apply(self)
 
     def sin(self):
-        return E.Sin.apply(self)
+        return elementwise.Sin.apply(self)
 
     def cos(self):
-        return E.Cos.apply(self)
+        return elementwise.Cos.apply(self)
 
     def tanh(self):
-        return E.Tanh.apply(self)
+        return activation.Tanh.apply(self)
 
     def sigmoid(self):
-        return E.Sigmoid.apply(self)
+        return activation.Sigmoid.apply(self)
 
     def relu(self):
-        return E.Relu.apply(self)
+        return activation.ReLU.apply(self)
 
     def reciprocal(self):
-        return E.Reciprocal.apply(self)
+        return elementwise.Reciprocal.apply(self)
 
     def square(self):
-        return E.Square.apply(self)
+        return elementwise.Square.apply(self)
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -575,11 +577,11 @@ class Tensor(TensorBase):
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             out = self
             if min is not None:
-                out = E.Maximum.apply(out, min)
+                out = elementwise.Maximum.apply(out, min)
             if max is not None:
-                out = E.Minimum.apply(out, max)
+                out = elementwise.Minimum.apply(out, max)
             return out
-        return E.Clamp.apply(self, min, max)
+        return elementwise.Clamp.apply(self, min, max)
 
     clip = clamp
 
@@ -590,13 +592,13 @@ class Tensor(TensorBase):
         return self.clamp(max=max)
 
     def maximum(self, other):
-        return E.Maximum.apply(self, other)
+        return elementwise.Maximum.apply(self, other)
 
     def minimum(self, other):
-        return E.Minimum.apply(self, other)
+        return elementwise.Minimum.apply(self, other)
 
     def where(self, condition, other):
-        return E.Where.apply(_bool_arg(condition, "where"), self, other)
+        return elementwise.Where.apply(_bool_arg(condition, "where"), self, other)
 
     def floor(self):
         return Tensor._make(np.floor(self.array))
@@ -613,47 +615,47 @@ class Tensor(TensorBase):
     # -- reductions --------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
-        return R.Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
+        return reduction.Sum.apply(x, normalize_dims(dim, x.ndim, "sum"), keepdim)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
-        return R.Mean.apply(x, normalize_dims(dim, x.ndim, "mean"), keepdim)
+        return reduction.Mean.apply(x, normalize_dims(dim, x.ndim, "mean"), keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return R.Var.apply(self, normalize_dims(dim, self.ndim, "var"),
+        return reduction.Var.apply(self, normalize_dims(dim, self.ndim, "var"),
                            _correction(unbiased, correction), keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return R.Std.apply(self, normalize_dims(dim, self.ndim, "std"),
+        return reduction.Std.apply(self, normalize_dims(dim, self.ndim, "std"),
                            _correction(unbiased, correction), keepdim)
 
     def max(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
-            return E.Maximum.apply(self, dim)
+            return elementwise.Maximum.apply(self, dim)
         if dim is None:
-            return R.Amax.apply(self, normalize_dims(None, self.ndim, "max"), False)
-        return values_indices(*R.MaxDim.apply(self, normalize_dim(dim, self.ndim, "max"), keepdim))
+            return reduction.Amax.apply(self, normalize_dims(None, self.ndim, "max"), False)
+        return values_indices(*reduction.MaxDim.apply(self, normalize_dim(dim, self.ndim, "max"), keepdim))
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
-            return E.Minimum.apply(self, dim)
+            return elementwise.Minimum.apply(self, dim)
         if dim is None:
-            return R.Amin.apply(self, normalize_dims(None, self.ndim, "min"), False)
-        return values_indices(*R.MinDim.apply(self, normalize_dim(dim, self.ndim, "min"), keepdim))
+            return reduction.Amin.apply(self, normalize_dims(None, self.ndim, "min"), False)
+        return values_indices(*reduction.MinDim.apply(self, normalize_dim(dim, self.ndim, "min"), keepdim))
 
     def amax(self, dim=(), keepdim=False):
-        return R.Amax.apply(self, normalize_dims(dim if dim != () else None, self.ndim, "amax"), keepdim)
+        return reduction.Amax.apply(self, normalize_dims(dim if dim != () else None, self.ndim, "amax"), keepdim)
 
     def amin(self, dim=(), keepdim=False):
-        return R.Amin.apply(self, normalize_dims(dim if dim != () else None, self.ndim, "amin"), keepdim)
+        return reduction.Amin.apply(self, normalize_dims(dim if dim != () else None, self.ndim, "amin"), keepdim)
 
     def logsumexp(self, dim, keepdim=False):
-        return R.LogSumExp.apply(self, normalize_dims(dim, self.ndim, "logsumexp"), keepdim)
+        return reduction.LogSumExp.apply(self, normalize_dims(dim, self.ndim, "logsumexp"), keepdim)
 
     def prod(self, dim=None, keepdim=False, dtype=None):
         x = self if dtype is None else self.to(dtype)
         d = None if dim is None else normalize_dim(dim, x.ndim, "prod")
-        return R.Prod.apply(x, d, keepdim)
+        return reduction.Prod.apply(x, d, keepdim)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         if p == "fro":
@@ -661,19 +663,19 @@ class Tensor(TensorBase):
         elif not isinstance(p, numbers.Number):
             raise ValueError(f"norm: p must be a number, 'fro', inf or -inf; got {p!r}")
         x = self if dtype is None else self.to(dtype)
-        return R.Norm.apply(x, float(p), normalize_dims(dim, x.ndim, "norm"), keepdim)
+        return reduction.Norm.apply(x, float(p), normalize_dims(dim, x.ndim, "norm"), keepdim)
 
     def cumsum(self, dim, dtype=None):
         x = self if dtype is None else self.to(dtype)
-        return R.Cumsum.apply(x, normalize_dim(dim, x.ndim, "cumsum"))
+        return reduction.Cumsum.apply(x, normalize_dim(dim, x.ndim, "cumsum"))
 
     def softmax(self, dim, dtype=None):
         x = self if dtype is None else self.to(dtype)
-        return R.Softmax.apply(x, normalize_dim(dim, x.ndim, "softmax"))
+        return activation.Softmax.apply(x, normalize_dim(dim, x.ndim, "softmax"))
 
     def log_softmax(self, dim, dtype=None):
         x = self if dtype is None else self.to(dtype)
-        return R.LogSoftmax.apply(x, normalize_dim(dim, x.ndim, "log_softmax"))
+        return activation.LogSoftmax.apply(x, normalize_dim(dim, x.ndim, "log_softmax"))
 
     def argmax(self, dim=None, keepdim=False):
         return _arg_reduce(np.argmax, self, dim, keepdim, "argmax")
@@ -695,24 +697,24 @@ class Tensor(TensorBase):
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         d = normalize_dim(dim, self.ndim, "topk")
-        return values_indices(*R.TopK.apply(self, int(k), d, largest, sorted))
+        return values_indices(*reduction.TopK.apply(self, int(k), d, largest, sorted))
 
     def sort(self, dim=-1, descending=False, stable=False):
         d = normalize_dim(dim, self.ndim, "sort")
         n = self.array.shape[d] if self.ndim else 1
-        return values_indices(*R.TopK.apply(self, n, d, descending, True))
+        return values_indices(*reduction.TopK.apply(self, n, d, descending, True))
 
     def argsort(self, dim=-1, descending=False, stable=False):
         return self.sort(dim, descending).indices
 
     # -- shape -------------------------------------------------------------------------------
     def reshape(self, *shape):
-        return S.Reshape.apply(self, _infer_shape(self, _shape_args(shape, "reshape"), "reshape"))
+        return Reshape.apply(self, _infer_shape(self, _shape_args(shape, "reshape"), "reshape"))
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (_dtype.dtype, np.dtype)):
             return Tensor._make(self.array.view(_dtype.to_numpy_dtype(shape[0])))
-        return S.View.apply(self, _infer_shape(self, _shape_args(shape, "view"), "view"))
+        return View.apply(self, _infer_shape(self, _shape_args(shape, "view"), "view"))
 
     def view_as(self, other):
         return self.view(other.shape)
@@ -722,7 +724,7 @@ class Tensor(TensorBase):
 
     def flatten(self, start_dim=0, end_dim=-1):
         if self.ndim == 0:
-            return S.Flatten.apply(self, (1,))
+            return Flatten.apply(self, (1,))
         s = normalize_dim(start_dim, self.ndim, "flatten")
         e = normalize_dim(end_dim, self.ndim, "flatten")
         if s > e:
@@ -731,7 +733,7 @@ class Tensor(TensorBase):
         n = 1
         for d in shp[s:e + 1]:
             n *= d
-        return S.Flatten.apply(self, shp[:s] + (n,) + shp[e + 1:])
+        return Flatten.apply(self, shp[:s] + (n,) + shp[e + 1:])
 
     def unflatten(self, dim, sizes):
         d = normalize_dim(dim, self.ndim, "unflatten")
@@ -749,7 +751,7 @@ class Tensor(TensorBase):
         if n != shp[d]:
             raise RuntimeError(f"unflatten: sizes {sizes} multiply to {n}, but dimension {dim} of "
                                f"shape {tuple(shp)} has {shp[d]} elements")
-        return S.Unflatten.apply(self, shp[:d] + sizes + shp[d + 1:])
+        return Unflatten.apply(self, shp[:d] + sizes + shp[d + 1:])
 
     def squeeze(self, dim=None):
         shp = self.array.shape
@@ -758,12 +760,12 @@ class Tensor(TensorBase):
         else:
             dims = normalize_dims(dim, self.ndim, "squeeze")
             new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
-        return S.Squeeze.apply(self, new)
+        return Squeeze.apply(self, new)
 
     def unsqueeze(self, dim):
         d = normalize_dim(dim, self.ndim + 1, "unsqueeze")
         shp = self.array.shape
-        return S.Unsqueeze.apply(self, shp[:d] + (1,) + shp[d:])
+        return Unsqueeze.apply(self, shp[:d] + (1,) + shp[d:])
 
     def permute(self, *dims):
         dims = _shape_args(dims, "permute")
@@ -774,12 +776,12 @@ class Tensor(TensorBase):
         if sorted(dims) != list(range(self.ndim)):
             raise RuntimeError(f"permute: dims {dims} are not a permutation of "
                                f"{tuple(range(self.ndim))}")
-        return S.Permute.apply(self, dims)
+        return Permute.apply(self, dims)
 
     def transpose(self, dim0, dim1):
         if self.ndim == 0:
             return self
-        return S.Transpose.apply(self, normalize_dim(dim0, self.ndim, "transpose"),
+        return Transpose.apply(self, normalize_dim(dim0, self.ndim, "transpose"),
                                  normalize_dim(dim1, self.ndim, "transpose"))
 
     swapaxes = transpose
@@ -790,7 +792,7 @@ class Tensor(TensorBase):
                                f"{tuple(self.shape)}; use transpose(dim0, dim1)")
         if self.ndim < 2:
             return self
-        return S.Transpose.apply(self, 0, 1)
+        return Transpose.apply(self, 0, 1)
 
     def expand(self, *sizes):
         sizes = _shape_args(sizes, "expand")
@@ -816,26 +818,26 @@ class Tensor(TensorBase):
         except ValueError:
             raise RuntimeError(f"expand: shape {tuple(self.shape)} cannot be broadcast to "
                                f"{shape}") from None
-        return S.Expand.apply(self, shape)
+        return Expand.apply(self, shape)
 
     def repeat(self, *sizes):
         sizes = _shape_args(sizes, "repeat")
         if len(sizes) < self.ndim:
             raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller "
                                f"than the tensor's dimensions ({self.ndim})")
-        return S.Repeat.apply(self, sizes)
+        return Repeat.apply(self, sizes)
 
     def flip(self, *dims):
         dims = _shape_args(dims, "flip")
-        return S.Flip.apply(self, normalize_dims(dims, self.ndim, "flip"))
+        return Flip.apply(self, normalize_dims(dims, self.ndim, "flip"))
 
     def roll(self, shifts, dims=None):
         if dims is None:
-            return S.Roll.apply(self.flatten(), shifts, 0).reshape(self.shape)
+            return Roll.apply(self.flatten(), shifts, 0).reshape(self.shape)
         if isinstance(shifts, (list, tuple)):
-            return S.Roll.apply(self, tuple(shifts),
+            return Roll.apply(self, tuple(shifts),
                                 tuple(normalize_dim(d, self.ndim, "roll") for d in dims))
-        return S.Roll.apply(self, shifts, normalize_dim(dims, self.ndim, "roll"))
+        return Roll.apply(self, shifts, normalize_dim(dims, self.ndim, "roll"))
 
     def split(self, split_size_or_sections, dim=0):
         d = normalize_dim(dim, self.ndim, "split")
@@ -851,7 +853,7 @@ class Tensor(TensorBase):
                 raise RuntimeError(f"split: sections {sizes} add up to {sum(sizes)}, but dimension "
                                    f"{dim} has size {n}")
         bounds = list(np.cumsum(sizes)[:-1])
-        out = S.Split.apply(self, bounds, d)
+        out = Split.apply(self, bounds, d)
         return out if isinstance(out, tuple) else (out,)
 
     def chunk(self, chunks, dim=0):
@@ -862,14 +864,14 @@ class Tensor(TensorBase):
 
     def unbind(self, dim=0):
         d = normalize_dim(dim, self.ndim, "unbind")
-        out = S.Unbind.apply(self, d)
+        out = Unbind.apply(self, d)
         return out if isinstance(out, tuple) else (out,)
 
     # -- indexing ----------------------------------------------------------------------------
     def __getitem__(self, index):
         index = normalise_index(index)
         try:
-            return I.GetItem.apply(self, index)
+            return indexing.GetItem.apply(self, index)
         except IndexError as e:
             raise IndexError(f"index {describe_index(index)} is invalid for a tensor of shape "
                              f"{tuple(self.shape)}: {e}") from None
@@ -884,7 +886,7 @@ class Tensor(TensorBase):
         increment_version(self)
 
     def masked_fill(self, mask, value):
-        return I.MaskedFill.apply(self, _bool_arg(mask, "masked_fill"), _raw(value))
+        return indexing.MaskedFill.apply(self, _bool_arg(mask, "masked_fill"), _raw(value))
 
     def gather(self, dim, index):
         idx = _long_arg(index, "gather")
@@ -896,40 +898,40 @@ class Tensor(TensorBase):
         if idx.size and (idx.min() < -n or idx.max() >= n):
             bad = idx.max() if idx.max() >= n else idx.min()
             raise IndexError(f"gather: index {bad} is out of bounds for dimension {d} with size {n}")
-        return I.Gather.apply(self, d, idx)
+        return indexing.Gather.apply(self, d, idx)
 
     def scatter_add(self, dim, index, src):
         d = normalize_dim(dim, self.ndim, "scatter_add")
-        return I.ScatterAdd.apply(self, d, _long_arg(index, "scatter_add"), src)
+        return indexing.ScatterAdd.apply(self, d, _long_arg(index, "scatter_add"), src)
 
     def index_select(self, dim, index):
-        return I.IndexSelect.apply(self, normalize_dim(dim, self.ndim, "index_select"),
+        return indexing.IndexSelect.apply(self, normalize_dim(dim, self.ndim, "index_select"),
                                    _long_arg(index, "index_select"))
 
     # -- matrix products ---------------------------------------------------------------------
     def matmul(self, other):
-        return L.MatMul.apply(self, other)
+        return linalg.MatMul.apply(self, other)
 
     def mm(self, other):
         if self.ndim != 2 or other.ndim != 2:
             raise RuntimeError(f"mm: expected 2-D tensors, got shapes {tuple(self.shape)} and "
                                f"{tuple(other.shape)}")
-        return L.MatMul.apply(self, other)
+        return linalg.MatMul.apply(self, other)
 
     def bmm(self, other):
         if self.ndim != 3 or other.ndim != 3:
             raise RuntimeError(f"bmm: expected 3-D tensors, got shapes {tuple(self.shape)} and "
                                f"{tuple(other.shape)}")
-        return L.MatMul.apply(self, other)
+        return linalg.MatMul.apply(self, other)
 
     def dot(self, other):
         if self.ndim != 1 or other.ndim != 1:
             raise RuntimeError(f"dot: expected 1-D tensors, got shapes {tuple(self.shape)} and "
                                f"{tuple(other.shape)}")
-        return L.MatMul.apply(self, other)
+        return linalg.MatMul.apply(self, other)
 
     def mv(self, vec):
-        return L.MatMul.apply(self, vec)
+        return linalg.MatMul.apply(self, vec)
 
     def outer(self, other):
         return self.reshape(-1, 1) * other.reshape(1, -1)

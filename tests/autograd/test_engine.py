@@ -585,3 +585,17 @@ def test_manual_seed_reproduces_rand_randn_randint():
     assert cr.rand(4, generator=cr.Generator().manual_seed(7)).tolist() == a
     r = cr.rand(1000)
     assert 0 <= r.min().item() and r.max().item() < 1 and r.dtype is cr.float32
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda x: x.relu(), "ReluBackward"),
+    (lambda x: cr.nn.functional.gelu(x), "GeluBackward"),
+    (lambda x: cr.nn.functional.leaky_relu(x), "LeakyReluBackward"),
+    (lambda x: cr.nn.functional.cross_entropy(x, cr.tensor([0, 2])), "CrossEntropyBackward"),
+    (lambda x: cr.nn.functional.binary_cross_entropy_with_logits(x, x.detach()),
+     "BCEWithLogitsBackward"),
+    (lambda x: cr.nn.functional.kl_div(x, x.detach(), reduction="sum"), "KLDivBackward"),
+])
+def test_ops_named_after_pytorch_keep_their_grad_fn_names(make, name):
+    x = cr.randn(2, 3, requires_grad=True)
+    assert make(x).grad_fn.name() == name

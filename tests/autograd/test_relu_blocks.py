@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.ops.elementwise import Relu
+from chainrule.ops.activation import ReLU
 
 
-@pytest.mark.parametrize("n", [8191, 8192, Relu._BLOCK, Relu._BLOCK + 1, 3 * Relu._BLOCK - 5])
+@pytest.mark.parametrize("n", [8191, 8192, ReLU._BLOCK, ReLU._BLOCK + 1, 3 * ReLU._BLOCK - 5])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_blocked_relu_equals_maximum(n, dtype):
     a = np.random.default_rng(n).standard_normal(n).astype(dtype)
     a[:6] = [np.nan, -np.inf, np.inf, -0.0, 0.0, -1.0]
-    out = Relu.positive_part(a)
+    out = ReLU.positive_part(a)
     assert out.dtype == dtype and out.shape == a.shape
     np.testing.assert_array_equal(out, np.maximum(a, 0))
 
@@ -27,4 +27,4 @@ def test_blocked_relu_keeps_shape_and_backward():
 
 def test_noncontiguous_input_takes_the_plain_path():
     a = np.random.default_rng(1).standard_normal((300, 300)).T
-    np.testing.assert_array_equal(Relu.positive_part(a), np.maximum(a, 0))
+    np.testing.assert_array_equal(ReLU.positive_part(a), np.maximum(a, 0))

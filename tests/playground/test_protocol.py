@@ -3,25 +3,25 @@ import json
 
 import pytest
 
-from chainrule.playground import protocol as P
+from chainrule.playground import protocol
 from chainrule.playground.presets import PRESETS
 from chainrule.playground.session import Session
 
 
 def parse(message):
-    return P.parse_message(json.dumps(message))
+    return protocol.parse_message(json.dumps(message))
 
 
 def rejected(message):
-    with pytest.raises(P.ProtocolError) as info:
-        parse(message) if not isinstance(message, str) else P.parse_message(message)
+    with pytest.raises(protocol.ProtocolError) as info:
+        parse(message) if not isinstance(message, str) else protocol.parse_message(message)
     return info.value
 
 
 def test_defaults_and_presets_are_complete_valid_settings():
-    assert P.full_settings(P.DEFAULT_SETTINGS) == P.DEFAULT_SETTINGS
+    assert protocol.full_settings(protocol.DEFAULT_SETTINGS) == protocol.DEFAULT_SETTINGS
     for name, preset in PRESETS.items():
-        assert P.full_settings(preset["settings"]) == preset["settings"], name
+        assert protocol.full_settings(preset["settings"]) == preset["settings"], name
 
 
 def test_every_command_parses():
@@ -80,7 +80,7 @@ def test_settings_are_normalised():
     ({"type": "set", "settings": {"layers": [{"units": 3, "activation": "relu", "dropout": 0,
                                               "batchnorm": False, "bias": True}]}},
      "settings.layers[0].bias", "unknown field"),
-    ({"type": "set", "settings": {"layers": [dict(P.DEFAULT_LAYER)] * 11}}, "settings.layers",
+    ({"type": "set", "settings": {"layers": [dict(protocol.DEFAULT_LAYER)] * 11}}, "settings.layers",
      "at most 10"),
     ({"type": "set", "settings": {"discretize": "yes"}}, "settings.discretize", "true or false"),
     ({"type": "set", "settings": {"seed": 2 ** 31}}, "settings.seed", "an int"),
@@ -109,7 +109,7 @@ def test_bad_messages_name_the_field(message, field, fragment):
     ("{not json", "not valid JSON"),
     ("[1, 2]", "must be a JSON object"),
     ('{"type": "play", "id": NaN}', "an int"),
-    ("x" * (P.MAX_MESSAGE_BYTES + 1), "the limit is 262144"),
+    ("x" * (protocol.MAX_MESSAGE_BYTES + 1), "the limit is 262144"),
     ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
 ])
 def test_malformed_text(raw, fragment):
@@ -122,19 +122,19 @@ def test_nan_numbers_are_rejected():
 
 
 def test_binary_frames_are_rejected():
-    with pytest.raises(P.ProtocolError, match="binary frames"):
-        P.parse_message(b"\x00\x01")
+    with pytest.raises(protocol.ProtocolError, match="binary frames"):
+        protocol.parse_message(b"\x00\x01")
 
 
 def test_message_id_is_recovered_for_errors():
-    assert P.message_id('{"type": "fly", "id": 12}') == 12
-    assert P.message_id("{oops") is None
+    assert protocol.message_id('{"type": "fly", "id": 12}') == 12
+    assert protocol.message_id("{oops") is None
 
 
 def test_a_bad_set_changes_nothing_and_the_session_goes_on():
     s = Session()
     before = s.settings_copy()
-    with pytest.raises(P.ProtocolError):
+    with pytest.raises(protocol.ProtocolError):
         parse({"type": "set", "settings": {"noise": 10, "batch_size": 99}})
     # semantic errors (checked by the session) are replies, and also leave the settings alone
     replies = s.handle(parse({"type": "set", "id": 5, "settings": {
@@ -146,17 +146,17 @@ def test_a_bad_set_changes_nothing_and_the_session_goes_on():
 
 
 def test_choices_match_the_schema():
-    c = P.choices()
+    c = protocol.choices()
     assert c["learning_rate"][0] == 0.00001 and c["learning_rate"][-1] == 10
     assert set(c["datasets"]["classification"]) | set(c["datasets"]["regression"]) == \
-        set(P.DATASETS)
+        set(protocol.DATASETS)
     assert c["optimizers"] == ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
 
 
 def random_value(rng):
     kinds = [lambda: int(rng.integers(-5, 40)), lambda: float(rng.normal() * 5), lambda: True,
              lambda: "relu", lambda: None, lambda: [], lambda: {}, lambda: "x1",
-             lambda: [P.DEFAULT_LAYER], lambda: ["x1", "x2", "x1x2"], lambda: 0.03]
+             lambda: [protocol.DEFAULT_LAYER], lambda: ["x1", "x2", "x1x2"], lambda: 0.03]
     return kinds[int(rng.integers(len(kinds)))]()
 
 
@@ -167,18 +167,18 @@ def pick(rng, options):
 def valid_setting(rng, name):
     """A legal value for one settings field (the fuzz mixes these with random junk)."""
     layer = lambda: {"units": int(rng.integers(1, 6)),  # noqa: E731
-                     "activation": pick(rng, P.ACTIVATIONS),
+                     "activation": pick(rng, protocol.ACTIVATIONS),
                      "dropout": pick(rng, [0, 0, 0.2]), "batchnorm": bool(rng.random() < 0.3)}
     options = {
-        "dataset": list(P.DATASETS), "classes": [2, 3, 5], "samples": [50, 120],
+        "dataset": list(protocol.DATASETS), "classes": [2, 3, 5], "samples": [50, 120],
         "noise": [0, 25, 50], "train_ratio": [10, 50, 90], "batch_size": [1, 10, 30],
-        "features": [["x1"], ["x1", "x2", "x1x2"], list(P.FEATURES)],
+        "features": [["x1"], ["x1", "x2", "x1x2"], list(protocol.FEATURES)],
         "layers": [[], [layer()], [layer(), layer()]],
         "problem": ["classification", "regression"], "loss": ["mse", "cross_entropy"],
-        "optimizer": list(P.OPTIMIZERS), "learning_rate": list(P.LEARNING_RATES),
+        "optimizer": list(protocol.OPTIMIZERS), "learning_rate": list(protocol.LEARNING_RATES),
         "momentum": [0, 0.9], "beta1": [0.5, 0.9], "beta2": [0.9, 0.999], "alpha": [0.9],
         "eps": [1e-8, 1e-4], "regularization": ["none", "L1", "L2"],
-        "regularization_rate": list(P.REGULARIZATION_RATES), "init": list(P.INITS),
+        "regularization_rate": list(protocol.REGULARIZATION_RATES), "init": list(protocol.INITS),
         "seed": [0, 7], "epochs_per_frame": [1, 3], "discretize": [True, False],
         "show_test_data": [True, False]}
     return pick(rng, options[name])
@@ -211,37 +211,37 @@ def test_random_messages_never_break_the_session(seed):
     import numpy as np
     rng = np.random.default_rng(seed)
     s = Session({"samples": 100})
-    kinds = [t for t in P.MESSAGES if t != "upload_csv"]
+    kinds = [t for t in protocol.MESSAGES if t != "upload_csv"]
     applied = 0
     for i in range(300):
         kind = pick(rng, kinds)
-        fields, _ = P.MESSAGES[kind]
+        fields, _ = protocol.MESSAGES[kind]
         legal = rng.random() < 0.8
         message = {"type": kind}
         for name in fields:
             if rng.random() < 0.95:
                 message[name] = valid_field(rng, kind, name) if legal else random_value(rng)
         if kind == "set":
-            keys = rng.choice(list(P.SETTINGS_FIELDS), size=int(rng.integers(1, 4)),
+            keys = rng.choice(list(protocol.SETTINGS_FIELDS), size=int(rng.integers(1, 4)),
                               replace=False)
             message["settings"] = {str(k): valid_setting(rng, str(k)) if legal else
                                    random_value(rng) for k in keys}
         if kind == "preset":
             message["name"] = pick(rng, list(PRESETS))
         try:
-            parsed = P.validate_message(message)
-        except P.ProtocolError as e:
+            parsed = protocol.validate_message(message)
+        except protocol.ProtocolError as e:
             assert e.message
             continue
         replies = s.handle(parsed)
         applied += not any(r["type"] == "error" for r in replies)
         for reply in replies:
             json.dumps(reply, allow_nan=False)
-        P.full_settings(s.settings)       # the settings stay complete and legal
+        protocol.full_settings(s.settings)       # the settings stay complete and legal
         if i % 10 == 0:
             s.advance(1)
             json.dumps(s.frame(), allow_nan=False)
     assert applied > 100
-    s.handle(P.validate_message({"type": "reset"}))
+    s.handle(protocol.validate_message({"type": "reset"}))
     s.advance(1)
     json.dumps(s.frame(), allow_nan=False)

@@ -40,6 +40,9 @@ class Function:
     """
 
     raw = False
+    # The name grad_fn prints, "<name>Backward"; None for the class name. Set by ops renamed
+    # after PyTorch's modules (ReLU) whose nodes keep printing their earlier name (ReluBackward).
+    backward_name = None
 
     # Attributes every recorded node gets in ``apply``:
     #   inputs     the Tensor argument at each position that needs a gradient, else None
@@ -86,7 +89,8 @@ class Function:
                 if "broadcast" not in str(e):
                     raise
                 shapes = " and ".join(str(tuple(a.shape)) for a in arrays if type(a) is np.ndarray)
-                raise RuntimeError(f"{cls.__name__.lower()}: shapes {shapes} do not broadcast "
+                op = (cls.backward_name or cls.__name__).lower()
+                raise RuntimeError(f"{op}: shapes {shapes} do not broadcast "
                                    f"together (sizes must be equal or 1 in each trailing "
                                    f"dimension)") from None
         else:
@@ -137,7 +141,7 @@ class Function:
     # -- graph node API ----------------------------------------------------------------------
     @classmethod
     def node_name(cls):
-        return cls.__name__ + "Backward"
+        return (cls.backward_name or cls.__name__) + "Backward"
 
     def name(self):
         return self.node_name()

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .. import _dtype
-from ..ops import activation as A, elementwise as E, reduction as R
+from ..ops import activation
 from ..ops.base import normalize_dim
 from ..tensor import Tensor
 from . import functional as F
@@ -15,14 +15,14 @@ class Sigmoid(Module):
     """sigmoid(x) = 1 / (1 + e^-x): squashes to (0, 1); saturates (gradient <= 1/4)."""
 
     def forward(self, input):
-        return E.Sigmoid.apply(input)
+        return activation.Sigmoid.apply(input)
 
 
 class Tanh(Module):
     """tanh(x): zero-centred, range (-1, 1); saturates for large |x|."""
 
     def forward(self, input):
-        return E.Tanh.apply(input)
+        return activation.Tanh.apply(input)
 
 
 class ReLU(Module):
@@ -33,7 +33,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return E.Relu.apply(input)
+        return activation.ReLU.apply(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -47,7 +47,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
-        return A.LeakyRelu.apply(input, self.negative_slope)
+        return activation.LeakyReLU.apply(input, self.negative_slope)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -61,7 +61,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return A.Elu.apply(input, self.alpha)
+        return activation.ELU.apply(input, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -75,7 +75,7 @@ class SELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return A.Selu.apply(input)
+        return activation.SELU.apply(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -89,7 +89,7 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, input):
-        return A.Softplus.apply(input, self.beta, self.threshold)
+        return activation.Softplus.apply(input, self.beta, self.threshold)
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -105,7 +105,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input):
-        return A.Gelu.apply(input, self.approximate)
+        return activation.GELU.apply(input, self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -119,7 +119,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return A.Silu.apply(input)
+        return activation.SiLU.apply(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -133,7 +133,7 @@ class Mish(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return A.Mish.apply(input)
+        return activation.Mish.apply(input)
 
 
 class Hardtanh(Module):
@@ -147,7 +147,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
-        return A.Hardtanh.apply(input, self.min_val, self.max_val)
+        return activation.Hardtanh.apply(input, self.min_val, self.max_val)
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}" + \
@@ -170,7 +170,7 @@ class Hardsigmoid(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return A.Hardsigmoid.apply(input)
+        return activation.Hardsigmoid.apply(input)
 
 
 class Hardswish(Module):
@@ -179,12 +179,12 @@ class Hardswish(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return A.Hardswish.apply(input)
+        return activation.Hardswish.apply(input)
 
 
 class Softsign(Module):
     def forward(self, input):
-        return A.Softsign.apply(input)
+        return activation.Softsign.apply(input)
 
 
 class PReLU(Module):
@@ -224,13 +224,13 @@ class _SoftmaxBase(Module):
 class Softmax(_SoftmaxBase):
     """e^x_i / sum_j e^x_j along ``dim``: a probability distribution."""
 
-    op = R.Softmax
+    op = activation.Softmax
 
 
 class LogSoftmax(_SoftmaxBase):
     """x_i - logsumexp(x) along ``dim``: log-probabilities, stable for any logits."""
 
-    op = R.LogSoftmax
+    op = activation.LogSoftmax
 
 
 class Softmin(Module):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _dtype
 from ..ops.attention import ScaledDotProductAttention
-from ..ops.fused import Linear as _LinearOp
+from ..ops.linear import Linear as _LinearOp
 from ..tensor import Tensor
 from . import init
 from .functional_attention import dropout_keep

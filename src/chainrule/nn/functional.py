@@ -8,7 +8,10 @@ import warnings
 import numpy as np
 
 from ..functions import pad  # noqa: F401  (F.pad, as in PyTorch)
-from ..ops import activation as A, elementwise as E, fused as U, reduction as R
+from ..ops import activation, loss, normalization
+from ..ops.dropout import Dropout
+from ..ops.embedding import Embedding
+from ..ops.linear import Linear
 from ..ops.base import normalize_dim
 from ..random import rng
 from ..tensor import Tensor
@@ -26,82 +29,82 @@ def linear(input, weight, bias=None):
     if not shape or shape[-1] != weight.shape[-1]:
         raise RuntimeError(f"linear: input (..., {weight.shape[-1]}) expected for a weight of "
                            f"shape {tuple(weight.shape)}, got {tuple(shape)}")
-    return U.Linear.apply(input, weight, bias)
+    return Linear.apply(input, weight, bias)
 
 
 # -- activations --------------------------------------------------------------------------------
 
 def sigmoid(input):
     """1 / (1 + e^-x), stable for any x."""
-    return E.Sigmoid.apply(input)
+    return activation.Sigmoid.apply(input)
 
 
 def tanh(input):
-    return E.Tanh.apply(input)
+    return activation.Tanh.apply(input)
 
 
 def relu(input, inplace=False):
     """max(0, x)."""
-    return E.Relu.apply(input)
+    return activation.ReLU.apply(input)
 
 
 def relu6(input, inplace=False):
     """min(max(0, x), 6)."""
-    return A.Hardtanh.apply(input, 0.0, 6.0)
+    return activation.Hardtanh.apply(input, 0.0, 6.0)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(x, min_val, max_val) with zero gradient at and beyond the edges."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    return A.Hardtanh.apply(input, min_val, max_val)
+    return activation.Hardtanh.apply(input, min_val, max_val)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
-    return A.LeakyRelu.apply(input, negative_slope)
+    return activation.LeakyReLU.apply(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha (e^x - 1)."""
-    return A.Elu.apply(input, alpha)
+    return activation.ELU.apply(input, alpha)
 
 
 def selu(input, inplace=False):
-    return A.Selu.apply(input)
+    return activation.SELU.apply(input)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + e^(beta x)) / beta, linear where beta x > threshold."""
-    return A.Softplus.apply(input, beta, threshold)
+    return activation.Softplus.apply(input, beta, threshold)
 
 
 def gelu(input, approximate="none"):
     """x Phi(x) (exact, with erf), or the tanh approximation with ``approximate='tanh'``."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return A.Gelu.apply(input, approximate)
+    return activation.GELU.apply(input, approximate)
 
 
 def silu(input, inplace=False):
     """x sigmoid(x) (swish)."""
-    return A.Silu.apply(input)
+    return activation.SiLU.apply(input)
 
 
 def mish(input, inplace=False):
-    return A.Mish.apply(input)
+    return activation.Mish.apply(input)
 
 
 def hardsigmoid(input, inplace=False):
-    return A.Hardsigmoid.apply(input)
+    return activation.Hardsigmoid.apply(input)
 
 
 def hardswish(input, inplace=False):
-    return A.Hardswish.apply(input)
+    return activation.Hardswish.apply(input)
 
 
 def softsign(input):
-    return A.Softsign.apply(input)
+    return activation.Softsign.apply(input)
 
 
 def prelu(input, weight):
@@ -111,7 +114,7 @@ def prelu(input, weight):
         if weight.numel() != channels:
             raise RuntimeError(f"prelu: {weight.numel()} weights for an input with {channels} "
                                f"channels (shape {tuple(input.shape)}); expected 1 or {channels}")
-    return A.Prelu.apply(input, weight)
+    return activation.PReLU.apply(input, weight)
 
 
 def _softmax_dim(name, ndim):
@@ -126,7 +129,7 @@ def softmax(input, dim=None, dtype=None):
         input = input.to(dtype)
     if dim is None:
         dim = _softmax_dim("softmax", input.ndim)
-    return R.Softmax.apply(input, normalize_dim(dim, input.ndim, "softmax"))
+    return activation.Softmax.apply(input, normalize_dim(dim, input.ndim, "softmax"))
 
 
 def log_softmax(input, dim=None, dtype=None):
@@ -135,7 +138,7 @@ def log_softmax(input, dim=None, dtype=None):
         input = input.to(dtype)
     if dim is None:
         dim = _softmax_dim("log_softmax", input.ndim)
-    return R.LogSoftmax.apply(input, normalize_dim(dim, input.ndim, "log_softmax"))
+    return activation.LogSoftmax.apply(input, normalize_dim(dim, input.ndim, "log_softmax"))
 
 
 def softmin(input, dim=None, dtype=None):
@@ -167,13 +170,13 @@ def _check_same_size(input, target, op):
 def mse_loss(input, target, reduction="mean"):
     """mean((x - y)^2)."""
     _check_same_size(input, target, "mse_loss")
-    return U.MSELoss.apply(input, target, _reduction(reduction, "mse_loss"), None)
+    return loss.MSELoss.apply(input, target, _reduction(reduction, "mse_loss"), None)
 
 
 def l1_loss(input, target, reduction="mean"):
     """mean(|x - y|)."""
     _check_same_size(input, target, "l1_loss")
-    return U.L1Loss.apply(input, target, _reduction(reduction, "l1_loss"), None)
+    return loss.L1Loss.apply(input, target, _reduction(reduction, "l1_loss"), None)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -181,7 +184,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     _check_same_size(input, target, "smooth_l1_loss")
-    return U.SmoothL1Loss.apply(input, target, _reduction(reduction, "smooth_l1_loss"), beta)
+    return loss.SmoothL1Loss.apply(input, target, _reduction(reduction, "smooth_l1_loss"), beta)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -189,7 +192,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     _check_same_size(input, target, "huber_loss")
-    return U.HuberLoss.apply(input, target, _reduction(reduction, "huber_loss"), delta)
+    return loss.HuberLoss.apply(input, target, _reduction(reduction, "huber_loss"), delta)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -197,7 +200,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f"binary_cross_entropy: using a target size ({tuple(target.shape)}) that "
                          f"is different to the input size ({tuple(input.shape)}) is not allowed")
-    return U.BCELoss.apply(input, target, weight, _reduction(reduction, "binary_cross_entropy"))
+    return loss.BCELoss.apply(input, target, weight, _reduction(reduction, "binary_cross_entropy"))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -206,7 +209,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     if tuple(input.shape) != tuple(target.shape):
         raise ValueError(f"binary_cross_entropy_with_logits: target size ({tuple(target.shape)}) "
                          f"must be the same as input size ({tuple(input.shape)})")
-    return U.BCEWithLogits.apply(input, target, _raw(weight), _raw(pos_weight),
+    return loss.BCEWithLogitsLoss.apply(input, target, _raw(weight), _raw(pos_weight),
                                  _reduction(reduction, "binary_cross_entropy_with_logits"))
 
 
@@ -246,12 +249,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                              f"{tuple(input.shape)}, got {tuple(t.shape)}")
         if input.array.dtype.kind != "f":
             raise TypeError("cross_entropy: expected floating-point logits")
-        return U.CrossEntropy.apply(input, target, _raw(weight), ignore_index, label_smoothing,
-                                    reduction)
+        return loss.CrossEntropyLoss.apply(input, target, _raw(weight), ignore_index,
+                                           label_smoothing, reduction)
     t = _target_array(target, "cross_entropy")
     _class_target_shape(input, t, "cross_entropy")
     _check_weight(weight, input, "cross_entropy")
-    return U.CrossEntropy.apply(input, t, _raw(weight), ignore_index, label_smoothing, reduction)
+    return loss.CrossEntropyLoss.apply(input, t, _raw(weight), ignore_index, label_smoothing,
+                                       reduction)
 
 
 def _check_weight(weight, input, op):
@@ -269,7 +273,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     t = _target_array(target, "nll_loss")
     _class_target_shape(input, t, "nll_loss")
     _check_weight(weight, input, "nll_loss")
-    return U.NLLLoss.apply(input, t, _raw(weight), ignore_index, reduction)
+    return loss.NLLLoss.apply(input, t, _raw(weight), ignore_index, reduction)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
@@ -280,7 +284,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size. 'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.", stacklevel=2)
-    return U.KLDiv.apply(input, target, reduction, log_target)
+    return loss.KLDivLoss.apply(input, target, reduction, log_target)
 
 
 # -- normalisation ------------------------------------------------------------------------------
@@ -302,14 +306,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var are needed when not "
                                "training")
-        return U.BatchNormEval.apply(input, running_mean.array, running_var.array, weight, bias,
+        return normalization.BatchNormEval.apply(input, running_mean.array, running_var.array, weight, bias,
                                      param_shape, eps)
     count = x.size // x.shape[1]
     if count <= 1:
         raise ValueError(f"Expected more than 1 value per channel when training, got input size "
                          f"{tuple(x.shape)}")
     stats = {} if running_mean is not None else None
-    out = U.Normalize.apply(input, weight, bias, axes, param_shape, axes, eps, stats)
+    out = normalization.Normalize.apply(input, weight, bias, axes, param_shape, axes, eps, stats)
     if stats is not None:
         m = momentum
         rm, rv = running_mean.array, running_var.array
@@ -334,7 +338,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                            f"got {shape}")
     n = len(shape)
     axes = tuple(range(n - k, n))
-    return U.Normalize.apply(input, weight, bias, axes, normalized_shape, tuple(range(n - k)),
+    return normalization.Normalize.apply(input, weight, bias, axes, normalized_shape, tuple(range(n - k)),
                              eps, None)
 
 
@@ -356,7 +360,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_p(p)
     if not training or p == 0:
         return input
-    return U.Dropout.apply(input, p, input.array.shape, rng())
+    return Dropout.apply(input, p, input.array.shape, rng())
 
 
 def _channel_dropout(input, p, training, batched_ndim, name):
@@ -369,7 +373,7 @@ def _channel_dropout(input, p, training, batched_ndim, name):
                            f"shape {tuple(shape)}")
     spatial = batched_ndim - 2
     mask_shape = shape[:len(shape) - spatial] + (1,) * spatial
-    return U.Dropout.apply(input, p, mask_shape, rng())
+    return Dropout.apply(input, p, mask_shape, rng())
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -399,7 +403,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         padding_idx += n
     if max_norm is not None:
         _renorm_rows(weight, np.unique(idx), max_norm, norm_type)
-    return U.Embedding.apply(idx, weight, padding_idx)
+    return Embedding.apply(idx, weight, padding_idx)
 
 
 def _renorm_rows(weight, rows, max_norm, norm_type):
@@ -428,7 +432,7 @@ def maxout(input, pieces):
     shape = input.array.shape
     if shape[-1] % pieces:
         raise RuntimeError(f"maxout: last dimension {shape[-1]} is not divisible by pieces={pieces}")
-    return A.Maxout.apply(input.reshape(*shape[:-1], shape[-1] // pieces, pieces))
+    return activation.Maxout.apply(input.reshape(*shape[:-1], shape[-1] // pieces, pieces))
 
 
 from .functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, fold, interpolate)

@@ -1,11 +1,12 @@
 """Convolution, pooling, fold/unfold and interpolation functions (``torch.nn.functional`` names).
 
 Argument names, defaults and shapes follow PyTorch; each function checks its input and calls one
-fused op from ``chainrule.ops.conv``.
+op from ``chainrule.ops``' conv, pooling, upsampling or fold.
 """
 import math
 
-from ..ops import conv as C
+from ..ops import conv, pooling, upsampling
+from ..ops.fold import Fold, Unfold
 from ..tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
@@ -84,7 +85,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, spatial):
     if min(s) < 1 or min(d) < 1:
         raise RuntimeError(f"{op}: stride and dilation must be positive, got {stride}, {dilation}")
     pads = _conv_padding(padding, k, s, d, spatial, op)
-    out = C.Conv.apply(input, weight, bias, s, pads, d, groups, spatial)
+    out = conv.Conv.apply(input, weight, bias, s, pads, d, groups, spatial)
     return out.squeeze(0) if unbatched else out
 
 
@@ -119,7 +120,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     if any(a >= max(ss, dd) for a, ss, dd in zip(op_, s, d)):
         raise RuntimeError(f"{op}: output padding {output_padding} must be smaller than either "
                            f"stride {stride} or dilation {dilation}")
-    out = C.ConvTranspose.apply(input, weight, bias, s, p, op_, d, groups, spatial)
+    out = conv.ConvTranspose.apply(input, weight, bias, s, p, op_, d, groups, spatial)
     return out.squeeze(0) if unbatched else out
 
 
@@ -161,15 +162,15 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     if unbatched:
         input = input.unsqueeze(0)
     k, s, p, d = _pool_args(kernel_size, stride, padding, dilation, spatial, op)
-    out = C.MaxPool.apply(input, k, s, p, d, bool(ceil_mode), spatial)
+    out = pooling.MaxPool.apply(input, k, s, p, d, bool(ceil_mode), spatial)
     if return_indices:
         import numpy as np
         ctx = out.grad_fn
         if ctx is None:  # not recorded (no grad): recompute the bookkeeping on a scratch node
-            ctx = C.MaxPool.__new__(C.MaxPool)
-            C.MaxPool.forward(ctx, input.array, k, s, p, d, bool(ceil_mode), spatial)
+            ctx = pooling.MaxPool.__new__(pooling.MaxPool)
+            pooling.MaxPool.forward(ctx, input.array, k, s, p, d, bool(ceil_mode), spatial)
         hw = (1, input.shape[2]) if spatial == 1 else tuple(input.shape[2:])
-        idx = np.ascontiguousarray(C.MaxPool.indices(ctx, hw))
+        idx = np.ascontiguousarray(pooling.MaxPool.indices(ctx, hw))
         if spatial == 1:
             idx = idx[:, :, 0, :]
         ind = Tensor._make(idx)
@@ -201,7 +202,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
     k, s, p, _ = _pool_args(kernel_size, stride, padding, 1, spatial, op)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{op}: divisor must be not zero")
-    out = C.AvgPool.apply(input, k, s, p, bool(ceil_mode), bool(count_include_pad),
+    out = pooling.AvgPool.apply(input, k, s, p, bool(ceil_mode), bool(count_include_pad),
                           divisor_override, spatial)
     return out.squeeze(0) if unbatched else out
 
@@ -223,8 +224,8 @@ def adaptive_avg_pool1d(input, output_size):
     """Average pooling to ``output_size`` positions: bin i spans [floor(iL/m), ceil((i+1)L/m))."""
     _check_input(input, 1, "adaptive_avg_pool1d")
     (m,) = _tuple(output_size, 1, "output_size", "adaptive_avg_pool1d")
-    a = C.adaptive_matrix(input.shape[-1], m, input.array.dtype)
-    return C.Separable.apply(input, None, a)
+    a = pooling.adaptive_matrix(input.shape[-1], m, input.array.dtype)
+    return pooling.Separable.apply(input, None, a)
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -240,11 +241,11 @@ def adaptive_avg_pool2d(input, output_size):
     if min(size) < 1:
         raise RuntimeError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
     dt = input.array.dtype
-    a_h = None if size[0] == H else C.adaptive_matrix(H, size[0], dt)
-    a_w = None if size[1] == W else C.adaptive_matrix(W, size[1], dt)
+    a_h = None if size[0] == H else pooling.adaptive_matrix(H, size[0], dt)
+    a_w = None if size[1] == W else pooling.adaptive_matrix(W, size[1], dt)
     if a_h is None and a_w is None:
         return input * 1
-    return C.Separable.apply(input, a_h, a_w)
+    return pooling.Separable.apply(input, a_h, a_w)
 
 
 # -- fold / unfold -----------------------------------------------------------------------------
@@ -257,9 +258,10 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     unbatched = input.ndim == 3
     if unbatched:
         input = input.unsqueeze(0)
-    args = [_tuple(a, 2, n, op) for a, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
-                                              (padding, "padding"), (stride, "stride"))]
-    out = C.Unfold.apply(input, *args)
+    kernel, dilation, padding, stride = [
+        _tuple(a, 2, n, op) for a, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                         (padding, "padding"), (stride, "stride"))]
+    out = Unfold.apply(input, kernel, stride, padding, dilation)
     return out.squeeze(0) if unbatched else out
 
 
@@ -272,10 +274,11 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     unbatched = input.ndim == 2
     if unbatched:
         input = input.unsqueeze(0)
-    args = [_tuple(a, 2, n, op) for a, n in ((output_size, "output_size"),
-                                              (kernel_size, "kernel_size"), (dilation, "dilation"),
-                                              (padding, "padding"), (stride, "stride"))]
-    out = C.Fold.apply(input, *args)
+    size, kernel, dilation, padding, stride = [
+        _tuple(a, 2, n, op) for a, n in ((output_size, "output_size"),
+                                         (kernel_size, "kernel_size"), (dilation, "dilation"),
+                                         (padding, "padding"), (stride, "stride"))]
+    out = Fold.apply(input, size, kernel, stride, padding, dilation)
     return out.squeeze(0) if unbatched else out
 
 
@@ -310,12 +313,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             else tuple(1.0 / f for f in sf)
     factors = tuple(o // i if i and o % i == 0 else 0 for i, o in zip(ins, outs))
     if all(f > 0 for f in factors) and all(abs(s * f - 1) < 1e-12 for s, f in zip(scales, factors)):
-        return C.UpsampleNearestInt.apply(input, factors)
+        return upsampling.UpsampleNearestInt.apply(input, factors)
     dt = input.array.dtype
-    mats = [C.nearest_matrix(i, o, s, dt) for i, o, s in zip(ins, outs, scales)]
+    mats = [upsampling.nearest_matrix(i, o, s, dt) for i, o, s in zip(ins, outs, scales)]
     if spatial == 1:
-        return C.Separable.apply(input, None, mats[0])
-    return C.Separable.apply(input, mats[0], mats[1])
+        return pooling.Separable.apply(input, None, mats[0])
+    return pooling.Separable.apply(input, mats[0], mats[1])
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):

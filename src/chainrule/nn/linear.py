@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import _dtype
 from ..ops.activation import Maxout as _MaxoutOp
-from ..ops.fused import Linear as _LinearOp
+from ..ops.linear import Linear as _LinearOp
 from ..tensor import Tensor
 from . import init
 from .module import Module

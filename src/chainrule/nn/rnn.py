@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _dtype
 from ..functions import cat, stack
-from ..ops.fused import Linear as _LinearOp
+from ..ops.linear import Linear as _LinearOp
 from ..ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequence,
                               RNNCellStep)
 from ..random import rng

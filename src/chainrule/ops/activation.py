@@ -1,5 +1,6 @@
-"""Activation functions beyond the basic elementwise ones (Sigmoid, Tanh, Relu live in
-elementwise.py). One op each, stable for any input: nothing here overflows for |x| = 1000.
+"""Activation functions, one op each: Sigmoid, Tanh, ReLU and its relatives, the smooth and
+the hard ones, Softmax and LogSoftmax, Maxout. Stable for any input: nothing here overflows for
+|x| = 1000.
 """
 import math
 
@@ -61,8 +62,84 @@ def normal_cdf(x):
     return 0.5 * (1.0 + erf(x * (1.0 / _SQRT_2)))
 
 
-class LeakyRelu(Op):
+class Tanh(Op):
+    """z = tanh a;  dz/da = 1 - tanh^2 a = 1 - z^2."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.tanh(as_float(a))
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.out
+        return g * (1 - out * out)
+
+
+class Sigmoid(Op):
+    """z = 1 / (1 + e^-a);  dz/da = z (1 - z).
+
+    Computed from e^-|a| so that neither tail overflows (sigmoid(-1000) is 0, silently).
+    """
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        e = xp.exp(-xp.abs(a))
+        out = xp.where(a >= 0, 1, e) / (1 + e)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = ctx.out
+        return g * out * (1 - out)
+
+
+class ReLU(Op):
+    """z = max(0, a);  dz/da = 1 where a > 0, else 0."""
+
+    backward_name = "Relu"  # grad_fn keeps its printed name, ReluBackward
+
+    # NumPy's maximum against a broadcast scalar 0 runs ~3x slower than against an array of
+    # zeros, so large contiguous float inputs are compared block by block with a zeros block
+    # (measured on 1024 x 256 float32: 97 -> 41 us).
+    _BLOCK = 1 << 16
+    _zeros = {}
+
+    @staticmethod
+    def forward(ctx, a):
+        out = xp.maximum(a, 0) if a.size < 8192 else ReLU.positive_part(a)
+        ctx.out = out
+        return out
+
+    @staticmethod
+    def positive_part(a):
+        """max(a, 0), NaN propagating as NumPy's maximum does."""
+        if a.dtype.kind != "f" or a.size < 8192 or not a.flags.c_contiguous:
+            return xp.maximum(a, 0)
+        zeros = ReLU._zeros.get(a.dtype)
+        if zeros is None:
+            zeros = ReLU._zeros[a.dtype] = xp.zeros(ReLU._BLOCK, a.dtype)
+            zeros.flags.writeable = False
+        out = xp.empty_like(a)
+        flat_a, flat_out = a.reshape(-1), out.reshape(-1)
+        n, block = a.size, ReLU._BLOCK
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            xp.maximum(flat_a[start:stop], zeros[:stop - start], out=flat_out[start:stop])
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx.out > 0)
+
+
+class LeakyReLU(Op):
     """z = a if a > 0 else slope a;  dz/da = 1 if a > 0 else slope."""
+
+    backward_name = "LeakyRelu"  # grad_fn keeps its printed name, LeakyReluBackward
 
     @staticmethod
     def forward(ctx, a, slope):
@@ -75,8 +152,10 @@ class LeakyRelu(Op):
         return xp.where(ctx.pos, g, g * ctx.slope), None
 
 
-class Elu(Op):
+class ELU(Op):
     """z = a if a > 0 else alpha (e^a - 1);  dz/da = 1 if a > 0 else z + alpha."""
+
+    backward_name = "Elu"  # grad_fn keeps its printed name, EluBackward
 
     @staticmethod
     def forward(ctx, a, alpha):
@@ -91,9 +170,11 @@ class Elu(Op):
         return xp.where(ctx.pos, g, g * (ctx.out + ctx.alpha)), None
 
 
-class Selu(Op):
+class SELU(Op):
     """z = scale (a if a > 0 else alpha (e^a - 1)), alpha = 1.6733..., scale = 1.0507...;
     dz/da = scale if a > 0 else z + scale alpha."""
+
+    backward_name = "Selu"  # grad_fn keeps its printed name, SeluBackward
 
     alpha = 1.6732632423543772848170429916717
     scale = 1.0507009873554804934193349852946
@@ -135,9 +216,11 @@ class Softplus(Op):
         return xp.where(ctx.linear, g, g * sig), None, None
 
 
-class Gelu(Op):
+class GELU(Op):
     """Exact: z = a Phi(a), dz/da = Phi(a) + a phi(a) (phi the standard normal density).
     'tanh': z = a/2 (1 + tanh(k (a + 0.044715 a^3))), k = sqrt(2/pi)."""
+
+    backward_name = "Gelu"  # grad_fn keeps its printed name, GeluBackward
 
     @staticmethod
     def forward(ctx, a, approximate):
@@ -164,8 +247,10 @@ class Gelu(Op):
         return g * (ctx.cdf + a * pdf), None
 
 
-class Silu(Op):
+class SiLU(Op):
     """z = a sigmoid(a) (swish);  dz/da = s (1 + a (1 - s)), s = sigmoid(a)."""
+
+    backward_name = "Silu"  # grad_fn keeps its printed name, SiluBackward
 
     @staticmethod
     def forward(ctx, a):
@@ -256,9 +341,11 @@ class Softsign(Op):
         return g / (ctx.d * ctx.d)
 
 
-class Prelu(Op):
+class PReLU(Op):
     """z = a if a > 0 else w a (w learned, one per channel or shared);
     dz/da = 1 or w, dz/dw = a where a <= 0."""
+
+    backward_name = "Prelu"  # grad_fn keeps its printed name, PreluBackward
 
     @staticmethod
     def forward(ctx, a, w):
@@ -295,3 +382,38 @@ class Maxout(Op):
         out = xp.zeros(ctx.shape, dtype=g.dtype)
         xp.put_along_axis(out, ctx.idx, g[..., None], axis=-1)
         return out
+
+
+class Softmax(Op):
+    """s_i = e^(a_i) / sum_j e^(a_j);  dL/da = s * (dL/ds - sum_j dL/ds_j s_j)."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        a = as_float(a)
+        e = xp.exp(a - a.max(axis=dim, keepdims=True))
+        out = e / e.sum(axis=dim, keepdims=True)
+        ctx.out, ctx.dim = out, dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        s = ctx.out
+        gs = g * s
+        return gs - s * gs.sum(axis=ctx.dim, keepdims=True), None
+
+
+class LogSoftmax(Op):
+    """y_i = a_i - logsumexp(a);  dL/da = dL/dy - softmax(a) * sum_j dL/dy_j."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        a = as_float(a)
+        shifted = a - a.max(axis=dim, keepdims=True)
+        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
+        ctx.out, ctx.dim = out, dim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g - xp.exp(ctx.out) * g.sum(axis=ctx.dim, keepdims=True), None
+

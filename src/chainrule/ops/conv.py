@@ -1,4 +1,5 @@
-"""Convolution, pooling, fold/unfold and nearest upsampling as fused ops on whole arrays.
+"""Convolution and transposed convolution as ops on whole arrays, and the sliding-window
+geometry (padding, im2col, col2im) that pooling and fold/unfold share.
 
 Everything works on 4-D arrays (N, C, H, W); the 1-D variants add a unit height. The central
 trick is im2col through a strided *view*: for a (padded) input the array of all kh x kw windows,
@@ -13,15 +14,28 @@ per image, for images with many positions; and batch-last, (C*kh*kw, L*N) column
 for the whole batch, when an image has fewer positions than the weight has entries and per-image
 products would be too small for BLAS (``_few_positions``).
 """
+from typing import NamedTuple
+
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp
 from .base import Op
 
 
-
-
 # -- geometry ----------------------------------------------------------------------------------
+
+class WindowGeometry(NamedTuple):
+    """Where the sliding windows of a convolution, pooling or unfold lie, each field per spatial
+    axis (h, w): the window is ``kernel`` positions ``dilation`` apart, consecutive windows are
+    ``stride`` apart, there are ``out`` of them, over the input padded by ``pads``
+    ((top, bottom), (left, right))."""
+    kernel: tuple
+    stride: tuple
+    dilation: tuple
+    out: tuple
+    pads: tuple
+
+
 
 def out_size(n, k, s, d, lo, hi, ceil_mode=False, op="conv"):
     """Output length of a sliding window: floor or ceil((n + lo + hi - d(k-1) - 1)/s) + 1.
@@ -100,7 +114,11 @@ def crop(a, pads, size):
     return a[:, :, pt:pt + size[0], pl:pl + size[1]]
 
 
-def _to4d(x, spatial):
+def inner_size(x_shape):
+    return (1, x_shape[2]) if len(x_shape) == 3 else x_shape[2:]
+
+
+def to4d(x, spatial):
     """1-D ops view (N, C, L) as (N, C, 1, L)."""
     return x[:, :, None, :] if spatial == 1 else x
 
@@ -160,7 +178,7 @@ class Conv(Op):
 
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dilation, groups, spatial):
-        x4, w4 = _to4d(x, spatial), _to4d(w, spatial)
+        x4, w4 = to4d(x, spatial), to4d(w, spatial)
         N, C, H, W = x4.shape
         O, Cg, kh, kw = w4.shape
         G = groups
@@ -172,8 +190,8 @@ class Conv(Op):
                                f"kernel {tuple(w.shape[2:])}; computed output size {o}")
         flat = stride == (1, 1)
         ctx.w4, ctx.w_shape, ctx.flat = w4, w.shape, flat
-        ctx.x_shape, ctx.pads = x.shape, pads
-        ctx.geom = (k, stride, dilation, o, G)
+        ctx.x_shape, ctx.groups = x.shape, G
+        ctx.geom = WindowGeometry(k, stride, dilation, o, pads)
         ctx.batch_last = flat and G == 1 and _few_positions(w4, o, W + sum(pads[1]))
         if ctx.batch_last:
             out = _flat_forward_batch_last(ctx, x4, w4, b, pads, dilation, o)
@@ -203,7 +221,8 @@ class Conv(Op):
 
     @staticmethod
     def backward(ctx, g):
-        k, s, d, o, G = ctx.geom
+        k, s, d, o, pads = ctx.geom
+        G = ctx.groups
         O = ctx.w4.shape[0]
         N = g.shape[0]
         need = ctx.needs_input_grad
@@ -237,7 +256,7 @@ class Conv(Op):
                 gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[..., 0]
             else:
                 gpad = col2im(gcols, ctx.pad_shape, k, s, d, o)
-            gx = crop(gpad, ctx.pads, _inner(ctx.x_shape)).reshape(ctx.x_shape)
+            gx = crop(gpad, pads, inner_size(ctx.x_shape)).reshape(ctx.x_shape)
         return gx, gw, gb, None, None, None, None, None
 
 
@@ -272,7 +291,7 @@ def _flat_backward_batch_last(ctx, g, need):
     product with the columns, and dL/dX_col = W^T dL/dY one product whose rows, per kernel
     offset, are (C, L, N) blocks that col2im adds into the (C, frame, N) input gradient as C
     contiguous runs of L*N values."""
-    k, _, d, o, _ = ctx.geom
+    k, _, d, o, pads = ctx.geom
     Hp, Wp = ctx.frame
     w4, cols = ctx.w4, ctx.cols
     O, C, kh, kw = w4.shape
@@ -288,12 +307,9 @@ def _flat_backward_batch_last(ctx, g, need):
     if need[0]:
         gcols = (w4.reshape(O, -1).T @ gT).reshape(1, C, kh, kw, L, N)
         gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[0].transpose(3, 0, 1, 2)
-        gx = xp.ascontiguousarray(crop(gpad, ctx.pads, _inner(ctx.x_shape))).reshape(ctx.x_shape)
+        gx = crop(gpad, pads, inner_size(ctx.x_shape))
+        gx = xp.ascontiguousarray(gx).reshape(ctx.x_shape)
     return gx, gw
-
-
-def _inner(x_shape):
-    return (1, x_shape[2]) if len(x_shape) == 3 else x_shape[2:]
 
 
 class ConvTranspose(Op):
@@ -306,7 +322,7 @@ class ConvTranspose(Op):
 
     @staticmethod
     def forward(ctx, x, w, b, stride, padding, output_padding, dilation, groups, spatial):
-        x4, w4 = _to4d(x, spatial), _to4d(w, spatial)
+        x4, w4 = to4d(x, spatial), to4d(w, spatial)
         N, Ci, H, W = x4.shape
         _, Cog, kh, kw = w4.shape
         G = groups
@@ -328,13 +344,15 @@ class ConvTranspose(Op):
             y = y + b[:, None, None]
         else:
             y = xp.ascontiguousarray(y)
-        ctx.x3, ctx.wg, ctx.geom = x3, wg, (k, stride, dilation, (H, W), G, pads, full)
+        ctx.x3, ctx.wg, ctx.groups, ctx.full = x3, wg, G, full
+        ctx.geom = WindowGeometry(k, stride, dilation, (H, W), pads)
         ctx.x_shape, ctx.w_shape = x.shape, w.shape
         return y[:, :, 0, :] if spatial == 1 else y
 
     @staticmethod
     def backward(ctx, g):
-        k, s, d, o, G, pads, full = ctx.geom
+        k, s, d, o, pads = ctx.geom
+        G, full = ctx.groups, ctx.full
         need = ctx.needs_input_grad
         g4 = g[:, :, None, :] if g.ndim == 3 else g
         N, Co = g4.shape[:2]
@@ -348,262 +366,3 @@ class ConvTranspose(Op):
         if need[1]:
             gw = xp.einsum("ngcp,ngkp->gck", ctx.x3, gcols, optimize=True).reshape(ctx.w_shape)
         return gx, gw, gb, None, None, None, None, None, None
-
-
-# -- pooling -----------------------------------------------------------------------------------
-
-def _pool_geometry(x4, k, s, p, d, ceil_mode, op):
-    H, W = x4.shape[2:]
-    o = tuple(out_size(n, kk, ss, dd, pp, pp, ceil_mode, op)
-              for n, kk, ss, dd, pp in zip((H, W), k, s, d, p))
-    # ceil_mode may need room past the right padding for the last window.
-    extent = tuple((oo - 1) * ss + dd * (kk - 1) + 1 for oo, ss, dd, kk in zip(o, s, d, k))
-    return o, extent
-
-
-class MaxPool(Op):
-    """y = max over each window (padding counts as -inf);  dL/dx: each window's dL/dy goes to
-    the first position holding its maximum. The winning offset is recorded while the maximum is
-    taken (a uint8 per output), so backward needs neither the input nor a search."""
-
-    @staticmethod
-    def forward(ctx, x, k, s, p, d, ceil_mode, spatial):
-        x4 = _to4d(x, spatial)
-        o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"max_pool{spatial}d")
-        pads = ((p[0], p[0]), (p[1], p[1]))
-        xpad = pad_array(x4, pads, -xp.inf, extent)
-        views = [xpad[sl] for _, sl in offset_slices(k, s, d, o)]
-        if len(views) == 4:  # 2x2, the common case: a tournament tree, 8 whole-array passes
-            # on contiguous copies of the four strided views: NumPy vectorises contiguous
-            # passes only (LeNet's first pool: 0.52 -> 0.27 ms with the copies)
-            out, arg = _max_arg_2x2([xp.ascontiguousarray(v) for v in views])
-            ctx.arg, ctx.geom = arg, (k, s, d, o, pads, xpad.shape, x.shape)
-            return out[:, :, 0, :] if spatial == 1 else out
-        out = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
-        for v in views[2:]:
-            xp.maximum(out, v, out=out)
-        # The argmax, fused with the max: walking the offsets backwards, the last write at each
-        # output is the FIRST offset holding the maximum (PyTorch's choice on ties).
-        arg = xp.zeros(out.shape, dtype=xp.uint8 if len(views) < 256 else xp.int32)
-        for n in range(len(views) - 1, -1, -1):
-            xp.putmask(arg, views[n] == out, n)
-        ctx.arg, ctx.geom = arg, (k, s, d, o, pads, xpad.shape, x.shape)
-        return out[:, :, 0, :] if spatial == 1 else out
-
-    @staticmethod
-    def backward(ctx, g):
-        k, s, d, o, pads, pad_shape, x_shape = ctx.geom
-        g4 = g[:, :, None, :] if g.ndim == 3 else g
-        arg = ctx.arg
-        disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
-        zero = g.dtype.type(0)
-        # Disjoint windows: g times each offset's 0/1 mask, written straight into the strided
-        # slice (4x faster than where + assignment); where() keeps an inf or NaN in g from
-        # leaking into the positions that did not win (inf * 0 = NaN).
-        multiply = disjoint and bool(xp.isfinite(g4).all())
-        tiled = multiply and all(kk == ss and dd == 1 and oo * ss == n
-                                 for kk, ss, dd, oo, n in zip(k, s, d, o, pad_shape[2:]))
-        gpad = (xp.empty if tiled else xp.zeros)(pad_shape, dtype=g.dtype)
-        for n, sl in offset_slices(k, s, d, o):
-            if multiply:
-                xp.multiply(g4, arg == n, out=gpad[sl])
-                continue
-            hit = xp.where(arg == n, g4, zero)
-            if disjoint:
-                gpad[sl] = hit
-            else:
-                gpad[sl] += hit
-        gx = crop(gpad, pads, _inner(x_shape)).reshape(x_shape)
-        return gx, None, None, None, None, None, None
-
-    @staticmethod
-    def indices(ctx, x_shape_hw):
-        """PyTorch's ``return_indices``: the flat (h * W + w) input position of each maximum."""
-        k, s, d, o, pads, _, _ = ctx.geom
-        ki, kj = xp.divmod(ctx.arg.astype(xp.int64), k[1])
-        rows = xp.arange(o[0])[:, None] * s[0] - pads[0][0] + ki * d[0]
-        cols = xp.arange(o[1])[None, :] * s[1] - pads[1][0] + kj * d[1]
-        return rows * x_shape_hw[1] + cols
-
-
-def _max_arg_2x2(v):
-    """Max of four views and the index (0-3) of the first maximum: two pairs, then the final."""
-    left, right = xp.maximum(v[0], v[1]), xp.maximum(v[2], v[3])
-    arg_left = xp.greater(v[1], v[0]).view(xp.uint8)
-    arg_right = xp.greater(v[3], v[2]).view(xp.uint8)
-    arg_right += 2
-    take_right = xp.greater(right, left)
-    return xp.maximum(left, right), xp.where(take_right, arg_right, arg_left)
-
-
-def _pool_counts(x4_hw, k, s, p, d, o, extent, count_include_pad, dtype):
-    """How many positions each average divides by: the window's overlap with the input, or with
-    the input plus its padding (but never the ceil_mode overhang), PyTorch's rule."""
-    H, W = x4_hw
-    mask = xp.zeros((1, 1) + tuple(max(e, n + 2 * pp) for e, n, pp in zip(extent, (H, W), p)),
-                    dtype=dtype)
-    if count_include_pad:
-        mask[:, :, :H + 2 * p[0], :W + 2 * p[1]] = 1
-    else:
-        mask[:, :, p[0]:p[0] + H, p[1]:p[1] + W] = 1
-    total = xp.zeros((1, 1) + o, dtype=dtype)
-    for _, sl in offset_slices(k, s, d, o):
-        total += mask[sl]
-    return total[0, 0]
-
-
-class AvgPool(Op):
-    """y = (sum over each window) / count;  dL/dx = dL/dy / count spread over each window.
-
-    ``count`` is the window size (count_include_pad) or the number of real input positions in it,
-    or ``divisor_override``."""
-
-    @staticmethod
-    def forward(ctx, x, k, s, p, ceil_mode, count_include_pad, divisor_override, spatial):
-        x4 = _to4d(x, spatial)
-        d = (1, 1)
-        o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"avg_pool{spatial}d")
-        pads = ((p[0], p[0]), (p[1], p[1]))
-        xpad = pad_array(x4, pads, 0.0, extent)
-        slices = offset_slices(k, s, d, o)
-        out = xpad[slices[0][1]].copy()
-        for _, sl in slices[1:]:
-            out += xpad[sl]
-        if divisor_override:
-            count = x.dtype.type(divisor_override)
-        elif not ceil_mode and (count_include_pad or p == (0, 0)):
-            count = x.dtype.type(k[0] * k[1])
-        else:
-            count = _pool_counts(x4.shape[2:], k, s, p, d, o, extent, count_include_pad, x.dtype)
-        out /= count
-        ctx.count, ctx.geom = count, (k, s, d, o, pads, xpad.shape, x.shape)
-        return out[:, :, 0, :] if spatial == 1 else out
-
-    @staticmethod
-    def backward(ctx, g):
-        k, s, d, o, pads, pad_shape, x_shape = ctx.geom
-        g4 = (g[:, :, None, :] if g.ndim == 3 else g) / ctx.count
-        cols = xp.broadcast_to(g4[:, :, None, None], g4.shape[:2] + k + o)
-        gpad = col2im(cols, pad_shape, k, s, d, o)
-        gx = crop(gpad, pads, _inner(x_shape)).reshape(x_shape)
-        return gx, None, None, None, None, None, None, None
-
-
-def adaptive_matrix(n, m, dtype):
-    """(m, n) averaging matrix: output i averages input [floor(i n/m), ceil((i+1) n/m))."""
-    i = xp.arange(m)
-    start = (i * n) // m
-    end = -((-(i + 1) * n) // m)
-    j = xp.arange(n)
-    inside = (j[None, :] >= start[:, None]) & (j[None, :] < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
-
-
-class Separable(Op):
-    """y = A_h x A_w^T over the two last axes (adaptive average pooling, nearest upsampling);
-    dL/dx = A_h^T dL/dy A_w. ``a_h`` or ``a_w`` may be None for the identity."""
-
-    @staticmethod
-    def forward(ctx, x, a_h, a_w):
-        ctx.a_h, ctx.a_w = a_h, a_w
-        y = x
-        if a_h is not None:
-            y = xp.matmul(a_h, y)
-        if a_w is not None:
-            y = xp.matmul(y, a_w.T)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        if ctx.a_h is not None:
-            g = xp.matmul(ctx.a_h.T, g)
-        if ctx.a_w is not None:
-            g = xp.matmul(g, ctx.a_w)
-        return g, None, None
-
-
-class UpsampleNearestInt(Op):
-    """Nearest upsampling by integer factors: y[.., h, w] = x[.., h // sh, w // sw] as a
-    broadcast view copied once;  dL/dx = dL/dy summed over each sh x sw block."""
-
-    @staticmethod
-    def forward(ctx, x, factors):
-        ctx.factors = factors
-        N, C = x.shape[:2]
-        if len(factors) == 1:
-            (f,) = factors
-            L = x.shape[2]
-            return xp.broadcast_to(x[:, :, :, None], (N, C, L, f)).reshape(N, C, L * f)
-        (fh, fw) = factors
-        H, W = x.shape[2:]
-        return xp.broadcast_to(x[:, :, :, None, :, None],
-                               (N, C, H, fh, W, fw)).reshape(N, C, H * fh, W * fw)
-
-    @staticmethod
-    def backward(ctx, g):
-        N, C = g.shape[:2]
-        if len(ctx.factors) == 1:
-            (f,) = ctx.factors
-            return g.reshape(N, C, -1, f).sum(axis=3), None
-        fh, fw = ctx.factors
-        H, W = g.shape[2] // fh, g.shape[3] // fw
-        return g.reshape(N, C, H, fh, W, fw).sum(axis=(3, 5)), None
-
-
-def nearest_matrix(n, m, scale, dtype):
-    """(m, n) selection matrix of PyTorch's 'nearest': output i reads floor(i * scale)."""
-    src = xp.minimum(xp.floor(xp.arange(m) * scale).astype(xp.int64), n - 1)
-    sel = xp.zeros((m, n), dtype=dtype)
-    sel[xp.arange(m), src] = 1
-    return sel
-
-
-# -- unfold / fold -----------------------------------------------------------------------------
-
-class Unfold(Op):
-    """y = im2col(x): (N, C, H, W) -> (N, C*kh*kw, L), L the number of windows;
-    dL/dx = col2im(dL/dy) (``fold``)."""
-
-    @staticmethod
-    def forward(ctx, x, k, d, p, s):
-        N, C, H, W = x.shape
-        o = tuple(out_size(n, kk, ss, dd, pp, pp, op="unfold")
-                  for n, kk, ss, dd, pp in zip((H, W), k, s, d, p))
-        pads = ((p[0], p[0]), (p[1], p[1]))
-        xpad = pad_array(x, pads)
-        ctx.geom = (k, s, d, o, pads, xpad.shape, (H, W))
-        return im2col(xpad, k, s, d, o)
-
-    @staticmethod
-    def backward(ctx, g):
-        k, s, d, o, pads, pad_shape, hw = ctx.geom
-        return crop(col2im(g, pad_shape, k, s, d, o), pads, hw), None, None, None, None
-
-
-class Fold(Op):
-    """y = col2im(x): (N, C*kh*kw, L) summed into (N, C, H, W);  dL/dx = im2col(dL/dy)."""
-
-    @staticmethod
-    def forward(ctx, x, size, k, d, p, s):
-        N, CK, L = x.shape
-        kk = k[0] * k[1]
-        if CK % kk:
-            raise RuntimeError(f"fold: expected size of input's dimension 1 ({CK}) to be "
-                               f"divisible by the product of kernel_size {k}")
-        o = tuple(out_size(n, kz, ss, dd, pp, pp, op="fold")
-                  for n, kz, ss, dd, pp in zip(size, k, s, d, p))
-        if o[0] * o[1] != L:
-            raise RuntimeError(f"fold: given output_size {tuple(size)}, kernel_size {k}, "
-                               f"dilation {d}, padding {p}, stride {s}, expected input's "
-                               f"dimension 2 to be {o[0] * o[1]}, but got {L}")
-        pads = ((p[0], p[0]), (p[1], p[1]))
-        shape = (N, CK // kk, size[0] + 2 * p[0], size[1] + 2 * p[1])
-        ctx.geom = (k, s, d, o, shape)
-        return xp.ascontiguousarray(crop(col2im(x, shape, k, s, d, o), pads, size))
-
-    @staticmethod
-    def backward(ctx, g):
-        k, s, d, o, shape = ctx.geom
-        p = ((shape[2] - g.shape[2]) // 2, (shape[3] - g.shape[3]) // 2)
-        gpad = pad_array(g, ((p[0], p[0]), (p[1], p[1])))
-        return im2col(gpad, k, s, d, o), None, None, None, None, None

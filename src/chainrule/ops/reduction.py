@@ -287,40 +287,6 @@ class Cumsum(Op):
         return xp.flip(xp.cumsum(xp.flip(g, d), axis=d), d), None
 
 
-class Softmax(Op):
-    """s_i = e^(a_i) / sum_j e^(a_j);  dL/da = s * (dL/ds - sum_j dL/ds_j s_j)."""
-
-    @staticmethod
-    def forward(ctx, a, dim):
-        a = as_float(a)
-        e = xp.exp(a - a.max(axis=dim, keepdims=True))
-        out = e / e.sum(axis=dim, keepdims=True)
-        ctx.out, ctx.dim = out, dim
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        s = ctx.out
-        gs = g * s
-        return gs - s * gs.sum(axis=ctx.dim, keepdims=True), None
-
-
-class LogSoftmax(Op):
-    """y_i = a_i - logsumexp(a);  dL/da = dL/dy - softmax(a) * sum_j dL/dy_j."""
-
-    @staticmethod
-    def forward(ctx, a, dim):
-        a = as_float(a)
-        shifted = a - a.max(axis=dim, keepdims=True)
-        out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
-        ctx.out, ctx.dim = out, dim
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        return g - xp.exp(ctx.out) * g.sum(axis=ctx.dim, keepdims=True), None
-
-
 class TopK(Op):
     """(values, indices) of the k largest (or smallest) along ``dim``; values' gradient goes back
     to the chosen positions."""

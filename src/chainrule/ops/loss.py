@@ -1,44 +1,7 @@
-"""Fused operations for the hot paths of training: one graph node where a chain of small ops
-would cost a Python round trip (and a temporary array) each. Forward and backward side by side.
-"""
+"""The losses of ``nn``, each one op (one graph node) with its gradient written out."""
 from ..backend import xp
 from .base import Op, promote
 
-
-class Linear(Op):
-    """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)).
-
-    dL/dx = g W,  dL/dW = g^T x,  dL/db = sum over rows of g, with the leading dimensions of x
-    flattened into one so that each product is a single matrix multiplication.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = x2 @ weight.T
-        if bias is not None:
-            y += bias
-        ctx.x2, ctx.weight, ctx.lead = x2, weight, lead
-        return y if x.ndim == 2 else y.reshape(lead + (weight.shape[0],))
-
-    @staticmethod
-    def backward(ctx, g):
-        need = ctx.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-        gx = gw = gb = None
-        if need[0]:
-            gx = g2 @ ctx.weight
-            if len(ctx.lead) != 1:
-                gx = gx.reshape(ctx.lead + (ctx.weight.shape[1],))
-        if need[1]:
-            gw = g2.T @ ctx.x2
-        if need[2]:
-            gb = g2.sum(axis=0)
-        return gx, gw, gb
-
-
-# -- reductions shared by the losses ------------------------------------------------------------
 
 def _reduce(loss, reduction):
     if reduction == "mean":
@@ -54,8 +17,6 @@ def _upstream(g, reduction, n):
         return g / n if n else g
     return g
 
-
-# -- regression losses --------------------------------------------------------------------------
 
 class _DifferenceLoss(Op):
     """Losses of the difference d = input - target, reduced by 'mean' | 'sum' | 'none'.
@@ -145,8 +106,6 @@ class HuberLoss(_DifferenceLoss):
         return xp.clip(d, -delta, delta)
 
 
-# -- classification losses ----------------------------------------------------------------------
-
 def _classes_last(a):
     """(C,) -> (1, C); (N, C) as is; (N, C, d1, ...) -> (N d1 ..., C)."""
     if a.ndim == 1:
@@ -174,7 +133,7 @@ def _check_targets(t, valid, n_classes, op, ignore_index):
     return tt
 
 
-class CrossEntropy(Op):
+class CrossEntropyLoss(Op):
     """Softmax cross-entropy from logits in one step.
 
     Class indices t:  L_i = -w_t log p_{i,t} (with label smoothing eps:
@@ -185,6 +144,8 @@ class CrossEntropy(Op):
     Probabilities q:  L_i = -sum_c w_c q_c log p_c;  dL_i/dx_i = p_i sum_c w_c q_c - w q;
     'mean' divides by the number of samples.
     """
+
+    backward_name = "CrossEntropy"  # grad_fn keeps its printed name, CrossEntropyBackward
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
@@ -317,10 +278,12 @@ class NLLLoss(Op):
         return _classes_back(gx, ctx.shape), None, None, None, None
 
 
-class BCEWithLogits(Op):
+class BCEWithLogitsLoss(Op):
     """L = w [(1 - y) x + (1 + (pw - 1) y) softplus(-x)], softplus(-x) = max(-x, 0) +
     log(1 + e^-|x|), stable for any logit;  dL/dx = w [(1 - y) - (1 + (pw - 1) y)(1 - sigmoid x)]
     (= w (sigmoid x - y) without pos_weight);  dL/dy = w (-x + (pw - 1) softplus(-x))."""
+
+    backward_name = "BCEWithLogits"  # grad_fn keeps its printed name, BCEWithLogitsBackward
 
     @staticmethod
     def forward(ctx, x, y, weight, pos_weight, reduction):
@@ -390,9 +353,11 @@ class BCELoss(Op):
         return gx, gy, None, None
 
 
-class KLDiv(Op):
+class KLDivLoss(Op):
     """L = y (log y - x) (0 where y = 0), or e^y (y - x) with log_target;  dL/dx = -y (or -e^y),
     dL/dy = log y + 1 - x (or e^y (y - x + 1)). 'batchmean' divides the sum by the batch size."""
+
+    backward_name = "KLDiv"  # grad_fn keeps its printed name, KLDivBackward
 
     @staticmethod
     def forward(ctx, x, y, reduction, log_target):
@@ -429,131 +394,3 @@ class KLDiv(Op):
                 with xp.errstate(divide="ignore"):
                     gy = (xp.log(y) + 1 - x) * up
         return gx, gy, None, None
-
-
-# -- normalisation ------------------------------------------------------------------------------
-
-class Normalize(Op):
-    """y = (x - mean) / sqrt(var + eps) * w + b, statistics over ``axes`` (batch norm: all but the
-    channel axis; layer norm: the trailing axes), biased variance.
-
-    With xhat the normalised input, m the count per statistic and gh = dL/dxhat = g w:
-    dL/dx = (1/m) / sqrt(var + eps) (m gh - sum gh - xhat sum(gh xhat)),
-    dL/dw = sum g xhat, dL/db = sum g (sums over ``param_axes``).
-    ``stats`` (a dict or None) receives the batch mean and variance for running statistics.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, axes, param_shape, param_axes, eps, stats):
-        mean = x.mean(axis=axes, keepdims=True)
-        xc = x - mean
-        var = xp.mean(xc * xc, axis=axes, keepdims=True)
-        invstd = 1.0 / xp.sqrt(var + eps)
-        xhat = xc
-        xhat *= invstd
-        w = weight.reshape(param_shape) if weight is not None else None
-        if w is not None:
-            out = xhat * w
-            if bias is not None:
-                out += bias.reshape(param_shape)
-        elif bias is not None:
-            out = xhat + bias.reshape(param_shape)
-        else:
-            out = xhat.copy()
-        if stats is not None:
-            stats["mean"], stats["var"] = mean, var
-        ctx.xhat, ctx.invstd, ctx.w, ctx.axes, ctx.param_axes = xhat, invstd, w, axes, param_axes
-        ctx.wshape = weight.shape if weight is not None else None
-        ctx.bshape = bias.shape if bias is not None else None
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        xhat, axes = ctx.xhat, ctx.axes
-        need = ctx.needs_input_grad
-        gx = gw = gb = None
-        if need[0]:
-            gh = g * ctx.w if ctx.w is not None else g
-            m = xhat.size // ctx.invstd.size
-            gx = m * gh
-            gx -= gh.sum(axis=axes, keepdims=True)
-            gx -= xhat * (gh * xhat).sum(axis=axes, keepdims=True)
-            gx *= ctx.invstd / m
-        if need[1]:
-            gw = (g * xhat).sum(axis=ctx.param_axes).reshape(ctx.wshape)
-        if need[2]:
-            gb = g.sum(axis=ctx.param_axes).reshape(ctx.bshape)
-        return gx, gw, gb, None, None, None, None, None
-
-
-class BatchNormEval(Op):
-    """y = (x - running_mean) / sqrt(running_var + eps) * w + b: an affine map per channel;
-    dL/dx = g w / sqrt(var + eps), dL/dw = sum g xhat, dL/db = sum g."""
-
-    @staticmethod
-    def forward(ctx, x, running_mean, running_var, weight, bias, param_shape, eps):
-        invstd = (1.0 / xp.sqrt(running_var + eps)).reshape(param_shape)
-        mean = running_mean.reshape(param_shape)
-        scale = invstd * weight.reshape(param_shape) if weight is not None else invstd
-        out = (x - mean) * scale
-        if bias is not None:
-            out += bias.reshape(param_shape)
-        ctx.x, ctx.mean, ctx.invstd, ctx.scale = x, mean, invstd, scale
-        return out.astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        need = ctx.needs_input_grad
-        axes = tuple(i for i in range(g.ndim) if i != 1)
-        gx = g * ctx.scale if need[0] else None
-        gw = (g * (ctx.x - ctx.mean) * ctx.invstd).sum(axis=axes) if need[3] else None
-        gb = g.sum(axis=axes) if need[4] else None
-        return gx, None, None, gw, gb, None, None
-
-
-# -- dropout and embedding ----------------------------------------------------------------------
-
-class Dropout(Op):
-    """Inverted dropout: y = x m / (1 - p) with m ~ Bernoulli(1 - p) (shape ``mask_shape``,
-    broadcast over x: one mask per channel for Dropout2d);  dL/dx = g m / (1 - p)."""
-
-    @staticmethod
-    def forward(ctx, x, p, mask_shape, generator):
-        if p >= 1:
-            mask = xp.zeros(mask_shape, dtype=x.dtype)
-        else:
-            draw = generator.random(mask_shape, dtype=x.dtype if x.dtype in
-                                    (xp.float32, xp.float64) else xp.float64)
-            mask = (draw >= p).astype(x.dtype)
-            mask *= 1.0 / (1.0 - p)
-        ctx.mask = mask
-        return x * mask
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.mask, None, None, None
-
-
-class Embedding(Op):
-    """y = W[idx] (row lookup);  dL/dW[k] = sum of g over the positions where idx == k (none for
-    ``padding_idx``)."""
-
-    @staticmethod
-    def forward(ctx, idx, weight, padding_idx):
-        ctx.idx, ctx.wshape, ctx.padding_idx = idx, weight.shape, padding_idx
-        return weight[idx]
-
-    @staticmethod
-    def backward(ctx, g):
-        gw = xp.zeros(ctx.wshape, dtype=g.dtype)
-        idx = ctx.idx.reshape(-1)
-        if idx.size:
-            # A segment sum over the positions sorted by index: ufunc.at is unbuffered and ~7x
-            # slower (W5: 1.1 ms -> 0.15 ms); the stable sort keeps each row's summation order.
-            order = xp.argsort(idx, kind="stable")
-            rows = idx[order]
-            starts = xp.flatnonzero(xp.concatenate(([True], rows[1:] != rows[:-1])))
-            gw[rows[starts]] = xp.add.reduceat(g.reshape(-1, ctx.wshape[1])[order], starts, axis=0)
-        if ctx.padding_idx is not None:
-            gw[ctx.padding_idx] = 0
-        return None, gw, None

@@ -1,0 +1,28 @@
+"""Embedding lookup as one op: rows gathered forward, scatter-added backward."""
+from ..backend import xp
+from .base import Op
+
+
+class Embedding(Op):
+    """y = W[idx] (row lookup);  dL/dW[k] = sum of g over the positions where idx == k (none for
+    ``padding_idx``)."""
+
+    @staticmethod
+    def forward(ctx, idx, weight, padding_idx):
+        ctx.idx, ctx.wshape, ctx.padding_idx = idx, weight.shape, padding_idx
+        return weight[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        gw = xp.zeros(ctx.wshape, dtype=g.dtype)
+        idx = ctx.idx.reshape(-1)
+        if idx.size:
+            # A segment sum over the positions sorted by index: ufunc.at is unbuffered and ~7x
+            # slower (W5: 1.1 ms -> 0.15 ms); the stable sort keeps each row's summation order.
+            order = xp.argsort(idx, kind="stable")
+            rows = idx[order]
+            starts = xp.flatnonzero(xp.concatenate(([True], rows[1:] != rows[:-1])))
+            gw[rows[starts]] = xp.add.reduceat(g.reshape(-1, ctx.wshape[1])[order], starts, axis=0)
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0
+        return None, gw, None

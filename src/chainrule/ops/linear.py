@@ -1,0 +1,35 @@
+"""The affine map of ``nn.Linear`` as one op: y = x W^T + b, forward and backward side by side."""
+from .base import Op
+
+
+class Linear(Op):
+    """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)).
+
+    dL/dx = g W,  dL/dW = g^T x,  dL/db = sum over rows of g, with the leading dimensions of x
+    flattened into one so that each product is a single matrix multiplication.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = x2 @ weight.T
+        if bias is not None:
+            y += bias
+        ctx.x2, ctx.weight, ctx.lead = x2, weight, lead
+        return y if x.ndim == 2 else y.reshape(lead + (weight.shape[0],))
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        gx = gw = gb = None
+        if need[0]:
+            gx = g2 @ ctx.weight
+            if len(ctx.lead) != 1:
+                gx = gx.reshape(ctx.lead + (ctx.weight.shape[1],))
+        if need[1]:
+            gw = g2.T @ ctx.x2
+        if need[2]:
+            gb = g2.sum(axis=0)
+        return gx, gw, gb

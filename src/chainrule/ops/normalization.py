@@ -1,0 +1,82 @@
+"""Normalisation over some axes (layer, group, instance, batch norm in training) and batch norm
+in eval mode, each one op."""
+from ..backend import xp
+from .base import Op
+
+
+class Normalize(Op):
+    """y = (x - mean) / sqrt(var + eps) * w + b, statistics over ``axes`` (batch norm: all but the
+    channel axis; layer norm: the trailing axes), biased variance.
+
+    With xhat the normalised input, m the count per statistic and gh = dL/dxhat = g w:
+    dL/dx = (1/m) / sqrt(var + eps) (m gh - sum gh - xhat sum(gh xhat)),
+    dL/dw = sum g xhat, dL/db = sum g (sums over ``param_axes``).
+    ``stats`` (a dict or None) receives the batch mean and variance for running statistics.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, param_shape, param_axes, eps, stats):
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        invstd = 1.0 / xp.sqrt(var + eps)
+        xhat = xc
+        xhat *= invstd
+        w = weight.reshape(param_shape) if weight is not None else None
+        if w is not None:
+            out = xhat * w
+            if bias is not None:
+                out += bias.reshape(param_shape)
+        elif bias is not None:
+            out = xhat + bias.reshape(param_shape)
+        else:
+            out = xhat.copy()
+        if stats is not None:
+            stats["mean"], stats["var"] = mean, var
+        ctx.xhat, ctx.invstd, ctx.w, ctx.axes, ctx.param_axes = xhat, invstd, w, axes, param_axes
+        ctx.wshape = weight.shape if weight is not None else None
+        ctx.bshape = bias.shape if bias is not None else None
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xhat, axes = ctx.xhat, ctx.axes
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            gh = g * ctx.w if ctx.w is not None else g
+            m = xhat.size // ctx.invstd.size
+            gx = m * gh
+            gx -= gh.sum(axis=axes, keepdims=True)
+            gx -= xhat * (gh * xhat).sum(axis=axes, keepdims=True)
+            gx *= ctx.invstd / m
+        if need[1]:
+            gw = (g * xhat).sum(axis=ctx.param_axes).reshape(ctx.wshape)
+        if need[2]:
+            gb = g.sum(axis=ctx.param_axes).reshape(ctx.bshape)
+        return gx, gw, gb, None, None, None, None, None
+
+
+class BatchNormEval(Op):
+    """y = (x - running_mean) / sqrt(running_var + eps) * w + b: an affine map per channel;
+    dL/dx = g w / sqrt(var + eps), dL/dw = sum g xhat, dL/db = sum g."""
+
+    @staticmethod
+    def forward(ctx, x, running_mean, running_var, weight, bias, param_shape, eps):
+        invstd = (1.0 / xp.sqrt(running_var + eps)).reshape(param_shape)
+        mean = running_mean.reshape(param_shape)
+        scale = invstd * weight.reshape(param_shape) if weight is not None else invstd
+        out = (x - mean) * scale
+        if bias is not None:
+            out += bias.reshape(param_shape)
+        ctx.x, ctx.mean, ctx.invstd, ctx.scale = x, mean, invstd, scale
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        axes = tuple(i for i in range(g.ndim) if i != 1)
+        gx = g * ctx.scale if need[0] else None
+        gw = (g * (ctx.x - ctx.mean) * ctx.invstd).sum(axis=axes) if need[3] else None
+        gb = g.sum(axis=axes) if need[4] else None
+        return gx, None, None, gw, gb, None, None

@@ -1,0 +1,181 @@
+"""Max, average and adaptive average pooling on whole arrays, through the window geometry of
+``conv``."""
+from ..backend import xp
+from .base import Op
+from .conv import (WindowGeometry, col2im, crop, inner_size, offset_slices, out_size, pad_array,
+                   to4d)
+
+
+def _pool_geometry(x4, k, s, p, d, ceil_mode, op):
+    H, W = x4.shape[2:]
+    o = tuple(out_size(n, kk, ss, dd, pp, pp, ceil_mode, op)
+              for n, kk, ss, dd, pp in zip((H, W), k, s, d, p))
+    # ceil_mode may need room past the right padding for the last window.
+    extent = tuple((oo - 1) * ss + dd * (kk - 1) + 1 for oo, ss, dd, kk in zip(o, s, d, k))
+    return o, extent
+
+
+class MaxPool(Op):
+    """y = max over each window (padding counts as -inf);  dL/dx: each window's dL/dy goes to
+    the first position holding its maximum. The winning offset is recorded while the maximum is
+    taken (a uint8 per output), so backward needs neither the input nor a search."""
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, d, ceil_mode, spatial):
+        x4 = to4d(x, spatial)
+        o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"max_pool{spatial}d")
+        pads = ((p[0], p[0]), (p[1], p[1]))
+        xpad = pad_array(x4, pads, -xp.inf, extent)
+        views = [xpad[sl] for _, sl in offset_slices(k, s, d, o)]
+        if len(views) == 4:  # 2x2, the common case: a tournament tree, 8 whole-array passes
+            # on contiguous copies of the four strided views: NumPy vectorises contiguous
+            # passes only (LeNet's first pool: 0.52 -> 0.27 ms with the copies)
+            out, arg = _max_arg_2x2([xp.ascontiguousarray(v) for v in views])
+            ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
+            ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
+            return out[:, :, 0, :] if spatial == 1 else out
+        out = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
+        for v in views[2:]:
+            xp.maximum(out, v, out=out)
+        # The argmax, fused with the max: walking the offsets backwards, the last write at each
+        # output is the FIRST offset holding the maximum (PyTorch's choice on ties).
+        arg = xp.zeros(out.shape, dtype=xp.uint8 if len(views) < 256 else xp.int32)
+        for n in range(len(views) - 1, -1, -1):
+            xp.putmask(arg, views[n] == out, n)
+        ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
+        ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
+        return out[:, :, 0, :] if spatial == 1 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, pads = ctx.geom
+        pad_shape, x_shape = ctx.pad_shape, ctx.x_shape
+        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        arg = ctx.arg
+        disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
+        zero = g.dtype.type(0)
+        # Disjoint windows: g times each offset's 0/1 mask, written straight into the strided
+        # slice (4x faster than where + assignment); where() keeps an inf or NaN in g from
+        # leaking into the positions that did not win (inf * 0 = NaN).
+        multiply = disjoint and bool(xp.isfinite(g4).all())
+        tiled = multiply and all(kk == ss and dd == 1 and oo * ss == n
+                                 for kk, ss, dd, oo, n in zip(k, s, d, o, pad_shape[2:]))
+        gpad = (xp.empty if tiled else xp.zeros)(pad_shape, dtype=g.dtype)
+        for n, sl in offset_slices(k, s, d, o):
+            if multiply:
+                xp.multiply(g4, arg == n, out=gpad[sl])
+                continue
+            hit = xp.where(arg == n, g4, zero)
+            if disjoint:
+                gpad[sl] = hit
+            else:
+                gpad[sl] += hit
+        gx = crop(gpad, pads, inner_size(x_shape)).reshape(x_shape)
+        return gx, None, None, None, None, None, None
+
+    @staticmethod
+    def indices(ctx, x_shape_hw):
+        """PyTorch's ``return_indices``: the flat (h * W + w) input position of each maximum."""
+        k, s, d, o, pads = ctx.geom
+        ki, kj = xp.divmod(ctx.arg.astype(xp.int64), k[1])
+        rows = xp.arange(o[0])[:, None] * s[0] - pads[0][0] + ki * d[0]
+        cols = xp.arange(o[1])[None, :] * s[1] - pads[1][0] + kj * d[1]
+        return rows * x_shape_hw[1] + cols
+
+
+def _max_arg_2x2(v):
+    """Max of four views and the index (0-3) of the first maximum: two pairs, then the final."""
+    left, right = xp.maximum(v[0], v[1]), xp.maximum(v[2], v[3])
+    arg_left = xp.greater(v[1], v[0]).view(xp.uint8)
+    arg_right = xp.greater(v[3], v[2]).view(xp.uint8)
+    arg_right += 2
+    take_right = xp.greater(right, left)
+    return xp.maximum(left, right), xp.where(take_right, arg_right, arg_left)
+
+
+def _pool_counts(x4_hw, k, s, p, d, o, extent, count_include_pad, dtype):
+    """How many positions each average divides by: the window's overlap with the input, or with
+    the input plus its padding (but never the ceil_mode overhang), PyTorch's rule."""
+    H, W = x4_hw
+    mask = xp.zeros((1, 1) + tuple(max(e, n + 2 * pp) for e, n, pp in zip(extent, (H, W), p)),
+                    dtype=dtype)
+    if count_include_pad:
+        mask[:, :, :H + 2 * p[0], :W + 2 * p[1]] = 1
+    else:
+        mask[:, :, p[0]:p[0] + H, p[1]:p[1] + W] = 1
+    total = xp.zeros((1, 1) + o, dtype=dtype)
+    for _, sl in offset_slices(k, s, d, o):
+        total += mask[sl]
+    return total[0, 0]
+
+
+class AvgPool(Op):
+    """y = (sum over each window) / count;  dL/dx = dL/dy / count spread over each window.
+
+    ``count`` is the window size (count_include_pad) or the number of real input positions in it,
+    or ``divisor_override``."""
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, ceil_mode, count_include_pad, divisor_override, spatial):
+        x4 = to4d(x, spatial)
+        d = (1, 1)
+        o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"avg_pool{spatial}d")
+        pads = ((p[0], p[0]), (p[1], p[1]))
+        xpad = pad_array(x4, pads, 0.0, extent)
+        slices = offset_slices(k, s, d, o)
+        out = xpad[slices[0][1]].copy()
+        for _, sl in slices[1:]:
+            out += xpad[sl]
+        if divisor_override:
+            count = x.dtype.type(divisor_override)
+        elif not ceil_mode and (count_include_pad or p == (0, 0)):
+            count = x.dtype.type(k[0] * k[1])
+        else:
+            count = _pool_counts(x4.shape[2:], k, s, p, d, o, extent, count_include_pad, x.dtype)
+        out /= count
+        ctx.count, ctx.geom = count, WindowGeometry(k, s, d, o, pads)
+        ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
+        return out[:, :, 0, :] if spatial == 1 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, pads = ctx.geom
+        pad_shape, x_shape = ctx.pad_shape, ctx.x_shape
+        g4 = (g[:, :, None, :] if g.ndim == 3 else g) / ctx.count
+        cols = xp.broadcast_to(g4[:, :, None, None], g4.shape[:2] + k + o)
+        gpad = col2im(cols, pad_shape, k, s, d, o)
+        gx = crop(gpad, pads, inner_size(x_shape)).reshape(x_shape)
+        return gx, None, None, None, None, None, None, None
+
+
+def adaptive_matrix(n, m, dtype):
+    """(m, n) averaging matrix: output i averages input [floor(i n/m), ceil((i+1) n/m))."""
+    i = xp.arange(m)
+    start = (i * n) // m
+    end = -((-(i + 1) * n) // m)
+    j = xp.arange(n)
+    inside = (j[None, :] >= start[:, None]) & (j[None, :] < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+class Separable(Op):
+    """y = A_h x A_w^T over the two last axes (adaptive average pooling, nearest upsampling);
+    dL/dx = A_h^T dL/dy A_w. ``a_h`` or ``a_w`` may be None for the identity."""
+
+    @staticmethod
+    def forward(ctx, x, a_h, a_w):
+        ctx.a_h, ctx.a_w = a_h, a_w
+        y = x
+        if a_h is not None:
+            y = xp.matmul(a_h, y)
+        if a_w is not None:
+            y = xp.matmul(y, a_w.T)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.a_h is not None:
+            g = xp.matmul(ctx.a_h.T, g)
+        if ctx.a_w is not None:
+            g = xp.matmul(g, ctx.a_w)
+        return g, None, None
