@@ -27,10 +27,30 @@ def undo_broadcast(grad, shape):
     return grad.reshape(shape)
 
 
-def _free(node):
+KEPT_GRAD_SIZE = 64   # received gradients of at most this many elements outlive backward
+
+
+def free_node(node, grads):
+    """Release what only backward needed, after ``node``'s backward ran with ``grads`` (one array
+    per output), keeping what draws the graph afterwards (``cr.viz.draw_graph``).
+
+    Dropped: the saved tensors and arrays, the version records and the output hooks. Kept:
+    ``inputs`` (the graph's structure, and so every intermediate tensor with its value, as
+    PyTorch keeps ``next_functions``) and ``_grads_received``, a copy of each received gradient
+    of at most ``KEPT_GRAD_SIZE`` elements (else None): a copy, because the same array may become
+    a leaf's ``.grad``, which later steps change in place. ``_freed`` makes a second backward
+    raise."""
     d = node.__dict__
+    inputs = d.get("inputs")
     d.clear()
     d["_freed"] = True
+    d["inputs"] = inputs
+    if len(grads) == 1:   # the common case, without the loop
+        g = grads[0]
+        d["_grads_received"] = (g.copy() if g is not None and g.size <= KEPT_GRAD_SIZE else None,)
+    else:
+        d["_grads_received"] = tuple([g.copy() if g is not None and g.size <= KEPT_GRAD_SIZE
+                                      else None for g in grads])
 
 
 def _raise_modified(node, t, v):
@@ -153,9 +173,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             if left == 0:
                 ready.append(fn)
         if not retain_graph:
-            d = node.__dict__
-            d.clear()
-            d["_freed"] = True
+            free_node(node, grads)
 
     if capture is not None:
         out = []

@@ -11,11 +11,21 @@ The walk goes from ``tensor.grad_fn`` back through each node's ``inputs`` (itera
 of any depth work). Every op node shows its operation, the shape of its output and, for small
 tensors, the output's value; leaves show their value the same way.
 
-Gradients shown are d(tensor)/d(node) for every node, computed by ``cr.autograd.grad`` with
-``retain_graph=True``: nothing is accumulated into any ``.grad`` and the graph stays usable. So
-draw before ``backward()``, or after ``backward(retain_graph=True)``; a plain ``backward()`` frees
-the graph (as in PyTorch) and there is nothing left to draw. For a non-scalar tensor the gradients
-are those of ``tensor.sum()``.
+Gradients shown are d(tensor)/d(node) for every node, so the lecture workflow works either way:
+
+* drawn before ``backward()`` (or after ``backward(retain_graph=True)``): computed here by
+  ``cr.autograd.grad`` with ``retain_graph=True``; nothing is accumulated into any ``.grad`` and
+  the graph stays usable. For a non-scalar tensor they are those of ``tensor.sum()``.
+* drawn after a plain ``backward()``: read from what that backward left. It freed the saved
+  values (so a second ``backward()`` raises, as in PyTorch) but kept each node's ``inputs`` (and
+  with them every intermediate value) and the gradient each op output received, when it has at
+  most ``engine.KEPT_GRAD_SIZE`` (64) elements. An op output shows that received gradient (for
+  a non-scalar tensor, the one seeded by ``backward(gradient=...)``); a leaf shows its ``.grad``.
+  ``.grad`` accumulates, so it is d(tensor)/d(leaf) of this graph only when this backward is
+  the only one added into it since it was last zeroed (``optimizer.zero_grad()``); after
+  several backwards into the same leaves (gradient accumulation) it is their sum, so draw such a
+  graph before backward, where the gradients are computed for this graph alone. A graph only
+  partly freed (an earlier backward went through part of it) cannot be drawn with gradients.
 
 Names come from ``names={"x": x, ...}``, from ``module.named_parameters()``, or, by default, from
 the caller's local variables that hold tensors of the graph.
@@ -103,7 +113,8 @@ def draw_graph(tensor, show_values=True, show_grads=True, names=None, module=Non
     Args:
         tensor: the output (usually a scalar loss) whose graph is drawn.
         show_values: label nodes holding at most ``max_values`` elements with their values.
-        show_grads: label them with d(tensor)/d(node) too (computed here, see the module doc).
+        show_grads: label them with d(tensor)/d(node) too (computed here, or read from what a
+            plain backward left; see the module doc).
         names: ``{name: tensor}``; default: ``module``'s parameter names and the caller's locals.
         module: a ``cr.nn.Module``: names its parameters and, for big graphs, groups ops by layer.
         max_nodes: more nodes than this are summarised.
@@ -133,7 +144,8 @@ def draw_graph(tensor, show_values=True, show_grads=True, names=None, module=Non
             module_of_param[id(p)] = pname.rsplit(".", 1)[0] if "." in pname else ""
 
     leaves, ops, outputs, edges = _walk(tensor)
-    grads = _gradients(tensor, leaves, outputs) if show_grads and tensor.requires_grad else {}
+    grads = _gradients(tensor, leaves, ops, outputs) if show_grads and tensor.requires_grad \
+        else {}
     nodes, node_of = [], {}
 
     def small(a):
@@ -200,17 +212,25 @@ def _walk(tensor):
 
 
 def _inputs_of(fn):
-    d = fn.__dict__
-    if d.get("_freed"):
-        raise RuntimeError(
-            f"draw_graph: the graph behind this tensor was freed by backward() (at "
-            f"{fn.node_name()}). Draw before calling backward(), or call "
-            f"backward(retain_graph=True) first; draw_graph computes the gradients itself.")
     # constants and tensors that need no gradient are None here and not part of the graph
-    return [t for t in d.get("inputs") or () if t is not None]
+    return [t for t in fn.inputs or () if t is not None]
 
 
-def _gradients(tensor, leaves, outputs):
+def _gradients(tensor, leaves, ops, outputs):
+    """{id(t): d(tensor)/d(t)} for the tensors of the graph: computed when no backward has freed
+    it, read from what the backward left when one has."""
+    freed = [fn for fn in ops if fn._freed]
+    if not freed:
+        return _computed_gradients(tensor, leaves, outputs)
+    if len(freed) == len(ops):
+        return _gradients_left_by_backward(leaves, outputs)
+    raise RuntimeError(
+        f"draw_graph: part of this graph (at {freed[0].node_name()}) was freed by an earlier "
+        f"backward() through it, so its gradients belong to another output. Draw before that "
+        f"backward(), call it with retain_graph=True, or pass show_grads=False.")
+
+
+def _computed_gradients(tensor, leaves, outputs):
     """d(tensor.sum())/d(t) for every tensor of the graph, without touching any .grad."""
     from ..autograd import grad
     tensors = list(leaves) + [t for outs in outputs.values() for t in outs.values()]
@@ -219,8 +239,24 @@ def _gradients(tensor, leaves, outputs):
     return {id(t): g.array for t, g in zip(tensors, got) if g is not None}
 
 
+def _gradients_left_by_backward(leaves, outputs):
+    """The gradient each op output received in the backward that freed the graph (kept by the
+    engine's ``free_node`` when small) and each leaf's ``.grad``."""
+    got = {}
+    for fn, outs in outputs.items():
+        received = fn._grads_received
+        for nr, t in outs.items():
+            if received[nr] is not None:
+                got[id(t)] = received[nr]
+    for t in leaves:
+        if t.grad is not None:
+            got[id(t)] = t.grad.array
+    return got
+
+
 def _small_grad(g, max_values):
-    return g if g is not None and g.size <= max_values else None
+    # a copy: a leaf's .grad changes in place in later steps, the drawing should not
+    return g.copy() if g is not None and g.size <= max_values else None
 
 
 def _op_name(fn):
