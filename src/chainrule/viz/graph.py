@@ -19,8 +19,9 @@ Gradients shown are d(tensor)/d(node) for every node, so the lecture workflow wo
 * drawn after a plain ``backward()``: read from what that backward left. It freed the saved
   values (so a second ``backward()`` raises, as in PyTorch) but kept each node's ``inputs`` (and
   with them every intermediate value) and the gradient each op output received, when it has at
-  most ``engine.KEPT_GRAD_SIZE`` (64) elements. An op output shows that received gradient (for
-  a non-scalar tensor, the one seeded by ``backward(gradient=...)``); a leaf shows its ``.grad``.
+  most ``autograd.engine.KEPT_GRAD_SIZE`` (64) elements. An op output shows that received
+  gradient (for a non-scalar tensor, the one seeded by ``backward(gradient=...)``); a leaf shows
+  its ``.grad``.
   ``.grad`` accumulates, so it is d(tensor)/d(leaf) of this graph only when this backward is
   the only one added into it since it was last zeroed (``optimizer.zero_grad()``); after
   several backwards into the same leaves (gradient accumulation) it is their sum, so draw such a
