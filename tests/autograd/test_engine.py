@@ -1,5 +1,8 @@
 """The backward engine and the Tensor's behaviour around it: graph walking, accumulation, hooks,
 grad mode, autograd.grad, user Functions, anomaly mode, in-place safety, errors, repr, protocol."""
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -67,6 +70,35 @@ def test_second_backward_without_retain_graph_raises_clearly():
     y = (x * x).sum()
     y.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time.*retain_graph"):
+        y.backward()
+
+
+def test_backward_frees_saved_values_but_keeps_the_graph_structure():
+    class ExpTimes(cr.autograd.Function):
+        """y = x e^x: saves e^x, a tensor of its own."""
+        @staticmethod
+        def forward(ctx, x):
+            e = x.exp()
+            ctx.save_for_backward(x, e)
+            saved.append(weakref.ref(e.array))
+            return x * e
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, e = ctx.saved_tensors
+            return grad * e * (1 + x)
+
+    saved = []
+    x = f64(1.0, 2.0)
+    h = ExpTimes.apply(x)
+    y = (h * 2.0).sum()
+    y.backward()
+    gc.collect()
+    assert saved[0]() is None                 # the saved e^x is gone
+    mul = y.grad_fn.next_functions[0][0]      # the structure is kept, as in PyTorch
+    exp_times = mul.next_functions[0][0]
+    assert exp_times is h.grad_fn and exp_times.next_functions[0][0].variable is x
+    with pytest.raises(RuntimeError, match="second time"):
         y.backward()
 
 

@@ -60,16 +60,87 @@ def test_drawing_leaves_grads_and_graph_untouched():
     assert (x.grad.item(), y.grad.item(), z.grad.item()) == (-4.0, -4.0, 3.0)
 
 
-def test_after_backward_needs_retain_graph():
+def test_after_backward_retain_graph_nothing_is_accumulated_again():
     x, y, z, q, f = lecture_graph()
     f.backward(retain_graph=True)
     g = draw_graph(f, engine="python")
     assert float(by_name(g)["x"].grad) == -4.0
     assert x.grad.item() == -4.0              # not accumulated a second time
-    f2 = (x * y).sum()
-    f2.backward()
-    with pytest.raises(RuntimeError, match="retain_graph=True"):
-        draw_graph(f2, engine="python")
+
+
+def drawn(g):
+    return {n.name: (n.op, n.shape, n.value, n.grad) for n in g.nodes}
+
+
+def assert_same_drawing(before, after):
+    assert named_edges(before) == named_edges(after)
+    want, got = drawn(before), drawn(after)
+    assert list(want) == list(got)
+    for name, (op, shape, value, grad) in want.items():
+        assert got[name][:2] == (op, shape), name
+        for a, b in ((value, got[name][2]), (grad, got[name][3])):
+            assert (a is None) == (b is None), name
+            if a is not None:
+                np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_lecture_workflow_draw_after_plain_backward():
+    x, y, z, q, f = lecture_graph()
+    before = draw_graph(f, engine="python")
+    f.backward()                              # plain: the saved values are freed
+    after = draw_graph(f, engine="python")
+    assert_same_drawing(before, after)
+    grads = {k: float(after.node(k).grad) for k in "xyzqf"}
+    assert grads == {"x": -4.0, "y": -4.0, "z": 3.0, "q": -4.0, "f": 1.0}
+    assert after.svg() == before.svg()
+    x.grad.zero_()                            # the drawing holds a copy of .grad
+    assert float(after.node("x").grad) == -4.0
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        f.backward()
+
+
+def test_model_drawn_after_plain_backward_equals_before():
+    cr.manual_seed(0)
+    model = cr.nn.Sequential(cr.nn.Linear(2, 8), cr.nn.Tanh(), cr.nn.Linear(8, 1))
+    loss = cr.nn.MSELoss()(model(cr.randn(5, 2)), cr.randn(5, 1))
+    # max_values 64: every op output here has at most 64 elements, so all gradients are kept
+    before = draw_graph(loss, module=model, engine="python", max_values=64)
+    loss.backward()
+    assert_same_drawing(before, draw_graph(loss, module=model, engine="python", max_values=64))
+    summary = draw_graph(loss, module=model, engine="python", max_nodes=4)
+    assert summary.summarised and len(summary.nodes) <= 4
+
+
+def test_after_backward_op_gradients_are_this_graphs_and_leaves_show_grad():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    out = h.sum()
+    out.backward()
+    (x * x).sum().backward()                  # a second graph adds 2x into x.grad
+    g = draw_graph(out, names={"x": x, "h": h, "out": out}, engine="python")
+    np.testing.assert_array_equal(g.node("h").grad, [1.0, 1.0])
+    np.testing.assert_array_equal(g.node("x").grad, [3.0 + 2.0, 3.0 + 4.0])   # x.grad: the sum
+
+
+def test_non_scalar_after_backward_shows_the_seeded_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    y.backward(gradient=cr.tensor([1.0, 0.5]))
+    g = draw_graph(y, names={"x": x, "y": y}, engine="python")
+    np.testing.assert_array_equal(g.node("y").grad, [1.0, 0.5])
+    np.testing.assert_array_equal(g.node("x").grad, [2.0, 2.0])
+
+
+def test_partly_freed_graph_needs_show_grads_false():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2.0
+    h.sum().backward()                        # frees h's node only
+    f = (h * 3.0).sum()
+    with pytest.raises(RuntimeError, match="freed by an earlier backward"):
+        draw_graph(f, engine="python")
+    g = draw_graph(f, names={"h": h, "f": f}, engine="python", show_grads=False)
+    np.testing.assert_array_equal(g.node("h").value, [2.0, 4.0])
+    assert all(n.grad is None for n in g.nodes)
 
 
 def test_explicit_names_shared_input_and_constants():

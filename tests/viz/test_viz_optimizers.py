@@ -101,7 +101,27 @@ def test_surfaces_have_their_minima_where_they_say():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="unknown function 'booth'"):
         viz.optimizer_race("booth", [cr.optim.SGD])
-    with pytest.raises(TypeError, match=r"\(class, kwargs\)"):
-        viz.optimizer_race("saddle", ["adam"])
+    with pytest.raises(TypeError, match=r"its name, or a \(class, kwargs\)"):
+        viz.optimizer_race("saddle", [0.01])
     with pytest.raises(ValueError, match="exactly one parameter with 2 elements"):
         viz.optimizer_race("saddle", [cr.optim.SGD([cr.zeros(3, requires_grad=True)], lr=1)])
+
+
+def test_optimisers_given_by_name_are_cr_optims_defaults():
+    race = viz.optimizer_race("beale", ["SGD", "Adam"], steps=15)
+    assert list(race.trajectories) == ["SGD", "Adam"]
+    surface = get_surface("beale")
+    for name, cls in (("SGD", cr.optim.SGD), ("Adam", cr.optim.Adam)):
+        np.testing.assert_array_equal(race.trajectories[name],
+                                      hand_run(surface, cls, surface.start, 15))
+    labelled = viz.optimizer_race("beale", {"adaptive": "RMSprop"}, steps=3)
+    assert list(labelled.trajectories) == ["adaptive"]
+
+
+def test_unknown_optimiser_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown optimiser 'Adamm'; cr.optim has SGD, .*Adam\b"):
+        viz.optimizer_race("beale", ["SGD", "Adamm"], steps=2)
+    with pytest.raises(ValueError, match="unknown optimiser 'Optimizer'"):
+        viz.optimizer_race("beale", ["Optimizer"], steps=2)
+    with pytest.raises(ValueError, match="unknown optimiser 'adam'"):   # as cr.optim spells it
+        viz.optimizer_race("beale", ["adam"], steps=2)

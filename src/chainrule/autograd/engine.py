@@ -27,6 +27,32 @@ def undo_broadcast(grad, shape):
     return grad.reshape(shape)
 
 
+KEPT_GRAD_SIZE = 64   # received gradients of at most this many elements outlive backward
+
+
+def free_node(node, grads):
+    """Release what only backward needed, after ``node``'s backward ran with ``grads`` (one array
+    per output), keeping what draws the graph afterwards (``cr.viz.draw_graph``).
+
+    Dropped: the saved tensors and arrays, the version records and the output hooks. Kept:
+    ``inputs`` (the graph's structure, and so every intermediate tensor with its value, as
+    PyTorch keeps ``next_functions``) and ``_grads_received``, a copy of each received gradient
+    of at most ``KEPT_GRAD_SIZE`` elements (else None): a copy, because the same array may become
+    a leaf's ``.grad``, which later steps change in place. ``_freed`` makes a second backward
+    raise."""
+    d = node.__dict__
+    inputs = d.get("inputs")
+    d.clear()
+    d["_freed"] = True
+    d["inputs"] = inputs
+    if len(grads) == 1:   # the common case, without the loop
+        g = grads[0]
+        d["_grads_received"] = (g.copy() if g is not None and g.size <= KEPT_GRAD_SIZE else None,)
+    else:
+        d["_grads_received"] = tuple([g.copy() if g is not None and g.size <= KEPT_GRAD_SIZE
+                                      else None for g in grads])
+
+
 def _raise_modified(node, t, v):
     raise RuntimeError(
         f"one of the tensors needed by {node.node_name()} (shape {tuple(t.shape)}) was modified "
@@ -243,14 +269,6 @@ def _apply_hooks(t, g, retain):
         else:
             t.grad = make_tensor(t.grad.array + g)
     return g
-
-
-def free_node(node, grads):
-    """Release what backward saved; called once per node after its backward unless
-    ``retain_graph``. A second backward through the node then raises (``_raise_freed``)."""
-    d = node.__dict__
-    d.clear()
-    d["_freed"] = True
 
 
 def _raise_freed(node):

@@ -7,6 +7,7 @@
     }, steps=300)
     race.save("race.png"); race.save_gif("race.gif")
     race.trajectories["Adam"]      # (steps + 1, 2) array of the points visited
+    cr.viz.optimizer_race("beale", ["SGD", "Adam"])   # names: cr.optim's defaults
 
 Each step is the ordinary training loop on one parameter, the point p = (x, y):
 ``opt.zero_grad(); f(p[0], p[1]).backward(); opt.step()``: the gradient comes from chainrule's
@@ -110,8 +111,22 @@ def _describe(cls, kwargs):
     return f"{cls.__name__}({args})"
 
 
+def optimizer_class(name):
+    """The ``cr.optim`` optimiser class called ``name`` ("SGD", "Adam", ...)."""
+    classes = {n: getattr(cr.optim, n) for n in cr.optim.__all__}
+    classes = {n: c for n, c in classes.items() if isinstance(c, type)
+               and issubclass(c, cr.optim.Optimizer) and c is not cr.optim.Optimizer}
+    if name not in classes:
+        raise ValueError(f"optimizer_race: unknown optimiser {name!r}; cr.optim has "
+                         f"{', '.join(classes)}")
+    return classes[name]
+
+
 def _make_optimizer(spec, start):
-    """(label, optimizer, point tensor) for an optimiser instance or a (class, kwargs) pair."""
+    """(label, optimizer, point tensor) for an optimiser name, class, instance or a
+    (class, kwargs) pair."""
+    if isinstance(spec, str):
+        spec = optimizer_class(spec)
     if isinstance(spec, cr.optim.Optimizer):
         params = [p for g in spec.param_groups for p in g["params"]]
         if len(params) != 1 or params[0].numel() != 2:
@@ -131,7 +146,7 @@ def _make_optimizer(spec, start):
         p = cr.tensor(start, dtype=cr.float64, requires_grad=True)
         return spec.__name__, spec([p]), p
     raise TypeError(f"optimizer_race: each optimiser must be a cr.optim.Optimizer instance, a "
-                    f"class, or a (class, kwargs) pair; got {spec!r}")
+                    f"class, its name, or a (class, kwargs) pair; got {spec!r}")
 
 
 def run_optimizer(surface, optimizer, point, steps):
@@ -203,9 +218,10 @@ def optimizer_race(function, optimizers, start=None, steps=200, title=None, log_
     Args:
         function: "quadratic" (κ=10; or ``quadratic_bowl(κ)``), "rosenbrock", "beale", "saddle",
             "himmelblau", a ``Surface``, or a callable ``f(x, y)`` of tensors.
-        optimizers: ``{label: spec}`` or a list of specs; a spec is a ``cr.optim`` class, a
-            ``(class, kwargs)`` pair, or an optimiser instance over one 2-element tensor
-            (which is moved to ``start``).
+        optimizers: ``{label: spec}`` or a list of specs; a spec is the name of a ``cr.optim``
+            class (``["SGD", "Adam"]``, default settings), the class, a ``(class, kwargs)``
+            pair, or an optimiser instance over one 2-element tensor (which is moved to
+            ``start``).
         start: the starting point (default: the function's own).
         steps: optimisation steps per optimiser.
         log_time: in the GIF, space frames logarithmically in time (early steps in detail).
