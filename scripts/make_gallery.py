@@ -12,64 +12,64 @@ import os
 import sys
 import time
 
-import chainrule.viz.gallery as G
+from chainrule.viz import gallery
 from chainrule.viz._figure import write_atomic
 
 # (file name, recipe, keyword arguments, title, caption)
 ENTRIES = [
-    ("graph.svg", G.lecture_graph, {}, "The computational graph of f = (x + y) z",
+    ("graph.svg", gallery.lecture_graph, {}, "The computational graph of f = (x + y) z",
      "`cr.viz.draw_graph(f)` at x = -2, y = 5, z = -4: each node shows its value (green) and "
      "the gradient df/d(node) computed by chainrule's autograd (red): the forward values -2, 5, "
      "-4, 3, -12 and the gradients -4, -4, 3 of the lecture."),
-    ("neuron.svg", G.neuron_graph, {}, "The sigmoid neuron, node by node",
+    ("neuron.svg", gallery.neuron_graph, {}, "The sigmoid neuron, node by node",
      "f = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))) built from elementary operations: the output "
      "0.73 and the gradients 0.39 / -0.59 (inputs), -0.2 / -0.39 / 0.2 (weights) of the lecture."),
-    ("mlp_graph.svg", G.mlp_graph, {}, "A network's graph summarised by layer",
+    ("mlp_graph.svg", gallery.mlp_graph, {}, "A network's graph summarised by layer",
      "`draw_graph(loss, module=model, max_nodes=10)`: a 2-16-16-3 classifier; ops are grouped "
      "into the layer that owns them instead of drawing every node."),
-    ("activations.png", G.activations, {}, "Activation functions and their derivatives",
+    ("activations.png", gallery.activations, {}, "Activation functions and their derivatives",
      "`cr.viz.plot_activations()`: each function (blue) and its derivative obtained by "
      "backward through it (orange, dashed). Grey: where |f'| < 0.1·max|f'| — a unit there "
      "passes almost no gradient back (saturation; ReLU's dead side)."),
-    ("race_rosenbrock.png", G.race, {"name": "rosenbrock"}, "Optimisers on the Rosenbrock valley",
+    ("race_rosenbrock.png", gallery.race, {"name": "rosenbrock"}, "Optimisers on the Rosenbrock valley",
      "`cr.viz.optimizer_race(\"rosenbrock\", ...)`: SGD crawls down the steep wall, momentum "
      "and Nesterov follow the curved valley floor, the adaptive methods move at a steady pace."),
-    ("race_rosenbrock.gif", G.race, {"name": "rosenbrock"}, "The same race, animated", ""),
-    ("race_bowl.png", G.race, {"name": "bowl"}, "An ill-conditioned bowl (κ = 20)",
+    ("race_rosenbrock.gif", gallery.race, {"name": "rosenbrock"}, "The same race, animated", ""),
+    ("race_bowl.png", gallery.race, {"name": "bowl"}, "An ill-conditioned bowl (κ = 20)",
      "Plain SGD zig-zags across the narrow direction while creeping along the long one; "
      "momentum damps the zig-zag; RMSprop and Adam rescale each coordinate."),
-    ("race_saddle.png", G.race, {"name": "saddle"}, "Escaping a saddle point",
+    ("race_saddle.png", gallery.race, {"name": "saddle"}, "Escaping a saddle point",
      "f = x² − y², started almost on the ridge (y = 0.01): SGD slows to a crawl near the "
      "saddle; momentum and the adaptive methods escape along y."),
-    ("race_beale.png", G.race, {"name": "beale"}, "Beale's function",
+    ("race_beale.png", gallery.race, {"name": "beale"}, "Beale's function",
      "Flat plateaus and steep walls: the adaptive methods reach the minimum (3, 0.5)."),
-    ("race_himmelblau.png", G.race, {"name": "himmelblau"}, "Himmelblau's function",
+    ("race_himmelblau.png", gallery.race, {"name": "himmelblau"}, "Himmelblau's function",
      "Four minima of equal height: from the same start, different optimisers end in "
      "different minima."),
-    ("lr_sweep.png", G.lr_sweep, {}, "Learning rates: too small, good, too large, divergent",
+    ("lr_sweep.png", gallery.lr_sweep, {}, "Learning rates: too small, good, too large, divergent",
      "`cr.viz.lr_sweep(...)`: the same network from the same initial weights trained with SGD "
      "at four learning rates. The run that diverges ends (×) where its loss overflowed."),
-    ("boundary_xor.png", G.decision_xor, {}, "Decision boundary for XOR",
+    ("boundary_xor.png", gallery.decision_xor, {}, "Decision boundary for XOR",
      "`cr.viz.plot_decision_boundary(model, X, y)`: the probability of each class over the "
      "plane (pale where the model is unsure) and the 0.5 contour."),
-    ("boundary_xor_discrete.png", G.decision_xor, {"discretize": True}, "Decision regions",
+    ("boundary_xor_discrete.png", gallery.decision_xor, {"discretize": True}, "Decision regions",
      "`discretize=True`: only the predicted class."),
-    ("boundary_spirals.png", G.decision_spirals, {}, "Three classes",
+    ("boundary_spirals.png", gallery.decision_spirals, {}, "Three classes",
      "A multi-class model: softmax probabilities mixed in the class colours."),
-    ("boundary_regression.png", G.decision_regression, {}, "Regression over the plane",
+    ("boundary_regression.png", gallery.decision_regression, {}, "Regression over the plane",
      "The prediction as a colour map, the points coloured by their targets on the same scale."),
-    ("hidden_xor.png", G.hidden_xor, {}, "What the hidden layer does",
+    ("hidden_xor.png", gallery.hidden_xor, {}, "What the hidden layer does",
      "`cr.viz.plot_hidden_representation(model, layer, X, y)`: the original XOR data, the same "
      "points after the 2-unit tanh layer (now linearly separable), and the output layer's "
      "linear decision boundary drawn in that hidden plane."),
-    ("history.png", G.history, {}, "Training history with early stopping",
+    ("history.png", gallery.history, {}, "Training history with early stopping",
      "`cr.viz.plot_history(history, early_stopping=stopper)`: a big network on a few noisy "
      "points overfits; the best validation epoch and the epoch where early stopping ended "
      "training are marked."),
-    ("gradient_flow.png", G.gradient_flow, {}, "Gradient flow in a deep sigmoid network",
+    ("gradient_flow.png", gallery.gradient_flow, {}, "Gradient flow in a deep sigmoid network",
      "`cr.viz.gradient_flow(model, X, y)`: ‖dL/dW‖ of each layer at every step; the layers "
      "near the input get gradients orders of magnitude smaller (vanishing gradients)."),
-    ("gradient_comparison.png", G.gradient_flow_comparison, {}, "Sigmoid vs ReLU, init, batch norm",
+    ("gradient_comparison.png", gallery.gradient_flow_comparison, {}, "Sigmoid vs ReLU, init, batch norm",
      "`cr.viz.compare_gradient_flow(...)`: mean gradient norm by depth for the same 8-layer "
      "network with different activations, initialisations and batch normalisation."),
 ]

@@ -1,7 +1,7 @@
 """The pieces a Session is made of: the handler table, the frame builder and its metrics."""
 import numpy as np
 
-from chainrule.playground import protocol as P
+from chainrule.playground import protocol
 from chainrule.playground.data import Points
 from chainrule.playground.frames import build_frame, metrics, r2
 from chainrule.playground.handlers import HANDLERS
@@ -9,11 +9,11 @@ from chainrule.playground.session import Session
 
 
 def send(session, **message):
-    return session.handle(P.validate_message(message))
+    return session.handle(protocol.validate_message(message))
 
 
 def test_every_page_message_has_a_handler():
-    assert set(HANDLERS) == set(P.MESSAGES)
+    assert set(HANDLERS) == set(protocol.MESSAGES)
 
 
 def test_answers_carry_the_message_id_and_broadcasts_do_not():
