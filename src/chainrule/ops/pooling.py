@@ -33,8 +33,7 @@ class MaxPoolReference(Op):
         xpad = pad_array(x4, pads, -xp.inf, extent)
         N, C = x4.shape[:2]
         cols = windows(xpad, k, s, d, o).reshape(N, C, k[0] * k[1], o[0], o[1])
-        arg = cols.argmax(axis=2)
-        out = xp.take_along_axis(cols, arg[:, :, None], axis=2)[:, :, 0]
+        out, arg = cols.max(axis=2), cols.argmax(axis=2)
         ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
         ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
         return out[:, :, 0, :] if spatial == 1 else out
