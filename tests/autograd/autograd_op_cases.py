@@ -293,6 +293,72 @@ def _cases():
     add("pad_circular", lambda m, x: m.pad(x, (2, 3), mode="circular"), [((1, 2, 3),)])
     add("pad_circular_2d", lambda m, x: m.pad(x, (1, 1, 1, 0), mode="circular"),
         [((1, 1, 3, 4),)])
+
+    # -- convolution, pooling, fold/unfold, upsampling: every layout of Conv, MaxPool's ------
+    # tournament and general paths, each with its reference twin (tests/conv holds the rest)
+    def nnf(m):
+        return m.nn.functional
+
+    conv2d = [  # (name, x, w, keywords): the comment says which layout of Conv runs
+        ("flat_per_image", (2, 1, 7, 7), (2, 1, 3, 3), dict(padding=1)),      # 63 >= 18 positions
+        ("flat_per_image_dilated", (1, 1, 9, 9), (1, 1, 2, 2), dict(dilation=2)),
+        ("flat_per_image_groups", (2, 4, 5, 5), (4, 2, 3, 3), dict(groups=2)),
+        ("batch_last", (2, 2, 6, 6), (3, 2, 3, 3), {}),      # LeNet's second layer: 24 < 54
+        ("batch_last_dilated", (1, 2, 7, 7), (2, 2, 3, 3), dict(dilation=2)),
+        ("same_even_kernel", (2, 1, 5, 6), (2, 1, 2, 4), dict(padding="same")),  # pads (0, 1)
+        ("im2col_stride2", (2, 2, 5, 5), (3, 2, 3, 3), dict(stride=2, padding=1)),
+        ("im2col_groups", (2, 4, 5, 5), (6, 2, 3, 3), dict(stride=2, groups=2)),
+        ("im2col_mixed", (1, 2, 7, 6), (2, 2, 3, 2),
+         dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2))),
+    ]
+    for name, xs, ws, kw in conv2d:
+        add(f"conv2d_{name}", lambda m, x, w, b, kw=kw: nnf(m).conv2d(x, w, b, **kw),
+            [(xs, ws, ws[:1])])
+    add("conv2d_no_bias", lambda m, x, w: nnf(m).conv2d(x, w, stride=2),
+        [((1, 2, 5, 5), (2, 2, 3, 3))])
+    add("conv1d", lambda m, x, w, b: nnf(m).conv1d(x, w, b, padding=1),
+        [((2, 2, 16), (3, 2, 3), (3,)), ((2, 2, 8), (3, 2, 3), (3,))])
+    add("conv1d_stride2", lambda m, x, w: nnf(m).conv1d(x, w, stride=2, dilation=2),
+        [((2, 2, 9), (3, 2, 2))])
+    add("conv_transpose2d", lambda m, x, w, b: nnf(m).conv_transpose2d(
+        x, w, b, stride=2, padding=1, output_padding=1), [((2, 2, 3, 3), (2, 3, 3, 3), (3,))])
+    add("conv_transpose2d_groups", lambda m, x, w: nnf(m).conv_transpose2d(
+        x, w, groups=2, dilation=2), [((1, 4, 3, 3), (4, 1, 2, 2))])
+    add("conv_transpose1d", lambda m, x, w: nnf(m).conv_transpose1d(x, w, stride=2),
+        [((2, 2, 4), (2, 3, 3))])
+
+    pools = [  # MaxPool: 2x2 is the tournament (disjoint or not), other kernels the general path
+        ("2x2", (2, 2, 4, 4), dict(kernel_size=2)),
+        ("2x2_overlapping", (1, 2, 4, 4), dict(kernel_size=2, stride=1)),
+        ("2x2_dilated", (1, 1, 7, 7), dict(kernel_size=2, stride=2, dilation=2)),
+        ("3x3_stride2_ceil", (1, 2, 6, 6), dict(kernel_size=3, stride=2, padding=1,
+                                                 ceil_mode=True)),
+        ("3x2_disjoint", (1, 2, 6, 4), dict(kernel_size=(3, 2))),
+    ]
+    for name, xs, kw in pools:
+        add(f"max_pool2d_{name}", lambda m, x, kw=kw: nnf(m).max_pool2d(x, **kw), [(xs,)],
+            domain="distinct")
+    add("max_pool1d", lambda m, x: nnf(m).max_pool1d(x, 3, 2, padding=1), [((2, 2, 9),)],
+        domain="distinct")
+    add("avg_pool2d", lambda m, x: nnf(m).avg_pool2d(x, 2), [((1, 2, 4, 5),)])
+    add("avg_pool2d_ceil_no_pad_count", lambda m, x: nnf(m).avg_pool2d(
+        x, 3, 2, padding=1, ceil_mode=True, count_include_pad=False), [((1, 2, 6, 6),)])
+    add("avg_pool2d_divisor", lambda m, x: nnf(m).avg_pool2d(x, 2, 1, divisor_override=3),
+        [((1, 1, 3, 4),)])
+    add("avg_pool1d", lambda m, x: nnf(m).avg_pool1d(x, 3, 2, padding=1), [((2, 2, 7),)])
+    add("adaptive_avg_pool2d", lambda m, x: nnf(m).adaptive_avg_pool2d(x, (2, 3)),
+        [((1, 2, 5, 7),)])
+    add("adaptive_avg_pool1d", lambda m, x: nnf(m).adaptive_avg_pool1d(x, 3), [((2, 3, 7),)])
+    add("unfold", lambda m, x: nnf(m).unfold(x, (2, 3), dilation=(2, 1), padding=1,
+                                             stride=(1, 2)), [((1, 2, 4, 5),)])
+    add("fold", lambda m, x: nnf(m).fold(x, (4, 5), 2), [((1, 8, 12),)])
+    add("fold_disjoint", lambda m, x: nnf(m).fold(x, (4, 4), 2, stride=2), [((2, 4, 4),)])
+    add("interpolate_nearest_int", lambda m, x: nnf(m).interpolate(x, scale_factor=(2, 3)),
+        [((1, 2, 2, 3),)])
+    add("interpolate_nearest_int_1d", lambda m, x: nnf(m).interpolate(x, scale_factor=3),
+        [((2, 2, 3),)])
+    add("interpolate_nearest_size", lambda m, x: nnf(m).interpolate(x, size=(3, 5)),
+        [((1, 2, 2, 3),)])
     return c
 
 

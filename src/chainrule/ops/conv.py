@@ -1,18 +1,23 @@
 """Convolution and transposed convolution as ops on whole arrays, and the sliding-window
 geometry (padding, im2col, col2im) that pooling and fold/unfold share.
 
-Everything works on 4-D arrays (N, C, H, W); the 1-D variants add a unit height. The central
-trick is im2col through a strided *view*: for a (padded) input the array of all kh x kw windows,
-shape (N, C, kh, kw, OH, OW), costs no memory, and one reshape copies it into the columns
-(N, C*kh*kw, OH*OW) that feed a single matrix product. The way back, col2im, adds the columns
-into the input with one vectorised add per kernel offset (kh*kw adds, never a loop over pixels,
-images or channels).
+Read ``ConvReference`` first: it is the lecture's convolution, pad -> im2col -> one matrix
+product per group -> reshape, and col2im on the way back. ``Conv`` computes the same numbers in
+one of three layouts, chosen by the shapes:
 
-Stride-1 convolutions read each kernel offset as one contiguous run of a flat padded frame
-(``im2col_flat``). They come in two layouts: per image, (N, C*kh*kw, L) columns and one product
-per image, for images with many positions; and batch-last, (C*kh*kw, L*N) columns and one product
-for the whole batch, when an image has fewer positions than the weight has entries and per-image
-products would be too small for BLAS (``_few_positions``).
+- im2col (any stride): the columns (N, C*kh*kw, OH*OW) of ``im2col``, as in the twin.
+- flat frame per image (stride 1): each padded image as one flat row, so that every kernel offset
+  reads ONE contiguous run (``im2col_flat``): (N, C*kh*kw, L) columns, one product per image.
+- batch-last (stride 1, one group, few positions): the same frame with the batch innermost,
+  (C*kh*kw, L*N) columns and ONE product for the whole batch, when an image has fewer positions
+  than the weight has entries and per-image products would be too small for BLAS
+  (``_few_positions``).
+
+Everything works on 4-D arrays (N, C, H, W); the 1-D variants add a unit height. im2col goes
+through a strided *view*: for a (padded) input the array of all kh x kw windows, shape
+(N, C, kh, kw, OH, OW), costs no memory, and one reshape copies it into the columns. The way
+back, col2im, adds the columns into the input with one vectorised add per kernel offset (kh*kw
+adds, never a loop over pixels, images or channels).
 """
 from typing import NamedTuple
 
@@ -167,14 +172,65 @@ def col2im_flat(cols, k, d, Hp, Wp, OH):
     return out[:, :, :Hp * Wp].reshape(A, C, Hp, Wp, B)
 
 
+class ConvReference(Op):
+    """The lecture's convolution: pad, im2col, one matrix product per group, reshape.
+
+    cols = im2col(x_pad), (N, C*kh*kw, OH*OW), split into G groups of K = C/G*kh*kw rows;
+    per group Y_g = W_g cols_g (+ b), W_g the (O/G, K) weight rows of group g. Backward:
+    dL/dW_g = sum_n dY_g,n cols_g,n^T,  dcols_g = W_g^T dY_g,  dL/dx = crop(col2im(dcols)),
+    dL/db = dY summed over batch and positions. Same arguments as ``Conv``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, pads, dilation, groups, spatial):
+        x4, w4 = to4d(x, spatial), to4d(w, spatial)
+        N, C, H, W = x4.shape
+        O, Cg, kh, kw = w4.shape
+        G, K, k = groups, Cg * kh * kw, (kh, kw)
+        o = tuple(out_size(n, kk, ss, dd, lo, hi, op=f"conv{spatial}d")
+                  for n, kk, ss, dd, (lo, hi) in zip((H, W), k, stride, dilation, pads))
+        xpad = pad_array(x4, pads)
+        cols = im2col(xpad, k, stride, dilation, o).reshape(N, G, K, o[0] * o[1])
+        w_groups = w4.reshape(G, O // G, K)
+        y = xp.matmul(w_groups, cols).reshape(N, O, o[0], o[1])      # Y_g = W_g cols_g
+        if b is not None:
+            y = y + b[:, None, None]
+        ctx.cols, ctx.w_groups, ctx.pad_shape = cols, w_groups, xpad.shape
+        ctx.geom = WindowGeometry(k, stride, dilation, o, pads)
+        ctx.x_shape, ctx.w_shape = x.shape, w.shape
+        return y[:, :, 0, :] if spatial == 1 else y
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, pads = ctx.geom
+        cols, w_groups = ctx.cols, ctx.w_groups
+        N, G, K, P = cols.shape
+        need = ctx.needs_input_grad
+        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        g_groups = g4.reshape(N, G, -1, P)                            # dY_g, (N, G, O/G, P)
+        gx = gw = gb = None
+        if need[0]:
+            gcols = xp.matmul(xp.swapaxes(w_groups, 1, 2), g_groups)  # W_g^T dY_g
+            gpad = col2im(gcols.reshape(N, G * K, P), ctx.pad_shape, k, s, d, o)
+            gx = crop(gpad, pads, inner_size(ctx.x_shape)).reshape(ctx.x_shape)
+        if need[1]:
+            gw = xp.matmul(g_groups, xp.swapaxes(cols, 2, 3)).sum(axis=0).reshape(ctx.w_shape)
+        if need[2]:
+            gb = g4.sum(axis=(0, 2, 3))
+        return gx, gw, gb, None, None, None, None, None
+
+
 class Conv(Op):
     """y[n, o] = b[o] + sum_{c, i, j} w[o, c, i, j] x_pad[n, g(o) c, s h + d i, s w + d j].
 
     As matrices per group: Y = W X_col, with X_col = im2col(x);  dL/dW = sum_n dL/dY X_col^T,
     dL/dX = col2im(W^T dL/dY),  dL/db = sum of dL/dY over batch and positions.
-    ``pads`` is ((top, bottom), (left, right)); ``spatial`` is 1 or 2. Stride-1 convolutions
-    use the flat-row columns of ``im2col_flat`` (long contiguous copies and adds).
+    ``pads`` is ((top, bottom), (left, right)); ``spatial`` is 1 or 2. Unlike the twin,
+    stride-1 convolutions use the flat-row columns of ``im2col_flat`` (long contiguous copies
+    and adds), batch-last when an image has few positions (see the module docstring).
     """
+
+    reference = ConvReference
 
     @staticmethod
     def forward(ctx, x, w, b, stride, pads, dilation, groups, spatial):

@@ -3,7 +3,7 @@
 from ..backend import xp
 from .base import Op
 from .conv import (WindowGeometry, col2im, crop, inner_size, offset_slices, out_size, pad_array,
-                   to4d)
+                   to4d, windows)
 
 
 def _pool_geometry(x4, k, s, p, d, ceil_mode, op):
@@ -15,10 +15,49 @@ def _pool_geometry(x4, k, s, p, d, ceil_mode, op):
     return o, extent
 
 
+class MaxPoolReference(Op):
+    """The lecture's max pooling: every window as a column, its max and argmax, and the
+    gradient scattered back to the argmax.
+
+    cols = windows(x_pad) as (N, C, kh*kw, OH, OW), padding -inf;  y = max over axis 2,
+    arg = its argmax (the first maximum on ties, as PyTorch);  dL/dcols = dL/dy at ``arg`` and
+    zero elsewhere, dL/dx = crop(col2im(dL/dcols)). Same arguments as ``MaxPool``; ``arg`` is
+    kept as ``MaxPool.indices`` reads it.
+    """
+
+    @staticmethod
+    def forward(ctx, x, k, s, p, d, ceil_mode, spatial):
+        x4 = to4d(x, spatial)
+        o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"max_pool{spatial}d")
+        pads = ((p[0], p[0]), (p[1], p[1]))
+        xpad = pad_array(x4, pads, -xp.inf, extent)
+        N, C = x4.shape[:2]
+        cols = windows(xpad, k, s, d, o).reshape(N, C, k[0] * k[1], o[0], o[1])
+        out, arg = cols.max(axis=2), cols.argmax(axis=2)
+        ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
+        ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
+        return out[:, :, 0, :] if spatial == 1 else out
+
+    @staticmethod
+    def backward(ctx, g):
+        k, s, d, o, pads = ctx.geom
+        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        N, C = g4.shape[:2]
+        gcols = xp.zeros((N, C, k[0] * k[1], o[0], o[1]), dtype=g.dtype)
+        xp.put_along_axis(gcols, ctx.arg[:, :, None], g4[:, :, None], axis=2)
+        gpad = col2im(gcols.reshape(N, C * k[0] * k[1], o[0] * o[1]), ctx.pad_shape, k, s, d, o)
+        gx = crop(gpad, pads, inner_size(ctx.x_shape)).reshape(ctx.x_shape)
+        return gx, None, None, None, None, None, None
+
+
 class MaxPool(Op):
     """y = max over each window (padding counts as -inf);  dL/dx: each window's dL/dy goes to
-    the first position holding its maximum. The winning offset is recorded while the maximum is
-    taken (a uint8 per output), so backward needs neither the input nor a search."""
+    the first position holding its maximum. Unlike the twin, no window columns are copied: the
+    maximum runs over the kh*kw strided views of the input (a tournament tree for 2x2) and the
+    winning offset is recorded while it is taken (a uint8 per output), so backward needs neither
+    the input nor a search, and writes each offset's share straight into its strided slice."""
+
+    reference = MaxPoolReference
 
     @staticmethod
     def forward(ctx, x, k, s, p, d, ceil_mode, spatial):

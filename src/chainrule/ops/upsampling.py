@@ -4,9 +4,33 @@ from ..backend import xp
 from .base import Op
 
 
+class UpsampleNearestIntReference(Op):
+    """Nearest upsampling by integer factors read off its formula: y[.., h, w] =
+    x[.., h // sh, w // sw] as one gather with the source index of every output position;
+    dL/dx = dL/dy scatter-added back to those sources. Same arguments as ``UpsampleNearestInt``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, factors):
+        sources = xp.ix_(*[xp.arange(n * f) // f for n, f in zip(x.shape[2:], factors)])
+        ctx.sources, ctx.x_shape = sources, x.shape
+        # NumPy lays out a gather after slices in its own order; the fast op's output is
+        # C-contiguous, and ``is_contiguous`` should not depend on the path.
+        return xp.ascontiguousarray(x[(slice(None), slice(None)) + sources])
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = xp.zeros(ctx.x_shape, dtype=g.dtype)
+        xp.add.at(gx, (slice(None), slice(None)) + ctx.sources, g)
+        return gx, None
+
+
 class UpsampleNearestInt(Op):
     """Nearest upsampling by integer factors: y[.., h, w] = x[.., h // sh, w // sw] as a
-    broadcast view copied once;  dL/dx = dL/dy summed over each sh x sw block."""
+    broadcast view copied once;  dL/dx = dL/dy summed over each sh x sw block. Unlike the twin's
+    gather and scatter-add, both directions are one reshape and one contiguous pass."""
+
+    reference = UpsampleNearestIntReference
 
     @staticmethod
     def forward(ctx, x, factors):
