@@ -60,3 +60,24 @@ def test_sdpa_dropout_one_gives_zero_and_rejects_bad_p():
     with pytest.raises(RuntimeError, match="embedding size"):
         sdpa(q, k[..., :2], v)
 
+
+
+def test_fast_and_reference_paths_agree_with_dropout_and_returned_weights():
+    """What the op-case table cannot reach: a dropout mask (drawn here from one seed for both
+    paths) and the attention weights as a second output with a gradient of their own."""
+    x = rand(2, 4, 6)
+    runs = []
+    for reference in (False, True):
+        cr.manual_seed(0)
+        mha = cr.nn.MultiheadAttention(6, 2, dropout=0.3, batch_first=True).double()
+        inp = cr.tensor(x, dtype=cr.float64, requires_grad=True)
+        with cr.backends.reference(reference):
+            out, weights = mha(inp, inp, inp, average_attn_weights=False)
+            loss = (out * cr.tensor(rand(*out.shape, seed=3))).sum() \
+                + (weights * cr.tensor(rand(*weights.shape, seed=4))).sum()
+            loss.backward()
+        assert (weights.array == 0).any()       # some weights were dropped
+        runs.append([out.array, weights.array, inp.grad.array]
+                    + [p.grad.array for p in mha.parameters()])
+    for fast, ref in zip(*runs):
+        np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-12)

@@ -359,6 +359,65 @@ def _cases():
         [((2, 2, 3),)])
     add("interpolate_nearest_size", lambda m, x: nnf(m).interpolate(x, size=(3, 5)),
         [((1, 2, 2, 3),)])
+    # -- fast paths beside their reference twins: ReLU, Linear, normalisation, embedding,
+    #    attention, sum / mean past expand_to's view threshold ---------------------------------
+    add("relu_large_contiguous", lambda m, x: x.repeat(100, 1).relu().sum(0),
+        [((90,),), ((700,),)])              # 9000 elements (one zeros block), 70000 (two)
+    add("relu_large_strided", lambda m, x: x.expand(3000, 3).relu().sum(0), [((3,),)])
+    add("sum_large", lambda m, x: x.expand(70, 60).sum(), [((60,),)])        # 4200 > 4096
+    add("mean_large_dim", lambda m, x: x.expand(70, 60).mean(0), [((60,),)])
+    add("linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b),
+        [((4,), (3, 4), (3,)), ((2, 4), (3, 4), (3,)), ((2, 3, 4), (3, 4), (3,))])
+    add("linear_no_bias", lambda m, x, w: m.nn.functional.linear(x, w),
+        [((4,), (3, 4)), ((2, 4), (3, 4)), ((2, 2, 3, 4), (3, 4))])
+    add("layer_norm", lambda m, x, w, b: m.nn.functional.layer_norm(x, (4,), w, b),
+        [((3, 4), (4,), (4,)), ((2, 3, 4), (4,), (4,))])
+    add("layer_norm_two_dims", lambda m, x, w, b: m.nn.functional.layer_norm(x, (3, 4), w, b),
+        [((2, 3, 4), (3, 4), (3, 4))])
+    add("layer_norm_weight_only", lambda m, x, w: m.nn.functional.layer_norm(x, (4,), w),
+        [((3, 4), (4,))])
+    add("layer_norm_no_affine", lambda m, x: m.nn.functional.layer_norm(x, (4,), eps=1e-3),
+        [((3, 4),), ((4,),)])
+    add("batch_norm_train", lambda m, x, w, b: m.nn.functional.batch_norm(
+        x, None, None, w, b, training=True), [((4, 3), (3,), (3,)), ((2, 3, 4), (3,), (3,))])
+    add("batch_norm_train_running_stats", lambda m, x, w, b: m.nn.functional.batch_norm(
+        x, m.zeros(3, dtype=x.dtype), m.ones(3, dtype=x.dtype), w, b, training=True),
+        [((2, 3, 2, 2), (3,), (3,))])
+    add("batch_norm_train_no_affine", lambda m, x: m.nn.functional.batch_norm(
+        x, None, None, training=True), [((5, 2),)])
+    add("batch_norm_eval", lambda m, x, w, b: m.nn.functional.batch_norm(
+        x, m.tensor([0.5, -1.0, 0.0], dtype=x.dtype), m.tensor([1.0, 2.0, 0.5], dtype=x.dtype),
+        w, b), [((4, 3), (3,), (3,)), ((2, 3, 4), (3,), (3,))])
+    add("embedding_repeated", lambda m, w: m.nn.functional.embedding(
+        m.tensor([[0, 2, 0], [1, 2, 2]]), w), [((4, 3),)])
+    # The padding row's gradient is 0 by decree, not by calculus: its uses are masked out of
+    # the output, so that finite differences agree (tests/nn checks the 0 against PyTorch).
+    add("embedding_padding_idx", lambda m, w: m.nn.functional.embedding(
+        m.tensor([0, 3, 1, 3, 0]), w, padding_idx=3)
+        * m.tensor([[1.0], [0.0], [1.0], [0.0], [1.0]], dtype=m.float64), [((4, 3),)])
+    add("embedding_negative_padding_idx", lambda m, w: m.nn.functional.embedding(
+        m.tensor([[2, 3], [3, 1]]), w, padding_idx=-1)
+        * m.tensor([[[1.0], [0.0]], [[0.0], [1.0]]], dtype=m.float64), [((4, 2),)])
+    add("embedding_no_indices", lambda m, w: m.nn.functional.embedding(   # gradcheck needs
+        m.tensor([], dtype=m.int64), w).sum(0) + w[0], [((4, 3),)])       # a non-empty output
+    attn_shapes = [((2, 3, 4), (2, 5, 4), (2, 5, 2)), ((1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 3))]
+    add("sdpa", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(q, k, v),
+        attn_shapes)
+    add("sdpa_scale", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, scale=0.3), attn_shapes[:1])
+    add("sdpa_bool_mask", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=m.tensor([[True, False, True, True, False],
+                                     [False, False, True, False, False],
+                                     [True, True, True, True, True]])), attn_shapes)
+    add("sdpa_float_mask", lambda m, q, k, v, b: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=b), [((2, 3, 4), (2, 5, 4), (2, 5, 2), (3, 5)),
+                                ((2, 3, 4), (2, 5, 4), (2, 5, 2), (2, 3, 5))])
+    add("sdpa_causal", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, is_causal=True), [((2, 4, 3), (2, 4, 3), (2, 4, 2))])
+    # A query whose keys are all masked attends to nothing here (0); PyTorch gives NaN.
+    add("sdpa_fully_masked_row", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=m.tensor([[True, False, True], [False, False, False]])),
+        [((2, 2, 4), (2, 3, 4), (2, 3, 2))], torch=False)
     return c
 
 

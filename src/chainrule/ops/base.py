@@ -36,7 +36,7 @@ class Op(Function):
             return
         if not (isinstance(twin, type) and issubclass(twin, Op)):
             raise TypeError(f"{cls.__name__}.reference must be an Op subclass, got {twin!r}")
-        twin.node_name = classmethod(lambda _, name=cls.node_name(): name)
+        twin.backward_name = cls.backward_name or cls.__name__   # prints, and errs, as the op
         cls.apply = classmethod(_apply_fast_or_reference)
 
 

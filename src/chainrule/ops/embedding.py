@@ -3,7 +3,7 @@ from ..backend import xp
 from .base import Op
 
 
-class Embedding(Op):
+class EmbeddingReference(Op):
     """y = W[idx] (row lookup);  dL/dW[k] = sum of g over the positions where idx == k (none for
     ``padding_idx``)."""
 
@@ -11,6 +11,27 @@ class Embedding(Op):
     def forward(ctx, idx, weight, padding_idx):
         ctx.idx, ctx.wshape, ctx.padding_idx = idx, weight.shape, padding_idx
         return weight[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        gw = xp.zeros(ctx.wshape, dtype=g.dtype)
+        xp.add.at(gw, ctx.idx, g)
+        if ctx.padding_idx is not None:
+            gw[ctx.padding_idx] = 0
+        return None, gw, None
+
+
+class Embedding(Op):
+    """y = W[idx] (row lookup);  dL/dW[k] = sum of g over the positions where idx == k (none for
+    ``padding_idx``).
+
+    Fast path: the backward sums each row's gradients as segments of the positions sorted by
+    index, instead of the unbuffered ``add.at``.
+    """
+
+    reference = EmbeddingReference
+
+    forward = staticmethod(EmbeddingReference.forward)   # the same; only backward differs
 
     @staticmethod
     def backward(ctx, g):

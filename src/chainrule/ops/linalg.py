@@ -3,30 +3,73 @@ from ..backend import xp
 from .base import Op, promote
 
 
-class MatMul(Op):
-    """Z = A B (batched, with NumPy's and PyTorch's 1-D rules);  dL/dA = dL/dZ B^T,  dL/dB = A^T dL/dZ.
+def checked_matmul(a, b):
+    """A @ B, or PyTorch's error for 0-d operands, unequal inner sizes, or batch dimensions
+    that do not broadcast."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        raise RuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
+                           f"multiplied ({ka} != {kb})")
+    try:
+        return xp.matmul(a, b)
+    except ValueError:
+        raise RuntimeError(f"matmul: batch dimensions of {tuple(a.shape)} and "
+                           f"{tuple(b.shape)} do not broadcast") from None
 
-    A 1-D operand is treated as a row (left) or column (right) vector and the added axis is
-    removed again; batch axes that were broadcast are summed back by the engine.
+
+class MatMulReference(Op):
+    """Z = A B (batched, with NumPy's and PyTorch's 1-D rules);
+    dL/dA = dL/dZ B^T,  dL/dB = A^T dL/dZ.
+
+    A 1-D operand is a row (left) or column (right) vector whose added axis is removed again;
+    batch axes that were broadcast are summed back by the engine.
     """
 
     @staticmethod
     def forward(ctx, a, b):
         a, b = promote(a, b)
-        if a.ndim == 0 or b.ndim == 0:
-            raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
-                               f"{tuple(a.shape)} and {tuple(b.shape)}")
-        ka = a.shape[-1]
-        kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
-        if ka != kb:
-            raise RuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
-                               f"multiplied ({ka} != {kb})")
         ctx.a, ctx.b = a, b
-        try:
-            return xp.matmul(a, b)
-        except ValueError:
-            raise RuntimeError(f"matmul: batch dimensions of {tuple(a.shape)} and "
-                               f"{tuple(b.shape)} do not broadcast") from None
+        return checked_matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.a, ctx.b
+        need = ctx.needs_input_grad
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        # Put back the axes the 1-D rules removed (both, for a 1-D @ 1-D dot product).
+        if b.ndim == 1:
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
+        ga = xp.matmul(g, xp.swapaxes(b2, -1, -2)) if need[0] else None
+        gb = xp.matmul(xp.swapaxes(a2, -1, -2), g) if need[1] else None
+        if ga is not None and a.ndim == 1:
+            ga = ga[..., 0, :]
+        if gb is not None and b.ndim == 1:
+            gb = gb[..., 0]
+        return ga, gb
+
+
+class MatMul(Op):
+    """Z = A B (batched, with NumPy's and PyTorch's 1-D rules);  dL/dA = dL/dZ B^T,  dL/dB = A^T dL/dZ.
+
+    A 1-D operand is treated as a row (left) or column (right) vector and the added axis is
+    removed again; batch axes that were broadcast are summed back by the engine.
+    Fast path: a batch of inputs against one matrix gets dL/dB as a single product over all rows.
+    """
+
+    reference = MatMulReference
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.a, ctx.b = a, b
+        return checked_matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):

@@ -1,13 +1,43 @@
 """The affine map of ``nn.Linear`` as one op: y = x W^T + b, forward and backward side by side."""
+from ..backend import xp
 from .base import Op
+
+
+class LinearReference(Op):
+    """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)).
+
+    dL/dx = g W,  dL/dW = g^T x,  dL/db = sum of g, the sums running over every leading
+    position of x (none for a 1-d x, whose dL/dW is the outer product g x^T).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.x, ctx.weight = x, weight
+        y = xp.matmul(x, weight.T)
+        if bias is not None:
+            y = y + bias
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.x, ctx.weight
+        need = ctx.needs_input_grad
+        lead = tuple(range(g.ndim - 1))
+        gx = xp.matmul(g, weight) if need[0] else None
+        gw = xp.tensordot(g, x, axes=(lead, lead)) if need[1] else None
+        gb = g.sum(axis=lead) if need[2] else None
+        return gx, gw, gb
 
 
 class Linear(Op):
     """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)).
 
-    dL/dx = g W,  dL/dW = g^T x,  dL/db = sum over rows of g, with the leading dimensions of x
-    flattened into one so that each product is a single matrix multiplication.
+    dL/dx = g W,  dL/dW = g^T x,  dL/db = sum over rows of g.
+    Fast path: the leading dimensions of x are flattened into one so that each product is a
+    single matrix multiplication, and the bias is added in place.
     """
+
+    reference = LinearReference
 
     @staticmethod
     def forward(ctx, x, weight, bias):

@@ -4,15 +4,67 @@ from ..backend import xp
 from .base import Op
 
 
+class NormalizeReference(Op):
+    """y = xhat w + b with xhat = (x - mean) / sqrt(var + eps), mean = sum x / m and
+    var = sum (x - mean)^2 / m over ``axes`` (m elements per statistic).
+
+    Backward, the chain rule through each intermediate in turn (sums over ``axes``):
+        dL/dxhat = g w
+        dL/dvar  = sum dL/dxhat (x - mean) (-1/2) (var + eps)^(-3/2)
+        dL/dmean = sum dL/dxhat (-1 / sqrt(var + eps)) + dL/dvar sum -2 (x - mean) / m
+        dL/dx    = dL/dxhat / sqrt(var + eps) + dL/dvar 2 (x - mean) / m + dL/dmean / m
+    and dL/dw = sum g xhat, dL/db = sum g over ``param_axes``.
+    ``stats`` (a dict or None) receives the batch mean and variance for running statistics.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, param_shape, param_axes, eps, stats):
+        mean = x.mean(axis=axes, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+        xhat = (x - mean) / xp.sqrt(var + eps)
+        y = xhat
+        if weight is not None:
+            y = y * weight.reshape(param_shape)
+        if bias is not None:
+            y = y + bias.reshape(param_shape)
+        if stats is not None:
+            stats["mean"], stats["var"] = mean, var
+        ctx.x, ctx.mean, ctx.var, ctx.xhat, ctx.eps = x, mean, var, xhat, eps
+        ctx.weight, ctx.bias, ctx.param_shape = weight, bias, param_shape
+        ctx.axes, ctx.param_axes = axes, param_axes
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, mean, var, xhat, eps, axes = ctx.x, ctx.mean, ctx.var, ctx.xhat, ctx.eps, ctx.axes
+        need = ctx.needs_input_grad
+        gx = gw = gb = None
+        if need[0]:
+            m = x.size // mean.size
+            gxhat = g * ctx.weight.reshape(ctx.param_shape) if ctx.weight is not None else g
+            gvar = (gxhat * (x - mean) * -0.5 * (var + eps) ** -1.5).sum(axis=axes, keepdims=True)
+            gmean = ((gxhat * (-1 / xp.sqrt(var + eps))).sum(axis=axes, keepdims=True)
+                     + gvar * (-2 * (x - mean)).sum(axis=axes, keepdims=True) / m)
+            gx = gxhat / xp.sqrt(var + eps) + gvar * 2 * (x - mean) / m + gmean / m
+        if need[1]:
+            gw = (g * xhat).sum(axis=ctx.param_axes).reshape(ctx.weight.shape)
+        if need[2]:
+            gb = g.sum(axis=ctx.param_axes).reshape(ctx.bias.shape)
+        return gx, gw, gb, None, None, None, None, None
+
+
 class Normalize(Op):
     """y = (x - mean) / sqrt(var + eps) * w + b, statistics over ``axes`` (batch norm: all but the
     channel axis; layer norm: the trailing axes), biased variance.
 
-    With xhat the normalised input, m the count per statistic and gh = dL/dxhat = g w:
+    Fast path: the backward is the chain rule's closed form, computed in place. With xhat the
+    normalised input, m the count per statistic and gh = dL/dxhat = g w:
     dL/dx = (1/m) / sqrt(var + eps) (m gh - sum gh - xhat sum(gh xhat)),
     dL/dw = sum g xhat, dL/db = sum g (sums over ``param_axes``).
     ``stats`` (a dict or None) receives the batch mean and variance for running statistics.
     """
+
+    reference = NormalizeReference
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, param_shape, param_axes, eps, stats):

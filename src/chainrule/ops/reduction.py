@@ -35,7 +35,7 @@ def _count(shape, dims):
     return n
 
 
-class Sum(Op):
+class SumReference(Op):
     """z = sum_i a_i;  dz/da_i = 1 (the gradient is copied back to every summed element)."""
 
     @staticmethod
@@ -47,10 +47,25 @@ class Sum(Op):
 
     @staticmethod
     def backward(ctx, g):
+        return xp.broadcast_to(_expand(g, ctx.dims, ctx.keepdim), ctx.shape), None, None
+
+
+class Sum(Op):
+    """z = sum_i a_i;  dz/da_i = 1 (the gradient is copied back to every summed element).
+
+    Fast path: ``expand_to`` copies small gradients out instead of making a broadcast view.
+    """
+
+    reference = SumReference
+
+    forward = staticmethod(SumReference.forward)   # the same; only backward differs
+
+    @staticmethod
+    def backward(ctx, g):
         return expand_to(_expand(g, ctx.dims, ctx.keepdim), ctx.shape), None, None
 
 
-class Mean(Op):
+class MeanReference(Op):
     """z = (1/N) sum_i a_i;  dz/da_i = 1/N."""
 
     @staticmethod
@@ -60,6 +75,23 @@ class Mean(Op):
                                f"convert it with .float() first")
         ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
         return a.mean(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        n = _count(ctx.shape, ctx.dims)
+        g = _expand(g, ctx.dims, ctx.keepdim)
+        return xp.broadcast_to(g / n if n else g, ctx.shape), None, None
+
+
+class Mean(Op):
+    """z = (1/N) sum_i a_i;  dz/da_i = 1/N.
+
+    Fast path: ``expand_to`` copies small gradients out instead of making a broadcast view.
+    """
+
+    reference = MeanReference
+
+    forward = staticmethod(MeanReference.forward)   # the same; only backward differs
 
     @staticmethod
     def backward(ctx, g):
