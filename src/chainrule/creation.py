@@ -7,10 +7,11 @@ from . import _dtype
 from .device import device
 from .random import rng
 from .tensor import Tensor, _shape_args
+from .autograd.tensor_base import make_tensor
 
 
 def _new(arr, requires_grad=False):
-    t = Tensor._make(arr)
+    t = make_tensor(arr)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -102,7 +103,7 @@ def from_numpy(ndarray):
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy: expected np.ndarray, got {type(ndarray).__name__}")
     _dtype.from_numpy_dtype(ndarray.dtype)
-    return Tensor._make(ndarray)
+    return make_tensor(ndarray)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
@@ -221,7 +222,7 @@ def randint(low=0, high=None, size=None, generator=None, dtype=None, device=None
 
 def randperm(n, generator=None, dtype=None, device=None):
     nd = _dtype.to_numpy_dtype(dtype) or np.dtype(np.int64)
-    return Tensor._make(rng(generator).permutation(int(n)).astype(nd))
+    return make_tensor(rng(generator).permutation(int(n)).astype(nd))
 
 
 def rand_like(input, dtype=None, requires_grad=False):
@@ -242,12 +243,12 @@ def normal(mean, std, size=None, generator=None):
     s = std.array if isinstance(std, Tensor) else std
     shape = size if size is not None else np.broadcast_shapes(np.shape(m), np.shape(s))
     dt = mean.array.dtype if isinstance(mean, Tensor) else _dtype.default_float_np()
-    return Tensor._make(rng(generator).normal(m, s, shape).astype(dt))
+    return make_tensor(rng(generator).normal(m, s, shape).astype(dt))
 
 
 def bernoulli(input, p=None, generator=None):
     probs = input.array if p is None else np.full(input.shape, p)
-    return Tensor._make((rng(generator).random(probs.shape) < probs).astype(input.array.dtype))
+    return make_tensor((rng(generator).random(probs.shape) < probs).astype(input.array.dtype))
 
 
 def multinomial(input, num_samples, replacement=False, generator=None):
@@ -264,4 +265,4 @@ def multinomial(input, num_samples, replacement=False, generator=None):
         if total <= 0:
             raise RuntimeError("multinomial: each row of weights must have a positive sum")
         out[i] = g.choice(row.size, size=num_samples, replace=replacement, p=row / total)
-    return Tensor._make(out[0] if single else out)
+    return make_tensor(out[0] if single else out)

@@ -10,6 +10,7 @@ from .ops import elementwise
 from .ops.shape import Cat, Pad, Stack
 from .ops.base import normalize_dim
 from .tensor import Tensor, _bool_arg, _raw
+from .autograd.tensor_base import make_tensor
 
 
 def _as_tensor(x):
@@ -95,7 +96,7 @@ def where(condition, input=None, other=None):
     the indices where it holds (as ``nonzero(as_tuple=True)``)."""
     cond = _bool_arg(condition, "where")
     if input is None and other is None:
-        return tuple(Tensor._make(i.astype(np.int64)) for i in np.nonzero(cond))
+        return tuple(make_tensor(i.astype(np.int64)) for i in np.nonzero(cond))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = _as_tensor(input)
     try:
@@ -109,8 +110,8 @@ def where(condition, input=None, other=None):
 def nonzero(input, as_tuple=False):
     idx = np.nonzero(_raw(input))
     if as_tuple:
-        return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
-    return Tensor._make(np.stack(idx, axis=1).astype(np.int64))
+        return tuple(make_tensor(i.astype(np.int64)) for i in idx)
+    return make_tensor(np.stack(idx, axis=1).astype(np.int64))
 
 
 def pad(input, pad, mode="constant", value=None):

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ..utils.data import TensorDataset
+from ..autograd.tensor_base import make_tensor
 
 
 class Scaler:
@@ -38,7 +39,7 @@ class Scaler:
             raise ValueError(f"Scaler.transform: expected {len(self.shift)} features, got shape "
                              f"{arr.shape}")
         out = ((arr - self.shift) / self.scale).astype(arr.dtype if arr.dtype.kind == "f" else np.float32)
-        return Tensor._make(out)
+        return make_tensor(out)
 
     def state_dict(self):
         return {"kind": self.kind, "shift": self.shift.tolist(), "scale": self.scale.tolist()}
@@ -114,7 +115,7 @@ def from_csv(path, target, features=None, scale=None, delimiter=",", dtype=None)
         scaler = scale if isinstance(scale, Scaler) else Scaler.fit(scale, X)
         X = scaler.transform(X).array
     X = X.astype(dtype or np.float32)
-    return CSVDataset(Tensor._make(X), Tensor._make(y), features, targets, scaler, classes)
+    return CSVDataset(make_tensor(X), make_tensor(y), features, targets, scaler, classes)
 
 
 def _parse_targets(rows, indices, names, path):

@@ -14,8 +14,8 @@ import zlib
 
 import numpy as np
 
-from ..tensor import Tensor
 from ..utils.data import Dataset
+from ..autograd.tensor_base import make_tensor
 
 IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
 HOW_TO_GET = ("MNIST is not downloaded automatically. Get the four files (train-images-idx3-ubyte.gz, "
@@ -104,14 +104,14 @@ class MNIST(Dataset):
                                  f"digits are 0 to 9, so the file is damaged")
         self.root, self.train = root, train
         self.transform, self.target_transform = transform, target_transform
-        self.data = Tensor._make(images)
-        self.targets = Tensor._make(labels.astype(np.int64))
+        self.data = make_tensor(images)
+        self.targets = make_tensor(labels.astype(np.int64))
 
     def __len__(self):
         return self.data.shape[0]
 
     def __getitem__(self, index):
-        image = Tensor._make(self.data.array[index][None].astype(np.float32) / 255)
+        image = make_tensor(self.data.array[index][None].astype(np.float32) / 255)
         target = int(self.targets.array[index])
         if self.transform is not None:
             image = self.transform(image)
@@ -123,16 +123,16 @@ class MNIST(Dataset):
     def _fetch_batch(self):
         if self.transform is not None or self.target_transform is not None:
             raise AttributeError("_fetch_batch")
-        return lambda indices: [self._images(indices), Tensor._make(self.targets.array[indices])]
+        return lambda indices: [self._images(indices), make_tensor(self.targets.array[indices])]
 
     def _images(self, indices, flatten=False):
         x = self.data.array[indices].astype(np.float32) / np.float32(255)
-        return Tensor._make(x.reshape(len(x), -1) if flatten else x[:, None])
+        return make_tensor(x.reshape(len(x), -1) if flatten else x[:, None])
 
     def tensors(self, flatten=False):
         """``(images, labels)``: float32 (N, 1, 28, 28) in [0, 1] (or (N, 784) with ``flatten``)
         and int64 (N,)."""
-        return self._images(slice(None), flatten), Tensor._make(self.targets.array.copy())
+        return self._images(slice(None), flatten), make_tensor(self.targets.array.copy())
 
     def __repr__(self):
         return (f"MNIST({'train' if self.train else 'test'} split, {len(self)} images, "

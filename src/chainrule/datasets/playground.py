@@ -18,6 +18,7 @@ import numpy as np
 
 from ..random import rng as _default_rng
 from ..tensor import Tensor
+from ..autograd.tensor_base import make_tensor
 
 PLAYGROUND_RADIUS = 6.0
 
@@ -43,13 +44,13 @@ def _finish(x, y, label, g, kind):
     """Shuffle; ``kind`` is "signed" (-1/+1 floats), "binary" (-1/+1 -> 0/1), "classes" (ints) or
     "regression" (floats)."""
     order = g.permutation(len(x))
-    X = Tensor._make(np.stack([x, y], axis=1)[order].astype(np.float32))
+    X = make_tensor(np.stack([x, y], axis=1)[order].astype(np.float32))
     label = label[order]
     if kind == "binary":
-        return X, Tensor._make((label > 0).astype(np.int64))
+        return X, make_tensor((label > 0).astype(np.int64))
     if kind == "classes":
-        return X, Tensor._make(label.astype(np.int64))
-    return X, Tensor._make(label.astype(np.float32))
+        return X, make_tensor(label.astype(np.int64))
+    return X, make_tensor(label.astype(np.float32))
 
 
 def _binary(signed):
@@ -222,5 +223,5 @@ def train_test_split(X, y, ratio=0.5, seed=None):
     order = _rng(seed).permutation(n)
     cut = int(round(ratio * n))
     tr, te = order[:cut], order[cut:]
-    take = lambda t, i: Tensor._make(np.asarray(t.array if isinstance(t, Tensor) else t)[i])  # noqa: E731
+    take = lambda t, i: make_tensor(np.asarray(t.array if isinstance(t, Tensor) else t)[i])  # noqa: E731
     return take(X, tr), take(X, te), take(y, tr), take(y, te)

@@ -3,6 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ..utils.data import Dataset
+from ..autograd.tensor_base import make_tensor
 
 
 class Vocabulary:
@@ -17,7 +18,7 @@ class Vocabulary:
 
     def encode(self, text):
         try:
-            return Tensor._make(np.fromiter((self.stoi[c] for c in text), dtype=np.int64,
+            return make_tensor(np.fromiter((self.stoi[c] for c in text), dtype=np.int64,
                                             count=len(text)))
         except KeyError as e:
             raise ValueError(f"encode: the character {e.args[0]!r} is not in the vocabulary "
@@ -84,15 +85,15 @@ class TextCorpus(Dataset):
         if not -n <= index < n:
             raise IndexError(f"TextCorpus: index {index} is out of range for {n} windows")
         x, y = self._fetch_batch(np.asarray([index % n]))
-        return Tensor._make(x.array[0]), Tensor._make(y.array[0])
+        return make_tensor(x.array[0]), make_tensor(y.array[0])
 
     def _fetch_batch(self, indices):
         starts = self.starts[indices]
         window = starts[:, None] + np.arange(self.seq_len + 1)
         chunk = self.ids[window]
         if self.target == "next":
-            return [Tensor._make(chunk[:, :-1]), Tensor._make(chunk[:, -1].copy())]
-        return [Tensor._make(chunk[:, :-1]), Tensor._make(chunk[:, 1:])]
+            return [make_tensor(chunk[:, :-1]), make_tensor(chunk[:, -1].copy())]
+        return [make_tensor(chunk[:, :-1]), make_tensor(chunk[:, 1:])]
 
     def split(self, val_fraction=0.1):
         """``(train, val)`` corpora over the first and last parts of the text, sharing the vocabulary."""

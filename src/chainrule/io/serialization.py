@@ -22,6 +22,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .safetensors_format import SafetensorsError, deserialize, serialize
+from ..autograd.tensor_base import make_tensor
 
 FORMAT = "chainrule"
 FORMAT_VERSION = "1"
@@ -81,7 +82,7 @@ def _decode(obj, arrays):
     if len(obj) == 1:
         (tag, value), = obj.items()
         if tag == "__tensor__":
-            return Tensor._make(arrays[value])
+            return make_tensor(arrays[value])
         if tag == "__ndarray__":
             return arrays[value]
         if tag == "__float__":
@@ -193,7 +194,7 @@ def load_with_metadata(f):
         raise CheckpointError(f"load: {path!r} is damaged: its data does not match the checksum "
                               f"stored when it was saved")
     if "skeleton" not in meta:
-        return {k: Tensor._make(v) for k, v in arrays.items()}, meta
+        return {k: make_tensor(v) for k, v in arrays.items()}, meta
     try:
         obj = _decode(json.loads(meta["skeleton"]), arrays)
     except (ValueError, KeyError, TypeError) as e:

@@ -1,9 +1,9 @@
 """Adagrad: per-dimension learning rates from the accumulated squared gradients."""
 import numpy as np
 
-from ..autograd.tensor_base import increment_version
+from ..autograd.tensor_base import increment_version, make_tensor
 from ._inplace import addcdiv_, addcmul_
-from .optimizer import (Optimizer, Tensor, check_lr, check_nonnegative,
+from .optimizer import (Optimizer, check_lr, check_nonnegative,
                         check_not_differentiable, new_step)
 
 __all__ = ["Adagrad"]
@@ -51,7 +51,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, st, p, group):
         st["step"] = new_step()
-        st["sum"] = Tensor._make(np.full_like(p.array, self.defaults["initial_accumulator_value"]))
+        st["sum"] = make_tensor(np.full_like(p.array, self.defaults["initial_accumulator_value"]))
 
     def _step_group(self, group):
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]

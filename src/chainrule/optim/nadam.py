@@ -1,9 +1,9 @@
 """NAdam: Adam with Nesterov momentum."""
 import numpy as np
 
-from ..autograd.tensor_base import increment_version
+from ..autograd.tensor_base import increment_version, make_tensor
 from ._inplace import addcdiv_, decay_addcmul_, lerp_
-from .optimizer import (Optimizer, Tensor, check_betas, check_lr, check_nonnegative,
+from .optimizer import (Optimizer, check_betas, check_lr, check_nonnegative,
                         check_not_differentiable, new_step, zeros_like_param)
 
 __all__ = ["NAdam"]
@@ -55,7 +55,7 @@ class NAdam(Optimizer):
 
     def _init_state(self, st, p, group):
         st["step"] = new_step()
-        st["mu_product"] = Tensor._make(np.ones((), dtype=np.float32))
+        st["mu_product"] = make_tensor(np.ones((), dtype=np.float32))
         st["exp_avg"] = zeros_like_param(p)
         st["exp_avg_sq"] = zeros_like_param(p)
 

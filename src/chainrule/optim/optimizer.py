@@ -16,7 +16,7 @@ from itertools import chain
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad
-from ..autograd.tensor_base import increment_version
+from ..autograd.tensor_base import increment_version, make_tensor
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -329,7 +329,7 @@ class Optimizer:
 def _cast_state(p, key, value):
     if isinstance(value, (bool, int, float)) or value is None:
         if key == "step":  # old checkpoints keep the step as a number; ours is a float32 tensor
-            return Tensor._make(np.array(float(value), dtype=np.float32))
+            return make_tensor(np.array(float(value), dtype=np.float32))
         return value
     if isinstance(value, Tensor):
         arr = value.array
@@ -347,17 +347,17 @@ def _cast_state(p, key, value):
         dtype = arr.dtype
     else:
         dtype = p.array.dtype
-    return Tensor._make(np.array(arr, dtype=dtype, order="C", copy=True))
+    return make_tensor(np.array(arr, dtype=dtype, order="C", copy=True))
 
 
 def zeros_like_param(p):
     """A state tensor of zeros shaped and typed like parameter ``p`` (PyTorch's zeros_like)."""
-    return Tensor._make(np.zeros_like(p.array))
+    return make_tensor(np.zeros_like(p.array))
 
 
 def new_step():
     """The step counter PyTorch keeps per parameter: a float32 scalar tensor."""
-    return Tensor._make(np.zeros((), dtype=np.float32))
+    return make_tensor(np.zeros((), dtype=np.float32))
 
 
 # -- argument checks shared by the optimisers (each error names the optimiser and argument) --

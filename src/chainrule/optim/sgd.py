@@ -1,9 +1,9 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
 import numpy as np
 
-from ..autograd.tensor_base import increment_version
+from ..autograd.tensor_base import increment_version, make_tensor
 from ._inplace import add_scaled_
-from .optimizer import Optimizer, Tensor, check_lr, check_nonnegative, check_not_differentiable
+from .optimizer import Optimizer, check_lr, check_nonnegative, check_not_differentiable
 
 __all__ = ["SGD"]
 
@@ -74,7 +74,7 @@ class SGD(Optimizer):
                 buf_t = st.get("momentum_buffer")
                 if buf_t is None:
                     buf = np.array(g, copy=True)
-                    st["momentum_buffer"] = Tensor._make(buf)
+                    st["momentum_buffer"] = make_tensor(buf)
                 else:
                     buf = buf_t.array
                     buf *= momentum

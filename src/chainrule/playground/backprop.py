@@ -14,8 +14,8 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..nn import functional as F
-from ..tensor import Tensor
 from .network import activation_derivative
+from ..autograd.tensor_base import make_tensor
 
 
 def _floats(a):
@@ -34,7 +34,7 @@ def backprop_factors(session, layer, j, i):
         with enable_grad():
             for p in model.parameters():
                 p.grad = None
-            a = Tensor._make(features)
+            a = make_tensor(features)
             acts, post, deltas_t = [features], [], []
             for hidden in net.hidden:
                 u = hidden.linear(a)
@@ -52,7 +52,7 @@ def backprop_factors(session, layer, j, i):
                 out = u.tanh()
             elif net.mode == "softmax_mse":
                 out = F.softmax(u, dim=1)
-            loss = net.loss(out, Tensor._make(train_targets))
+            loss = net.loss(out, make_tensor(train_targets))
             loss.backward()
     finally:
         model.train(was_training)

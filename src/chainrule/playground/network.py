@@ -12,7 +12,7 @@ from .. import nn
 from ..autograd import no_grad
 from ..nn import functional as F
 from ..random import Generator
-from ..tensor import Tensor
+from ..autograd.tensor_base import make_tensor
 
 ACTIVATION_MODULES = {"relu": ("ReLU", ()), "tanh": ("Tanh", ()), "sigmoid": ("Sigmoid", ()),
                       "linear": ("Identity", ()), "leakyrelu": ("LeakyReLU", (0.01,)),
@@ -225,7 +225,7 @@ class Network:
         self.model.eval()
         try:
             with no_grad():
-                x = Tensor._make(inputs)
+                x = make_tensor(inputs)
                 acts = [inputs]
                 for layer in self.hidden:
                     x = layer.linear(x)

@@ -15,9 +15,9 @@ import time
 import numpy as np
 
 from .. import optim
+from ..autograd.tensor_base import make_tensor
 from ..creation import randperm
 from ..random import Generator
-from ..tensor import Tensor
 
 
 def make_optimizer(settings, parameters):
@@ -104,8 +104,8 @@ class Trainer:
                 if batchnorm and n - stop == 1:
                     stop = n            # fold a last batch of one into this one
                 idx = self.order[start:stop]
-                out = model(Tensor._make(features[idx]))
-                loss = loss_fn(out, Tensor._make(targets[idx]))
+                out = model(make_tensor(features[idx]))
+                loss = loss_fn(out, make_tensor(targets[idx]))
                 optimizer.zero_grad()
                 loss.backward()
                 if rate and reg != "none":

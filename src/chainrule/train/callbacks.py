@@ -11,6 +11,7 @@ import math
 import os
 
 import numpy as np
+from ..autograd.tensor_base import make_tensor
 
 
 class Callback:
@@ -89,8 +90,7 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs):
         if self.restore_best_weights and self.best_weights is not None:
-            from ..tensor import Tensor
-            self.model.load_state_dict({k: Tensor._make(v) for k, v in self.best_weights.items()})
+            self.model.load_state_dict({k: make_tensor(v) for k, v in self.best_weights.items()})
 
 
 class ModelCheckpoint(Callback):

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .config import ConfigError, build_all, build_data, build_model, check_config, load_config
+from ..autograd.tensor_base import make_tensor
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -218,7 +219,7 @@ def _read_features(path, features):
                   for i, r in enumerate(rows)]
     except ValueError as e:
         _fail(e)
-    return Tensor._make(np.array(values, dtype=np.float32).reshape(len(rows), len(cols)))
+    return make_tensor(np.array(values, dtype=np.float32).reshape(len(rows), len(cols)))
 
 
 def _prediction_rows(out, info):

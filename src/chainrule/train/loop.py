@@ -23,6 +23,7 @@ from ..tensor import Tensor
 from ..utils.data import DataLoader, Dataset, TensorDataset
 from .history import History
 from .metrics import get_metric
+from ..autograd.tensor_base import make_tensor
 
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, scheduler=None,
@@ -90,7 +91,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
                              "batch_size larger than the dataset?)")
         logs["loss"] = total_loss / seen
         for name, fn in metric_fns:
-            logs[name] = fn(Tensor._make(np.concatenate(outputs)), Tensor._make(np.concatenate(targets)))
+            logs[name] = fn(make_tensor(np.concatenate(outputs)), make_tensor(np.concatenate(targets)))
         if val_loader is not None:
             val = evaluate(model, val_loader, loss_fn, metrics)
             logs.update({"val_" + k: v for k, v in val.items()})
@@ -134,7 +135,7 @@ def evaluate(model, data, loss_fn=None, metrics=(), batch_size=256):
     if seen == 0:
         raise ValueError("evaluate: the data is empty")
     results = {"loss": total_loss / seen} if loss_fn is not None else {}
-    out, tgt = Tensor._make(np.concatenate(outputs)), Tensor._make(np.concatenate(targets))
+    out, tgt = make_tensor(np.concatenate(outputs)), make_tensor(np.concatenate(targets))
     for name, fn in metric_fns:
         results[name] = fn(out, tgt)
     return results
@@ -156,7 +157,7 @@ def predict(model, data, batch_size=256):
             outputs.append(model(*inputs).array)
     finally:
         model.train(was_training)
-    return Tensor._make(np.concatenate(outputs))
+    return make_tensor(np.concatenate(outputs))
 
 
 # -- helpers -------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ does. Binary targets may be 0/1 or the playground's -1/+1.
 import numpy as np
 
 from ..tensor import Tensor
+from ..autograd.tensor_base import make_tensor
 
 
 def _np(x):
@@ -69,7 +70,7 @@ def confusion_matrix(output, target, num_classes=None):
         if scores.ndim == 2 and scores.shape[1] > 1:
             num_classes = max(num_classes, scores.shape[1])
     cm = np.bincount(true * num_classes + pred, minlength=num_classes * num_classes)
-    return Tensor._make(cm.reshape(num_classes, num_classes).astype(np.int64))
+    return make_tensor(cm.reshape(num_classes, num_classes).astype(np.int64))
 
 
 def _per_class(output, target, num_classes):
@@ -89,7 +90,7 @@ def _average(per_class, tp, fp, fn, average, micro):
     if average == "micro":
         return float(micro(tp.sum(), fp.sum(), fn.sum()))
     if average is None or average == "none":
-        return Tensor._make(per_class)
+        return make_tensor(per_class)
     raise ValueError(f"average must be 'macro', 'micro' or None, got {average!r}")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..random import default_generator, rng
 from ..tensor import Tensor
+from ..autograd.tensor_base import make_tensor
 
 
 # -- datasets ------------------------------------------------------------------------------------
@@ -36,7 +37,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors):
         if not tensors:
             raise ValueError("TensorDataset: give at least one tensor")
-        tensors = tuple(t if isinstance(t, Tensor) else Tensor._make(np.asarray(t)) for t in tensors)
+        tensors = tuple(t if isinstance(t, Tensor) else make_tensor(np.asarray(t)) for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
         if None in sizes or len(set(sizes)) != 1:
             raise ValueError(f"TensorDataset: size mismatch between tensors: every tensor needs the "
@@ -56,8 +57,8 @@ class TensorDataset(Dataset):
 def _take(t, indices):
     # Data tensors normally don't require grad; then a plain NumPy take is all we need.
     if t.requires_grad:
-        return t[Tensor._make(indices)]
-    return Tensor._make(t.array[indices])
+        return t[make_tensor(indices)]
+    return make_tensor(t.array[indices])
 
 
 class Subset(Dataset):
@@ -237,18 +238,18 @@ def default_collate(batch):
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return Tensor._make(np.stack([b.array for b in batch]))
+        return make_tensor(np.stack([b.array for b in batch]))
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind not in "biuf":
             raise TypeError(f"default_collate: batches must contain tensors, NumPy arrays, numbers, "
                             f"dicts or lists; found an array of dtype {elem.dtype}")
-        return Tensor._make(np.stack(batch))
+        return make_tensor(np.stack(batch))
     if isinstance(elem, (bool, np.bool_)):
-        return Tensor._make(np.asarray(batch, dtype=np.bool_))
+        return make_tensor(np.asarray(batch, dtype=np.bool_))
     if isinstance(elem, numbers.Integral):
-        return Tensor._make(np.asarray(batch, dtype=np.int64))
+        return make_tensor(np.asarray(batch, dtype=np.int64))
     if isinstance(elem, numbers.Real):
-        return Tensor._make(np.asarray(batch, dtype=np.float64))
+        return make_tensor(np.asarray(batch, dtype=np.float64))
     if isinstance(elem, (str, bytes)):
         return list(batch)
     if isinstance(elem, collections.abc.Mapping):

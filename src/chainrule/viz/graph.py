@@ -47,6 +47,7 @@ from .graph_layout import layout
 from .graph_node import Node
 from .graph_render import render_png, render_svg, run_dot, to_dot
 from .graph_summary import module_groups, summarise
+from ..autograd.tensor_base import make_tensor
 
 
 class Graph:
@@ -235,7 +236,7 @@ def _computed_gradients(tensor, leaves, outputs):
     """d(tensor.sum())/d(t) for every tensor of the graph, without touching any .grad."""
     from ..autograd import grad
     tensors = list(leaves) + [t for outs in outputs.values() for t in outs.values()]
-    seed = None if tensor.array.size == 1 else Tensor._make(np.ones_like(tensor.array))
+    seed = None if tensor.array.size == 1 else make_tensor(np.ones_like(tensor.array))
     got = grad(tensor, tensors, grad_outputs=seed, retain_graph=True, allow_unused=True)
     return {id(t): g.array for t, g in zip(tensors, got) if g is not None}
 
