@@ -442,8 +442,8 @@ class RecurrentSequenceReference(Op):
                 step_saved = pre, h
             saved[t] = (h_prev, step_saved)
             hs[t] = h
-        ctx.steps, ctx.saved, ctx.w_hh, ctx.mode, ctx.has_bias = steps, saved, w_hh, mode, \
-            b_hh is not None
+        ctx.steps, ctx.saved, ctx.w_hh, ctx.mode = steps, saved, w_hh, mode
+        ctx.has_bias = b_hh is not None
         return hs, xp.array(h, dtype=hs.dtype)
 
     @staticmethod
