@@ -418,6 +418,127 @@ def _cases():
     add("sdpa_fully_masked_row", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
         q, k, v, attn_mask=m.tensor([[True, False, True], [False, False, False]])),
         [((2, 2, 4), (2, 3, 4), (2, 3, 2))], torch=False)
+    # -- recurrent layers and cells, cross-entropy, MSE (twins in ops/recurrent.py, ops/loss.py) --
+    # No functional API runs an LSTM layer in both libraries, so these helpers apply chainrule's
+    # op directly and PyTorch's own kernel (torch._VF, which its nn.LSTM runs) for the same maths;
+    # a reverse direction is the forward one on the time-flipped sequence.
+    from chainrule.ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequence,
+                                         RNNCellStep)
+
+    def lstm_layer(m, reverse, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=None):
+        if m is cr:
+            return LSTMLayer.apply(x, w_ih, b_ih, b_hh, h0, c0, w_hh, reverse)
+        params = [w_ih, w_hh] + ([b_ih, b_hh] if b_ih is not None else [])
+        out, h, c = m._VF.lstm(x.flip(0) if reverse else x, (h0[None], c0[None]), params,
+                               b_ih is not None, 1, 0.0, False, False, False)
+        return (out.flip(0) if reverse else out), h[0], c[0]
+
+    def sequence(m, mode, reverse, fold_bias, x, w_ih, w_hh, h0, b_ih=None, b_hh=None):
+        """RecurrentSequence from gx = x W_ih^T (+ b_ih); ``fold_bias`` adds b_hh there too and
+        passes no b_hh to the op, as nn.RNN does."""
+        if m is cr:
+            gx = x @ w_ih.T
+            if fold_bias:
+                gx, b_hh = gx + (b_ih + b_hh), None
+            elif b_ih is not None:
+                gx = gx + b_ih
+            return RecurrentSequence.apply(gx, h0, None, w_hh, b_hh, mode, reverse)
+        run = {"GRU": m._VF.gru, "RNN_TANH": m._VF.rnn_tanh, "RNN_RELU": m._VF.rnn_relu}[mode]
+        has_bias = b_ih is not None or b_hh is not None
+        zeros = m.zeros(w_hh.shape[0], dtype=w_hh.dtype)
+        params = [w_ih, w_hh] + ([zeros if b is None else b for b in (b_ih, b_hh)] if has_bias
+                                 else [])
+        out, h = run(x.flip(0) if reverse else x, h0[None], params, has_bias, 1, 0.0, False,
+                     False, False)
+        return (out.flip(0) if reverse else out), h[0]
+
+    def cell(m, kind, x, h, w_ih, w_hh, b_ih=None, b_hh=None, c=None):
+        if m is cr:
+            gx = x @ w_ih.T if b_ih is None else x @ w_ih.T + b_ih
+            if kind == "LSTM":
+                return LSTMCellStep.apply(gx, h, c, w_hh, b_hh)
+            if kind == "GRU":
+                return GRUCellStep.apply(gx, h, w_hh, b_hh)
+            return RNNCellStep.apply(gx, h, w_hh, b_hh, kind)
+        if kind == "LSTM":
+            return m._VF.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh)
+        run = {"GRU": m._VF.gru_cell, "tanh": m._VF.rnn_tanh_cell, "relu": m._VF.rnn_relu_cell}
+        return run[kind](x, h, w_ih, w_hh, b_ih, b_hh)
+
+    T, N, E, H = 3, 2, 3, 2
+    for reverse in (False, True):
+        tag = "_reverse" if reverse else ""
+        add(f"lstm_layer{tag}", (lambda r: lambda m, x, wi, wh, bi, bh, h0, c0: lstm_layer(
+            m, r, x, wi, wh, bi, bh, h0, c0))(reverse),
+            [((T, N, E), (4 * H, E), (4 * H, H), (4 * H,), (4 * H,), (N, H), (N, H))])
+        add(f"lstm_layer_no_bias{tag}", (lambda r: lambda m, x, wi, wh, h0, c0: lstm_layer(
+            m, r, x, wi, wh, h0=h0, c0=c0))(reverse),
+            [((T, N, E), (4 * H, E), (4 * H, H), (N, H), (N, H))])
+        for mode, G, fold in [("GRU", 3, False), ("RNN_TANH", 1, False), ("RNN_RELU", 1, True)]:
+            add(f"sequence_{mode.lower()}{tag}",
+                (lambda mo, r, f: lambda m, x, wi, wh, h0, bi, bh: sequence(
+                    m, mo, r, f, x, wi, wh, h0, bi, bh))(mode, reverse, fold),
+                [((T, N, E), (G * H, E), (G * H, H), (N, H), (G * H,), (G * H,))])
+            add(f"sequence_{mode.lower()}_no_bias{tag}",
+                (lambda mo, r: lambda m, x, wi, wh, h0: sequence(m, mo, r, False, x, wi, wh, h0))(
+                    mode, reverse),
+                [((T, N, E), (G * H, E), (G * H, H), (N, H))])
+    add("lstm_cell", lambda m, x, h, c, wi, wh, bi, bh: cell(m, "LSTM", x, h, wi, wh, bi, bh, c),
+        [((N, E), (N, H), (N, H), (4 * H, E), (4 * H, H), (4 * H,), (4 * H,))])
+    add("lstm_cell_no_bias", lambda m, x, h, c, wi, wh: cell(m, "LSTM", x, h, wi, wh, c=c),
+        [((N, E), (N, H), (N, H), (4 * H, E), (4 * H, H))])
+    for kind, G in [("GRU", 3), ("tanh", 1), ("relu", 1)]:
+        add(f"{kind.lower()}_cell", (lambda k: lambda m, x, h, wi, wh, bi, bh: cell(
+            m, k, x, h, wi, wh, bi, bh))(kind),
+            [((N, E), (N, H), (G * H, E), (G * H, H), (G * H,), (G * H,))])
+        add(f"{kind.lower()}_cell_no_bias", (lambda k: lambda m, x, h, wi, wh: cell(
+            m, k, x, h, wi, wh))(kind), [((N, E), (N, H), (G * H, E), (G * H, H))])
+
+    def ce(**kw):
+        """cross_entropy(x, class indices) with ``weight`` given as a list."""
+        def fn(m, x, target):
+            w = kw.get("weight")
+            opts = dict(kw, weight=None if w is None else m.tensor(w, dtype=x.dtype))
+            return m.nn.functional.cross_entropy(x, m.tensor(target), **opts)
+        return fn
+
+    w4 = [0.5, 2.0, 1.0, 1.5]
+    index_cases = [
+        ("", {}), ("_weight", {"weight": w4}), ("_smoothing", {"label_smoothing": 0.2}),
+        ("_weight_smoothing", {"weight": w4, "label_smoothing": 0.2}),
+    ]
+    for reduction in ("mean", "sum", "none"):
+        for name, kw in index_cases:
+            fn = ce(reduction=reduction, **kw)
+            add(f"cross_entropy{name}_{reduction}",
+                (lambda f: lambda m, x: f(m, x, [2, 0, 3]))(fn), [((3, 4),)])
+            add(f"cross_entropy{name}_ignore_{reduction}",
+                (lambda f: lambda m, x: f(m, x, [2, -100, 3]))(fn), [((3, 4),)])
+            add(f"cross_entropy{name}_kdim_{reduction}",
+                (lambda f: lambda m, x: f(m, x, [[0, 3, -100], [1, 1, 2]]))(fn), [((2, 4, 3),)])
+        add(f"cross_entropy_one_sample_{reduction}",
+            (lambda r: lambda m, x: m.nn.functional.cross_entropy(x, m.tensor(1), reduction=r))(
+                reduction), [((4,),)])
+        add(f"cross_entropy_probabilities_{reduction}",
+            (lambda r: lambda m, x, q: m.nn.functional.cross_entropy(x, q, reduction=r))(
+                reduction), [((3, 4), (3, 4)), ((2, 4, 3), (2, 4, 3)), ((4,), (4,))],
+            ("any", "pos"))
+        add(f"cross_entropy_probabilities_weight_smoothing_{reduction}",
+            (lambda r: lambda m, x, q: m.nn.functional.cross_entropy(
+                x, q, weight=m.tensor(w4, dtype=x.dtype), label_smoothing=0.1,
+                reduction=r))(reduction), [((3, 4), (3, 4)), ((2, 4, 3), (2, 4, 3))],
+            ("any", "pos"))
+        add(f"mse_loss_{reduction}",
+            (lambda r: lambda m, a, b: m.nn.functional.mse_loss(a, b, reduction=r))(reduction),
+            [((2, 3), (2, 3)), ((), ())])
+    # ignore_index inside the targets' range though no target equals it; and one that does
+    add("cross_entropy_ignore_index_unused",
+        lambda m, x: m.nn.functional.cross_entropy(x, m.tensor([0, 2, 0]), ignore_index=1),
+        [((3, 4),)])
+    add("cross_entropy_ignore_index_weight_smoothing",
+        lambda m, x: m.nn.functional.cross_entropy(
+            x, m.tensor([1, 2, 0]), weight=m.tensor(w4, dtype=x.dtype), ignore_index=1,
+            label_smoothing=0.3), [((3, 4),)])
     return c
 
 

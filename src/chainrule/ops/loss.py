@@ -38,8 +38,28 @@ class _DifferenceLoss(Op):
         return (gd if need[0] else None), (-gd if need[1] else None), None, None
 
 
+class MSELossReference(_DifferenceLoss):
+    """``MSELoss`` as written: l(d) = d^2 for every element, then the mean (or sum);
+    l'(d) = 2 d."""
+
+    @staticmethod
+    def pointwise(d, _):
+        return d * d
+
+    @staticmethod
+    def derivative(d, _):
+        return 2 * d
+
+
 class MSELoss(_DifferenceLoss):
-    """l(d) = d^2;  l'(d) = 2 d.  (The reduced forms are one dot product d . d.)"""
+    """l(d) = d^2;  l'(d) = 2 d.
+
+    Fast path: the reduced forms are one dot product d . d (no d^2 array);
+    ``MSELossReference`` squares every element and reduces."""
+
+    reference = MSELossReference
+    pointwise = staticmethod(MSELossReference.pointwise)
+    derivative = staticmethod(MSELossReference.derivative)
 
     @classmethod
     def forward(cls, ctx, x, y, reduction, param):
@@ -53,14 +73,6 @@ class MSELoss(_DifferenceLoss):
         if reduction == "mean":
             total = total / d.size if d.size else xp.nan
         return xp.asarray(total, dtype=d.dtype)
-
-    @staticmethod
-    def pointwise(d, _):
-        return d * d
-
-    @staticmethod
-    def derivative(d, _):
-        return 2 * d
 
 
 class L1Loss(_DifferenceLoss):
@@ -133,6 +145,70 @@ def _check_targets(t, valid, n_classes, op, ignore_index):
     return tt
 
 
+class CrossEntropyLossReference(Op):
+    """``CrossEntropyLoss`` as the lecture writes it: log p = log_softmax(x) over the classes,
+    then the negative log-likelihood against a target distribution y (one row per sample):
+
+        L_i = -sum_c y_ic log p_ic
+        class index t:   y_i = (1 - eps) w_t onehot(t) + (eps / C) w    (0 if t = ignore_index)
+        probabilities q: y_i = w ((1 - eps) q_i + eps / C)
+
+    (w = 1 without class weights). 'mean' divides the sum by sum_i w_t over the counted samples
+    (class indices) or by the number of samples (probabilities); 'sum' adds; 'none' keeps L_i.
+    Backward: dL_i/dx_i = softmax(x_i) sum_c y_ic - y_i (softmax minus one-hot in the plain
+    case), times dL/dL_i; for probabilities also dL_i/dq_i = -(1 - eps) w log p_i.
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
+        logp = _log_softmax_reference(_classes_last(x))
+        M, C = logp.shape
+        eps = label_smoothing
+        w = weight if weight is not None else xp.ones(C, dtype=logp.dtype)
+        if target.dtype.kind == "f":                       # class probabilities
+            y = w * ((1 - eps) * _classes_last(target) + eps / C)
+            mean_denominator = M
+        else:                                              # class indices
+            t = target.reshape(-1)
+            counted = t != ignore_index
+            t = _check_targets(t, counted, C, "cross_entropy", ignore_index)
+            onehot = xp.zeros((M, C), dtype=logp.dtype)
+            onehot[xp.arange(M), t] = 1
+            y = ((1 - eps) * w * onehot + (eps / C) * w) * counted[:, None]
+            mean_denominator = (w[t] * counted).sum()
+        loss = -(y * logp).sum(axis=1)
+        ctx.logp, ctx.y, ctx.shape, ctx.weight, ctx.eps = logp, y, x.shape, weight, eps
+        ctx.reduction, ctx.mean_denominator = reduction, mean_denominator
+        if reduction == "none":
+            return loss.reshape(x.shape[:1] + x.shape[2:] if x.ndim > 1 else ())
+        total = loss.sum()
+        if reduction == "mean":
+            total = total / mean_denominator if mean_denominator else xp.nan
+        return xp.asarray(total, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.reduction == "none":
+            upstream = g.reshape(-1, 1)                    # dL/dL_i, one per sample
+        elif ctx.reduction == "mean" and ctx.mean_denominator:
+            upstream = g / ctx.mean_denominator
+        else:
+            upstream = g
+        y, softmax = ctx.y, xp.exp(ctx.logp)
+        gx = (softmax * y.sum(axis=1, keepdims=True) - y) * upstream
+        gt = None
+        if ctx.needs_input_grad[1]:                        # probability targets only
+            w = ctx.weight if ctx.weight is not None else 1
+            gt = _classes_back(-(1 - ctx.eps) * w * ctx.logp * upstream, ctx.shape)
+        return _classes_back(gx, ctx.shape), gt, None, None, None, None
+
+
+def _log_softmax_reference(x2):
+    """log p = x - logsumexp(x) along the classes, logsumexp = m + log sum e^(x - m), m = max x."""
+    m = x2.max(axis=1, keepdims=True)
+    return x2 - (m + xp.log(xp.exp(x2 - m).sum(axis=1, keepdims=True)))
+
+
 class CrossEntropyLoss(Op):
     """Softmax cross-entropy from logits in one step.
 
@@ -143,102 +219,139 @@ class CrossEntropyLoss(Op):
     targets that are not ``ignore_index`` (PyTorch's convention).
     Probabilities q:  L_i = -sum_c w_c q_c log p_c;  dL_i/dx_i = p_i sum_c w_c q_c - w q;
     'mean' divides by the number of samples.
+
+    Fast path: no one-hot or target matrix for class indices (the target's log p is picked by
+    index, the smoothing term summed in closed form, the ignore mask built only when a target can
+    equal ``ignore_index``), and the plain case's backward is softmax with 1 subtracted in place;
+    ``CrossEntropyLossReference`` builds the target distribution y and uses one formula.
+
+    ctx, both modes: e = exp(x - max x), s = sum e (softmax = e / s), shape, reduction, weight,
+    eps, probability_targets, and ``denom``, what dL/dL_i divides the upstream gradient by.
+    Probability targets add wq (the weighted, smoothed targets) and logp; class indices add tt
+    (the targets, ignored ones as 0), w_t (each sample's weight, 0 when ignored; None when all
+    are 1) and valid (the not-ignored mask; None when no target is ignored).
     """
 
     backward_name = "CrossEntropy"  # grad_fn keeps its printed name, CrossEntropyBackward
+    reference = CrossEntropyLossReference
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
-        shape = x.shape
         x2 = _classes_last(x)
-        M, C = x2.shape
         shifted = x2 - x2.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
         s = e.sum(axis=1, keepdims=True)
         log_s = xp.log(s)
-        eps = label_smoothing
-        ctx.e, ctx.s, ctx.shape, ctx.reduction, ctx.weight = e, s, shape, reduction, weight
-        if target.dtype.kind == "f":  # class probabilities
-            q = _classes_last(target)
-            if eps:
-                q = q * (1 - eps) + eps / C
-            wq = q * weight if weight is not None else q
-            logp = shifted - log_s
-            loss = -(logp * wq).sum(axis=1)
-            ctx.probs, ctx.wq, ctx.logp = True, wq, logp
-            ctx.denom = M if reduction == "mean" else 1
-            ctx.eps = eps
-            if reduction == "none":
-                return loss.reshape(shape[:1] + shape[2:]) if len(shape) > 1 else loss[0]
-            return _reduce(loss, "sum") / (M if reduction == "mean" else 1)
-        t = target.reshape(-1)
-        lo, hi = (t.min(), t.max()) if t.size else (0, -1)
-        valid = None
-        if lo <= ignore_index <= hi:  # only then can a target equal ignore_index
-            valid = t != ignore_index
-            if valid.all():
-                valid = None
-        tt = t if valid is None and 0 <= lo and hi < C else \
-            _check_targets(t, valid, C, "cross_entropy", ignore_index)
-        rows = xp.arange(M)
-        nll = (log_s[:, 0] - shifted[rows, tt])
-        w_t = weight[tt] if weight is not None else None
-        if valid is not None:
-            w_t = valid.astype(x.dtype) if w_t is None else w_t * valid
-        loss = nll if w_t is None else nll * w_t
-        if eps:
-            logp_sum = ((shifted - log_s) * weight).sum(axis=1) if weight is not None else \
-                shifted.sum(axis=1) - C * log_s[:, 0]
-            smooth = -logp_sum if valid is None else -logp_sum * valid
-            loss = (1 - eps) * loss + (eps / C) * smooth
-        ctx.probs, ctx.tt, ctx.w_t, ctx.valid, ctx.eps = False, tt, w_t, valid, eps
-        if reduction == "none":
-            ctx.denom = 1
-            return loss.reshape(target.shape)
-        if reduction == "mean":
-            denom = (w_t.sum() if w_t is not None else M)
-            ctx.denom = denom
-            return xp.asarray(loss.sum() / denom, dtype=x.dtype) if denom else \
-                xp.asarray(xp.nan, dtype=x.dtype)
-        ctx.denom = 1
-        return xp.asarray(loss.sum(), dtype=x.dtype)
+        ctx.e, ctx.s, ctx.shape, ctx.reduction, ctx.weight = e, s, x.shape, reduction, weight
+        ctx.eps = label_smoothing
+        ctx.probability_targets = target.dtype.kind == "f"
+        if ctx.probability_targets:
+            return _cross_entropy_probabilities(ctx, shifted, log_s, target)
+        return _cross_entropy_class_indices(ctx, shifted, log_s, target, ignore_index, x.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        M, C = ctx.e.shape
         up = g / ctx.denom if ctx.denom else g
-        need = ctx.needs_input_grad
-        if ctx.probs:
-            p = ctx.e / ctx.s
-            if ctx.reduction == "none":
-                up = g.reshape(-1, 1)
-            wq = ctx.wq
-            gx = (p * wq.sum(axis=1, keepdims=True) - wq) * up
-            gt = None
-            if need[1]:
-                w = ctx.weight if ctx.weight is not None else 1
-                gt = _classes_back(-(ctx.logp * w) * (1 - ctx.eps) * up, ctx.shape)
-            return _classes_back(gx, ctx.shape), gt, None, None, None, None
-        eps, w_t, weight, valid = ctx.eps, ctx.w_t, ctx.weight, ctx.valid
-        if not eps and w_t is None:  # softmax minus one-hot, scaled: the common case, fused
-            u = up.reshape(-1, 1) if up.ndim else up
-            gx = ctx.e * (u / ctx.s)
-            gx[xp.arange(M), ctx.tt] -= u[:, 0] if up.ndim else u
-            return _classes_back(gx, ctx.shape), None, None, None, None, None
-        # dL_i/dx_i = a_i p_i - b_i onehot_i - s_i w, one coefficient per sample:
-        up = xp.broadcast_to(up.reshape(-1) if up.ndim else up, (M,))
-        b = (1 - eps) * up if w_t is None else (1 - eps) * w_t * up
-        b = xp.broadcast_to(b, (M,))
-        p = ctx.e / ctx.s
-        a = b
-        if eps:
-            smooth = (eps / C) * up if valid is None else (eps / C) * up * valid
-            a = b + smooth * (weight.sum() if weight is not None else C)
-        gx = p * a[:, None]
-        gx[xp.arange(M), ctx.tt] -= b
-        if eps:
-            gx -= smooth[:, None] * (weight if weight is not None else 1)
+        if ctx.probability_targets:
+            return _cross_entropy_probabilities_backward(ctx, g, up)
+        if not ctx.eps and ctx.w_t is None:
+            gx = _softmax_minus_one_hot(ctx, up)
+        else:
+            gx = _cross_entropy_class_indices_backward(ctx, up)
         return _classes_back(gx, ctx.shape), None, None, None, None, None
+
+
+def _cross_entropy_probabilities(ctx, shifted, log_s, target):
+    M, C = shifted.shape
+    shape, eps, weight, reduction = ctx.shape, ctx.eps, ctx.weight, ctx.reduction
+    q = _classes_last(target)
+    if eps:
+        q = q * (1 - eps) + eps / C
+    wq = q * weight if weight is not None else q
+    logp = shifted - log_s
+    loss = -(logp * wq).sum(axis=1)
+    ctx.wq, ctx.logp = wq, logp
+    ctx.denom = M if reduction == "mean" else 1
+    if reduction == "none":
+        return loss.reshape(shape[:1] + shape[2:]) if len(shape) > 1 else loss[0]
+    return _reduce(loss, "sum") / (M if reduction == "mean" else 1)
+
+
+def _cross_entropy_probabilities_backward(ctx, g, up):
+    p = ctx.e / ctx.s
+    if ctx.reduction == "none":
+        up = g.reshape(-1, 1)
+    wq = ctx.wq
+    gx = (p * wq.sum(axis=1, keepdims=True) - wq) * up
+    gt = None
+    if ctx.needs_input_grad[1]:
+        w = ctx.weight if ctx.weight is not None else 1
+        gt = _classes_back(-(ctx.logp * w) * (1 - ctx.eps) * up, ctx.shape)
+    return _classes_back(gx, ctx.shape), gt, None, None, None, None
+
+
+def _cross_entropy_class_indices(ctx, shifted, log_s, target, ignore_index, dtype):
+    M, C = shifted.shape
+    eps, weight, reduction = ctx.eps, ctx.weight, ctx.reduction
+    t = target.reshape(-1)
+    lo, hi = (t.min(), t.max()) if t.size else (0, -1)
+    valid = None
+    if lo <= ignore_index <= hi:  # only then can a target equal ignore_index
+        valid = t != ignore_index
+        if valid.all():
+            valid = None
+    tt = t if valid is None and 0 <= lo and hi < C else \
+        _check_targets(t, valid, C, "cross_entropy", ignore_index)
+    rows = xp.arange(M)
+    nll = (log_s[:, 0] - shifted[rows, tt])
+    w_t = weight[tt] if weight is not None else None
+    if valid is not None:
+        w_t = valid.astype(dtype) if w_t is None else w_t * valid
+    loss = nll if w_t is None else nll * w_t
+    if eps:
+        logp_sum = ((shifted - log_s) * weight).sum(axis=1) if weight is not None else \
+            shifted.sum(axis=1) - C * log_s[:, 0]
+        smooth = -logp_sum if valid is None else -logp_sum * valid
+        loss = (1 - eps) * loss + (eps / C) * smooth
+    ctx.tt, ctx.w_t, ctx.valid = tt, w_t, valid
+    if reduction == "none":
+        ctx.denom = 1
+        return loss.reshape(target.shape)
+    if reduction == "mean":
+        denom = (w_t.sum() if w_t is not None else M)
+        ctx.denom = denom
+        return xp.asarray(loss.sum() / denom, dtype=dtype) if denom else \
+            xp.asarray(xp.nan, dtype=dtype)
+    ctx.denom = 1
+    return xp.asarray(loss.sum(), dtype=dtype)
+
+
+def _softmax_minus_one_hot(ctx, up):
+    """The common case (no weights, no smoothing), fused: e / s * up, then up off the target."""
+    M = ctx.e.shape[0]
+    u = up.reshape(-1, 1) if up.ndim else up
+    gx = ctx.e * (u / ctx.s)
+    gx[xp.arange(M), ctx.tt] -= u[:, 0] if up.ndim else u
+    return gx
+
+
+def _cross_entropy_class_indices_backward(ctx, up):
+    """dL_i/dx_i = a_i p_i - b_i onehot_i - s_i w, one coefficient per sample."""
+    M, C = ctx.e.shape
+    eps, w_t, weight, valid = ctx.eps, ctx.w_t, ctx.weight, ctx.valid
+    up = xp.broadcast_to(up.reshape(-1) if up.ndim else up, (M,))
+    b = (1 - eps) * up if w_t is None else (1 - eps) * w_t * up
+    b = xp.broadcast_to(b, (M,))
+    p = ctx.e / ctx.s
+    a = b
+    if eps:
+        smooth = (eps / C) * up if valid is None else (eps / C) * up * valid
+        a = b + smooth * (weight.sum() if weight is not None else C)
+    gx = p * a[:, None]
+    gx[xp.arange(M), ctx.tt] -= b
+    if eps:
+        gx -= smooth[:, None] * (weight if weight is not None else 1)
+    return gx
 
 
 class NLLLoss(Op):

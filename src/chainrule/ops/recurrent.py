@@ -4,9 +4,111 @@ The input's contribution ``gx = x W_ih^T + b_ih`` does not depend on the previou
 layers compute it for the whole sequence with one matrix product and hand each step its slice.
 A step then costs one product with W_hh and a few whole-array operations; its backward (the
 backward through time for that step) is one node that returns every gradient at once.
+
+Each fused op with a fast formulation (sigma through tanh, gate-major buffers written in place)
+has a ``...Reference`` twin right above it that runs the lecture's step equations, gate by gate
+and step by step (``cr.backends.reference()``). ``RNNCellStep`` is already the equation as
+written and has none.
 """
 from ..backend import xp
 from .base import Op
+
+# -- the lecture's equations, one step at a time (the reference twins' building blocks) -----
+
+
+def _sigmoid_reference(a):
+    """sigma(a) = 1 / (1 + e^-a); e^-a overflowing to inf gives the right limit, 0."""
+    with xp.errstate(over="ignore"):
+        return 1 / (1 + xp.exp(-a))
+
+
+def _plus_bias(a, b):
+    return a if b is None else a + b
+
+
+def _lstm_step_reference(gates, c):
+    """From the pre-activations gates = x W_ih^T + b_ih + h W_hh^T + b_hh (N, 4H):
+
+        i, f, g, o = sigma, sigma, tanh, sigma of the four chunks
+        c' = f * c + i * g,     h' = o * tanh(c')
+
+    Returns h', c' and what the step's backward needs."""
+    a_i, a_f, a_g, a_o = xp.split(gates, 4, axis=-1)
+    i, f, g, o = _sigmoid_reference(a_i), _sigmoid_reference(a_f), xp.tanh(a_g), \
+        _sigmoid_reference(a_o)
+    c_new = f * c + i * g
+    tanh_c = xp.tanh(c_new)
+    h_new = o * tanh_c
+    return h_new, c_new, (i, f, g, o, c, tanh_c)
+
+
+def _lstm_step_backward_reference(saved, dh_new, dc_new):
+    """The step's derivatives, from dL/dh' and dL/dc' (dL/dc' also collects the path through h'):
+
+        dL/do = dL/dh' tanh(c'),   dL/dc' += dL/dh' o (1 - tanh^2 c')
+        dL/di = dL/dc' g,   dL/df = dL/dc' c,   dL/dg = dL/dc' i,   dL/dc = dL/dc' f
+        dL/dgates = [dL/di i(1-i), dL/df f(1-f), dL/dg (1-g^2), dL/do o(1-o)]
+
+    Returns (dL/dgates, dL/dc)."""
+    i, f, g, o, c, tanh_c = saved
+    do = dh_new * tanh_c
+    dc_new = dc_new + dh_new * o * (1 - tanh_c ** 2)
+    di, df, dg = dc_new * g, dc_new * c, dc_new * i
+    dgates = xp.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g ** 2),
+                             do * o * (1 - o)], axis=-1)
+    return dgates, dc_new * f
+
+
+def _gru_step_reference(gx, h, w_hh, b_hh):
+    """From gx = x W_ih^T + b_ih (N, 3H) and h:
+
+        gh = h W_hh^T + b_hh
+        r = sigma(gx_r + gh_r),  z = sigma(gx_z + gh_z),  n = tanh(gx_n + r * gh_n)
+        h' = (1 - z) * n + z * h
+
+    Returns h' and what the step's backward needs."""
+    gh = _plus_bias(h @ w_hh.T, b_hh)
+    gx_r, gx_z, gx_n = xp.split(gx, 3, axis=-1)
+    gh_r, gh_z, gh_n = xp.split(gh, 3, axis=-1)
+    r = _sigmoid_reference(gx_r + gh_r)
+    z = _sigmoid_reference(gx_z + gh_z)
+    n = xp.tanh(gx_n + r * gh_n)
+    return (1 - z) * n + z * h, (r, z, n, gh_n, h)
+
+
+def _gru_step_backward_reference(saved, dh_new, w_hh):
+    """The step's derivatives from dL/dh':
+
+        dL/dn = dL/dh' (1 - z),   dL/dz = dL/dh' (h - n),   dL/dr = dL/dn~ gh_n
+        with the pre-activations' dn~ = dL/dn (1 - n^2), dz~ = dL/dz z(1 - z), dr~ = dL/dr r(1 - r):
+        dL/dgx = [dr~, dz~, dn~],   dL/dgh = [dr~, dz~, dn~ r]
+        dL/dh = dL/dh' z + dL/dgh W_hh
+
+    Returns (dL/dgx, dL/dgh, dL/dh)."""
+    r, z, n, gh_n, h = saved
+    dn_pre = dh_new * (1 - z) * (1 - n ** 2)
+    dz_pre = dh_new * (h - n) * z * (1 - z)
+    dr_pre = dn_pre * gh_n * r * (1 - r)
+    dgx = xp.concatenate([dr_pre, dz_pre, dn_pre], axis=-1)
+    dgh = xp.concatenate([dr_pre, dz_pre, dn_pre * r], axis=-1)
+    return dgx, dgh, dh_new * z + dgh @ w_hh
+
+
+def _rnn_step_reference(gx, h, w_hh, b_hh, mode):
+    """h' = tanh(gx + h W_hh^T + b_hh) (mode 'RNN_TANH') or relu(...) ('RNN_RELU').
+    Returns h' and the pre-activation."""
+    pre = gx + _plus_bias(h @ w_hh.T, b_hh)
+    return (xp.tanh(pre) if mode == "RNN_TANH" else xp.maximum(pre, 0)), pre
+
+
+def _rnn_step_backward_reference(pre, h_new, dh_new, w_hh, mode):
+    """dL/dpre = dL/dh' (1 - h'^2) (tanh) or dL/dh' [pre > 0] (relu);  dL/dh = dL/dpre W_hh.
+    Returns (dL/dpre, dL/dh)."""
+    dpre = dh_new * (1 - h_new ** 2) if mode == "RNN_TANH" else dh_new * (pre > 0)
+    return dpre, dpre @ w_hh
+
+
+# -- the fast steps ---------------------------------------------------------------------------
 
 
 def _sigmoid(a):
@@ -44,8 +146,8 @@ def lstm_forward(gx, h, c, w_hh, b_hh):
     return o * tc, c_new, (act, c, tc)
 
 
-def lstm_backward(saved, dh_new, dc_new, out=None):
-    """dL/dgates (written into ``out`` when given) and dL/dc from one step's saved arrays."""
+def lstm_backward(saved, dh_new, dc_new):
+    """dL/dgates and dL/dc from one step's saved arrays."""
     act, c, tc = saved
     H = c.shape[-1]
     i, f, g, o = act[..., :H], act[..., H:2 * H], act[..., 2 * H:3 * H], act[..., 3 * H:]
@@ -54,7 +156,7 @@ def lstm_backward(saved, dh_new, dc_new, out=None):
     if dc_new is not None:
         dc += dc_new
     # d(gates) = upstream * activation derivative, written straight into one (N, 4H) array.
-    dgates = xp.empty_like(act) if out is None else out
+    dgates = xp.empty_like(act)
     xp.multiply(dc, g, out=dgates[..., :H])
     xp.multiply(dc, c, out=dgates[..., H:2 * H])
     xp.multiply(dc, i, out=dgates[..., 2 * H:3 * H])
@@ -63,6 +165,25 @@ def lstm_backward(saved, dh_new, dc_new, out=None):
     deriv[..., 2 * H:3 * H] = 1 - g * g
     dgates *= deriv
     return dgates, dc * f
+
+
+class LSTMCellStepReference(Op):
+    """``LSTMCellStep`` as the lecture writes it: gates = gx + h W_hh^T + b_hh, then the
+    equations of ``_lstm_step_reference``; backward those of ``_lstm_step_backward_reference``,
+    with dL/dh = dgates W_hh, dL/dW_hh = dgates^T h, dL/db_hh = sum of dgates over the batch."""
+
+    @staticmethod
+    def forward(ctx, gx, h, c, w_hh, b_hh):
+        gates = gx + _plus_bias(h @ w_hh.T, b_hh)
+        h_new, c_new, ctx.saved = _lstm_step_reference(gates, c)
+        ctx.h, ctx.w_hh, ctx.has_bias = h, w_hh, b_hh is not None
+        return h_new, c_new
+
+    @staticmethod
+    def backward(ctx, dh_new, dc_new):
+        dgates, dc = _lstm_step_backward_reference(ctx.saved, dh_new, dc_new)
+        db_hh = dgates.sum(axis=0) if ctx.has_bias else None
+        return dgates, dgates @ ctx.w_hh, dc, dgates.T @ ctx.h, db_hh
 
 
 class LSTMCellStep(Op):
@@ -74,7 +195,12 @@ class LSTMCellStep(Op):
     Backward, with dc~ = dL/dc' + dL/dh' * o * (1 - tanh^2 c'):
         d[i, f, g, o] = [dc~ g, dc~ c, dc~ i, dL/dh' tanh c'] * [i(1-i), f(1-f), 1-g^2, o(1-o)]
         dL/dc = dc~ * f,  dL/dh = dgates W_hh,  dL/dW_hh = dgates^T h,  dL/dgx = dgates.
+
+    Fast path: sigma through one tanh over the (N, 4H) gates, the gate gradients written into one
+    array; ``LSTMCellStepReference`` is the same step gate by gate.
     """
+
+    reference = LSTMCellStepReference
 
     @staticmethod
     def forward(ctx, gx, h, c, w_hh, b_hh):
@@ -121,6 +247,24 @@ def gru_backward(saved, dh_new, dgx=None, dgh=None):
     return dgx, dgh, dh_new * z
 
 
+class GRUCellStepReference(Op):
+    """``GRUCellStep`` as the lecture writes it: the equations of ``_gru_step_reference``, and
+    backward those of ``_gru_step_backward_reference``, with dL/dW_hh = dL/dgh^T h and
+    dL/db_hh = sum of dL/dgh over the batch."""
+
+    @staticmethod
+    def forward(ctx, gx, h, w_hh, b_hh):
+        h_new, ctx.saved = _gru_step_reference(gx, h, w_hh, b_hh)
+        ctx.h, ctx.w_hh, ctx.has_bias = h, w_hh, b_hh is not None
+        return h_new
+
+    @staticmethod
+    def backward(ctx, dh_new):
+        dgx, dgh, dh = _gru_step_backward_reference(ctx.saved, dh_new, ctx.w_hh)
+        db_hh = dgh.sum(axis=0) if ctx.has_bias else None
+        return dgx, dh, dgh.T @ ctx.h, db_hh
+
+
 class GRUCellStep(Op):
     """h' from gx = x W_ih^T + b_ih, h, W_hh, b_hh (gates r, z, n, as PyTorch):
 
@@ -131,7 +275,12 @@ class GRUCellStep(Op):
     Backward: dn~ = dL/dh' (1 - z)(1 - n^2),  dz~ = dL/dh' (h - n) z(1 - z),
     dr~ = dn~ gh_n r(1 - r);  dL/dgx = [dr~, dz~, dn~],  dL/dgh = [dr~, dz~, dn~ r],
     dL/dh = dL/dh' z + dL/dgh W_hh,  dL/dW_hh = dL/dgh^T h,  dL/db_hh = sum dL/dgh.
+
+    Fast path: sigma through tanh, h' as n + z (h - n), the gate gradients written into
+    preallocated arrays; ``GRUCellStepReference`` is the same step gate by gate.
     """
+
+    reference = GRUCellStepReference
 
     @staticmethod
     def forward(ctx, gx, h, w_hh, b_hh):
@@ -182,23 +331,6 @@ def _gate_vector(values, dtype):
     return xp.array(values, dtype=dtype)[:, None, None]
 
 
-def lstm_preactivations(gx, b_hh, dtype):
-    """gx (T, N, 4H) -> the halved pre-activations (T, 4, N, H) that ``lstm_steps`` takes."""
-    T, N, G = gx.shape
-    acts = xp.empty((T, 4, N, G // 4), dtype=dtype)
-    half = _gate_vector(_HALF, dtype)
-    xp.multiply(gx.reshape(T, N, 4, G // 4).transpose(0, 2, 1, 3), half, out=acts)
-    if b_hh is not None:
-        acts += b_hh.reshape(4, 1, G // 4) * half
-    return acts
-
-
-def lstm_sequence_forward(gx, h0, c0, w_hh, b_hh, reverse):
-    """``lstm_steps`` from the input products gx (T, N, 4H)."""
-    dt = xp.result_type(gx.dtype, h0.dtype, w_hh.dtype)
-    return lstm_steps(lstm_preactivations(gx, b_hh, dt), h0, c0, w_hh, reverse)
-
-
 def lstm_steps(acts, h0, c0, w_hh, reverse):
     """T LSTM steps on arrays, every intermediate written into per-sequence buffers.
 
@@ -245,7 +377,7 @@ def lstm_steps(acts, h0, c0, w_hh, reverse):
 
 
 def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
-    """Backward through time of ``lstm_sequence_forward``: (dL/dgx (T, N, 4H), dL/dh0, dL/dc0).
+    """Backward through time of ``lstm_steps``: (dL/dgx (T, N, 4H), dL/dh0, dL/dc0).
 
     Per step (formulas in ``LSTMCellStep``) everything is written into preallocated buffers, so
     a step allocates nothing; the gate gradients go straight into dL/dgx's (N, 4H) rows, whose
@@ -288,30 +420,78 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     return dgx, dh, dc
 
 
+class RecurrentSequenceReference(Op):
+    """``RecurrentSequence`` as the lecture writes it: for t = 1..T (T..1 when ``reverse``)
+    h_t = step(gx_t, h_{t-1}) with the GRU or RNN step equations (``_gru_step_reference``,
+    ``_rnn_step_reference``). Backward through time walks the same steps in reverse order:
+    dL/dh_t = (dL/dh_t from the output) + (dL/dh_t from step t+1), each step's derivatives as in
+    its ``..._backward_reference``, and dL/dW_hh, dL/db_hh summed over the steps."""
+
+    @staticmethod
+    def forward(ctx, gx, h0, c0, w_hh, b_hh, mode, reverse):
+        T = gx.shape[0]
+        steps = range(T - 1, -1, -1) if reverse else range(T)
+        hs = xp.empty((T,) + h0.shape, dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
+        h, saved = h0, {}
+        for t in steps:
+            h_prev = h
+            if mode == "GRU":
+                h, step_saved = _gru_step_reference(gx[t], h_prev, w_hh, b_hh)
+            else:
+                h, pre = _rnn_step_reference(gx[t], h_prev, w_hh, b_hh, mode)
+                step_saved = pre, h
+            saved[t] = (h_prev, step_saved)
+            hs[t] = h
+        ctx.steps, ctx.saved, ctx.w_hh, ctx.mode = steps, saved, w_hh, mode
+        ctx.has_bias = b_hh is not None
+        return hs, xp.array(h, dtype=hs.dtype)
+
+    @staticmethod
+    def backward(ctx, dhs, dh_last):
+        w_hh, mode = ctx.w_hh, ctx.mode
+        dgx = xp.zeros(dhs.shape[:2] + (w_hh.shape[0],), dtype=dhs.dtype)
+        dw_hh = xp.zeros_like(w_hh)
+        db_hh = xp.zeros(w_hh.shape[0], dtype=dhs.dtype)
+        dh = dh_last
+        for t in reversed(ctx.steps):
+            dh_t = dhs[t] + dh
+            h_prev, step_saved = ctx.saved[t]
+            if mode == "GRU":
+                dgx[t], dgh, dh = _gru_step_backward_reference(step_saved, dh_t, w_hh)
+            else:
+                pre, h_new = step_saved
+                dgh, dh = _rnn_step_backward_reference(pre, h_new, dh_t, w_hh, mode)
+                dgx[t] = dgh
+            dw_hh += dgh.T @ h_prev
+            db_hh += dgh.sum(axis=0)
+        return dgx, dh, None, dw_hh, (db_hh if ctx.has_bias else None), None, None
+
+
 class RecurrentSequence(Op):
-    """A whole sequence through one layer and direction: the same step as the cell ops, T times.
+    """A GRU or RNN sequence through one layer and direction: the same step as the cell ops, T
+    times (LSTM layers run ``LSTMLayer``).
 
-    Inputs gx (T, N, G) (the input products for every step), h0 (N, H), c0 (N, H) or None (LSTM
-    only), W_hh, b_hh; outputs every hidden state (T, N, H), h_T and (LSTM) c_T. ``reverse``
-    runs from the last step to the first (the backward direction of a bidirectional layer).
+    Inputs gx (T, N, G) (the input products for every step), h0 (N, H), c0 (always None: the
+    slot of the LSTM's cell state, which these modes do not have), W_hh, b_hh, ``mode`` 'GRU',
+    'RNN_TANH' or 'RNN_RELU'; outputs every hidden state (T, N, H) and h_T. ``reverse`` runs
+    from the last step to the first (the backward direction of a bidirectional layer).
 
-    Forward is a Python loop of fused steps; backward walks the steps in reverse with one fused
-    step backward each (dL/dh flows from step t to t-1), writing dL/dgx straight into one
-    (T, N, G) array. The weight gradient dL/dW_hh = sum_t dgates_t^T h_{t-1} is then ONE matrix
-    product over all T*N rows instead of T thin ones.
+    Fast path: forward is a Python loop of fused steps into one (T+1, N, H) state buffer;
+    backward walks the steps in reverse with one fused step backward each (dL/dh flows from
+    step t to t-1), writing dL/dgx straight into one (T, N, G) array. The weight gradient
+    dL/dW_hh = sum_t dgates_t^T h_{t-1} is then ONE matrix product over all T*N rows instead of
+    T thin ones. ``RecurrentSequenceReference`` is the loop of step equations.
     """
+
+    reference = RecurrentSequenceReference
 
     @staticmethod
     def forward(ctx, gx, h0, c0, w_hh, b_hh, mode, reverse):
         ctx.w_hh, ctx.b_hh, ctx.mode, ctx.reverse = w_hh, b_hh, mode, reverse
         T = gx.shape[0]
-        if mode == "LSTM":
-            ctx.saved = hs, cs, _, _ = lstm_sequence_forward(gx, h0, c0, w_hh, b_hh, reverse)
-            last = 0 if reverse else T
-            return hs[:T] if reverse else hs[1:], hs[last].copy(), cs[last].copy()
         N, H = h0.shape[-2:]
         hs = xp.empty((T + 1, N, H), dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
-        out_, prev_ = (0, 1) if reverse else (1, 0)   # slots as in lstm_sequence_forward
+        out_, prev_ = (0, 1) if reverse else (1, 0)   # slots as in lstm_steps
         hs[T if reverse else 0] = h0
         w_t = xp.ascontiguousarray(w_hh.T)             # once per sequence, not per step
         saved = [None] * T
@@ -330,32 +510,26 @@ class RecurrentSequence(Op):
         return (hs[:T] if reverse else hs[1:]), hs[0 if reverse else T].copy()
 
     @staticmethod
-    def backward(ctx, dhs, dh_last, dc_last=None):
-        mode, reverse, w_hh = ctx.mode, ctx.reverse, ctx.w_hh
-        if mode == "LSTM":
-            hs = ctx.saved[0]
-            dgx, dh, dc = lstm_sequence_backward(ctx.saved, w_hh, dhs, dh_last, dc_last, reverse)
-            dgh = dgx
-        else:
-            hs, dc = ctx.hs, None
-            dgx = xp.empty(dhs.shape[:2] + (w_hh.shape[0],), dtype=hs.dtype)
-            dgh = xp.empty_like(dgx) if mode == "GRU" else dgx
-            dh = dh_last
-            out_ = 0 if reverse else 1
-            T = dgx.shape[0]
-            for t in (range(T) if reverse else range(T - 1, -1, -1)):
-                dh_t = dhs[t] + dh
-                if mode == "GRU":
-                    _, _, direct = gru_backward(ctx.saved[t], dh_t, dgx[t], dgh[t])
-                    dh = xp.matmul(dgh[t], w_hh)
-                    dh += direct
+    def backward(ctx, dhs, dh_last):
+        mode, reverse, w_hh, hs = ctx.mode, ctx.reverse, ctx.w_hh, ctx.hs
+        dgx = xp.empty(dhs.shape[:2] + (w_hh.shape[0],), dtype=hs.dtype)
+        dgh = xp.empty_like(dgx) if mode == "GRU" else dgx
+        dh = dh_last
+        out_ = 0 if reverse else 1
+        T = dgx.shape[0]
+        for t in (range(T) if reverse else range(T - 1, -1, -1)):
+            dh_t = dhs[t] + dh
+            if mode == "GRU":
+                _, _, direct = gru_backward(ctx.saved[t], dh_t, dgx[t], dgh[t])
+                dh = xp.matmul(dgh[t], w_hh)
+                dh += direct
+            else:
+                y = hs[t + out_]
+                if mode == "RNN_TANH":
+                    xp.multiply(dh_t, 1 - y * y, out=dgx[t])
                 else:
-                    y = hs[t + out_]
-                    if mode == "RNN_TANH":
-                        xp.multiply(dh_t, 1 - y * y, out=dgx[t])
-                    else:
-                        xp.multiply(dh_t, y > 0, out=dgx[t])
-                    dh = xp.matmul(dgx[t], w_hh)
+                    xp.multiply(dh_t, y > 0, out=dgx[t])
+                dh = xp.matmul(dgx[t], w_hh)
         need = ctx.needs_input_grad
         dw = db = None
         if need[3]:
@@ -366,7 +540,56 @@ class RecurrentSequence(Op):
             dw = xp.matmul(dgh.reshape(-1, G).T, prev.reshape(-1, H))
         if ctx.b_hh is not None and need[4]:
             db = dgh.sum(axis=(0, 1))
-        return dgx, dh, dc, dw, db, None, None
+        return dgx, dh, None, dw, db, None, None
+
+
+class LSTMLayerReference(Op):
+    """``LSTMLayer`` as the lecture writes it: for t = 1..T (T..1 when ``reverse``)
+
+        gates = x_t W_ih^T + b_ih + h W_hh^T + b_hh
+        i, f, g, o = sigma, sigma, tanh, sigma of the four chunks (PyTorch's order)
+        c = f * c + i * g,     h = o * tanh(c)
+
+    Backward through time walks the same steps in reverse order: dL/dh_t = (dL/dh_t from the
+    output) + (dL/dh_t from step t+1), dL/dc likewise, each step's derivatives as in
+    ``_lstm_step_backward_reference``; then dL/dx_t = dgates_t W_ih, and dL/dW_ih, dL/dW_hh,
+    dL/db_ih = dL/db_hh summed over the steps."""
+
+    @staticmethod
+    def forward(ctx, x, w_ih, b_ih, b_hh, h0, c0, w_hh, reverse):
+        T = x.shape[0]
+        steps = range(T - 1, -1, -1) if reverse else range(T)
+        dt = xp.result_type(x.dtype, w_ih.dtype, h0.dtype, w_hh.dtype)
+        hs = xp.empty((T,) + h0.shape, dtype=dt)
+        h, c, saved = h0, c0, {}
+        for t in steps:
+            gates = _plus_bias(x[t] @ w_ih.T, b_ih) + _plus_bias(h @ w_hh.T, b_hh)
+            h_prev = h
+            h, c, step_saved = _lstm_step_reference(gates, c)
+            saved[t] = (h_prev, step_saved)
+            hs[t] = h
+        ctx.x, ctx.w_ih, ctx.w_hh, ctx.steps, ctx.saved = x, w_ih, w_hh, steps, saved
+        ctx.has_bias = b_ih is not None, b_hh is not None
+        return hs, xp.array(h, dtype=dt), xp.array(c, dtype=dt)
+
+    @staticmethod
+    def backward(ctx, dhs, dh_last, dc_last):
+        x, w_ih, w_hh = ctx.x, ctx.w_ih, ctx.w_hh
+        dx = xp.zeros(x.shape, dtype=dhs.dtype)
+        dw_ih, dw_hh = xp.zeros_like(w_ih), xp.zeros_like(w_hh)
+        db = xp.zeros(w_hh.shape[0], dtype=dhs.dtype)
+        dh, dc = dh_last, dc_last
+        for t in reversed(ctx.steps):
+            h_prev, step_saved = ctx.saved[t]
+            dgates, dc = _lstm_step_backward_reference(step_saved, dhs[t] + dh, dc)
+            dx[t] = dgates @ w_ih
+            dw_ih += dgates.T @ x[t]
+            dw_hh += dgates.T @ h_prev
+            db += dgates.sum(axis=0)
+            dh = dgates @ w_hh
+        has_b_ih, has_b_hh = ctx.has_bias
+        return (dx, dw_ih, db if has_b_ih else None, db.copy() if has_b_hh else None, dh, dc,
+                dw_hh, None)
 
 
 class LSTMLayer(Op):
@@ -378,7 +601,13 @@ class LSTMLayer(Op):
     pre-activations that the steps use (no (T, N, 4H) intermediate, no reordering pass, no bias
     node). Backward: dL/dx = dgx W_ih, dL/dW_ih = dgx^T x, dL/db_ih = dL/db_hh = sum of dgx,
     dL/dW_hh = sum_t dgx_t^T h_{t-1}, with dgx from ``lstm_sequence_backward``.
+
+    Fast path: sigma through one tanh of halved pre-activations, gate-major (4, N, H) buffers
+    written in place, dL/dW as one product over all steps; ``LSTMLayerReference`` is the loop
+    of gate equations.
     """
+
+    reference = LSTMLayerReference
 
     @staticmethod
     def forward(ctx, x, w_ih, b_ih, b_hh, h0, c0, w_hh, reverse):
