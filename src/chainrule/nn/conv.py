@@ -5,7 +5,7 @@ import numpy as np
 from .. import _dtype
 from ..functions import pad as _pad
 from ..tensor import Tensor
-from . import functional_conv as F
+from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
