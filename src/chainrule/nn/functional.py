@@ -26,9 +26,9 @@ def _raw(x):
 
 def linear(input, weight, bias=None):
     """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)); one fused op."""
-    shape = input.array.shape
-    if not shape or shape[-1] != weight.shape[-1]:
-        raise RuntimeError(_linear_mismatch(tuple(weight.shape), shape))
+    shape, weight_shape = input.array.shape, weight.array.shape
+    if not shape or shape[-1] != weight_shape[-1]:
+        raise RuntimeError(_linear_mismatch(weight_shape, shape))
     return Linear.apply(input, weight, bias)
 
 

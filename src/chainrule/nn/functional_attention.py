@@ -62,19 +62,21 @@ def _attention(query, key, value, attn_mask, dropout_p, is_causal, scale, enable
         if not isinstance(t, Tensor) or t.ndim < 2:
             raise RuntimeError(f"{op}: {name} must be a tensor with at least 2 dimensions, got "
                                f"{getattr(t, 'shape', type(t).__name__)}")
-    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+    q_shape, k_shape = query.array.shape, key.array.shape
+    if q_shape[-1] != k_shape[-1] or k_shape[-2] != value.array.shape[-2]:
         raise RuntimeError(f"{op}: query {tuple(query.shape)}, key {tuple(key.shape)} and value "
                            f"{tuple(value.shape)} must share the embedding size (query/key) and "
                            f"the sequence length (key/value)")
-    if enable_gqa and query.ndim >= 3 and query.shape[-3] != key.shape[-3]:
-        rep = query.shape[-3] // key.shape[-3]
+    if enable_gqa and len(q_shape) >= 3 and q_shape[-3] != k_shape[-3]:
+        rep = q_shape[-3] // k_shape[-3]
         key, value = _repeat_heads(key, rep), _repeat_heads(value, rep)
-    L, S = query.shape[-2], key.shape[-2]
+        k_shape = key.array.shape
+    L, S = q_shape[-2], k_shape[-2]
     dt = query.array.dtype
-    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    scale = 1.0 / math.sqrt(q_shape[-1]) if scale is None else float(scale)
     bias = attention_bias(attn_mask, L, S, is_causal, dt, op)
-    keep = dropout_keep(dropout_p, tuple(np.broadcast_shapes(query.shape[:-2], key.shape[:-2]))
-                        + (L, S), dt)
+    keep = None if dropout_p == 0.0 else dropout_keep(
+        dropout_p, tuple(np.broadcast_shapes(q_shape[:-2], k_shape[:-2])) + (L, S), dt)
     return ScaledDotProductAttention.apply(query, key, value, bias, keep, scale, with_weights)
 
 

@@ -110,8 +110,9 @@ def recurrent_layers(input, h0, c0, weights, mode, dropout=0.0, training=True,
     D = 2 if bidirectional else 1
     num_layers = len(weights) // D
     lstm = mode == "LSTM"
-    h0 = h0.unbind(0)
-    c0 = c0.unbind(0) if lstm else None
+    states = h0.unbind(0)
+    # the modules' default zero state serves as h0 and c0 alike: unbind it once
+    cells = (states if c0 is h0 else c0.unbind(0)) if lstm else None
     x = input
     h_n, c_n = [], []
     for layer in range(num_layers):
@@ -120,12 +121,12 @@ def recurrent_layers(input, h0, c0, weights, mode, dropout=0.0, training=True,
             k = layer * D + direction
             w_ih, w_hh, b_ih, b_hh = weights[k]
             if lstm:
-                out, h, c = lstm_layer(x, h0[k], c0[k], w_ih, w_hh, b_ih, b_hh, direction)
+                out, h, c = lstm_layer(x, states[k], cells[k], w_ih, w_hh, b_ih, b_hh, direction)
                 c_n.append(c)
             elif mode == "GRU":
-                out, h = gru_layer(x, h0[k], w_ih, w_hh, b_ih, b_hh, direction)
+                out, h = gru_layer(x, states[k], w_ih, w_hh, b_ih, b_hh, direction)
             else:
-                out, h = rnn_layer(x, h0[k], w_ih, w_hh, b_ih, b_hh,
+                out, h = rnn_layer(x, states[k], w_ih, w_hh, b_ih, b_hh,
                                    "relu" if mode == "RNN_RELU" else "tanh", direction)
             outs.append(out)
             h_n.append(h)
