@@ -113,7 +113,7 @@ def test_maxout_picks_the_best_piece():
     np.testing.assert_allclose(m(x).detach().numpy(), z.reshape(5, 2, 4).max(-1), rtol=1e-12)
     assert cr.autograd.gradcheck(lambda x, w, b: m(x), (x, m.weight, m.bias))
     assert sum(p.numel() for p in m.parameters()) == 3 * 2 * 4 + 2 * 4
-    with pytest.raises(RuntimeError, match=r"Maxout\(3 -> 2, pieces=4\) expected input"):
+    with pytest.raises(RuntimeError, match=r"Linear\(3 -> 8\) expected input \(\.\.\., 3\), got \(5, 4\)"):
         m(cr.randn(5, 4, dtype=cr.float64))
 
 

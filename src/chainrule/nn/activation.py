@@ -1,10 +1,8 @@
-"""Activation modules (``torch.nn`` names). Each calls one op; the formulas live in
-``chainrule.ops.activation`` and ``chainrule.ops.elementwise``."""
+"""Activation modules (``torch.nn`` names). Each forward is one call of the function of the same
+name in ``functional``; the formulas live in ``chainrule.ops.activation``."""
 import numpy as np
 
 from .. import _dtype
-from ..ops import activation
-from ..ops.base import normalize_dim
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
@@ -15,14 +13,14 @@ class Sigmoid(Module):
     """sigmoid(x) = 1 / (1 + e^-x): squashes to (0, 1); saturates (gradient <= 1/4)."""
 
     def forward(self, input):
-        return activation.Sigmoid.apply(input)
+        return F.sigmoid(input)
 
 
 class Tanh(Module):
     """tanh(x): zero-centred, range (-1, 1); saturates for large |x|."""
 
     def forward(self, input):
-        return activation.Tanh.apply(input)
+        return F.tanh(input)
 
 
 class ReLU(Module):
@@ -33,7 +31,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.ReLU.apply(input)
+        return F.relu(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -47,7 +45,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
-        return activation.LeakyReLU.apply(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -61,7 +59,7 @@ class ELU(Module):
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return activation.ELU.apply(input, self.alpha)
+        return F.elu(input, self.alpha)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -75,7 +73,7 @@ class SELU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.SELU.apply(input)
+        return F.selu(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -89,7 +87,7 @@ class Softplus(Module):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, input):
-        return activation.Softplus.apply(input, self.beta, self.threshold)
+        return F.softplus(input, self.beta, self.threshold)
 
     def extra_repr(self):
         return f"beta={self.beta}, threshold={self.threshold}"
@@ -105,7 +103,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, input):
-        return activation.GELU.apply(input, self.approximate)
+        return F.gelu(input, self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -119,7 +117,7 @@ class SiLU(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.SiLU.apply(input)
+        return F.silu(input)
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
@@ -133,7 +131,7 @@ class Mish(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.Mish.apply(input)
+        return F.mish(input)
 
 
 class Hardtanh(Module):
@@ -147,7 +145,7 @@ class Hardtanh(Module):
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input):
-        return activation.Hardtanh.apply(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val)
 
     def extra_repr(self):
         return f"min_val={self.min_val}, max_val={self.max_val}" + \
@@ -170,7 +168,7 @@ class Hardsigmoid(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.Hardsigmoid.apply(input)
+        return F.hardsigmoid(input)
 
 
 class Hardswish(Module):
@@ -179,12 +177,12 @@ class Hardswish(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return activation.Hardswish.apply(input)
+        return F.hardswish(input)
 
 
 class Softsign(Module):
     def forward(self, input):
-        return activation.Softsign.apply(input)
+        return F.softsign(input)
 
 
 class PReLU(Module):
@@ -205,17 +203,11 @@ class PReLU(Module):
 
 
 class _SoftmaxBase(Module):
-    op = None
+    """The softmax family's shared ``dim`` attribute and repr."""
 
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
-
-    def forward(self, input):
-        dim = self.dim
-        if dim is None:
-            dim = F._softmax_dim(type(self).__name__, input.ndim)
-        return self.op.apply(input, normalize_dim(dim, input.ndim, type(self).__name__))
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -224,22 +216,19 @@ class _SoftmaxBase(Module):
 class Softmax(_SoftmaxBase):
     """e^x_i / sum_j e^x_j along ``dim``: a probability distribution."""
 
-    op = activation.Softmax
+    def forward(self, input):
+        return F.softmax(input, self.dim)
 
 
 class LogSoftmax(_SoftmaxBase):
     """x_i - logsumexp(x) along ``dim``: log-probabilities, stable for any logits."""
 
-    op = activation.LogSoftmax
+    def forward(self, input):
+        return F.log_softmax(input, self.dim)
 
 
-class Softmin(Module):
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
+class Softmin(_SoftmaxBase):
+    """softmax(-x) along ``dim``."""
 
     def forward(self, input):
         return F.softmin(input, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"

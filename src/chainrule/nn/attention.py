@@ -1,15 +1,10 @@
 """``MultiheadAttention`` with PyTorch's parameter layout (``in_proj_weight`` (3E, E),
 ``in_proj_bias`` (3E,), ``out_proj``), masks and returned attention weights."""
-import math
-
 import numpy as np
 
 from .. import _dtype
-from ..ops.attention import ScaledDotProductAttention
-from ..ops.linear import Linear as _LinearOp
 from ..tensor import Tensor
-from . import init
-from .functional_attention import dropout_keep
+from . import functional as F, init
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
@@ -17,20 +12,6 @@ from .parameter import Parameter
 
 class NonDynamicallyQuantizableLinear(Linear):
     """PyTorch's name for MultiheadAttention's output projection (a plain Linear)."""
-
-
-def _mask_array(mask, what, dtype):
-    """A boolean mask (True = not allowed, MultiheadAttention's convention) -> 0 / -inf; a float
-    mask stays additive."""
-    if mask is None:
-        return None
-    m = mask.array if isinstance(mask, Tensor) else np.asarray(mask)
-    if m.dtype == np.bool_:
-        return np.where(m, -np.inf, 0.0).astype(dtype)
-    if m.dtype.kind != "f":
-        raise AssertionError(f"MultiheadAttention: only bool and floating types of {what} are "
-                             f"supported, got {m.dtype}")
-    return m.astype(dtype, copy=False)
 
 
 class MultiheadAttention(Module):
@@ -110,12 +91,12 @@ class MultiheadAttention(Module):
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight
             if query is key and key is value:  # self-attention: one product for q, k and v
-                return _LinearOp.apply(query, w, b).chunk(3, -1)
+                return F.linear(query, w, b).chunk(3, -1)
             wq, wk, wv = w[:E], w[E:2 * E], w[2 * E:]
         else:
             wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        return (_LinearOp.apply(query, wq, bq), _LinearOp.apply(key, wk, bk),
-                _LinearOp.apply(value, wv, bv))
+        return (F.linear(query, wq, bq), F.linear(key, wk, bk),
+                F.linear(value, wv, bv))
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
@@ -149,13 +130,12 @@ class MultiheadAttention(Module):
         q = q.reshape(N, L, h, hd).transpose(1, 2)
         k = k.reshape(N, S, h, hd).transpose(1, 2)
         v = v.reshape(N, S, h, hd).transpose(1, 2)
-        dt = q.array.dtype
-        bias = self._bias(attn_mask, key_padding_mask, N, L, S, dt)
+        bias = F.multi_head_attention_bias(attn_mask, key_padding_mask, N, h, L, S, q.array.dtype)
         p = self.dropout if self.training else 0.0
-        keep = dropout_keep(p, (N, h, L, S), dt)
-        res = ScaledDotProductAttention.apply(q, k, v, bias, keep, 1.0 / math.sqrt(hd),
-                                              need_weights)
-        out, weights = res if need_weights else (res, None)
+        if need_weights:
+            out, weights = F.scaled_dot_product_attention_with_weights(q, k, v, bias, p)
+        else:
+            out, weights = F.scaled_dot_product_attention(q, k, v, bias, p), None
         out = self.out_proj(out.transpose(1, 2).reshape(N, L, E))
         if unbatched:
             out = out.squeeze(0)
@@ -167,33 +147,6 @@ class MultiheadAttention(Module):
             if unbatched:
                 weights = weights.squeeze(0)
         return out, weights
-
-    def _bias(self, attn_mask, key_padding_mask, N, L, S, dt):
-        bias = None
-        m = _mask_array(attn_mask, "attn_mask", dt)
-        if m is not None:
-            if m.ndim == 2:
-                if m.shape != (L, S):
-                    raise RuntimeError(f"MultiheadAttention: The shape of the 2D attn_mask is "
-                                       f"{m.shape}, but should be {(L, S)}.")
-                bias = m
-            elif m.ndim == 3:
-                if m.shape != (N * self.num_heads, L, S):
-                    raise RuntimeError(f"MultiheadAttention: The shape of the 3D attn_mask is "
-                                       f"{m.shape}, but should be "
-                                       f"{(N * self.num_heads, L, S)}.")
-                bias = m.reshape(N, self.num_heads, L, S)
-            else:
-                raise RuntimeError(f"MultiheadAttention: attn_mask's dimension {m.ndim} is not "
-                                   f"supported")
-        kp = _mask_array(key_padding_mask, "key_padding_mask", dt)
-        if kp is not None:
-            if kp.shape != (N, S):
-                raise RuntimeError(f"MultiheadAttention: expecting key_padding_mask shape of "
-                                   f"{(N, S)}, but got {kp.shape}")
-            kp = kp.reshape(N, 1, 1, S)
-            bias = kp if bias is None else bias + kp
-        return bias
 
     def extra_repr(self):
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

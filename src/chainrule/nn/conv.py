@@ -3,9 +3,8 @@
 import numpy as np
 
 from .. import _dtype
-from ..functions import pad as _pad
 from ..tensor import Tensor
-from . import functional_conv as F
+from . import functional as F
 from . import init
 from .module import Module
 from .parameter import Parameter
@@ -85,7 +84,7 @@ class _ConvNd(Module):
                 widths += [total // 2, total - total // 2]
         else:
             widths = [p for p in reversed(self.padding) for _ in range(2)]
-        return _pad(input, widths[:2 * n], mode=self.padding_mode)
+        return F.pad(input, widths[:2 * n], mode=self.padding_mode)
 
     def extra_repr(self):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"

@@ -1,5 +1,5 @@
 """``Unfold`` (im2col) and ``Fold`` (col2im)."""
-from . import functional_conv as F
+from . import functional as F
 from .module import Module
 
 

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from ..autograd.tensor_base import increment_version
 from ..functions import pad  # noqa: F401  (F.pad, as in PyTorch)
 from ..ops import activation, loss, normalization
 from ..ops.dropout import Dropout
@@ -25,11 +26,20 @@ def _raw(x):
 
 def linear(input, weight, bias=None):
     """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)); one fused op."""
-    shape = input.shape
-    if not shape or shape[-1] != weight.shape[-1]:
-        raise RuntimeError(f"linear: input (..., {weight.shape[-1]}) expected for a weight of "
-                           f"shape {tuple(weight.shape)}, got {tuple(shape)}")
+    shape, weight_shape = input.array.shape, weight.array.shape
+    if not shape or shape[-1] != weight_shape[-1]:
+        raise RuntimeError(_linear_mismatch(weight_shape, shape))
     return Linear.apply(input, weight, bias)
+
+
+def _linear_mismatch(weight_shape, input_shape):
+    """The error naming the layer a (out, in) weight makes: Linear(in -> out)."""
+    n_in = weight_shape[-1]
+    if len(weight_shape) == 2:
+        return (f"Linear({n_in} -> {weight_shape[0]}) expected input (..., {n_in}), got "
+                f"{tuple(input_shape)}")
+    return (f"linear: input (..., {n_in}) expected for a weight of shape {weight_shape}, got "
+            f"{tuple(input_shape)}")
 
 
 # -- activations --------------------------------------------------------------------------------
@@ -321,8 +331,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         rm += m * stats["mean"].reshape(-1)
         rv *= 1 - m
         rv += (m * count / (count - 1)) * stats["var"].reshape(-1)
-        running_mean._version += 1
-        running_var._version += 1
+        increment_version(running_mean)
+        increment_version(running_var)
     return out
 
 
@@ -413,7 +423,7 @@ def _renorm_rows(weight, rows, max_norm, norm_type):
     if too_big.any():
         r = rows[too_big]
         w[r] *= (max_norm / (norms[too_big] + 1e-7))[:, None].astype(w.dtype)
-        weight._version += 1
+        increment_version(weight)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -437,3 +447,4 @@ def maxout(input, pieces):
 
 from .functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, fold, interpolate)
 from .functional_attention import *  # noqa: E402,F401,F403  (scaled_dot_product_attention)
+from .functional_recurrent import *  # noqa: E402,F401,F403  (recurrent layers and cells)

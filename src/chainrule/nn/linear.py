@@ -3,10 +3,8 @@
 import numpy as np
 
 from .. import _dtype
-from ..ops.activation import Maxout as _MaxoutOp
-from ..ops.linear import Linear as _LinearOp
 from ..tensor import Tensor
-from . import init
+from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
 
@@ -46,11 +44,7 @@ class Linear(Module):
         init._default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
-        shape = input.array.shape
-        if not shape or shape[-1] != self.in_features:
-            raise RuntimeError(f"Linear({self.in_features} -> {self.out_features}) expected input "
-                               f"(..., {self.in_features}), got {tuple(shape)}")
-        return _LinearOp.apply(input, self._parameters["weight"], self._parameters["bias"])
+        return F.linear(input, self._parameters["weight"], self._parameters["bias"])
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -78,13 +72,8 @@ class Maxout(Module):
         Linear.reset_parameters(self)
 
     def forward(self, input):
-        shape = input.array.shape
-        if not shape or shape[-1] != self.in_features:
-            raise RuntimeError(f"Maxout({self.in_features} -> {self.out_features}, pieces="
-                               f"{self.pieces}) expected input (..., {self.in_features}), got "
-                               f"{tuple(shape)}")
-        z = _LinearOp.apply(input, self._parameters["weight"], self._parameters["bias"])
-        return _MaxoutOp.apply(z.reshape(*shape[:-1], self.out_features, self.pieces))
+        return F.maxout(F.linear(input, self._parameters["weight"], self._parameters["bias"]),
+                        self.pieces)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -1,5 +1,5 @@
 """Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d``."""
-from . import functional_conv as F
+from . import functional as F
 from .module import Module
 
 

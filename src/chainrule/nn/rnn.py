@@ -5,34 +5,26 @@ unchanged: ``weight_ih_l{k}`` (G*H, in), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_
 ``bias_hh_l{k}`` (G*H,), with a ``_reverse`` suffix for the backward direction; gates stacked as
 LSTM (i, f, g, o), GRU (r, z, n).
 
-Per layer and direction the input's contribution x W_ih^T + b for the whole sequence is one
-matrix product; the loop over time then runs one fused step per time step, forward and backward,
-inside one sequence op whose weight gradient is a single matrix product over all steps (see
-``chainrule.ops.recurrent``; for LSTM the input product is fused into that op too); the cells
-use the same step as one op each. Truncated
-backpropagation through time: carry the returned state into the next chunk with ``h.detach()``.
+The modules check their input and state shapes against their sizes, then call
+``nn.functional`` (``recurrent_layers``, ``rnn_cell``, ``lstm_cell``, ``gru_cell``, in
+``functional_recurrent``): per layer and direction the input's contribution x W_ih^T + b for the
+whole sequence is one matrix product; the loop over time then runs one fused step per time step,
+forward and backward, inside one sequence op whose weight gradient is a single matrix product
+over all steps (``chainrule.ops.recurrent``; for LSTM the input product is fused into that op
+too); the cells use the same step as one op each. Truncated backpropagation through time: carry
+the returned state into the next chunk with ``h.detach()``.
 """
 import math
 
 import numpy as np
 
 from .. import _dtype
-from ..functions import cat, stack
-from ..ops.linear import Linear as _LinearOp
-from ..ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequence,
-                              RNNCellStep)
-from ..random import rng
 from ..tensor import Tensor
-from . import init
+from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _dropout(x, p):
-    keep = (rng().random(x.array.shape) >= p).astype(x.array.dtype) / x.array.dtype.type(1 - p)
-    return x * Tensor._make(keep)
 
 
 class RNNBase(Module):
@@ -122,8 +114,7 @@ class RNNBase(Module):
         H = self.hidden_size
         expected = (self.num_layers * D, N, H)
         if hx is None:
-            zeros = Tensor._make(np.zeros(expected, input.array.dtype))
-            h0 = zeros.unbind(0)
+            h0 = Tensor._make(np.zeros(expected, input.array.dtype))
             c0 = h0 if lstm else None
         else:
             parts = hx if lstm else (hx,)
@@ -133,38 +124,13 @@ class RNNBase(Module):
                 if tuple(t.shape) != expected:
                     raise RuntimeError(f"{name}: Expected hidden size {expected} for {what}, got "
                                        f"{tuple(t.shape)}")
-            h0 = parts[0].unbind(0)
-            c0 = parts[1].unbind(0) if lstm else None
-        x = input
-        h_n, c_n = [], []
-        for layer in range(self.num_layers):
-            outs = []
-            for direction in range(D):
-                w_ih, w_hh, b_ih, b_hh = self._params(layer, direction)
-                k = layer * D + direction
-                if lstm:  # input product, biases and steps fused in one op
-                    res = LSTMLayer.apply(x, w_ih, b_ih, b_hh, h0[k], c0[k], w_hh,
-                                          bool(direction))
-                    outs.append(res[0])
-                    h_n.append(res[1])
-                    c_n.append(res[2])
-                    continue
-                if self.mode == "GRU" or b_ih is None:
-                    gx = _LinearOp.apply(x, w_ih, b_ih)
-                    b_step = b_hh
-                else:  # both biases only ever appear summed: fold b_hh into the input product
-                    gx = _LinearOp.apply(x, w_ih, b_ih + b_hh)
-                    b_step = None
-                res = RecurrentSequence.apply(gx, h0[k], None, w_hh, b_step, self.mode,
-                                              bool(direction))
-                outs.append(res[0])
-                h_n.append(res[1])
-            x = outs[0] if D == 1 else cat(outs, 2)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = _dropout(x, self.dropout)
-        output = x
-        h_n = stack(h_n, 0)
-        state = (h_n, stack(c_n, 0)) if lstm else h_n
+            h0 = parts[0]
+            c0 = parts[1] if lstm else None
+        weights = [self._params(layer, direction) for layer in range(self.num_layers)
+                   for direction in range(D)]
+        output, h_n, c_n = F.recurrent_layers(input, h0, c0, weights, self.mode, self.dropout,
+                                              self.training, self.bidirectional)
+        state = (h_n, c_n) if lstm else h_n
         if unbatched:
             output = output.squeeze(1)
             state = tuple(s.squeeze(1) for s in state) if lstm else state.squeeze(1)
@@ -254,26 +220,17 @@ class RNNCellBase(Module):
         if not isinstance(input, Tensor) or input.ndim not in (1, 2):
             raise ValueError(f"{name}: Expected input to be 1D or 2D, got "
                              f"{getattr(input, 'ndim', type(input).__name__)}D instead")
-        if input.shape[-1] != self.input_size:
-            raise RuntimeError(f"{name}: input has inconsistent input_size: got "
-                               f"{input.shape[-1]} expected {self.input_size}")
         unbatched = input.ndim == 1
         if unbatched:
             input = input.unsqueeze(0)
-        N = input.shape[0]
         if hx is None:
-            z = Tensor._make(np.zeros((N, self.hidden_size), input.array.dtype))
+            z = Tensor._make(np.zeros((input.shape[0], self.hidden_size), input.array.dtype))
             hx = (z,) * n_states
         else:
             hx = tuple(hx) if n_states == 2 else (hx,)
             if unbatched:
                 hx = tuple(h.unsqueeze(0) for h in hx)
-            for h in hx:
-                if tuple(h.shape) != (N, self.hidden_size):
-                    raise RuntimeError(f"{name}: hidden state has shape {tuple(h.shape)}, "
-                                       f"expected {(N, self.hidden_size)}")
-        gx = _LinearOp.apply(input, self.weight_ih, self.bias_ih)
-        return gx, hx, unbatched
+        return input, hx, unbatched
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
@@ -293,8 +250,9 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
-        gx, (h,), unbatched = self._prepare(input, hx, 1)
-        h = RNNCellStep.apply(gx, h, self.weight_hh, self.bias_hh, self.nonlinearity)
+        input, (h,), unbatched = self._prepare(input, hx, 1)
+        h = F.rnn_cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                       self.nonlinearity)
         return h.squeeze(0) if unbatched else h
 
 
@@ -305,8 +263,8 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, dtype)
 
     def forward(self, input, hx=None):
-        gx, (h, c), unbatched = self._prepare(input, hx, 2)
-        h, c = LSTMCellStep.apply(gx, h, c, self.weight_hh, self.bias_hh)
+        input, hx, unbatched = self._prepare(input, hx, 2)
+        h, c = F.lstm_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
@@ -317,6 +275,6 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 3, dtype)
 
     def forward(self, input, hx=None):
-        gx, (h,), unbatched = self._prepare(input, hx, 1)
-        h = GRUCellStep.apply(gx, h, self.weight_hh, self.bias_hh)
+        input, (h,), unbatched = self._prepare(input, hx, 1)
+        h = F.gru_cell(input, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return h.squeeze(0) if unbatched else h

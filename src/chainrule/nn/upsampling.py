@@ -1,5 +1,5 @@
 """``Upsample`` and ``UpsamplingNearest2d`` (nearest-neighbour resizing)."""
-from . import functional_conv as F
+from . import functional as F
 from .module import Module
 
 

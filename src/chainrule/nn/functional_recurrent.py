@@ -1,0 +1,136 @@
+"""Recurrent functions: one step (``rnn_cell``, ``lstm_cell``, ``gru_cell``), one layer and
+direction over a whole sequence (``rnn_layer``, ``lstm_layer``, ``gru_layer``) and a stack of
+layers (``recurrent_layers``).
+
+PyTorch has no public equivalent: its recurrent modules call internal functions
+(``_VF.lstm``, ``_VF.gru``, ``_VF.rnn_tanh``, ``_VF.lstm_cell``, ...). These are chainrule's
+named stand-ins, so that ``nn.RNN``, ``nn.LSTM``, ``nn.GRU`` and the cells reach their ops
+through ``nn.functional`` as every other module does.
+
+Layout as PyTorch: sequences (L, N, H_in), states (N, H); weights W_ih (G*H, H_in),
+W_hh (G*H, H), biases (G*H,), gates stacked LSTM (i, f, g, o), GRU (r, z, n). The input's
+contribution x W_ih^T + b_ih is one matrix product for the whole sequence (for LSTM fused into
+the layer op); the steps run inside one op per layer and direction (``chainrule.ops.recurrent``).
+The layer functions trust their shapes: ``recurrent_layers``' callers, the modules, check them
+against their sizes first, as PyTorch's modules do.
+"""
+from ..functions import cat, stack
+from ..ops.linear import Linear
+from ..ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequence,
+                              RNNCellStep)
+from ..random import rng
+from ..tensor import Tensor
+
+__all__ = ["gru_cell", "gru_layer", "lstm_cell", "lstm_layer", "recurrent_layers", "rnn_cell",
+           "rnn_layer"]
+
+_RNN_MODES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
+
+
+# -- one step -----------------------------------------------------------------------------------
+
+def _check_step(name, input, states, w_ih, w_hh):
+    """input (N, H_in) against W_ih, each state against (N, H) with H from W_hh."""
+    if input.shape[-1] != w_ih.shape[1]:
+        raise RuntimeError(f"{name}: input has inconsistent input_size: got {input.shape[-1]} "
+                           f"expected {w_ih.shape[1]}")
+    expected = (input.shape[0], w_hh.shape[1])
+    for h in states:
+        if tuple(h.shape) != expected:
+            raise RuntimeError(f"{name}: hidden state has shape {tuple(h.shape)}, expected "
+                               f"{expected}")
+
+
+def rnn_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu) for x (N, H_in), h (N, H)."""
+    _check_step("RNNCell", input, (hx,), w_ih, w_hh)
+    return RNNCellStep.apply(Linear.apply(input, w_ih, b_ih), hx, w_hh, b_hh, nonlinearity)
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step: (h', c') from x (N, H_in) and hx = (h, c), each (N, H):
+    [i, f, g, o] = [sigma, sigma, tanh, sigma](x W_ih^T + b_ih + h W_hh^T + b_hh),
+    c' = f c + i g, h' = o tanh(c')."""
+    h, c = hx
+    _check_step("LSTMCell", input, (h, c), w_ih, w_hh)
+    return LSTMCellStep.apply(Linear.apply(input, w_ih, b_ih), h, c, w_hh, b_hh)
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step: r, z = sigma(x W_i{r,z}^T + b_i + h W_h{r,z}^T + b_h),
+    n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h' = (1 - z) n + z h."""
+    _check_step("GRUCell", input, (hx,), w_ih, w_hh)
+    return GRUCellStep.apply(Linear.apply(input, w_ih, b_ih), hx, w_hh, b_hh)
+
+
+# -- one layer and direction over a sequence ----------------------------------------------------
+
+def lstm_layer(input, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """``lstm_cell`` over input (L, N, H_in) from (h0, c0), from the last step back with
+    ``reverse``. Returns (outputs (L, N, H), h_n, c_n); input product, biases and steps fused
+    in one op."""
+    return LSTMLayer.apply(input, w_ih, b_ih, b_hh, h0, c0, w_hh, bool(reverse))
+
+
+def gru_layer(input, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """``gru_cell`` over input (L, N, H_in) from h0. Returns (outputs (L, N, H), h_n)."""
+    return RecurrentSequence.apply(Linear.apply(input, w_ih, b_ih), h0, None, w_hh, b_hh, "GRU",
+                                   bool(reverse))
+
+
+def rnn_layer(input, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", reverse=False):
+    """``rnn_cell`` over input (L, N, H_in) from h0. Returns (outputs (L, N, H), h_n)."""
+    if b_ih is None:
+        gx, b_step = Linear.apply(input, w_ih, None), b_hh
+    else:  # both biases only ever appear summed: fold b_hh into the input product
+        gx, b_step = Linear.apply(input, w_ih, b_ih + b_hh), None
+    return RecurrentSequence.apply(gx, h0, None, w_hh, b_step, _RNN_MODES[nonlinearity],
+                                   bool(reverse))
+
+
+# -- a stack of layers --------------------------------------------------------------------------
+
+def _layer_dropout(x, p):
+    """Inverted dropout between layers: x m / (1 - p), m ~ Bernoulli(1 - p) drawn in float64."""
+    keep = (rng().random(x.array.shape) >= p).astype(x.array.dtype) / x.array.dtype.type(1 - p)
+    return x * Tensor._make(keep)
+
+
+def recurrent_layers(input, h0, c0, weights, mode, dropout=0.0, training=True,
+                     bidirectional=False):
+    """``num_layers`` layers of ``mode`` ('RNN_TANH', 'RNN_RELU', 'LSTM', 'GRU'), each reading
+    the previous one's outputs (both directions concatenated when ``bidirectional``), with
+    dropout ``dropout`` between layers in training.
+
+    input (L, N, H_in); h0 (and c0 for LSTM, else None) (num_layers * D, N, H); weights one
+    (w_ih, w_hh, b_ih, b_hh) per layer and direction, in that order (layer 0 forward,
+    layer 0 reverse, layer 1 forward, ...). Returns (outputs (L, N, D*H), h_n, c_n), c_n None
+    unless LSTM.
+    """
+    D = 2 if bidirectional else 1
+    num_layers = len(weights) // D
+    lstm = mode == "LSTM"
+    states = h0.unbind(0)
+    # the modules' default zero state serves as h0 and c0 alike: unbind it once
+    cells = (states if c0 is h0 else c0.unbind(0)) if lstm else None
+    x = input
+    h_n, c_n = [], []
+    for layer in range(num_layers):
+        outs = []
+        for direction in range(D):
+            k = layer * D + direction
+            w_ih, w_hh, b_ih, b_hh = weights[k]
+            if lstm:
+                out, h, c = lstm_layer(x, states[k], cells[k], w_ih, w_hh, b_ih, b_hh, direction)
+                c_n.append(c)
+            elif mode == "GRU":
+                out, h = gru_layer(x, states[k], w_ih, w_hh, b_ih, b_hh, direction)
+            else:
+                out, h = rnn_layer(x, states[k], w_ih, w_hh, b_ih, b_hh,
+                                   "relu" if mode == "RNN_RELU" else "tanh", direction)
+            outs.append(out)
+            h_n.append(h)
+        x = outs[0] if D == 1 else cat(outs, 2)
+        if dropout and training and layer < num_layers - 1:
+            x = _layer_dropout(x, dropout)
+    return x, stack(h_n, 0), stack(c_n, 0) if lstm else None
