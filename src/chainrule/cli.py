@@ -54,8 +54,9 @@ def build_cli():
             try:
                 return _load(COMMANDS[name])
             except ImportError as e:
+                # bind the message now: Python unbinds ``e`` when the except block ends
                 return click.Command(name, help=f"(unavailable: {e})",
-                                     callback=lambda: _unavailable(name, e))
+                                     callback=lambda error=str(e): _unavailable(name, error))
 
     @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="chainrule")

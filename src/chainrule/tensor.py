@@ -85,7 +85,7 @@ class Tensor(TensorBase):
     @property
     def data(self):
         """A tensor sharing this one's values but outside the graph (PyTorch's ``.data``)."""
-        return Tensor._make(self.array)
+        return make_tensor(self.array)
 
     @data.setter
     def data(self, value):
@@ -183,7 +183,7 @@ class Tensor(TensorBase):
         accumulate_grads([(t, g) for t, g in zip(inputs, grads) if g is not None])
 
     def detach(self):
-        return Tensor._make(self.array)
+        return make_tensor(self.array)
 
     def detach_(self):
         self.grad_fn = None
@@ -251,7 +251,7 @@ class Tensor(TensorBase):
         if nd == self.array.dtype:
             return self
         if self.requires_grad and nd.kind != "f":
-            return Tensor._make(self.array.astype(nd))
+            return make_tensor(self.array.astype(nd))
         return elementwise.Cast.apply(self, nd)
 
     def type(self, dtype=None):
@@ -323,10 +323,10 @@ class Tensor(TensorBase):
         return (Tensor, (self.array, self.array.dtype, self.requires_grad))
 
     def __deepcopy__(self, memo):
-        t = Tensor._make(self.array.copy())
+        t = make_tensor(self.array.copy())
         t.requires_grad = self.requires_grad
         if self.grad is not None:
-            t.grad = Tensor._make(self.grad.array.copy())
+            t.grad = make_tensor(self.grad.array.copy())
         memo[id(self)] = t
         return t
 
@@ -431,9 +431,9 @@ class Tensor(TensorBase):
 
     def __invert__(self):
         if self.array.dtype.kind == "b":
-            return Tensor._make(~self.array)
+            return make_tensor(~self.array)
         if self.array.dtype.kind in "iu":
-            return Tensor._make(np.invert(self.array))
+            return make_tensor(np.invert(self.array))
         raise TypeError(f"~ (bitwise not) expects a bool or integer tensor, got {self.dtype}")
 
     def __and__(self, other):
@@ -467,16 +467,16 @@ class Tensor(TensorBase):
         return bool(np.allclose(self.array, _raw(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def isnan(self):
-        return Tensor._make(np.isnan(self.array))
+        return make_tensor(np.isnan(self.array))
 
     def isinf(self):
-        return Tensor._make(np.isinf(self.array))
+        return make_tensor(np.isinf(self.array))
 
     def isfinite(self):
-        return Tensor._make(np.isfinite(self.array))
+        return make_tensor(np.isfinite(self.array))
 
     def logical_not(self):
-        return Tensor._make(np.logical_not(self.array))
+        return make_tensor(np.logical_not(self.array))
 
     def logical_and(self, other):
         return _nondiff(np.logical_and, self, other)
@@ -601,16 +601,16 @@ class Tensor(TensorBase):
         return elementwise.Where.apply(_bool_arg(condition, "where"), self, other)
 
     def floor(self):
-        return Tensor._make(np.floor(self.array))
+        return make_tensor(np.floor(self.array))
 
     def ceil(self):
-        return Tensor._make(np.ceil(self.array))
+        return make_tensor(np.ceil(self.array))
 
     def round(self, decimals=0):
-        return Tensor._make(np.round(self.array, decimals))
+        return make_tensor(np.round(self.array, decimals))
 
     def trunc(self):
-        return Tensor._make(np.trunc(self.array))
+        return make_tensor(np.trunc(self.array))
 
     # -- reductions --------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False, dtype=None):
@@ -685,15 +685,15 @@ class Tensor(TensorBase):
 
     def all(self, dim=None, keepdim=False):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "all")
-        return Tensor._make(np.asarray(self.array.all(axis=axes, keepdims=keepdim)))
+        return make_tensor(np.asarray(self.array.all(axis=axes, keepdims=keepdim)))
 
     def any(self, dim=None, keepdim=False):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "any")
-        return Tensor._make(np.asarray(self.array.any(axis=axes, keepdims=keepdim)))
+        return make_tensor(np.asarray(self.array.any(axis=axes, keepdims=keepdim)))
 
     def count_nonzero(self, dim=None):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "count_nonzero")
-        return Tensor._make(np.asarray(np.count_nonzero(self.array, axis=axes), dtype=np.int64))
+        return make_tensor(np.asarray(np.count_nonzero(self.array, axis=axes), dtype=np.int64))
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         d = normalize_dim(dim, self.ndim, "topk")
@@ -713,7 +713,7 @@ class Tensor(TensorBase):
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (_dtype.dtype, np.dtype)):
-            return Tensor._make(self.array.view(_dtype.to_numpy_dtype(shape[0])))
+            return make_tensor(self.array.view(_dtype.to_numpy_dtype(shape[0])))
         return View.apply(self, _infer_shape(self, _shape_args(shape, "view"), "view"))
 
     def view_as(self, other):
@@ -1039,7 +1039,7 @@ def _raw(x):
 
 def _nondiff(fn, a, b):
     x, y = promote(_raw(a), _raw(b))
-    return Tensor._make(np.asarray(fn(x, y)))
+    return make_tensor(np.asarray(fn(x, y)))
 
 
 def _trunc_divide(a, b):
@@ -1074,11 +1074,11 @@ def _arg_reduce(fn, t, dim, keepdim, op):
         r = np.asarray(fn(t.array))
         if keepdim:
             r = r.reshape((1,) * t.ndim)
-        return Tensor._make(r.astype(np.int64))
+        return make_tensor(r.astype(np.int64))
     d = normalize_dim(dim, t.ndim, op)
     if t.ndim == 0:
-        return Tensor._make(np.zeros((), np.int64))
-    return Tensor._make(np.asarray(fn(t.array, axis=d, keepdims=keepdim)).astype(np.int64))
+        return make_tensor(np.zeros((), np.int64))
+    return make_tensor(np.asarray(fn(t.array, axis=d, keepdims=keepdim)).astype(np.int64))
 
 
 def _infer_shape(t, shape, op):

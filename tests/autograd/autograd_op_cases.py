@@ -442,7 +442,7 @@ def _cases():
                 gx, b_hh = gx + (b_ih + b_hh), None
             elif b_ih is not None:
                 gx = gx + b_ih
-            return RecurrentSequence.apply(gx, h0, None, w_hh, b_hh, mode, reverse)
+            return RecurrentSequence.apply(gx, h0, w_hh, b_hh, mode, reverse)
         run = {"GRU": m._VF.gru, "RNN_TANH": m._VF.rnn_tanh, "RNN_RELU": m._VF.rnn_relu}[mode]
         has_bias = b_ih is not None or b_hh is not None
         zeros = m.zeros(w_hh.shape[0], dtype=w_hh.dtype)

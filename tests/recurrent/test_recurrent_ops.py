@@ -64,7 +64,7 @@ def test_sequence_op_gradcheck(mode, G, reverse):
         return cr.tensor(rand(*shape, seed=seed), dtype=cr.float64, requires_grad=True)
     gx, h0 = leaf(3, 2, G * H, seed=0), leaf(2, H, seed=1)
     w, b = leaf(G * H, H, seed=3), leaf(G * H, seed=4)
-    fn = lambda gx, h0, w, b: RecurrentSequence.apply(gx, h0, None, w, b, mode, reverse)  # noqa: E731
+    fn = lambda gx, h0, w, b: RecurrentSequence.apply(gx, h0, w, b, mode, reverse)  # noqa: E731
     assert cr.autograd.gradcheck(fn, (gx, h0, w, b))
 
 

@@ -54,8 +54,6 @@ class TensorBase:
     __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
                  "_retains_grad", "_hooks", "__weakref__")
 
-    _make = staticmethod(make_tensor)   # the name the rest of the package calls it by
-
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         global _tensor_class

@@ -3,7 +3,6 @@ name in ``functional``; the formulas live in ``chainrule.ops.activation``."""
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
@@ -193,7 +192,7 @@ class PReLU(Module):
         nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
         self.num_parameters = num_parameters
         self.init = init
-        self.weight = Parameter(Tensor._make(np.full(num_parameters, init, dtype=nd)))
+        self.weight = Parameter(np.full(num_parameters, init, dtype=nd))
 
     def forward(self, input):
         return F.prelu(input, self.weight)

@@ -3,11 +3,11 @@
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Tensor
 from . import functional as F, init
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
+from ..autograd.tensor_base import make_tensor
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -51,7 +51,7 @@ class MultiheadAttention(Module):
         self.head_dim = embed_dim // num_heads
 
         def param(*shape):
-            return Parameter(Tensor._make(np.empty(shape, nd)))
+            return Parameter(np.empty(shape, nd))
         if self._qkv_same_embed_dim:
             self.in_proj_weight = param(3 * embed_dim, embed_dim)
             self.register_parameter("q_proj_weight", None)
@@ -156,4 +156,4 @@ def generate_square_subsequent_mask(sz, dtype=None):
     """The (sz, sz) causal mask: 0 on and below the diagonal, -inf above (PyTorch's
     ``nn.Transformer.generate_square_subsequent_mask``)."""
     nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
-    return Tensor._make(np.triu(np.full((sz, sz), -np.inf, dtype=nd), 1))
+    return make_tensor(np.triu(np.full((sz, sz), -np.inf, dtype=nd), 1))

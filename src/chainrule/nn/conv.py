@@ -3,7 +3,6 @@
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module
@@ -61,9 +60,9 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups) + self.kernel_size
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Parameter(Tensor._make(np.empty(shape, dtype=nd)))
+        self.weight = Parameter(np.empty(shape, dtype=nd))
         if bias:
-            self.bias = Parameter(Tensor._make(np.empty(out_channels, dtype=nd)))
+            self.bias = Parameter(np.empty(out_channels, dtype=nd))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -16,6 +16,7 @@ from ..ops.linear import Linear
 from ..ops.base import normalize_dim
 from ..random import rng
 from ..tensor import Tensor
+from ..autograd.tensor_base import make_tensor
 
 
 def _raw(x):
@@ -434,7 +435,7 @@ def one_hot(tensor, num_classes=-1):
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got values in "
                            f"[{idx.min()}, {idx.max()}]")
-    return Tensor._make(np.eye(num_classes, dtype=np.int64)[idx])
+    return make_tensor(np.eye(num_classes, dtype=np.int64)[idx])
 
 
 def maxout(input, pieces):

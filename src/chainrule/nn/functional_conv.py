@@ -8,6 +8,7 @@ import math
 from ..ops import conv, pooling, upsampling
 from ..ops.fold import Fold, Unfold
 from ..tensor import Tensor
+from ..autograd.tensor_base import make_tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -173,7 +174,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         idx = np.ascontiguousarray(pooling.MaxPool.indices(ctx, hw))
         if spatial == 1:
             idx = idx[:, :, 0, :]
-        ind = Tensor._make(idx)
+        ind = make_tensor(idx)
         if unbatched:
             return out.squeeze(0), ind.squeeze(0)
         return out, ind

@@ -19,7 +19,7 @@ from ..ops.linear import Linear
 from ..ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequence,
                               RNNCellStep)
 from ..random import rng
-from ..tensor import Tensor
+from ..autograd.tensor_base import make_tensor
 
 __all__ = ["gru_cell", "gru_layer", "lstm_cell", "lstm_layer", "recurrent_layers", "rnn_cell",
            "rnn_layer"]
@@ -74,7 +74,7 @@ def lstm_layer(input, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
 
 def gru_layer(input, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
     """``gru_cell`` over input (L, N, H_in) from h0. Returns (outputs (L, N, H), h_n)."""
-    return RecurrentSequence.apply(Linear.apply(input, w_ih, b_ih), h0, None, w_hh, b_hh, "GRU",
+    return RecurrentSequence.apply(Linear.apply(input, w_ih, b_ih), h0, w_hh, b_hh, "GRU",
                                    bool(reverse))
 
 
@@ -84,7 +84,7 @@ def rnn_layer(input, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", 
         gx, b_step = Linear.apply(input, w_ih, None), b_hh
     else:  # both biases only ever appear summed: fold b_hh into the input product
         gx, b_step = Linear.apply(input, w_ih, b_ih + b_hh), None
-    return RecurrentSequence.apply(gx, h0, None, w_hh, b_step, _RNN_MODES[nonlinearity],
+    return RecurrentSequence.apply(gx, h0, w_hh, b_step, _RNN_MODES[nonlinearity],
                                    bool(reverse))
 
 
@@ -93,7 +93,7 @@ def rnn_layer(input, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", 
 def _layer_dropout(x, p):
     """Inverted dropout between layers: x m / (1 - p), m ~ Bernoulli(1 - p) drawn in float64."""
     keep = (rng().random(x.array.shape) >= p).astype(x.array.dtype) / x.array.dtype.type(1 - p)
-    return x * Tensor._make(keep)
+    return x * make_tensor(keep)
 
 
 def recurrent_layers(input, h0, c0, weights, mode, dropout=0.0, training=True,

@@ -3,7 +3,6 @@
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Tensor
 from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
@@ -33,9 +32,9 @@ class Linear(Module):
         nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(Tensor._make(np.empty((out_features, in_features), dtype=nd)))
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=nd))
         if bias:
-            self.bias = Parameter(Tensor._make(np.empty(out_features, dtype=nd)))
+            self.bias = Parameter(np.empty(out_features, dtype=nd))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -64,9 +63,9 @@ class Maxout(Module):
         nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
         self.in_features, self.out_features, self.pieces = in_features, out_features, pieces
         rows = out_features * pieces
-        self.weight = Parameter(Tensor._make(np.empty((rows, in_features), dtype=nd)))
+        self.weight = Parameter(np.empty((rows, in_features), dtype=nd))
         if bias:
-            self.bias = Parameter(Tensor._make(np.empty(rows, dtype=nd)))
+            self.bias = Parameter(np.empty(rows, dtype=nd))
         else:
             self.register_parameter("bias", None)
         Linear.reset_parameters(self)

@@ -15,6 +15,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor_base import increment_version
 from ..tensor import Tensor, device as _device
 from .parameter import Buffer, Parameter
+from ..autograd.tensor_base import make_tensor
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -131,7 +132,7 @@ class Module:
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             f"(chainrule Tensor or None required)")
         if isinstance(tensor, (Buffer, Parameter)):
-            tensor = Tensor._make(tensor.array)
+            tensor = make_tensor(tensor.array)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)

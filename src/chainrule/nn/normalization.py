@@ -5,10 +5,10 @@ import numbers
 import numpy as np
 
 from .. import _dtype
-from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 from .parameter import Parameter
+from ..autograd.tensor_base import make_tensor
 
 
 class _BatchNorm(Module):
@@ -29,18 +29,18 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
-            self.weight = Parameter(Tensor._make(np.ones(num_features, dtype=nd)))
+            self.weight = Parameter(np.ones(num_features, dtype=nd))
             if bias:
-                self.bias = Parameter(Tensor._make(np.zeros(num_features, dtype=nd)))
+                self.bias = Parameter(np.zeros(num_features, dtype=nd))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor._make(np.zeros(num_features, dtype=nd)))
-            self.register_buffer("running_var", Tensor._make(np.ones(num_features, dtype=nd)))
-            self.register_buffer("num_batches_tracked", Tensor._make(np.zeros((), np.int64)))
+            self.register_buffer("running_mean", make_tensor(np.zeros(num_features, dtype=nd)))
+            self.register_buffer("running_var", make_tensor(np.ones(num_features, dtype=nd)))
+            self.register_buffer("num_batches_tracked", make_tensor(np.zeros((), np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -116,9 +116,9 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
-            self.weight = Parameter(Tensor._make(np.ones(self.normalized_shape, dtype=nd)))
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=nd))
             if bias:
-                self.bias = Parameter(Tensor._make(np.zeros(self.normalized_shape, dtype=nd)))
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=nd))
             else:
                 self.register_parameter("bias", None)
         else:

@@ -35,14 +35,14 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + format_tensor(self)
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (Tensor._make(self.array), self.requires_grad))
+        return (Parameter, (make_tensor(self.array), self.requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
         p = Parameter(self.array.copy(), self.requires_grad)
         if self.grad is not None:
-            p.grad = Tensor._make(self.grad.array.copy())
+            p.grad = make_tensor(self.grad.array.copy())
         memo[id(self)] = p
         return p
 

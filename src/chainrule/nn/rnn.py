@@ -23,6 +23,7 @@ from ..tensor import Tensor
 from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
+from ..autograd.tensor_base import make_tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -64,7 +65,7 @@ class RNNBase(Module):
                 if bias:
                     shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
                 for pname, shape in shapes:
-                    setattr(self, pname + suffix, Parameter(Tensor._make(np.empty(shape, nd))))
+                    setattr(self, pname + suffix, Parameter(np.empty(shape, nd)))
                     self._flat_weights_names.append(pname + suffix)
         self.reset_parameters()
 
@@ -114,7 +115,7 @@ class RNNBase(Module):
         H = self.hidden_size
         expected = (self.num_layers * D, N, H)
         if hx is None:
-            h0 = Tensor._make(np.zeros(expected, input.array.dtype))
+            h0 = make_tensor(np.zeros(expected, input.array.dtype))
             c0 = h0 if lstm else None
         else:
             parts = hx if lstm else (hx,)
@@ -200,11 +201,11 @@ class RNNCellBase(Module):
         self.bias = bias
         nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
         g = num_chunks * hidden_size
-        self.weight_ih = Parameter(Tensor._make(np.empty((g, input_size), nd)))
-        self.weight_hh = Parameter(Tensor._make(np.empty((g, hidden_size), nd)))
+        self.weight_ih = Parameter(np.empty((g, input_size), nd))
+        self.weight_hh = Parameter(np.empty((g, hidden_size), nd))
         if bias:
-            self.bias_ih = Parameter(Tensor._make(np.empty(g, nd)))
-            self.bias_hh = Parameter(Tensor._make(np.empty(g, nd)))
+            self.bias_ih = Parameter(np.empty(g, nd))
+            self.bias_hh = Parameter(np.empty(g, nd))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -224,7 +225,7 @@ class RNNCellBase(Module):
         if unbatched:
             input = input.unsqueeze(0)
         if hx is None:
-            z = Tensor._make(np.zeros((input.shape[0], self.hidden_size), input.array.dtype))
+            z = make_tensor(np.zeros((input.shape[0], self.hidden_size), input.array.dtype))
             hx = (z,) * n_states
         else:
             hx = tuple(hx) if n_states == 2 else (hx,)

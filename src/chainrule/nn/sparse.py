@@ -3,7 +3,6 @@ import numpy as np
 
 from .. import _dtype
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
 from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
@@ -34,7 +33,7 @@ class Embedding(Module):
                                       "available in chainrule")
         if _weight is None:
             nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
-            self.weight = Parameter(Tensor._make(np.empty((num_embeddings, embedding_dim), nd)),
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), nd),
                                     requires_grad=not _freeze)
             self.reset_parameters()
         else:

@@ -6,6 +6,7 @@ from .. import _dtype
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from .module import Module
+from ..autograd.tensor_base import make_tensor
 
 
 class ModelSummary:
@@ -66,7 +67,7 @@ def summary(model, input_size=None, input_data=None, dtypes=None):
         sizes = [tuple(input_size)] if all(isinstance(s, int) for s in input_size) \
             else [tuple(s) for s in input_size]
         dts = list(dtypes) if dtypes is not None else [None] * len(sizes)
-        inputs = [Tensor._make(np.zeros(s, dtype=_dtype.to_numpy_dtype(d) or
+        inputs = [make_tensor(np.zeros(s, dtype=_dtype.to_numpy_dtype(d) or
                                         _dtype.default_float_np())) for s, d in zip(sizes, dts)]
     else:
         inputs = list(input_data) if isinstance(input_data, (list, tuple)) else [input_data]

@@ -428,7 +428,7 @@ class RecurrentSequenceReference(Op):
     its ``..._backward_reference``, and dL/dW_hh, dL/db_hh summed over the steps."""
 
     @staticmethod
-    def forward(ctx, gx, h0, c0, w_hh, b_hh, mode, reverse):
+    def forward(ctx, gx, h0, w_hh, b_hh, mode, reverse):
         T = gx.shape[0]
         steps = range(T - 1, -1, -1) if reverse else range(T)
         hs = xp.empty((T,) + h0.shape, dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
@@ -464,16 +464,15 @@ class RecurrentSequenceReference(Op):
                 dgx[t] = dgh
             dw_hh += dgh.T @ h_prev
             db_hh += dgh.sum(axis=0)
-        return dgx, dh, None, dw_hh, (db_hh if ctx.has_bias else None), None, None
+        return dgx, dh, dw_hh, (db_hh if ctx.has_bias else None), None, None
 
 
 class RecurrentSequence(Op):
     """A GRU or RNN sequence through one layer and direction: the same step as the cell ops, T
     times (LSTM layers run ``LSTMLayer``).
 
-    Inputs gx (T, N, G) (the input products for every step), h0 (N, H), c0 (always None: the
-    slot of the LSTM's cell state, which these modes do not have), W_hh, b_hh, ``mode`` 'GRU',
-    'RNN_TANH' or 'RNN_RELU'; outputs every hidden state (T, N, H) and h_T. ``reverse`` runs
+    Inputs gx (T, N, G) (the input products for every step), h0 (N, H), W_hh, b_hh, ``mode``
+    'GRU', 'RNN_TANH' or 'RNN_RELU'; outputs every hidden state (T, N, H) and h_T. ``reverse`` runs
     from the last step to the first (the backward direction of a bidirectional layer).
 
     Fast path: forward is a Python loop of fused steps into one (T+1, N, H) state buffer;
@@ -486,7 +485,7 @@ class RecurrentSequence(Op):
     reference = RecurrentSequenceReference
 
     @staticmethod
-    def forward(ctx, gx, h0, c0, w_hh, b_hh, mode, reverse):
+    def forward(ctx, gx, h0, w_hh, b_hh, mode, reverse):
         ctx.w_hh, ctx.b_hh, ctx.mode, ctx.reverse = w_hh, b_hh, mode, reverse
         T = gx.shape[0]
         N, H = h0.shape[-2:]
@@ -532,15 +531,15 @@ class RecurrentSequence(Op):
                 dh = xp.matmul(dgx[t], w_hh)
         need = ctx.needs_input_grad
         dw = db = None
-        if need[3]:
+        if need[2]:
             # h_{t-1} of every step is one slice of the (T+1, N, H) state buffer: a single
             # (T*N, H) matrix, so dW_hh is one product.
             prev = hs[1:] if reverse else hs[:-1]
             G, H = w_hh.shape
             dw = xp.matmul(dgh.reshape(-1, G).T, prev.reshape(-1, H))
-        if ctx.b_hh is not None and need[4]:
+        if ctx.b_hh is not None and need[3]:
             db = dgh.sum(axis=(0, 1))
-        return dgx, dh, None, dw, db, None, None
+        return dgx, dh, dw, db, None, None
 
 
 class LSTMLayerReference(Op):

@@ -1,7 +1,6 @@
 """The lecture's pictures, each made from a real computation: shared by ``chainrule plot`` and
 ``scripts/make_gallery.py``. Every recipe takes ``quick`` (smaller data and fewer steps, for CI)
 and returns what it drew (a ``Graph``, ``Race`` or ``Plot``)."""
-import numpy as np
 
 import chainrule as cr
 import chainrule.nn as nn

@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from ...tensor import Tensor
+from ...autograd.tensor_base import make_tensor
 
 
 def _as_list(parameters):
@@ -41,7 +42,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
                            f"scale the gradients by the non-finite norm anyway, set "
                            f"`error_if_nonfinite=False`")
     dtype = arrays[0].dtype if arrays else np.float32
-    return Tensor._make(np.asarray(total, dtype=dtype))
+    return make_tensor(np.asarray(total, dtype=dtype))
 
 
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
