@@ -3,18 +3,33 @@
 Ops with a fast path (a reshaped layout, a fused kernel, a cheaper formula) keep beside it a
 reference twin whose forward and backward are the lecture's formula written out literally, as
 PyTorch keeps ``_single_tensor_adam`` beside its fused Adam. Both are tested equal; this switch
-says which one the ops take. It is read each time an op with a twin is applied.
+says which one the ops take.
 """
 import contextlib
 import os
 
 
 class ReferenceState:
-    """Whether ops take their reference path (one process-wide flag, like ``no_grad``'s)."""
+    """Whether ops take their reference path (one process-wide flag, like ``no_grad``'s).
+
+    The ops do not read it on every call: they register with ``on_change`` and are told when
+    it flips (``chainrule.ops.base`` then points each op's ``apply`` at one path or the other).
+    """
 
     def __init__(self):
         self.enabled = os.environ.get("CHAINRULE_REFERENCE", "0").strip().lower() not in (
             "", "0", "false", "no", "off")
+        self._listeners = []
+
+    def on_change(self, listener):
+        """Call ``listener(enabled)`` now and whenever the switch changes."""
+        self._listeners.append(listener)
+        listener(self.enabled)
+
+    def set(self, enabled):
+        self.enabled = bool(enabled)
+        for listener in self._listeners:
+            listener(self.enabled)
 
 
 state = ReferenceState()
@@ -38,8 +53,8 @@ def reference(enabled=True):
     paths inside a reference block or under ``CHAINRULE_REFERENCE=1``.
     """
     previous = state.enabled
-    state.enabled = bool(enabled)
+    state.set(enabled)
     try:
         yield
     finally:
-        state.enabled = previous
+        state.set(previous)
