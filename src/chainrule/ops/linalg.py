@@ -21,6 +21,18 @@ def checked_matmul(a, b):
                            f"{tuple(b.shape)} do not broadcast") from None
 
 
+def _as_matrices(a, b, g):
+    """A, B and dL/dZ with the axes that the 1-D rules removed put back (both, for a 1-D @ 1-D
+    dot product), so that the gradients are plain matrix products."""
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    if b.ndim == 1:
+        g = g[..., None]
+    if a.ndim == 1:
+        g = g[..., None, :]
+    return a2, b2, g
+
+
 class MatMulReference(Op):
     """Z = A B (batched, with NumPy's and PyTorch's 1-D rules);
     dL/dA = dL/dZ B^T,  dL/dB = A^T dL/dZ.
@@ -39,13 +51,7 @@ class MatMulReference(Op):
     def backward(ctx, g):
         a, b = ctx.a, ctx.b
         need = ctx.needs_input_grad
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        # Put back the axes the 1-D rules removed (both, for a 1-D @ 1-D dot product).
-        if b.ndim == 1:
-            g = g[..., None]
-        if a.ndim == 1:
-            g = g[..., None, :]
+        a2, b2, g = _as_matrices(a, b, g)
         ga = xp.matmul(g, xp.swapaxes(b2, -1, -2)) if need[0] else None
         gb = xp.matmul(xp.swapaxes(a2, -1, -2), g) if need[1] else None
         if ga is not None and a.ndim == 1:
@@ -64,24 +70,13 @@ class MatMul(Op):
     """
 
     reference = MatMulReference
-
-    @staticmethod
-    def forward(ctx, a, b):
-        a, b = promote(a, b)
-        ctx.a, ctx.b = a, b
-        return checked_matmul(a, b)
+    forward = staticmethod(MatMulReference.forward)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.a, ctx.b
         need = ctx.needs_input_grad
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        # Put back the axes the 1-D rules removed (both, for a 1-D @ 1-D dot product).
-        if b.ndim == 1:
-            g = g[..., None]
-        if a.ndim == 1:
-            g = g[..., None, :]
+        a2, b2, g = _as_matrices(a, b, g)
         ga = gb = None
         if need[0]:
             ga = xp.matmul(g, xp.swapaxes(b2, -1, -2))
