@@ -128,6 +128,16 @@ def to4d(x, spatial):
     return x[:, :, None, :] if spatial == 1 else x
 
 
+def from4d(y, spatial):
+    """The inverse of ``to4d``: a 1-D op's (N, C, 1, L) result as (N, C, L)."""
+    return y[:, :, 0, :] if spatial == 1 else y
+
+
+def grad_to4d(g):
+    """An upstream gradient as 4-d: a 1-D op's (N, C, L) as (N, C, 1, L)."""
+    return g[:, :, None, :] if g.ndim == 3 else g
+
+
 # -- convolution -------------------------------------------------------------------------------
 
 def flat_frame(x4, pads, k, d, batch_last=False):
@@ -198,7 +208,7 @@ class ConvReference(Op):
         ctx.cols, ctx.w_groups, ctx.pad_shape = cols, w_groups, xpad.shape
         ctx.geom = WindowGeometry(k, stride, dilation, o, pads)
         ctx.x_shape, ctx.w_shape = x.shape, w.shape
-        return y[:, :, 0, :] if spatial == 1 else y
+        return from4d(y, spatial)
 
     @staticmethod
     def backward(ctx, g):
@@ -206,7 +216,7 @@ class ConvReference(Op):
         cols, w_groups = ctx.cols, ctx.w_groups
         N, G, K, P = cols.shape
         need = ctx.needs_input_grad
-        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        g4 = grad_to4d(g)
         g_groups = g4.reshape(N, G, -1, P)                            # dY_g, (N, G, O/G, P)
         gx = gw = gb = None
         if need[0]:
@@ -251,7 +261,7 @@ class Conv(Op):
         ctx.batch_last = flat and G == 1 and _few_positions(w4, o, W + sum(pads[1]))
         if ctx.batch_last:
             out = _flat_forward_batch_last(ctx, x4, w4, b, pads, dilation, o)
-            return out[:, :, 0, :] if spatial == 1 else out
+            return from4d(out, spatial)
         if flat:
             buf, Hp, Wp = flat_frame(x4, pads, k, dilation)
             cols = im2col_flat(buf, k, dilation, Wp, o[0])          # (N, C*kh*kw, OH*Wp)
@@ -273,7 +283,7 @@ class Conv(Op):
             out = out.reshape(N, O, o[0], ctx.frame[1])[:, :, :, :o[1]]
         else:
             out = out.reshape(N, O, o[0], o[1])
-        return out[:, :, 0, :] if spatial == 1 else out
+        return from4d(out, spatial)
 
     @staticmethod
     def backward(ctx, g):
@@ -292,7 +302,7 @@ class Conv(Op):
         if ctx.flat:  # back to flat rows, zero at the wrapped positions
             Hp, Wp = ctx.frame
             framed = xp.zeros((N, O, o[0], Wp), dtype=g.dtype)
-            framed[:, :, :, :o[1]] = g[:, :, None, :] if g.ndim == 3 else g
+            framed[:, :, :, :o[1]] = grad_to4d(g)
             g = framed
         g3 = g.reshape(N, O, -1) if G == 1 else g.reshape(N, G, O // G, -1)
         gx = gw = None
@@ -354,7 +364,7 @@ def _flat_backward_batch_last(ctx, g, need):
     N = g.shape[0]
     L = o[0] * Wp
     gT = xp.zeros((O, o[0], Wp, N), dtype=g.dtype)  # zero at the wrapped positions
-    g4 = g[:, :, None, :] if g.ndim == 3 else g
+    g4 = grad_to4d(g)
     gT[:, :, :o[1], :] = g4.transpose(1, 2, 3, 0)
     gT = gT.reshape(O, L * N)
     gx = gw = None
@@ -403,14 +413,14 @@ class ConvTranspose(Op):
         ctx.x3, ctx.wg, ctx.groups, ctx.full = x3, wg, G, full
         ctx.geom = WindowGeometry(k, stride, dilation, (H, W), pads)
         ctx.x_shape, ctx.w_shape = x.shape, w.shape
-        return y[:, :, 0, :] if spatial == 1 else y
+        return from4d(y, spatial)
 
     @staticmethod
     def backward(ctx, g):
         k, s, d, o, pads = ctx.geom
         G, full = ctx.groups, ctx.full
         need = ctx.needs_input_grad
-        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        g4 = grad_to4d(g)
         N, Co = g4.shape[:2]
         gpad = pad_array(g4, pads, extent=full)
         gcols = im2col(gpad, k, s, d, o).reshape(N, G, -1, o[0] * o[1])   # (N, G, Cog*K, HW)

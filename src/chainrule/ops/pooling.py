@@ -2,8 +2,8 @@
 ``conv``."""
 from ..backend import xp
 from .base import Op
-from .conv import (WindowGeometry, col2im, crop, inner_size, offset_slices, out_size, pad_array,
-                   to4d, windows)
+from .conv import (WindowGeometry, col2im, crop, from4d, grad_to4d, inner_size, offset_slices,
+                   out_size, pad_array, to4d, windows)
 
 
 def _pool_geometry(x4, k, s, p, d, ceil_mode, op):
@@ -36,12 +36,12 @@ class MaxPoolReference(Op):
         out, arg = cols.max(axis=2), cols.argmax(axis=2)
         ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
         ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
-        return out[:, :, 0, :] if spatial == 1 else out
+        return from4d(out, spatial)
 
     @staticmethod
     def backward(ctx, g):
         k, s, d, o, pads = ctx.geom
-        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        g4 = grad_to4d(g)
         N, C = g4.shape[:2]
         gcols = xp.zeros((N, C, k[0] * k[1], o[0], o[1]), dtype=g.dtype)
         xp.put_along_axis(gcols, ctx.arg[:, :, None], g4[:, :, None], axis=2)
@@ -72,7 +72,7 @@ class MaxPool(Op):
             out, arg = _max_arg_2x2([xp.ascontiguousarray(v) for v in views])
             ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
             ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
-            return out[:, :, 0, :] if spatial == 1 else out
+            return from4d(out, spatial)
         out = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
         for v in views[2:]:
             xp.maximum(out, v, out=out)
@@ -83,13 +83,13 @@ class MaxPool(Op):
             xp.putmask(arg, views[n] == out, n)
         ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
         ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
-        return out[:, :, 0, :] if spatial == 1 else out
+        return from4d(out, spatial)
 
     @staticmethod
     def backward(ctx, g):
         k, s, d, o, pads = ctx.geom
         pad_shape, x_shape = ctx.pad_shape, ctx.x_shape
-        g4 = g[:, :, None, :] if g.ndim == 3 else g
+        g4 = grad_to4d(g)
         arg = ctx.arg
         disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
         zero = g.dtype.type(0)
@@ -174,13 +174,13 @@ class AvgPool(Op):
         out /= count
         ctx.count, ctx.geom = count, WindowGeometry(k, s, d, o, pads)
         ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
-        return out[:, :, 0, :] if spatial == 1 else out
+        return from4d(out, spatial)
 
     @staticmethod
     def backward(ctx, g):
         k, s, d, o, pads = ctx.geom
         pad_shape, x_shape = ctx.pad_shape, ctx.x_shape
-        g4 = (g[:, :, None, :] if g.ndim == 3 else g) / ctx.count
+        g4 = grad_to4d(g) / ctx.count
         cols = xp.broadcast_to(g4[:, :, None, None], g4.shape[:2] + k + o)
         gpad = col2im(cols, pad_shape, k, s, d, o)
         gx = crop(gpad, pads, inner_size(x_shape)).reshape(x_shape)
