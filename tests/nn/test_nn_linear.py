@@ -68,3 +68,42 @@ def test_identity_and_repr():
     x = cr.randn(3)
     assert nn.Identity(54, unused="x")(x) is x
     assert repr(nn.Linear(2, 3, bias=False)) == "Linear(in_features=2, out_features=3, bias=False)"
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: nn.Linear(4, 3)(x), lambda x: F.linear(x, cr.zeros(3, 4)),
+    lambda x: nn.Conv1d(4, 1, 1)(x), lambda x: F.dropout(x), lambda x: F.batch_norm(x, None, None, training=True),
+])
+def test_a_numpy_input_is_refused_naming_the_argument_and_the_fix(call):
+    with pytest.raises(TypeError) as info:
+        call(np.zeros((2, 4, 3)))
+    message = str(info.value)
+    assert "argument 'input' (position 1) must be Tensor, not numpy.ndarray" in message
+    assert "cr.tensor(x)" in message and "cr.from_numpy(x)" in message
+
+
+def test_linear_names_a_non_tensor_weight_or_bias():
+    with pytest.raises(TypeError, match=r"argument 'weight' \(position 2\) must be Tensor, not numpy"):
+        F.linear(cr.zeros(2, 4), np.zeros((3, 4)))
+    with pytest.raises(TypeError, match=r"argument 'bias' \(position 3\) must be Tensor, not list"):
+        F.linear(cr.zeros(2, 4), cr.zeros(3, 4), [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype, torch_name", [(cr.float64, "Double"), (cr.int64, "Long")])
+@pytest.mark.parametrize("shape", [(2, 4), (4,), (5, 2, 4)])
+def test_linear_refuses_an_input_of_another_dtype_as_torch_does(dtype, torch_name, shape):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.nn.Linear(4, 3)(torch.zeros(shape, dtype=getattr(torch, dtype.name)))
+    with pytest.raises(RuntimeError) as info:
+        nn.Linear(4, 3)(cr.zeros(*shape, dtype=dtype))
+    assert (f"linear(): input and weight must have the same dtype, but got {torch_name} and Float"
+            in str(info.value))
+    assert "x.to(cr.float32)" in str(info.value)
+
+
+def test_linear_refuses_a_bias_of_another_dtype_and_keeps_matching_dtypes():
+    with pytest.raises(RuntimeError, match="bias and weight must have the same dtype, but got "
+                                           "Float and Double"):
+        F.linear(cr.zeros(2, 4, dtype=cr.float64), cr.zeros(3, 4, dtype=cr.float64), cr.zeros(3))
+    assert nn.Linear(4, 3).double()(cr.zeros(2, 4, dtype=cr.float64)).dtype == cr.float64

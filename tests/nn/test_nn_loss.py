@@ -213,3 +213,33 @@ def test_all_ignored_mean_is_nan_like_torch():
     t = cr.tensor([-100, -100])
     assert np.isnan(F.cross_entropy(x, t).item())
     assert np.isnan(TF.cross_entropy(torch.randn(2, 3), torch.tensor([-100, -100])).item())
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_a_shape_error_names_the_loss_as_users_call_it(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the size-mismatch warning comes first
+        with pytest.raises(RuntimeError, match=rf"^{name}: shapes \(4, 3\) and \(5, 3\) do not "
+                                               rf"broadcast"):
+            getattr(F, name)(cr.randn(4, 3), cr.randn(5, 3))
+
+
+def test_kl_div_shape_error_names_kl_div():
+    with pytest.raises(RuntimeError, match=r"^kl_div: shapes"):
+        F.kl_div(cr.randn(4, 3), cr.rand(5, 3), reduction="sum")
+
+
+def test_embedding_float_indices_are_named_indices_with_their_dtype():
+    with pytest.raises(TypeError, match=r"embedding: indices must be integer \(long\) tensors, "
+                                        r"got dtype float32; convert them with \.long\(\)"):
+        nn.Embedding(5, 3)(cr.tensor([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("target_shape", [(4,), (5, 3)])
+def test_cross_entropy_float_target_of_a_wrong_shape_explains_both_target_kinds(target_shape):
+    with pytest.raises(ValueError) as info:
+        F.cross_entropy(cr.randn(4, 3), cr.randn(*target_shape))
+    message = str(info.value)
+    assert f"float target of shape {target_shape}" in message
+    assert "class-index targets must be integers (target.long()) of shape (4,)" in message
+    assert "class-probability targets floats of the input's shape" in message

@@ -97,6 +97,38 @@ def test_info_on_a_plain_state_dict(tmp_path):
     (('source = "playground"', 'source = "sql"'), "data.source", "accepted: ['csv', 'mnist'"),
     (("[loss]", "[lost]"), "lost", "unknown key"),
     (("in = 2, out = 6", "in = 2"), "model.layers[0]", "needs ['out_features']"),
+    (('type = "Adam"', 'type = "Adma"'), "optimizer.type", "did you mean 'Adam'?"),
+    (('source = "playground"', 'source = "playgound"'), "data.source",
+     "did you mean 'playground'?"),
+    (("lr = 0.05", 'lr = "fast"'), "optimizer.lr", "must be a number, got 'fast' (a string)"),
+    (("lr = 0.05", "lr = 0.05\nbetas = [0.9]"), "optimizer.betas", "a list of 2 numbers"),
+    (("lr = 0.05", "lr = 0.05\namsgrad = 1"), "optimizer.amsgrad", "must be true or false"),
+    (("lr = 0.05", 'lr = 0.05\n[scheduler]\ntype = "StepLR"\nstep_size = 2\ngamma = "half"'),
+     "scheduler.gamma", "must be a number, got 'half'"),
+    (("lr = 0.05", 'lr = 0.05\n[scheduler]\ntype = "StepLR"\nstep_size = "two"'),
+     "scheduler.step_size", "must be an integer, got 'two'"),
+    (("lr = 0.05", 'lr = 0.05\n[scheduler]\ntype = "ReduceLROnPlateau"\nmode = "mx"'),
+     "scheduler.mode", "did you mean 'max'?"),
+    (("lr = 0.05", 'lr = 0.05\n[early_stopping]\nmonitor = "val_los"'),
+     "early_stopping.monitor", "did you mean 'val_loss'?"),
+    (("lr = 0.05", 'lr = 0.05\n[early_stopping]\nmonitor = "val_acuracy"'),
+     "early_stopping.monitor", "it logs: ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr']"),
+    (("lr = 0.05", 'lr = 0.05\n[early_stopping]\npatience = "ten"'),
+     "early_stopping.patience", "must be an integer, got 'ten' (a string)"),
+    (("lr = 0.05", 'lr = 0.05\n[early_stopping]\nmode = "minn"'),
+     "early_stopping.mode", "did you mean 'min'?"),
+    (("lr = 0.05", 'lr = 0.05\n[early_stopping]\npatient = 3'),
+     "early_stopping.patient", "did you mean 'patience'?"),
+    (("val_fraction = 0.25", 'val_fraction = "a quarter"'), "data.val_fraction",
+     "must be a number"),
+    (("val_fraction = 0.25", 'val_fraction = 0.25\nval_split = "lats"'), "data.val_split",
+     "did you mean 'last'?"),
+    (("n = 120", 'n = "many"'), "data.n", "must be an integer"),
+    (("seed = 0", "seed = 0.5"), "seed", "must be an integer"),
+    (("batch_size = 16", "batch_size = 16\nclip_grad_norm = \"1\""), "clip_grad_norm",
+     "must be a number"),
+    (('type = "CrossEntropyLoss"', 'type = "CrossEntropyLoss"\nreduction = "meen"'),
+     "loss.reduction", "did you mean 'mean'?"),
 ])
 def test_config_errors_name_the_key_before_training(tmp_path, edit, key, words):
     text = BASE.replace(*edit) if "{epochs}" in edit[0] else BASE.format(epochs=3).replace(*edit)
@@ -158,3 +190,17 @@ def test_workflow_commands_are_registered_and_load():
     for name in ("train", "eval", "predict", "info"):
         target = COMMANDS[name]
         assert isinstance(_load(target), click.Command), name
+
+
+def test_a_val_monitor_without_validation_data_says_so(tmp_path):
+    text = BASE.format(epochs=3).replace("val_fraction = 0.25", "val_fraction = 0.0") + \
+        '[early_stopping]\nmonitor = "val_loss"\n'
+    code, output = _run("train", _config(tmp_path, text), "-o", tmp_path / "run", "-q")
+    assert code != 0 and "'early_stopping.monitor'" in output
+    assert "no validation part" in output and "it logs: ['loss', 'accuracy', 'lr']" in output
+
+
+def test_a_valid_early_stopping_table_trains(tmp_path):
+    text = BASE.format(epochs=3) + '[early_stopping]\nmonitor = "val_accuracy"\npatience = 1\n'
+    code, output = _run("train", _config(tmp_path, text), "-o", tmp_path / "run", "-q")
+    assert code == 0, output

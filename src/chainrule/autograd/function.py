@@ -43,6 +43,9 @@ class Function:
     # The name grad_fn prints, "<name>Backward"; None for the class name. Set by ops renamed
     # after PyTorch's modules (ReLU) whose nodes keep printing their earlier name (ReluBackward).
     backward_name = None
+    # The name users call the op by (``mse_loss``), for its error messages; None for the
+    # class name in lower case (``add``, ``mul``).
+    function_name = None
 
     # Attributes every recorded node gets in ``apply``:
     #   inputs     the Tensor argument at each position that needs a gradient, else None
@@ -89,7 +92,7 @@ class Function:
                 if "broadcast" not in str(e):
                     raise
                 shapes = " and ".join(str(tuple(a.shape)) for a in arrays if type(a) is np.ndarray)
-                op = (cls.backward_name or cls.__name__).lower()
+                op = cls.function_name or (cls.backward_name or cls.__name__).lower()
                 raise RuntimeError(f"{op}: shapes {shapes} do not broadcast "
                                    f"together (sizes must be equal or 1 in each trailing "
                                    f"dimension)") from None

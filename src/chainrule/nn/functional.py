@@ -17,19 +17,42 @@ from ..ops.base import normalize_dim
 from ..random import rng
 from ..tensor import Tensor
 from ..autograd.tensor_base import make_tensor
+from .functional_checks import check_tensors, dtype_mismatch, not_a_tensor
 
 
 def _raw(x):
     return x.array if isinstance(x, Tensor) else x
 
 
+def _input_array(input, op):
+    """``input.array``, or PyTorch's TypeError when ``input`` is not a Tensor (a NumPy array)."""
+    try:
+        return input.array
+    except AttributeError:
+        raise not_a_tensor(op, input) from None
+
+
 # -- linear -------------------------------------------------------------------------------------
 
 def linear(input, weight, bias=None):
     """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)); one fused op."""
-    shape, weight_shape = input.array.shape, weight.array.shape
-    if not shape or shape[-1] != weight_shape[-1]:
-        raise RuntimeError(_linear_mismatch(weight_shape, shape))
+    try:
+        x, w = input.array, weight.array
+    except AttributeError:
+        check_tensors("linear", ("input", input), ("weight", weight))
+        raise
+    if not x.shape or x.shape[-1] != w.shape[-1]:
+        raise RuntimeError(_linear_mismatch(w.shape, x.shape))
+    # NumPy would promote (float64 input, float32 weight -> float64 output); PyTorch refuses
+    if x.dtype is not w.dtype and x.dtype != w.dtype:
+        raise dtype_mismatch("linear", "input", "weight", x.dtype, w.dtype,
+                             f"convert the input with x.to(cr.{w.dtype.name})")
+    if bias is not None:
+        if not isinstance(bias, Tensor):
+            raise not_a_tensor("linear", bias, "bias", 3)
+        if bias.array.dtype is not w.dtype and bias.array.dtype != w.dtype:
+            raise dtype_mismatch("linear", "bias", "weight", bias.array.dtype, w.dtype,
+                                 f"convert the bias with b.to(cr.{w.dtype.name})")
     return Linear.apply(input, weight, bias)
 
 
@@ -224,21 +247,28 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
                                  _reduction(reduction, "binary_cross_entropy_with_logits"))
 
 
+def _class_shape(input_shape):
+    """The shape of class-index targets for logits of ``input_shape``: (N, C, d...) -> (N, d...)."""
+    shape = tuple(input_shape)
+    return () if len(shape) == 1 else shape[:1] + shape[2:]
+
+
 def _class_target_shape(input, target, op):
     shape = tuple(input.shape)
-    expected = () if len(shape) == 1 else shape[:1] + shape[2:]
+    expected = _class_shape(shape)
     if tuple(target.shape) != expected:
         raise ValueError(f"{op}: expected target of shape {expected} (class indices) for input of "
                          f"shape {shape}, got {tuple(target.shape)}")
 
 
-def _target_array(target, op):
+def _target_array(target, op, what="class-index targets"):
+    """The integer array of ``target``; ``what`` names it in the error for any other dtype."""
     t = _raw(target)
     if not isinstance(t, np.ndarray):
         t = np.asarray(t)
     if t.dtype.kind not in "iu":
-        raise TypeError(f"{op}: class-index targets must be integer (int64) tensors, got dtype "
-                        f"{t.dtype}")
+        raise TypeError(f"{op}: {what} must be integer (long) tensors, got dtype {t.dtype}; "
+                        f"convert them with .long()")
     return t
 
 
@@ -256,8 +286,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     t = _raw(target)
     if isinstance(t, np.ndarray) and t.dtype.kind == "f":
         if tuple(t.shape) != tuple(input.shape):
-            raise ValueError(f"cross_entropy: class-probability targets must have the input's shape "
-                             f"{tuple(input.shape)}, got {tuple(t.shape)}")
+            raise ValueError(f"cross_entropy: got a float target of shape {tuple(t.shape)} for "
+                             f"input of shape {tuple(input.shape)}; class-index targets must be "
+                             f"integers (target.long()) of shape {_class_shape(input.shape)}, "
+                             f"class-probability targets floats of the input's shape")
         if input.array.dtype.kind != "f":
             raise TypeError("cross_entropy: expected floating-point logits")
         return loss.CrossEntropyLoss.apply(input, target, _raw(weight), ignore_index,
@@ -307,7 +339,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     training: batch statistics; running_mean/var (if given) move towards them by ``momentum``
     (the variance unbiased, as PyTorch). Otherwise: the running statistics.
     """
-    x = input.array
+    x = _input_array(input, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected at least 2D input (N, C, ...), got shape "
                          f"{tuple(x.shape)}")
@@ -371,14 +403,14 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_p(p)
     if not training or p == 0:
         return input
-    return Dropout.apply(input, p, input.array.shape, rng())
+    return Dropout.apply(input, p, _input_array(input, "dropout").shape, rng())
 
 
 def _channel_dropout(input, p, training, batched_ndim, name):
     _check_p(p)
     if not training or p == 0:
         return input
-    shape = input.array.shape
+    shape = _input_array(input, name).shape
     if len(shape) not in (batched_ndim, batched_ndim - 1):
         raise RuntimeError(f"{name}: expected {batched_ndim - 1}D or {batched_ndim}D input, got "
                            f"shape {tuple(shape)}")
@@ -404,7 +436,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` picked by the integer tensor ``input``: output shape input.shape + (D,)."""
-    idx = _target_array(input, "embedding")
+    idx = _target_array(input, "embedding", "indices")
     n = weight.shape[0]
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         bad = idx[(idx < 0) | (idx >= n)][0]
@@ -429,7 +461,7 @@ def _renorm_rows(weight, rows, max_norm, norm_type):
 
 def one_hot(tensor, num_classes=-1):
     """(…) int64 -> (…, num_classes) int64 with a 1 at each index."""
-    idx = _target_array(tensor, "one_hot")
+    idx = _target_array(tensor, "one_hot", "class indices")
     if num_classes == -1:
         num_classes = int(idx.max()) + 1 if idx.size else 0
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
@@ -440,7 +472,7 @@ def one_hot(tensor, num_classes=-1):
 
 def maxout(input, pieces):
     """Max over groups of ``pieces`` consecutive features of the last dim: (..., n*k) -> (..., n)."""
-    shape = input.array.shape
+    shape = _input_array(input, "maxout").shape
     if shape[-1] % pieces:
         raise RuntimeError(f"maxout: last dimension {shape[-1]} is not divisible by pieces={pieces}")
     return activation.Maxout.apply(input.reshape(*shape[:-1], shape[-1] // pieces, pieces))

@@ -9,6 +9,7 @@ from ..ops import conv, pooling, upsampling
 from ..ops.fold import Fold, Unfold
 from ..tensor import Tensor
 from ..autograd.tensor_base import make_tensor
+from .functional_checks import not_a_tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
@@ -32,7 +33,7 @@ def _as2d(t, spatial, fill=1):
 
 def _check_input(input, spatial, op):
     if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected a Tensor input, got {type(input).__name__}")
+        raise not_a_tensor(op, input)
     if input.ndim not in (spatial + 1, spatial + 2):
         raise RuntimeError(f"{op}: expected a {spatial + 1}-D (unbatched) or {spatial + 2}-D "
                            f"(batched) input, got shape {tuple(input.shape)}")

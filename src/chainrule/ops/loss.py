@@ -42,6 +42,8 @@ class MSELossReference(_DifferenceLoss):
     """``MSELoss`` as written: l(d) = d^2 for every element, then the mean (or sum);
     l'(d) = 2 d."""
 
+    function_name = "mse_loss"
+
     @staticmethod
     def pointwise(d, _):
         return d * d
@@ -56,6 +58,8 @@ class MSELoss(_DifferenceLoss):
 
     Fast path: the reduced forms are one dot product d . d (no d^2 array);
     ``MSELossReference`` squares every element and reduces."""
+
+    function_name = "mse_loss"
 
     reference = MSELossReference
     pointwise = staticmethod(MSELossReference.pointwise)
@@ -78,6 +82,8 @@ class MSELoss(_DifferenceLoss):
 class L1Loss(_DifferenceLoss):
     """l(d) = |d|;  l'(d) = sign(d)."""
 
+    function_name = "l1_loss"
+
     @staticmethod
     def pointwise(d, _):
         return xp.abs(d)
@@ -90,6 +96,8 @@ class L1Loss(_DifferenceLoss):
 class SmoothL1Loss(_DifferenceLoss):
     """l(d) = d^2 / (2 beta) if |d| < beta else |d| - beta/2;  l'(d) = d / beta inside, sign(d)
     outside (beta = 0 is the L1 loss)."""
+
+    function_name = "smooth_l1_loss"
 
     @staticmethod
     def pointwise(d, beta):
@@ -107,6 +115,8 @@ class SmoothL1Loss(_DifferenceLoss):
 
 class HuberLoss(_DifferenceLoss):
     """l(d) = d^2 / 2 if |d| < delta else delta (|d| - delta/2);  l'(d) = clamp(d, -delta, delta)."""
+
+    function_name = "huber_loss"
 
     @staticmethod
     def pointwise(d, delta):
@@ -471,6 +481,7 @@ class KLDivLoss(Op):
     dL/dy = log y + 1 - x (or e^y (y - x + 1)). 'batchmean' divides the sum by the batch size."""
 
     backward_name = "KLDiv"  # grad_fn keeps its printed name, KLDivBackward
+    function_name = "kl_div"
 
     @staticmethod
     def forward(ctx, x, y, reduction, log_target):

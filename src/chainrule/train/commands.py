@@ -39,7 +39,7 @@ def _print_metrics(title, results):
 @click.option("--resume", is_flag=True, help="Continue from the output folder's checkpoint.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def train(config, output, epochs, resume, quiet):
-    from . import CSVLogger, EarlyStopping, LearningRateMonitor, fit
+    from . import CSVLogger, LearningRateMonitor, fit
     try:
         cfg = load_config(config)
         if epochs is not None:
@@ -47,12 +47,8 @@ def train(config, output, epochs, resume, quiet):
         base_dir = os.path.dirname(os.path.abspath(config))
         parts = build_all(cfg, base_dir)
         callbacks = [LearningRateMonitor()]
-        if cfg["early_stopping"] is not None:
-            try:
-                callbacks.append(EarlyStopping(**cfg["early_stopping"]))
-            except TypeError as e:
-                raise ConfigError("early_stopping", f"{e}; accepted: monitor, patience, min_delta, "
-                                                    f"mode, restore_best_weights") from None
+        if parts["early_stopping"] is not None:
+            callbacks.append(parts["early_stopping"])
     except (ConfigError, FileNotFoundError, OSError, ValueError, KeyError) as e:
         _fail(e)
     out = output or cfg["output"]

@@ -1,13 +1,13 @@
 """Training configurations (TOML) for ``chainrule train``: read, check, and build the pieces.
 
 Everything is checked before training starts (unknown or missing keys, unknown layer, loss,
-optimizer and scheduler names, and the shapes, by a dry forward pass over two samples); a
-``ConfigError`` names the offending key and the accepted values. See examples/configs/*.toml.
+optimizer and scheduler names, the type of every option, the metric early stopping monitors, and
+the shapes, by a dry forward pass over two samples); a ``ConfigError`` names the offending key,
+its value and the accepted values. See examples/configs/*.toml.
 
 A string "@name" in a layer's arguments is replaced by a number read from the data:
 "@n_features", "@n_classes", "@vocab_size", "@seq_len".
 """
-import difflib
 import importlib
 import inspect
 import os
@@ -18,6 +18,8 @@ import numpy as np
 
 from .. import nn, optim
 from ..utils.data import Subset, TensorDataset
+from .config_values import (ConfigError, check_argument_types, check_bool, check_choice,
+                            check_number, suggest)
 
 TOP_KEYS = {"seed": 0, "epochs": 10, "batch_size": 32, "output": "runs/chainrule", "metrics": [],
             "clip_grad_norm": None, "data": None, "model": None, "loss": None, "optimizer": None,
@@ -30,16 +32,12 @@ DATA_KEYS = {
     "text": {"path", "seq_len", "stride", "target"},
 }
 COMMON_DATA_KEYS = {"source", "val_fraction", "val_split", "limit"}
+# The [data] options that are numbers (True: whole numbers, with their least value) or booleans.
+DATA_INTEGERS = {"n": 1, "seed": 0, "k": 1, "limit": 1, "seq_len": 1, "stride": 1}
+DATA_BOOLEANS = ("signed", "train", "flatten")
+EARLY_STOPPING_KEYS = {"monitor", "patience", "min_delta", "mode", "restore_best_weights"}
 LOSS_NAMES = sorted(n for n in dir(nn) if n.endswith("Loss") and isinstance(getattr(nn, n), type))
 ALIASES = {"in": "in_features", "out": "out_features"}
-
-
-class ConfigError(ValueError):
-    """A problem in a training configuration; ``key`` is where ("model.layers[2].out")."""
-
-    def __init__(self, key, message):
-        self.key = key
-        super().__init__(f"config error at {key!r}: {message}")
 
 
 def _layer_names():
@@ -56,18 +54,13 @@ def _class_names(module, base):
                   and issubclass(getattr(module, n), base) and getattr(module, n) is not base)
 
 
-def _suggest(word, choices):
-    close = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def _check_keys(table, allowed, where, required=()):
     if not isinstance(table, dict):
         raise ConfigError(where, f"expected a table, got {type(table).__name__} {table!r}")
     for key in table:
         if key not in allowed:
             raise ConfigError(f"{where}.{key}" if where else key,
-                              f"unknown key{_suggest(key, allowed)}; accepted keys: {sorted(allowed)}")
+                              f"unknown key{suggest(key, allowed)}; accepted keys: {sorted(allowed)}")
     for key in required:
         if key not in table:
             raise ConfigError(f"{where}.{key}" if where else key, "this key is required")
@@ -89,14 +82,19 @@ def check_config(cfg):
     _check_keys(cfg, TOP_KEYS, "", REQUIRED)
     out = {**{k: v for k, v in TOP_KEYS.items()}, **cfg}
     for key in ("epochs", "batch_size"):
-        if not isinstance(out[key], int) or out[key] < 1:
+        if not isinstance(out[key], int) or isinstance(out[key], bool) or out[key] < 1:
             raise ConfigError(key, f"must be a positive integer, got {out[key]!r}")
+    check_number(out["seed"], "seed", integer=True, minimum=0)
+    if out["clip_grad_norm"] is not None:
+        check_number(out["clip_grad_norm"], "clip_grad_norm", above=0)
+    if out["early_stopping"] is not None:
+        _check_early_stopping(out["early_stopping"])
     if not isinstance(out["metrics"], list):
         raise ConfigError("metrics", f"must be a list of names, got {out['metrics']!r}")
     from .metrics import METRICS
     for i, m in enumerate(out["metrics"]):
         if m not in METRICS:
-            raise ConfigError(f"metrics[{i}]", f"unknown metric {m!r}{_suggest(m, METRICS)}; "
+            raise ConfigError(f"metrics[{i}]", f"unknown metric {m!r}{suggest(m, METRICS)}; "
                                                f"accepted: {sorted(METRICS)}")
     return out
 
@@ -105,17 +103,16 @@ def check_config(cfg):
 def build_data(data, base_dir=".", scaler=None):
     """``(train_dataset, val_dataset or None, info)`` from the ``[data]`` table."""
     _check_keys(data, set().union(*DATA_KEYS.values(), COMMON_DATA_KEYS), "data", ("source",))
-    source = data["source"]
-    if source not in DATA_KEYS:
-        raise ConfigError("data.source", f"unknown source {source!r}; accepted: {sorted(DATA_KEYS)}")
+    source = check_choice(data["source"], DATA_KEYS, "data.source", "source")
     _check_keys(data, DATA_KEYS[source] | COMMON_DATA_KEYS, "data")
+    _check_data_values(data)
     path = lambda key: os.path.join(base_dir, os.path.expanduser(_need(data, key)))  # noqa: E731
     info = {"source": source}
     if source == "playground":
         from ..datasets import playground
         name = _need(data, "name")
         if name not in playground.PLAYGROUND:
-            raise ConfigError("data.name", f"unknown dataset {name!r}{_suggest(name, playground.PLAYGROUND)}; "
+            raise ConfigError("data.name", f"unknown dataset {name!r}{suggest(name, playground.PLAYGROUND)}; "
                                            f"accepted: {sorted(playground.PLAYGROUND)}")
         kwargs = {k: data[k] for k in ("n", "noise", "seed", "k", "signed") if k in data}
         try:
@@ -147,6 +144,26 @@ def build_data(data, base_dir=".", scaler=None):
     return _split(dataset, data) + (_describe(dataset, info),)
 
 
+def _check_data_values(data):
+    for key, least in DATA_INTEGERS.items():
+        if key in data:
+            check_number(data[key], f"data.{key}", integer=True, minimum=least)
+    for key in DATA_BOOLEANS:
+        if key in data:
+            check_bool(data[key], f"data.{key}")
+    if "noise" in data:
+        check_number(data["noise"], "data.noise", minimum=0)
+    if "val_fraction" in data:
+        check_number(data["val_fraction"], "data.val_fraction", minimum=0)
+    if "val_split" in data:
+        check_choice(data["val_split"], ("random", "last"), "data.val_split")
+    if "scale" in data:
+        check_choice(data["scale"], ("standard", "minmax"), "data.scale")
+    for key in ("root", "path"):
+        if key in data and not isinstance(data[key], str):
+            raise ConfigError(f"data.{key}", f"must be a string (a file or folder), got {data[key]!r}")
+
+
 def _need(table, key, where="data"):
     if key not in table:
         raise ConfigError(f"{where}.{key}", "this key is required for this source")
@@ -162,10 +179,7 @@ def _split(dataset, data):
     frac = data.get("val_fraction", 0.2)
     if not 0 <= frac < 1:
         raise ConfigError("data.val_fraction", f"must be in [0, 1), got {frac!r}")
-    how = data.get("val_split", "random")
-    if how not in ("random", "last"):
-        raise ConfigError("data.val_split", f"must be 'random' or 'last', got {how!r}")
-    if how == "random":
+    if data.get("val_split", "random") == "random":
         order = np.random.Generator(np.random.PCG64(int(data.get("seed", 0)))).permutation(order)
     cut = len(order) - int(round(frac * len(order)))
     train = Subset(dataset, order[:cut].tolist())
@@ -226,7 +240,7 @@ def _construct(cls, kwargs, where, kind):
                                                                              inspect.Parameter.VAR_KEYWORD)]
     for k in kwargs:
         if k not in accepted:
-            raise ConfigError(f"{where}.{k}", f"{cls.__name__} has no argument {k!r}{_suggest(k, accepted)}; "
+            raise ConfigError(f"{where}.{k}", f"{cls.__name__} has no argument {k!r}{suggest(k, accepted)}; "
                                               f"accepted: {accepted}")
     missing = [p for p in accepted if params[p].default is inspect.Parameter.empty and p not in kwargs
                and p not in ("params", "optimizer")]
@@ -241,7 +255,7 @@ def _build_layer(spec, where, info):
     names = _layer_names()
     kind = spec["type"]
     if kind not in names:
-        raise ConfigError(f"{where}.type", f"unknown layer {kind!r}{_suggest(kind, names)}; accepted: {names}")
+        raise ConfigError(f"{where}.type", f"unknown layer {kind!r}{suggest(kind, names)}; accepted: {names}")
     cls = getattr(nn, kind)
     kwargs = {ALIASES.get(k, k): v for k, v in spec.items() if k != "type"}
     kwargs = _resolve(_construct(cls, kwargs, where, "layer"), info, where)
@@ -255,8 +269,10 @@ def build_loss(loss_cfg):
     loss_cfg = {"type": loss_cfg} if isinstance(loss_cfg, str) else dict(loss_cfg)
     kind = loss_cfg.pop("type", None)
     if kind not in LOSS_NAMES:
-        raise ConfigError("loss.type", f"unknown loss {kind!r}{_suggest(kind, LOSS_NAMES)}; accepted: {LOSS_NAMES}")
+        raise ConfigError("loss.type", f"unknown loss {kind!r}{suggest(kind, LOSS_NAMES)}; accepted: {LOSS_NAMES}")
     cls = getattr(nn, kind)
+    if "reduction" in loss_cfg:
+        check_choice(loss_cfg["reduction"], ("mean", "sum", "none"), "loss.reduction")
     return cls(**_construct(cls, loss_cfg, "loss", "loss"))
 
 
@@ -265,9 +281,10 @@ def build_optimizer(opt_cfg, parameters):
     names = _class_names(optim, optim.Optimizer)
     kind = opt_cfg.pop("type", None)
     if kind not in names:
-        raise ConfigError("optimizer.type", f"unknown optimizer {kind!r}{_suggest(kind, names)}; accepted: {names}")
+        raise ConfigError("optimizer.type", f"unknown optimizer {kind!r}{suggest(kind, names)}; accepted: {names}")
     cls = getattr(optim, kind)
     kwargs = _construct(cls, opt_cfg, "optimizer", "optimizer")
+    check_argument_types(cls, kwargs, "optimizer")
     try:
         return cls(parameters, **kwargs)
     except (TypeError, ValueError) as e:
@@ -284,14 +301,48 @@ def build_scheduler(sched_cfg, optimizer):
              if n not in ("SequentialLR", "ChainedScheduler", "LambdaLR", "MultiplicativeLR")]
     kind = sched_cfg.pop("type", None)
     if kind not in names:
-        raise ConfigError("scheduler.type", f"unknown scheduler {kind!r}{_suggest(kind, names)}; accepted: {names}")
+        raise ConfigError("scheduler.type", f"unknown scheduler {kind!r}{suggest(kind, names)}; accepted: {names}")
     cls = getattr(lrs, kind)
     kwargs = _construct(cls, {**sched_cfg}, "scheduler", "scheduler")
     kwargs.pop("optimizer", None)
+    check_argument_types(cls, kwargs, "scheduler")
     try:
         return cls(optimizer, **kwargs)
     except (TypeError, ValueError) as e:
         raise ConfigError("scheduler", str(e)) from None
+
+
+def _check_early_stopping(table):
+    from .callbacks import EarlyStopping
+    _check_keys(table, EARLY_STOPPING_KEYS, "early_stopping")
+    check_argument_types(EarlyStopping, table, "early_stopping")
+
+
+def logged_names(metrics, has_val, optimizer):
+    """The values ``fit`` logs each epoch of a ``chainrule train`` run (which watches the
+    learning rate): loss, the metrics, their val_ twins with validation data, and lr."""
+    names = ["loss", *metrics]
+    names += ["val_" + n for n in names] if has_val else []
+    groups = len(optimizer.param_groups)
+    return names + (["lr"] if groups == 1 else [f"lr_{i}" for i in range(groups)])
+
+
+def build_early_stopping(es_cfg, logged):
+    """The ``EarlyStopping`` callback of the ``[early_stopping]`` table (None without one); its
+    monitor must be one of the ``logged`` names."""
+    if es_cfg is None:
+        return None
+    from .callbacks import EarlyStopping
+    _check_early_stopping(es_cfg)
+    monitor = es_cfg.get("monitor", "val_loss")
+    if monitor not in logged:
+        hint = ("; this data has no validation part (data.val_fraction = 0), so no val_ values"
+                if monitor.startswith("val_") and not any(n.startswith("val_") for n in logged)
+                else "")
+        raise ConfigError("early_stopping.monitor",
+                          f"{monitor!r} is not a value this run logs{suggest(monitor, logged)}; "
+                          f"it logs: {logged}{hint}")
+    return EarlyStopping(**es_cfg)
 
 
 def dry_run(model, loss_fn, dataset):
@@ -331,5 +382,8 @@ def build_all(cfg, base_dir=".", scaler=None):
     out_shape = dry_run(model, loss_fn, train)
     optimizer = build_optimizer(cfg["optimizer"], model.parameters())
     scheduler = build_scheduler(cfg["scheduler"], optimizer)
+    early_stopping = build_early_stopping(cfg["early_stopping"],
+                                          logged_names(cfg["metrics"], val is not None, optimizer))
     return {"train": train, "val": val, "info": info, "model": model, "loss": loss_fn,
-            "optimizer": optimizer, "scheduler": scheduler, "output_shape": out_shape}
+            "optimizer": optimizer, "scheduler": scheduler, "early_stopping": early_stopping,
+            "output_shape": out_shape}
