@@ -174,3 +174,26 @@ def test_published_checksums_match_the_shared_copies():
         pytest.skip("shared data not present")
     for path, checksum, algorithm in pairs:
         assert datasets.download.file_digest(path, algorithm) == checksum
+
+
+def _cli(*args):
+    click_testing = pytest.importorskip("click.testing")
+    from chainrule.cli import build_cli
+    return click_testing.CliRunner().invoke(build_cli(), list(map(str, args)), catch_exceptions=False)
+
+
+def test_cli_data_download(server, tmp_path, monkeypatch):
+    served, base, requested = server
+    _serve(datasets.FashionMNIST, served, base, monkeypatch)
+    result = _cli("data", "download", "fashion-mnist", "--root", tmp_path)
+    folder = tmp_path / "FashionMNIST" / "raw"
+    assert result.exit_code == 0 and f"ready in {folder}" in result.output
+    assert len(os.listdir(folder)) == 4 and len(datasets.FashionMNIST(tmp_path)) == 6
+    assert _cli("data", "download", "fashion-mnist", "--root", tmp_path).exit_code == 0
+    assert len(requested) == 4
+
+    monkeypatch.setattr(datasets.TextCorpus, "shakespeare_urls", [_closed_port_url()])
+    result = _cli("data", "download", "shakespeare", "--root", tmp_path)
+    assert result.exit_code == 1
+    assert "could not download tinyshakespeare.txt" in result.output
+    assert _cli("data", "download", "cifar").exit_code == 2
