@@ -27,6 +27,7 @@ COMMANDS = {
     "playground": "chainrule.playground.cli:playground",
     "plot": "chainrule.viz.cli:plot",
     "bench": "chainrule.bench_cli:bench",
+    "data": "chainrule.datasets.cli:data",
 }
 
 MISSING_CLICK = ("chainrule's command line needs the 'click' package, which is not installed.\n"

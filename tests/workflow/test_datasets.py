@@ -187,11 +187,6 @@ def test_mnist_count_mismatch(tmp_path):
         datasets.MNIST(root, train=False)
 
 
-def test_mnist_never_downloads(tmp_path):
-    with pytest.raises(ValueError, match="never downloads"):
-        datasets.MNIST(tmp_path, download=True)
-
-
 # -- text ----------------------------------------------------------------------------------------
 @pytest.mark.skipif(not os.path.exists(SHAKESPEARE), reason="shared tiny-Shakespeare corpus not present")
 def test_text_corpus_windows_encode_decode():

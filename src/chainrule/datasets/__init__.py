@@ -1,11 +1,13 @@
-"""Datasets: the playground's 2-D sets, MNIST from IDX files, character text, CSV tables."""
+"""Datasets: the playground's 2-D sets, (Fashion-)MNIST from IDX files, character text, CSV tables."""
 from .csv import CSVDataset, Scaler, from_csv
-from .mnist import MNIST, MNISTFileError, load_mnist
+from .download import DownloadError
+from .mnist import MNIST, FashionMNIST, MNISTFileError, load_mnist
 from .playground import (CLASSIFICATION, PLAYGROUND, REGRESSION, blobs, circle, gaussian, make,
                          multi_gaussian, plane, spiral, spirals, train_test_split, two_moons, xor)
 from .text import TextCorpus, Vocabulary
 
-__all__ = ["CSVDataset", "Scaler", "from_csv", "MNIST", "MNISTFileError", "load_mnist",
+__all__ = ["CSVDataset", "Scaler", "from_csv", "DownloadError", "MNIST", "FashionMNIST",
+           "MNISTFileError", "load_mnist",
            "CLASSIFICATION", "PLAYGROUND", "REGRESSION", "blobs", "circle", "gaussian", "make",
            "multi_gaussian", "plane", "spiral", "spirals", "train_test_split", "two_moons", "xor",
            "TextCorpus", "Vocabulary"]

@@ -1,9 +1,12 @@
 """Character-level text for language modelling (``TextCorpus``)."""
+import os
+
 import numpy as np
 
 from ..tensor import Tensor
 from ..utils.data import Dataset
 from ..autograd.tensor_base import make_tensor
+from .download import download_files
 
 
 class Vocabulary:
@@ -41,7 +44,15 @@ class TextCorpus(Dataset):
     >>> train, val = corpus.split(0.1)    # the text's last 10% for validation, no overlap
     >>> corpus.decode(corpus.encode("To be"))
     'To be'
+
+    ``TextCorpus.download(root)`` fetches the tiny-Shakespeare corpus and gives its path.
     """
+
+    # Karpathy's char-rnn copy of tiny Shakespeare (1,115,394 bytes) and its sha256
+    shakespeare_urls = ["https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
+                        "tinyshakespeare/input.txt"]
+    shakespeare_sha256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+    shakespeare_file = "tinyshakespeare.txt"
 
     def __init__(self, path=None, seq_len=64, stride=None, target="shifted", text=None,
                  vocab=None, encoding="utf-8"):
@@ -66,6 +77,19 @@ class TextCorpus(Dataset):
             raise ValueError(f"TextCorpus: the text has {len(self.ids)} characters, fewer than "
                              f"seq_len + 1 = {self.seq_len + 1}")
         self.starts = np.arange(0, len(self.ids) - self.seq_len, self.stride, dtype=np.int64)
+
+    @classmethod
+    def download(cls, root, progress=True):
+        """The path of ``<root>/tinyshakespeare.txt``, fetched first if it is not there.
+
+        The text is renamed into place only once its sha256 matches the published one.
+        """
+        root = os.path.expanduser(str(root))
+        path = os.path.join(root, cls.shakespeare_file)
+        if not os.path.isfile(path):
+            download_files("TextCorpus", [(cls.shakespeare_file, cls.shakespeare_sha256,
+                                           cls.shakespeare_urls)], root, "sha256", progress)
+        return path
 
     @property
     def vocab_size(self):

@@ -1,0 +1,9 @@
+"""Image data in ``torchvision``'s shape: ``transforms`` and ``datasets`` (MNIST, Fashion-MNIST).
+
+    from chainrule.vision import datasets, transforms
+    train = datasets.MNIST("data", download=True, transform=transforms.Compose([
+        transforms.RandomCrop(28, padding=2), transforms.Normalize((0.1307,), (0.3081,))]))
+"""
+from . import datasets, transforms
+
+__all__ = ["datasets", "transforms"]

@@ -1,0 +1,5 @@
+"""``torchvision.datasets``' image sets: each item is ``(image, label)`` with ``transform`` and
+``target_transform`` applied; the image is already a float tensor (C, H, W) in [0, 1]."""
+from ..datasets.mnist import MNIST, FashionMNIST
+
+__all__ = ["MNIST", "FashionMNIST"]
