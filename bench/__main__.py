@@ -12,8 +12,8 @@ from .harness import (format_markdown, format_table, machine_info, matmul_gflops
 from .workloads import WORKLOADS
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+def main(argv=None, prog="python -m bench"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-w", "--workload", action="append", choices=list(WORKLOADS),
                    help="run this workload (repeatable; default: all)")

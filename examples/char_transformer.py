@@ -18,7 +18,9 @@ from chainrule import nn
 from chainrule.nn.attention import generate_square_subsequent_mask
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_TEXT = os.path.join(HERE, "..", "..", "shared", "data", "tinyshakespeare.txt")
+DEFAULT_TEXT = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data",
+                                            "tinyshakespeare.txt"))
+TEXT_SOURCE = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 
 
 class CharTransformer(nn.Module):
@@ -128,4 +130,8 @@ if __name__ == "__main__":
     parser.add_argument("--minutes", type=float, default=3.0, help="training time budget")
     parser.add_argument("--quick", action="store_true", help="tiny run (also CHAINRULE_CI=1)")
     args = parser.parse_args()
+    if not os.path.isfile(args.text):   # the data is missing: say where to get it
+        parser.exit(2, f"{parser.prog}: no text file at {args.text!r}. Download tiny Shakespeare "
+                       f"(1.1 MB) from {TEXT_SOURCE} and save it as {DEFAULT_TEXT!r}, or name any "
+                       f"UTF-8 text file with --text FILE.\n")
     main(args.text, args.minutes, quick=args.quick or os.environ.get("CHAINRULE_CI") == "1")

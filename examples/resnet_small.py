@@ -16,7 +16,7 @@ import chainrule as cr
 from chainrule import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_ROOT = os.path.join(HERE, "..", "..", "shared", "data", "mnist")
+DEFAULT_ROOT = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
 
 
 class BasicBlock(nn.Module):
@@ -111,5 +111,8 @@ if __name__ == "__main__":
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--root", default=DEFAULT_ROOT, help="folder with the MNIST IDX files")
     args = parser.parse_args()
-    main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", root=args.root,
-         blocks=args.blocks, epochs=args.epochs)
+    try:
+        main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", root=args.root,
+             blocks=args.blocks, epochs=args.epochs)
+    except cr.datasets.MNISTFileError as e:   # the data is missing: say where to get it
+        parser.exit(2, f"{parser.prog}: {e}\nThen run again, or name the folder with --root FOLDER.\n")

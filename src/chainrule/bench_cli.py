@@ -2,7 +2,8 @@
 
 The suite lives beside the package, not inside it (it needs PyTorch, a dev-only dependency), so
 this command looks for it in the source checkout chainrule was installed from, or the current
-directory, and runs ``python -m bench`` there with the same arguments.
+directory, and runs ``python -m bench`` there with the same arguments (its usage line naming
+``chainrule bench``, the way it was invoked).
 """
 import os
 import subprocess
@@ -28,5 +29,7 @@ def bench(args):
     if root is None:
         raise click.ClickException("the benchmark suite (bench/) is not here: run this from a "
                                    "source checkout of chainrule (git clone, pip install -e .)")
-    code = subprocess.call([sys.executable, "-m", "bench", *args], cwd=root)
+    run_suite = ("import sys; from bench.__main__ import main; "
+                 "sys.exit(main(sys.argv[1:], prog='chainrule bench'))")
+    code = subprocess.call([sys.executable, "-c", run_suite, *args], cwd=root)
     sys.exit(code)

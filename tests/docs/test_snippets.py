@@ -95,3 +95,40 @@ def test_documented_training_configs_are_valid(page, line, source, tmp_path):
         raise AssertionError(f"{page.relative_to(REPO)}: the TOML config at line {line} is "
                              f"rejected: {type(e).__name__}: {e}") from e
     assert parts["model"] is not None
+
+
+SHELL_COMMAND = re.compile(r"^(chainrule|python)\s+(\S+)(?:\s+(\S+))?")
+
+
+def shell_commands(page):
+    """(line number, command, block source) of each command line in the page's ```bash blocks."""
+    return [(line + i, text.strip(), source) for line, source in fenced_blocks(page, "bash")
+            for i, text in enumerate(source.splitlines()) if SHELL_COMMAND.match(text.strip())]
+
+
+def test_shell_blocks_run_in_the_quickstart_venv():
+    # after `bash scripts/start.sh` a bare `chainrule` or `python examples/...` is not found
+    # unless .venv is active: every block that shows one activates it first
+    from chainrule.cli import COMMANDS
+    found = 0
+    for page in PAGES:
+        for line, command, source in shell_commands(page):
+            where = f"{page.relative_to(REPO)}:{line}: {command}"
+            assert "source .venv/bin/activate" in source.split(command)[0], where
+            program, first, second = SHELL_COMMAND.match(command).groups()
+            if program == "chainrule" and not first.startswith("-"):
+                assert first in COMMANDS, where
+            elif program == "python" and first == "-m":
+                assert (importlib.util.find_spec(second) is not None
+                        or (REPO / second / "__main__.py").exists()), where
+            elif program == "python":
+                assert (REPO / first).is_file(), where
+            found += 1
+    assert found >= 20
+
+
+def test_readme_quickstart_says_to_activate_the_venv():
+    quickstart = (REPO / "README.md").read_text(encoding="utf-8").split("## Quickstart", 1)[1]
+    quickstart = quickstart.split("\n## ", 1)[0]
+    assert "bash scripts/start.sh" in quickstart and "bash scripts/test.sh" in quickstart
+    assert "source .venv/bin/activate" in quickstart

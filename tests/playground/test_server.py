@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -262,6 +263,45 @@ def test_other_hosts_print_a_warning():
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=5)
     assert "warning" in err and "127.0.0.2" in err
+
+
+UNGUARDED_SCRIPT = """
+from chainrule.playground.server import serve
+serve(host="127.0.0.1", port={port}, workers=1)
+"""
+
+
+def test_serve_refuses_to_run_while_a_spawned_worker_imports_the_script(monkeypatch):
+    import multiprocessing
+    from chainrule.playground.server import serve
+    monkeypatch.setattr(multiprocessing.current_process(), "_inheriting", True, raising=False)
+    with pytest.raises(RuntimeError, match=r'if __name__ == "__main__":'):
+        serve(port=free_port(), workers=1)
+
+
+def test_an_unguarded_script_gets_the_guard_explained_not_a_second_server(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED_SCRIPT.format(port=free_port()))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not any("main guard" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        reader.join(timeout=5)
+    err = "".join(lines)
+    assert "main guard" in err and 'if __name__ == "__main__":' in err, err
+    assert "address already in use" not in err.lower() and "bootstrapping phase" not in err, err
 
 
 def test_click_command_is_registered():

@@ -80,6 +80,45 @@ def test_train_resume_continues(tmp_path):
     assert len(json.loads((out / "history.json").read_text())["history"]["loss"]) == 3
 
 
+def test_train_refuses_to_replace_a_run_unless_told_to(tmp_path):
+    out = tmp_path / "run"
+    assert _run("train", _config(tmp_path, epochs=2), "-o", out, "-q")[0] == 0
+    before = (out / "checkpoint.safetensors").read_bytes()
+    code, text = _run("train", _config(tmp_path, epochs=3), "-o", out, "-q")
+    assert code != 0 and "already holds a run" in text and "--overwrite" in text, text
+    assert (out / "checkpoint.safetensors").read_bytes() == before
+    code, text = _run("train", _config(tmp_path, epochs=3), "-o", out, "-q", "--overwrite")
+    assert code == 0 and "finished 3 epochs" in text, text
+    assert len(json.loads((out / "history.json").read_text())["history"]["loss"]) == 3
+
+
+def test_train_writes_into_an_existing_folder_without_a_run(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert _run("train", _config(tmp_path, epochs=1), "-o", out, "-q")[0] == 0
+    assert (out / "notes.txt").read_text() == "mine" and (out / "checkpoint.safetensors").exists()
+
+
+def test_bench_usage_names_the_command_it_was_run_as():
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "chainrule.cli", "bench", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: chainrule bench"), proc.stdout
+
+
+def test_command_help_lines_start_with_a_capital():
+    code, text = _run("--help")
+    assert code == 0
+    listed = text.split("Commands:", 1)[1].strip().splitlines()
+    assert len(listed) >= 7
+    for line in listed:
+        name, summary = line.split(None, 1)
+        assert summary[0].isupper(), line
+
+
 def test_info_on_a_plain_state_dict(tmp_path):
     cr.save(cr.nn.Linear(3, 4).state_dict(), tmp_path / "w.safetensors")
     code, text = _run("info", tmp_path / "w.safetensors")

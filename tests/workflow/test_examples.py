@@ -70,3 +70,17 @@ def test_readme_training_workflow_snippet_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(code.replace("epochs=150", "epochs=3"), {"__name__": "readme"})
     assert (tmp_path / "spiral.safetensors").exists() and (tmp_path / "history.csv").exists()
+
+
+@pytest.mark.parametrize("script,flag,what", [
+    ("mnist_mlp", "--root", "t10k-images-idx3-ubyte"), ("mnist_cnn", "--root", "t10k-images-idx3-ubyte"),
+    ("resnet_small", "--root", "t10k-images-idx3-ubyte"), ("char_lstm", "--text", "tiny Shakespeare"),
+    ("char_transformer", "--text", "tiny Shakespeare")])
+def test_data_examples_explain_missing_data_without_a_traceback(script, flag, what, tmp_path):
+    missing = tmp_path / "absent"
+    proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, f"{script}.py"), flag, str(missing),
+                           "--quick"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert str(missing) in proc.stderr and what in proc.stderr and flag in proc.stderr
+    assert "https://" in proc.stderr

@@ -8,7 +8,7 @@ import sys
 
 from .server import DEFAULT_HOST, DEFAULT_PORT
 
-HELP = "start the Playground (train networks live in the browser)"
+HELP = "Start the Playground: train networks live in the browser."
 
 
 def add_arguments(parser):

@@ -211,7 +211,13 @@ def single_threaded_blas():
 
 def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions=None,
           workers=None, log_level="warning"):
-    """Run the Playground until Ctrl-C (which stops it within about two seconds)."""
+    """Run the Playground until Ctrl-C (which stops it within about two seconds).
+
+    A script that calls ``serve`` must do so under ``if __name__ == "__main__":``: the worker
+    processes import the script again, and ``serve`` refuses to run during that import.
+    """
+    from .workers import refuse_unguarded_main
+    refuse_unguarded_main()
     import uvicorn
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving the Playground on {host}: anyone who can reach this address "

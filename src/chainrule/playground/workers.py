@@ -13,6 +13,28 @@ import threading
 from .session import Session
 
 
+UNGUARDED_MAIN = (
+    "chainrule Playground: serve() was called while a worker process was starting. Worker "
+    "processes are spawned: each one imports your script again, and a script that calls serve() "
+    "at its top level would start another server in every worker (address-in-use errors, "
+    "multiprocessing tracebacks). Put the call under a main guard:\n\n"
+    "    if __name__ == \"__main__\":\n"
+    "        serve(...)\n\n"
+    "or pass workers=0 to train in the server process.")
+
+
+def refuse_unguarded_main():
+    """Raise ``RuntimeError`` when called from a spawned child that is re-running ``__main__``.
+
+    A spawned (or forkserver) child imports the parent's main script before it runs its target.
+    During that import the child's process object is ``_inheriting`` (multiprocessing's own flag,
+    the one behind its "bootstrapping phase" error); ``parent_process()`` is not yet set then, so
+    it cannot tell that phase apart, and a ``serve`` that is itself a child's target must run.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(UNGUARDED_MAIN)
+
+
 def _state(session):
     return session.playing, session.dirty, session.diverged
 

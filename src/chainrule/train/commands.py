@@ -13,6 +13,7 @@ from .config import ConfigError, build_all, build_data, build_model, check_confi
 from ..autograd.tensor_base import make_tensor
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
+RUN_FILES = (CHECKPOINT_NAME, "config.toml", "log.csv", "history.csv", "history.json", "curves.png")
 
 
 def _fail(error):
@@ -37,8 +38,9 @@ def _print_metrics(title, results):
 @click.option("--output", "-o", default=None, help="Output folder (default: the config's `output`).")
 @click.option("--epochs", type=int, default=None, help="Override the config's epochs.")
 @click.option("--resume", is_flag=True, help="Continue from the output folder's checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in the output folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train(config, output, epochs, resume, quiet):
+def train(config, output, epochs, resume, overwrite, quiet):
     from . import CSVLogger, LearningRateMonitor, fit
     try:
         cfg = load_config(config)
@@ -52,6 +54,11 @@ def train(config, output, epochs, resume, quiet):
     except (ConfigError, FileNotFoundError, OSError, ValueError, KeyError) as e:
         _fail(e)
     out = output or cfg["output"]
+    earlier = [name for name in RUN_FILES if os.path.exists(os.path.join(out, name))]
+    if earlier and not (resume or overwrite):
+        _fail(f"{out} already holds a run ({', '.join(earlier)}); training would replace it. "
+              f"Pass --overwrite to replace it, --resume to continue it, or --output FOLDER to "
+              f"write elsewhere")
     os.makedirs(out, exist_ok=True)
     shutil.copyfile(config, os.path.join(out, "config.toml"))
     ckpt = os.path.join(out, CHECKPOINT_NAME)
