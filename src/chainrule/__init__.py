@@ -33,8 +33,9 @@ float_ = float
 
 
 def __getattr__(name):
-    # cr.viz (matplotlib: the viz extra) loads on first use; the core never imports it
-    if name == "viz":
+    # cr.viz (matplotlib: the viz extra) and cr.vision (torchvision's counterpart) load on first
+    # use; the core never imports them
+    if name in ("viz", "vision"):
         import importlib
-        return importlib.import_module(".viz", __name__)
+        return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
