@@ -44,6 +44,7 @@ def _serve(conn):
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
     from .server import single_threaded_blas
     single_threaded_blas()
+    conn.send(("ready", None, None))
     sessions = {}
     while True:
         try:
@@ -90,6 +91,17 @@ class Worker:
         self.lock = threading.Lock()
         self.sessions = 0
 
+    def wait_ready(self):
+        """Block until the worker has started; raise if it died on the way (most often because
+        the main script, which a spawned worker imports again, calls ``serve`` unguarded)."""
+        try:
+            self.conn.recv()
+        except (EOFError, OSError):
+            self.process.join(timeout=5)
+            raise RuntimeError(
+                f"chainrule Playground: a worker process exited while starting (exit code "
+                f"{self.process.exitcode}); its error is printed above. {UNGUARDED_MAIN}") from None
+
     def call(self, op, sid, *args):
         with self.lock:
             self.conn.send((op, sid, args))
@@ -114,6 +126,13 @@ class WorkerPool:
     def __init__(self, n):
         context = multiprocessing.get_context("spawn")
         self.workers = [Worker(context) for _ in range(n)]
+        try:
+            for worker in self.workers:     # they start in parallel; wait for each in turn
+                worker.wait_ready()
+        except RuntimeError:
+            for worker in self.workers:
+                worker.stop()
+            raise
         self.lock = threading.Lock()
         self.next_id = 0
 
