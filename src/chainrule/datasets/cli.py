@@ -2,23 +2,25 @@
 
     chainrule data download mnist --root data           # data/MNIST/raw/*.gz (60,000 + 10,000)
     chainrule data download fashion-mnist --root data   # data/FashionMNIST/raw/*.gz
+    chainrule data download cifar10 --root data         # data/cifar-10-batches-py/*
     chainrule data download shakespeare --root data    # data/tinyshakespeare.txt
 
 Files already there are kept; each new one is checked against its published checksum.
 """
 import click
 
+from .cifar import CIFAR10
 from .download import DownloadError
 from .mnist import MNIST, FashionMNIST
 from .text import TextCorpus
 
 FETCHERS = {"mnist": MNIST.download, "fashion-mnist": FashionMNIST.download,
-            "shakespeare": TextCorpus.download}
+            "cifar10": CIFAR10.download, "shakespeare": TextCorpus.download}
 
 
 @click.group()
 def data():
-    """Get the datasets chainrule reads (MNIST, Fashion-MNIST, tiny Shakespeare)."""
+    """Get the datasets chainrule reads (MNIST, Fashion-MNIST, CIFAR-10, tiny Shakespeare)."""
 
 
 @data.command(help="Download a dataset's files into --root (skipping those already there).")

@@ -1,5 +1,6 @@
 """``torchvision.datasets``' image sets: each item is ``(image, label)`` with ``transform`` and
 ``target_transform`` applied; the image is already a float tensor (C, H, W) in [0, 1]."""
+from ..datasets.cifar import CIFAR10
 from ..datasets.mnist import MNIST, FashionMNIST
 
-__all__ = ["MNIST", "FashionMNIST"]
+__all__ = ["MNIST", "FashionMNIST", "CIFAR10"]
