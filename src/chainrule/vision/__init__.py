@@ -1,4 +1,5 @@
-"""Image data in ``torchvision``'s shape: ``transforms`` and ``datasets`` (MNIST, Fashion-MNIST).
+"""Image data in ``torchvision``'s shape: ``transforms`` and ``datasets`` (MNIST, Fashion-MNIST,
+CIFAR-10).
 
     from chainrule.vision import datasets, transforms
     train = datasets.MNIST("data", download=True, transform=transforms.Compose([
