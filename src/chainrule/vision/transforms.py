@@ -3,26 +3,21 @@
 Chain them with ``Compose``; the random ones draw from chainrule's default generator, so
 ``cr.manual_seed`` makes a run of augmentations repeatable. chainrule's datasets already give
 float tensors, which ``ToTensor`` passes on unchanged (NumPy arrays and PIL images it converts).
-They prepare data: their outputs are new tensors outside autograd.
+They prepare data: their outputs are new tensors outside autograd. The deterministic forms
+(``rotate``, ``affine``, ``adjust_brightness``...) live in ``chainrule.vision.functional``.
 """
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..autograd.tensor_base import make_tensor
-from ..creation import rand, randint
+from ..creation import empty, rand, randint, randperm
 from ..tensor import Tensor
+from . import functional
+from .functional import InterpolationMode, image_array as _array
 
 PADDING_MODES = ("constant", "edge", "reflect", "symmetric")   # np.pad's names for the same rules
-
-
-def _array(image, transform):
-    if not isinstance(image, Tensor):
-        raise TypeError(f"{transform}: expected a chainrule Tensor image (..., C, H, W), got "
-                        f"{type(image).__name__} (convert it with ToTensor first)")
-    if image.ndim < 2:
-        raise ValueError(f"{transform}: expected an image of size (..., H, W), got {tuple(image.shape)}")
-    return image.array
 
 
 class Compose:
@@ -196,3 +191,210 @@ class RandomCrop:
 
     def __repr__(self):
         return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class RandomVerticalFlip:
+    """Mirror the image top to bottom with probability ``p`` (``rand(1) < p``)."""
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+    def __call__(self, image):
+        array = _array(image, "RandomVerticalFlip")
+        if rand(1).item() < self.p:
+            return make_tensor(array[..., ::-1, :].copy())
+        return image
+
+    def __repr__(self):
+        return f"RandomVerticalFlip(p={self.p})"
+
+
+def _uniform(low, high):
+    """One draw as ``torch.empty(1).uniform_(low, high)`` makes it (float32, then a float)."""
+    return float(empty(1).uniform_(float(low), float(high)).item())
+
+
+def _check_sequence(value, name, transform, sizes):
+    lengths = " or ".join(str(n) for n in sizes)
+    if not isinstance(value, Sequence):
+        raise TypeError(f"{transform}: {name} should be a sequence of length {lengths}.")
+    if len(value) not in sizes:
+        raise ValueError(f"{transform}: {name} should be a sequence of length {lengths}.")
+
+
+def _angle_range(value, name, transform, sizes=(2,)):
+    """``[-value, value]`` for one number, else the sequence itself, as floats."""
+    if isinstance(value, numbers.Number):
+        if value < 0:
+            raise ValueError(f"{transform}: If {name} is a single number, it must be positive.")
+        value = [-value, value]
+    else:
+        _check_sequence(value, name, transform, sizes)
+    return [float(v) for v in value]
+
+
+def _geometry_options(interpolation, fill, center, transform):
+    if not isinstance(interpolation, InterpolationMode):
+        raise TypeError(f"{transform}: Argument interpolation should be a InterpolationMode, got "
+                        f"{type(interpolation).__name__}")
+    if fill is None:
+        fill = 0
+    elif not isinstance(fill, (Sequence, numbers.Number)):
+        raise TypeError(f"{transform}: Fill should be either a sequence or a number.")
+    if center is not None:
+        _check_sequence(center, "center", transform, (2,))
+    return interpolation, fill, center
+
+
+def _fill_per_channel(fill, array):
+    """torchvision hands the tensor path one fill value per channel."""
+    channels = array.shape[-3] if array.ndim >= 3 else 1
+    if isinstance(fill, numbers.Number):
+        return [float(fill)] * channels
+    return [float(f) for f in fill]
+
+
+class RandomRotation:
+    """Rotate counter-clockwise by an angle drawn uniformly from ``degrees`` (``(-d, d)`` for one
+    number): ``empty(1).uniform_(lo, hi)``. See ``functional.rotate`` for the rest."""
+
+    def __init__(self, degrees, interpolation=InterpolationMode.NEAREST, expand=False, center=None,
+                 fill=0):
+        self.degrees = _angle_range(degrees, "degrees", "RandomRotation")
+        self.interpolation, self.fill, self.center = _geometry_options(
+            interpolation, fill, center, "RandomRotation")
+        self.expand = expand
+
+    @staticmethod
+    def get_params(degrees):
+        """The angle, in degrees."""
+        return _uniform(degrees[0], degrees[1])
+
+    def __call__(self, image):
+        fill = _fill_per_channel(self.fill, _array(image, "RandomRotation"))
+        angle = self.get_params(self.degrees)
+        return functional.rotate(image, angle, self.interpolation, self.expand, self.center, fill)
+
+    def __repr__(self):
+        text = f"RandomRotation(degrees={self.degrees}, interpolation={self.interpolation.value}, " \
+               f"expand={self.expand}"
+        if self.center is not None:
+            text += f", center={self.center}"
+        return text + f", fill={self.fill})"
+
+
+class RandomAffine:
+    """A random ``functional.affine``: its parameters drawn in torchvision's order.
+
+    angle ``uniform(degrees)``; then, if ``translate = (a, b)``, ``tx = round(uniform(-a W, a W))``
+    and ``ty = round(uniform(-b H, b H))``; then scale ``uniform(scale)`` (else 1); then shear x
+    ``uniform(shear[0:2])`` and, for four values, shear y ``uniform(shear[2:4])`` (else 0).
+    """
+
+    def __init__(self, degrees, translate=None, scale=None, shear=None,
+                 interpolation=InterpolationMode.NEAREST, fill=0, center=None):
+        self.degrees = _angle_range(degrees, "degrees", "RandomAffine")
+        if translate is not None:
+            _check_sequence(translate, "translate", "RandomAffine", (2,))
+            if not all(0.0 <= t <= 1.0 for t in translate):
+                raise ValueError("RandomAffine: translation values should be between 0 and 1")
+        if scale is not None:
+            _check_sequence(scale, "scale", "RandomAffine", (2,))
+            if any(s <= 0 for s in scale):
+                raise ValueError("RandomAffine: scale values should be positive")
+        self.translate, self.scale = translate, scale
+        self.shear = None if shear is None else _angle_range(shear, "shear", "RandomAffine", (2, 4))
+        self.interpolation, self.fill, self.center = _geometry_options(
+            interpolation, fill, center, "RandomAffine")
+
+    @staticmethod
+    def get_params(degrees, translate, scale_ranges, shears, img_size):
+        """``(angle, (tx, ty), scale, (shear_x, shear_y))`` for an image of ``img_size`` (W, H)."""
+        angle = _uniform(degrees[0], degrees[1])
+        translations = (0, 0)
+        if translate is not None:
+            max_dx, max_dy = float(translate[0] * img_size[0]), float(translate[1] * img_size[1])
+            translations = (int(round(_uniform(-max_dx, max_dx))), int(round(_uniform(-max_dy, max_dy))))
+        scale = 1.0 if scale_ranges is None else _uniform(scale_ranges[0], scale_ranges[1])
+        shear_x = shear_y = 0.0
+        if shears is not None:
+            shear_x = _uniform(shears[0], shears[1])
+            if len(shears) == 4:
+                shear_y = _uniform(shears[2], shears[3])
+        return angle, translations, scale, (shear_x, shear_y)
+
+    def __call__(self, image):
+        array = _array(image, "RandomAffine")
+        fill = _fill_per_channel(self.fill, array)
+        height, width = array.shape[-2:]
+        angle, translations, scale, shear = self.get_params(
+            self.degrees, self.translate, self.scale, self.shear, [width, height])
+        return functional.affine(image, angle, translations, scale, shear,
+                                 self.interpolation, fill, self.center)
+
+    def __repr__(self):
+        options = [f"degrees={self.degrees}"]
+        options += [f"{name}={value}" for name, value in
+                    (("translate", self.translate), ("scale", self.scale), ("shear", self.shear))
+                    if value is not None]
+        if self.interpolation != InterpolationMode.NEAREST:
+            options.append(f"interpolation={self.interpolation.value}")
+        if self.fill != 0:
+            options.append(f"fill={self.fill}")
+        if self.center is not None:
+            options.append(f"center={self.center}")
+        return f"RandomAffine({', '.join(options)})"
+
+
+class ColorJitter:
+    """Brightness, contrast, saturation and hue changed by random factors, in a random order.
+
+    ``randperm(4)`` orders the four adjustments first; then each factor set is drawn, in the
+    order brightness, contrast, saturation, hue, uniformly from its range: one number ``v``
+    means ``[max(0, 1 - v), 1 + v]`` (hue: ``[-v, v]``, ``v <= 0.5``). A range of just the
+    identity (1 or, for hue, 0) is skipped and draws nothing.
+    """
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        self.brightness = self._check_input(brightness, "brightness")
+        self.contrast = self._check_input(contrast, "contrast")
+        self.saturation = self._check_input(saturation, "saturation")
+        self.hue = self._check_input(hue, "hue", center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
+
+    @staticmethod
+    def _check_input(value, name, center=1, bound=(0, float("inf")), clip_first_on_zero=True):
+        if isinstance(value, numbers.Number):
+            if value < 0:
+                raise ValueError(f"ColorJitter: If {name} is a single number, it must be non negative.")
+            value = [center - float(value), center + float(value)]
+            if clip_first_on_zero:
+                value[0] = max(value[0], 0.0)
+        elif isinstance(value, (tuple, list)) and len(value) == 2:
+            value = [float(value[0]), float(value[1])]
+        else:
+            raise TypeError(f"ColorJitter: {name} should be a single number or a list/tuple with length 2.")
+        if not bound[0] <= value[0] <= value[1] <= bound[1]:
+            raise ValueError(f"ColorJitter: {name} values should be between {bound}, but got {value}.")
+        return None if value[0] == value[1] == center else tuple(value)
+
+    @staticmethod
+    def get_params(brightness, contrast, saturation, hue):
+        """``(order, brightness, contrast, saturation, hue)``: None for a factor not jittered."""
+        order = randperm(4)
+        factors = [None if bounds is None else _uniform(bounds[0], bounds[1])
+                   for bounds in (brightness, contrast, saturation, hue)]
+        return (order, *factors)
+
+    def __call__(self, image):
+        _array(image, "ColorJitter")
+        order, *factors = self.get_params(self.brightness, self.contrast, self.saturation, self.hue)
+        adjust = (functional.adjust_brightness, functional.adjust_contrast,
+                  functional.adjust_saturation, functional.adjust_hue)
+        for index in order.tolist():
+            if factors[index] is not None:
+                image = adjust[index](image, factors[index])
+        return image
+
+    def __repr__(self):
+        return (f"ColorJitter(brightness={self.brightness}, contrast={self.contrast}, "
+                f"saturation={self.saturation}, hue={self.hue})")
