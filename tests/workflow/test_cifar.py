@@ -3,14 +3,11 @@
 Never the internet; the published checksums are swapped for the fake files' ones, as the MNIST
 download tests do.
 """
-import functools
 import hashlib
-import http.server
 import io
 import os
 import pickle
 import tarfile
-import threading
 
 import numpy as np
 import pytest
@@ -21,33 +18,6 @@ from chainrule.vision import datasets as vision_datasets, transforms
 
 FOLDER = "cifar-10-batches-py"
 SIZES = {"data_batch_1": 5, "data_batch_2": 3, "test_batch": 4}
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(tmp_path):
-    """``(folder served, base URL, names requested)`` of an HTTP server on 127.0.0.1."""
-    served = tmp_path / "served"
-    served.mkdir()
-    requested = []
-
-    class Handler(_Quiet):
-        def do_GET(self):
-            requested.append(self.path.lstrip("/"))
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            functools.partial(Handler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}/", requested
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
 
 
 def _batch(name, n, rng):

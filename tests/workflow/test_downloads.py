@@ -1,11 +1,8 @@
 """Downloads (MNIST, Fashion-MNIST, tiny Shakespeare) from a local HTTP server: never the internet."""
-import functools
 import gzip
 import hashlib
-import http.server
 import os
 import socket
-import threading
 
 import numpy as np
 import pytest
@@ -29,33 +26,6 @@ def _idx_files(seed):
         files[f"{prefix}-images-idx3-ubyte.gz"] = _idx(rng.integers(0, 256, (n, 28, 28)), 2051)
         files[f"{prefix}-labels-idx1-ubyte.gz"] = _idx(rng.integers(0, 10, n), 2049)
     return files
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server(tmp_path):
-    """``(folder served, base URL, names requested)`` of an HTTP server on 127.0.0.1."""
-    served = tmp_path / "served"
-    served.mkdir()
-    requested = []
-
-    class Handler(_Quiet):
-        def do_GET(self):
-            requested.append(self.path.lstrip("/"))
-            super().do_GET()
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                            functools.partial(Handler, directory=str(served)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield served, f"http://127.0.0.1:{httpd.server_address[1]}/", requested
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
 
 
 def _closed_port_url():

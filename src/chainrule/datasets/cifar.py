@@ -19,8 +19,8 @@ import tarfile
 
 import numpy as np
 
-from ..utils.data import Dataset
 from ..autograd.tensor_base import make_tensor
+from .images import ImageDataset
 from .download import download_files, file_digest
 
 HOW_TO_GET = ("Pass download=True (or run: chainrule data download cifar10 --root {shell_root}) to "
@@ -119,7 +119,7 @@ def extract_safely(archive, folder):
                 shutil.copyfileobj(source, out)
 
 
-class CIFAR10(Dataset):
+class CIFAR10(ImageDataset):
     """32x32 colour photographs in 10 classes (``torchvision.datasets.CIFAR10``).
 
     ``dataset[i]`` is ``(image, label)``: image a float32 tensor (3, 32, 32) in [0, 1] (what
@@ -209,29 +209,13 @@ class CIFAR10(Dataset):
     def __len__(self):
         return len(self.data)
 
-    def __getitem__(self, index):
-        image = make_tensor(self.data[index].transpose(2, 0, 1).astype(np.float32) / 255)
-        target = self.targets[index]
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
-
-    @property
-    def _fetch_batch(self):
-        if self.transform is not None or self.target_transform is not None:
-            raise AttributeError("_fetch_batch")
-        return lambda indices: [self._images(indices), make_tensor(self._labels[indices])]
+    def _label_array(self):
+        return self._labels
 
     def _images(self, indices, flatten=False):
         x = self.data[indices].transpose(0, 3, 1, 2).astype(np.float32) / np.float32(255)
         return make_tensor(x.reshape(len(x), -1) if flatten else x)
 
-    def tensors(self, flatten=False):
-        """``(images, labels)``: float32 (N, 3, 32, 32) in [0, 1] (or (N, 3072) with ``flatten``,
-        each row red, green, blue planes as in the files) and int64 (N,)."""
-        return self._images(slice(None), flatten), make_tensor(self._labels.copy())
 
     def __repr__(self):
         return (f"{type(self).__name__}({'train' if self.train else 'test'} split, {len(self)} images, "

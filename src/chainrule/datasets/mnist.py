@@ -16,8 +16,8 @@ import zlib
 
 import numpy as np
 
-from ..utils.data import Dataset
 from ..autograd.tensor_base import make_tensor
+from .images import ImageDataset
 from .download import download_files
 
 IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
@@ -61,7 +61,7 @@ def read_idx(path, magic, dims, dataset="MNIST"):
     return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(shape)
 
 
-class MNIST(Dataset):
+class MNIST(ImageDataset):
     """Handwritten digits, 28x28 grey-scale (``torchvision.datasets.MNIST``).
 
     ``dataset[i]`` is ``(image, label)``: image a float32 tensor (1, 28, 28) in [0, 1] (what
@@ -152,29 +152,13 @@ class MNIST(Dataset):
     def __len__(self):
         return self.data.shape[0]
 
-    def __getitem__(self, index):
-        image = make_tensor(self.data.array[index][None].astype(np.float32) / 255)
-        target = int(self.targets.array[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
-
-    @property
-    def _fetch_batch(self):
-        if self.transform is not None or self.target_transform is not None:
-            raise AttributeError("_fetch_batch")
-        return lambda indices: [self._images(indices), make_tensor(self.targets.array[indices])]
+    def _label_array(self):
+        return self.targets.array
 
     def _images(self, indices, flatten=False):
         x = self.data.array[indices].astype(np.float32) / np.float32(255)
         return make_tensor(x.reshape(len(x), -1) if flatten else x[:, None])
 
-    def tensors(self, flatten=False):
-        """``(images, labels)``: float32 (N, 1, 28, 28) in [0, 1] (or (N, 784) with ``flatten``)
-        and int64 (N,)."""
-        return self._images(slice(None), flatten), make_tensor(self.targets.array.copy())
 
     def __repr__(self):
         return (f"{type(self).__name__}({'train' if self.train else 'test'} split, {len(self)} images, "
