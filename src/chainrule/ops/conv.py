@@ -133,6 +133,12 @@ def from4d(y, spatial):
     return y[:, :, 0, :] if spatial == 1 else y
 
 
+def unpad_grad(gpad, pads, x_shape):
+    """dL/dx from the gradient of the padded input: the padding cropped off, in x's own shape
+    (a 1-D op's x included)."""
+    return crop(gpad, pads, inner_size(x_shape)).reshape(x_shape)
+
+
 def grad_to4d(g):
     """An upstream gradient as 4-d: a 1-D op's (N, C, L) as (N, C, 1, L)."""
     return g[:, :, None, :] if g.ndim == 3 else g
@@ -222,7 +228,7 @@ class ConvReference(Op):
         if need[0]:
             gcols = xp.matmul(xp.swapaxes(w_groups, 1, 2), g_groups)  # W_g^T dY_g
             gpad = col2im(gcols.reshape(N, G * K, P), ctx.pad_shape, k, s, d, o)
-            gx = crop(gpad, pads, inner_size(ctx.x_shape)).reshape(ctx.x_shape)
+            gx = unpad_grad(gpad, pads, ctx.x_shape)
         if need[1]:
             gw = xp.matmul(g_groups, xp.swapaxes(cols, 2, 3)).sum(axis=0).reshape(ctx.w_shape)
         if need[2]:
@@ -322,7 +328,7 @@ class Conv(Op):
                 gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[..., 0]
             else:
                 gpad = col2im(gcols, ctx.pad_shape, k, s, d, o)
-            gx = crop(gpad, pads, inner_size(ctx.x_shape)).reshape(ctx.x_shape)
+            gx = unpad_grad(gpad, pads, ctx.x_shape)
         return gx, gw, gb, None, None, None, None, None
 
 

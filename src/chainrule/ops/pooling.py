@@ -2,8 +2,8 @@
 ``conv``."""
 from ..backend import xp
 from .base import Op
-from .conv import (WindowGeometry, col2im, crop, from4d, grad_to4d, inner_size, offset_slices,
-                   out_size, pad_array, to4d, windows)
+from .conv import (WindowGeometry, col2im, from4d, grad_to4d, offset_slices, out_size, pad_array,
+                   to4d, unpad_grad, windows)
 
 
 def _pool_geometry(x4, k, s, p, d, ceil_mode, op):
@@ -46,7 +46,7 @@ class MaxPoolReference(Op):
         gcols = xp.zeros((N, C, k[0] * k[1], o[0], o[1]), dtype=g.dtype)
         xp.put_along_axis(gcols, ctx.arg[:, :, None], g4[:, :, None], axis=2)
         gpad = col2im(gcols.reshape(N, C * k[0] * k[1], o[0] * o[1]), ctx.pad_shape, k, s, d, o)
-        gx = crop(gpad, pads, inner_size(ctx.x_shape)).reshape(ctx.x_shape)
+        gx = unpad_grad(gpad, pads, ctx.x_shape)
         return gx, None, None, None, None, None, None
 
 
@@ -109,7 +109,7 @@ class MaxPool(Op):
                 gpad[sl] = hit
             else:
                 gpad[sl] += hit
-        gx = crop(gpad, pads, inner_size(x_shape)).reshape(x_shape)
+        gx = unpad_grad(gpad, pads, x_shape)
         return gx, None, None, None, None, None, None
 
     @staticmethod
@@ -183,7 +183,7 @@ class AvgPool(Op):
         g4 = grad_to4d(g) / ctx.count
         cols = xp.broadcast_to(g4[:, :, None, None], g4.shape[:2] + k + o)
         gpad = col2im(cols, pad_shape, k, s, d, o)
-        gx = crop(gpad, pads, inner_size(x_shape)).reshape(x_shape)
+        gx = unpad_grad(gpad, pads, x_shape)
         return gx, None, None, None, None, None, None, None
 
 
