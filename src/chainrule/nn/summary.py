@@ -42,6 +42,21 @@ class ModelSummary:
 
     __repr__ = __str__
 
+    def _repr_html_(self):
+        """The same table as ``str()``, as HTML: Jupyter shows this one."""
+        from html import escape
+        cells = "".join(f"<tr><td>{escape(name)} ({escape(kind)})</td><td>{escape(shape)}</td>"
+                        f"<td style='text-align:right'>{n:,}</td></tr>"
+                        for name, kind, shape, n in self.rows)
+        totals = [("Total params", self.total_params), ("Trainable params", self.trainable_params),
+                  ("Non-trainable params", self.non_trainable_params),
+                  ("Buffers (not learned, elements)", self.buffer_elements)]
+        foot = "".join(f"<tr><td colspan='2'>{label}</td><td style='text-align:right'>{n:,}</td></tr>"
+                       for label, n in totals)
+        return (f"<table><caption>Model: {escape(self.model_name)}</caption><thead><tr>"
+                "<th>Layer (type)</th><th>Output Shape</th><th>Param #</th></tr></thead>"
+                f"<tbody>{cells}</tbody><tfoot>{foot}</tfoot></table>")
+
 
 def _shape_text(out):
     if isinstance(out, Tensor):

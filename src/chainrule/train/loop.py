@@ -200,15 +200,27 @@ def _step_scheduler(scheduler, logs):
         scheduler.step()
 
 
+def _in_notebook():
+    """True inside a Jupyter kernel, whose stderr is no terminal but shows a progress widget."""
+    shell = sys.modules.get("IPython")
+    shell = shell.get_ipython() if shell is not None and hasattr(shell, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def _progress_bar(loader, epoch, epochs, progress):
-    if not progress or not sys.stderr.isatty():
+    if not progress or not (sys.stderr.isatty() or _in_notebook()):
         return loader
     try:
         from tqdm.auto import tqdm
     except ImportError:
         return loader
-    return tqdm(loader, total=len(loader), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch",
-                leave=True, dynamic_ncols=True)
+    options = dict(total=len(loader), desc=f"Epoch {epoch + 1}/{epochs}", unit="batch", leave=True)
+    try:
+        return tqdm(loader, dynamic_ncols=True, **options)
+    except ImportError:
+        # tqdm.auto picks the notebook widget, which raises without ipywidgets: fall back to text
+        from tqdm import tqdm as text_tqdm
+        return text_tqdm(loader, **options)
 
 
 def _close_bar(bar, loader, logs):
