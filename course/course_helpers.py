@@ -20,8 +20,11 @@ def pick(full, quick):
 
 
 def data_folder():
-    """CHAINRULE_DATA, else ``../shared/data`` beside the repository (None when neither exists)."""
-    for folder in (os.environ.get("CHAINRULE_DATA"), HERE.parent.parent / "shared" / "data"):
+    """CHAINRULE_DATA, else ``../shared/data`` beside the repository or beside a folder above it
+    (a git worktree's checkout sits deeper); None when there is none."""
+    candidates = [os.environ.get("CHAINRULE_DATA")]
+    candidates += [parent / "shared" / "data" for parent in HERE.parent.parents]
+    for folder in candidates:
         if folder and pathlib.Path(folder).is_dir():
             return pathlib.Path(folder)
     return None
