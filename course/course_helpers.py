@@ -125,9 +125,10 @@ def playground_link(preset=None, base="http://127.0.0.1:8765/", **changes):
     """The Playground URL whose hash holds a preset's settings (``PRESETS`` in
     chainrule/playground/presets.py), or the defaults, with ``changes`` applied."""
     from chainrule.playground.presets import PRESETS
-    from chainrule.playground.protocol import DEFAULT_SETTINGS
+    from chainrule.playground.protocol import DEFAULT_SETTINGS, full_settings
     settings = dict(PRESETS[preset]["settings"] if preset else DEFAULT_SETTINGS)
     settings.update(changes)
+    settings = full_settings(settings)   # a link the page would reject raises here instead
     pairs = [f"{key}={urllib.parse.quote(_value_text(key, v), safe=',-_.!~*()')}"
              for key, v in settings.items()]
     return base + "#" + "&".join(pairs)

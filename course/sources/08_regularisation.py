@@ -97,7 +97,7 @@ print(f"largest row norm of layer 2: {norms.max():.4f}")
 
 # %%
 cr.manual_seed(0)
-stopper = cr.train.EarlyStopping(patience=10, restore_best_weights=True)
+stopper = cr.train.EarlyStopping(patience=25, restore_best_weights=True)
 h = run(mlp(128, 3), callbacks=[stopper])
 print(f"stopped after {len(h['loss'])} of {EPOCHS} epochs; best validation loss {min(h['val_loss']):.4f} "
       f"at epoch {int(np.argmin(h['val_loss'])) + 1}")
