@@ -23,8 +23,9 @@ cr.manual_seed(0)
 
 # %% [markdown]
 # ## One neuron is logistic regression
-# A `Linear(2, 1)` followed by the sigmoid; the loss is the binary cross-entropy. On the four XOR
-# corners it can at best get three right.
+# A `Linear(2, 1)` followed by the sigmoid; the loss is the binary cross-entropy. No line puts
+# all four XOR corners on their right sides, and under the cross-entropy the neuron's best
+# compromise is to output 0.5 everywhere.
 
 # %%
 X4 = cr.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])

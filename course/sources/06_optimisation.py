@@ -113,4 +113,6 @@ plt.show()
 # * Raise Momentum's `momentum` to 0.99 (`(cr.optim.SGD, {"lr": 0.01, "momentum": 0.99})`): the
 #   overshoot grows.
 # * Put `lrs=[0.3, 3.0, 10.0]` in the sweep: where does "best" turn into "unstable"?
+# * Adadelta starts with tiny steps (its running averages start at zero): give the race
+#   `steps=1000` and see it arrive.
 # * Pass `scheduler=` to `cr.train.fit` with one of the schedules above.

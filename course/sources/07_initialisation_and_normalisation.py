@@ -25,7 +25,10 @@ import matplotlib.pyplot as plt
 cr.manual_seed(0)
 
 # %% [markdown]
-# ## Zeros: symmetry is never broken
+# ## A constant: symmetry is never broken
+# All weights 0.3 (with exact zeros the output layer's weights are 0 too, so the hidden layer
+# receives no gradient at all). Every hidden unit starts equal, gets the same gradient, and
+# stays equal to the others.
 
 # %%
 X, y = cr.datasets.circle(n=pick(300, 100), seed=0)
