@@ -83,6 +83,10 @@ Resolved. resolved.
 
 First Citizen:
 First, you know Caius Marcius is chief enemy to the people.
+
+ROMEO:
+But, soft! what light through yonder window breaks?
+It is the east, and Juliet is the sun.
 """
 
 

@@ -55,7 +55,7 @@ for pieces_w, meaning in (([[1.0], [-1.0]], "pieces x, -x: |x|"), ([[1.0], [0.0]
 
 # %% [markdown]
 # ## Saturation and dead units on a deep net
-# Ten layers of 32 units on the Playground's circle data; we measure, after the forward pass,
+# `DEPTH` layers of `WIDTH` units on the Playground's circle data; we measure, after the forward pass,
 # the fraction of sigmoid units in their saturated region and the fraction of ReLU units that
 # output zero for *every* example (dead).
 

@@ -45,7 +45,7 @@ print("training accuracy:", round(history["accuracy"][-1], 3))
 
 # %% [markdown]
 # ## Activations through a deep net, by initialisation
-# Ten layers of 256 units on random inputs; the standard deviation of each layer's output.
+# `DEPTH` layers of `WIDTH` units on random inputs; the standard deviation of each layer's output.
 
 # %%
 DEPTH, WIDTH = 10, pick(256, 64)
