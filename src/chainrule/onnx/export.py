@@ -79,6 +79,17 @@ def _flatten(obj):
                     f"or (nested) tuples of tensors")
 
 
+def _tensors_in(args):
+    """The tensors among the example arguments, nested tuples and lists included, in order."""
+    found = []
+    for a in args:
+        if isinstance(a, TensorBase):
+            found.append(a)
+        elif isinstance(a, (tuple, list)):
+            found += _tensors_in(a)
+    return found
+
+
 def _value_info(name, t, dynamic):
     dims = [dynamic.get(i, n) for i, n in enumerate(t.shape)]
     return helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(t.array.dtype),
@@ -97,7 +108,7 @@ def build_model(model, args, input_names=None, output_names=None, dynamic_axes=N
     """The ``onnx.ModelProto`` of ``model`` traced on ``args`` (see ``export``)."""
     opset = opset_version or DEFAULT_OPSET
     args = args if isinstance(args, tuple) else (args,)
-    inputs = [a for a in args if isinstance(a, TensorBase)]
+    inputs = _tensors_in(args)
     names = list(input_names or [])
     names += [("input" if len(inputs) == 1 else f"input_{i}") for i in range(len(names),
                                                                             len(inputs))]

@@ -143,14 +143,10 @@ def _dropout(g, m, args, kwargs, out):
 
 @converts(nn.Upsample)
 def _upsample(g, m, args, kwargs, out):
+    # nearest: output index i reads input floor(i / scale), ONNX's "asymmetric" + "floor"
     x = args[0]
-    modes = {"nearest": ("nearest", "asymmetric"), "linear": ("linear", "half_pixel"),
-             "bilinear": ("linear", "half_pixel")}
-    if m.mode not in modes:
+    if m.mode != "nearest":
         _refuse(m, f"mode={m.mode!r}")
-    mode, transform = modes[m.mode]
-    if m.align_corners:
-        transform = "align_corners"
     n = x.ndim - 2
     if m.scale_factor is not None:
         scales = [1.0, 1.0] + list(_tuple(m.scale_factor, n))
@@ -161,5 +157,5 @@ def _upsample(g, m, args, kwargs, out):
         head = g.node("Slice", [shape, g.ints([0]), g.ints([2])])
         sizes = g.node("Concat", [head, g.ints(list(_tuple(m.size, n)))], axis=0)
         inputs = [g.value(x), "", "", sizes]
-    g.bind(out, g.node("Resize", inputs, mode=mode, coordinate_transformation_mode=transform,
-                       nearest_mode="floor" if mode == "nearest" else None))
+    g.bind(out, g.node("Resize", inputs, mode="nearest",
+                       coordinate_transformation_mode="asymmetric", nearest_mode="floor"))
