@@ -72,7 +72,8 @@ def test_cnn_layers(tmp_path):
     assert_matches(*export_and_run(model, cr.randn(2, 3, 16, 16), tmp_path))
 
 
-def test_conv1d_pool1d_and_sized_upsampling(tmp_path):
+@pytest.mark.parametrize("opset", [17, 18])     # 18 moves ReduceMean's axes into an input
+def test_conv1d_pool1d_and_sized_upsampling(opset, tmp_path):
     cr.manual_seed(3)
 
     class Net(nn.Module):
@@ -87,7 +88,7 @@ def test_conv1d_pool1d_and_sized_upsampling(tmp_path):
             y = self.bn(self.pool(self.conv(x)))          # (N, 4, 7)
             return self.up(y.unsqueeze(1)).mean(dim=1) + y.sum(dim=2, keepdim=True)[:, :1, None].squeeze(2)
     model = Net()
-    assert_matches(*export_and_run(model, cr.randn(3, 2, 18), tmp_path))
+    assert_matches(*export_and_run(model, cr.randn(3, 2, 18), tmp_path, opset_version=opset))
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
@@ -183,6 +184,15 @@ class _Call(nn.Module):
 
     def forward(self, x):
         return self.attn(x, x, x, **self.options)[self.pick]
+
+
+def test_torch_options_and_unknown_ones(tmp_path):
+    model = nn.Linear(2, 2)
+    proto = cr.onnx.export(model, (cr.randn(1, 2),), None, dynamo=False,
+                           do_constant_folding=True)
+    assert [n.op_type for n in proto.graph.node] == ["Gemm", "Identity"]
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        cr.onnx.export(model, (cr.randn(1, 2),), tmp_path / "m.onnx", inpt_names=["x"])
 
 
 def test_export_restores_training_mode(tmp_path):

@@ -145,11 +145,21 @@ def build_model(model, args, input_names=None, output_names=None, dynamic_axes=N
     return proto
 
 
-def export(model, args, f, kwargs=None, export_params=True, verbose=False, input_names=None,
-           output_names=None, opset_version=None, dynamic_axes=None, **unused):
+# torch.onnx.export options that do not change the graph chainrule writes (it has no dynamo or
+# TorchScript path, folds nothing it need not, and keeps the weights inside the file)
+IGNORED_OPTIONS = {"dynamo", "do_constant_folding", "external_data", "optimize", "verify",
+                   "report", "profile", "dump_exported_program", "artifacts_dir",
+                   "autograd_inlining", "operator_export_type", "keep_initializers_as_inputs",
+                   "export_modules_as_functions", "custom_opsets", "training"}
+
+
+def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=None,
+           output_names=None, opset_version=None, export_params=True, dynamic_axes=None,
+           **options):
     """Export ``model`` to the ONNX file ``f`` (a path or a binary file object), as
     ``torch.onnx.export`` does: the model runs once on ``args`` (a tensor or a tuple of them) in
-    eval mode and the operations it performs become the graph.
+    eval mode and the operations it performs become the graph; returns the ``onnx.ModelProto``
+    (and writes nothing when ``f`` is None).
 
     ``input_names``/``output_names`` name the graph's inputs and outputs (default ``input``/
     ``output``, numbered when there are several); ``dynamic_axes`` maps a name to the axes that
@@ -157,6 +167,13 @@ def export(model, args, f, kwargs=None, export_params=True, verbose=False, input
     17. The file is checked with ``onnx.checker`` and written atomically. Raises
     ``UnsupportedOperatorError`` naming an operation or module option that has no export.
     """
+    unknown = sorted(set(options) - IGNORED_OPTIONS)
+    if unknown:
+        raise TypeError(f"onnx.export() got unexpected keyword argument(s) {unknown}")
+    training = options.get("training")
+    if training is not None and "EVAL" not in str(training).upper():
+        raise ValueError(f"onnx.export: training={training} is not supported; chainrule "
+                         f"exports the model in eval mode (TrainingMode.EVAL)")
     if not export_params:
         raise ValueError("onnx.export: export_params=False is not supported (the weights are "
                          "always stored in the file)")
@@ -164,6 +181,8 @@ def export(model, args, f, kwargs=None, export_params=True, verbose=False, input
                         kwargs)
     if verbose:
         print(helper.printable_graph(proto.graph))
+    if f is None:
+        return proto
     data = proto.SerializeToString()
     if isinstance(f, _io.IOBase) or hasattr(f, "write"):
         f.write(data)
