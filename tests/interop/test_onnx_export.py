@@ -86,7 +86,8 @@ def test_conv1d_pool1d_and_sized_upsampling(opset, tmp_path):
 
         def forward(self, x):
             y = self.bn(self.pool(self.conv(x)))          # (N, 4, 7)
-            return self.up(y.unsqueeze(1)).mean(dim=1) + y.sum(dim=2, keepdim=True)[:, :1, None].squeeze(2)
+            pooled = y.sum(dim=2, keepdim=True)[:, :1, None].squeeze(2)    # (N, 1, 1)
+            return self.up(y.unsqueeze(1)).mean(dim=1) + pooled
     model = Net()
     assert_matches(*export_and_run(model, cr.randn(3, 2, 18), tmp_path, opset_version=opset))
 

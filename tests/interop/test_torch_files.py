@@ -106,7 +106,8 @@ def test_dtypes_strides_offsets_and_shared_storage_from_torch(tmp_path):
     obj = {"base": base, "row": base[1], "t": base.t(), "cols": base[:, 1::2],
            "size": torch.Size([2, 3]), "scalar": torch.tensor(2.5, dtype=torch.float64),
            "ints": torch.arange(4, dtype=torch.int16), "mask": torch.tensor([True, False]),
-           "half": torch.tensor([1.5], dtype=torch.float16), "bytes": torch.tensor([7], dtype=torch.uint8),
+           "half": torch.tensor([1.5], dtype=torch.float16),
+           "bytes": torch.tensor([7], dtype=torch.uint8),
            "nested": [1, 2.0, "three", None, (4,)]}
     with open(tmp_path / "mixed.pt", "wb") as f:
         torch.save(obj, f)

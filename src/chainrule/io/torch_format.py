@@ -19,6 +19,8 @@ import zipfile
 import numpy as np
 
 from ..autograd.tensor_base import make_tensor
+from ..nn.parameter import Parameter
+from ..size import Size
 from ..tensor import Tensor
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -69,12 +71,10 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
 
 
 def _rebuild_parameter(data, requires_grad, backward_hooks, *state):
-    from ..nn.parameter import Parameter
     return Parameter(data, requires_grad=bool(requires_grad))
 
 
 def _size(dims=()):
-    from ..size import Size
     return Size(dims)
 
 
@@ -130,8 +130,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def _unpickle(data, read_record, where):
     try:
         return _RestrictedUnpickler(io.BytesIO(data), read_record, where).load()
-    except TorchFormatError:
-        raise
+    except TorchFormatError as e:
+        if str(e).startswith("load:"):
+            raise
+        raise TorchFormatError(f"load: {where}: {e}") from None
     except (pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError,
             IndexError, KeyError) as e:
         raise TorchFormatError(f"load: {where}: its pickle is damaged ({type(e).__name__}: "
@@ -219,8 +221,10 @@ def _unpickle_stream(stream, storages, where):
     unpickler.storages = storages
     try:
         return unpickler.load()
-    except TorchFormatError:
-        raise
+    except TorchFormatError as e:
+        if str(e).startswith("load:"):
+            raise
+        raise TorchFormatError(f"load: {where}: {e}") from None
     except (pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError,
             IndexError, KeyError) as e:
         raise TorchFormatError(f"load: {where}: its pickle is damaged ({type(e).__name__}: "

@@ -88,11 +88,11 @@ def _avg_pool(g, m, args, kwargs, out):
 def _adaptive_avg_pool(g, m, args, kwargs, out):
     x = args[0]
     n = 1 if isinstance(m, nn.AdaptiveAvgPool1d) else 2
-    size = tuple(x.shape[-n:][i] if s is None else s for i, s in enumerate(_tuple(m.output_size, n)))
+    spatial = x.shape[-n:]
+    size = tuple(d if s is None else s for d, s in zip(spatial, _tuple(m.output_size, n)))
     if all(s == 1 for s in size):
         g.bind(out, g.node("GlobalAveragePool", [g.value(x)]))
         return
-    spatial = x.shape[-n:]
     if any(d % s for d, s in zip(spatial, size)):
         _refuse(m, f"output_size {size} that does not divide the input's {tuple(spatial)}")
     kernel = [d // s for d, s in zip(spatial, size)]

@@ -10,6 +10,7 @@ import math
 import numpy as np
 from onnx import helper
 
+from ..autograd.tensor_base import TensorBase
 from ..ops import activation, elementwise, indexing, linalg, linear, reduction, shape
 from .graph import INT64_MAX, INT64_MIN, UnsupportedOperatorError
 
@@ -97,7 +98,8 @@ def _clip(g, out, a, lo, hi):
 
 @converts(elementwise.Cast)
 def _cast(g, out, a, np_dtype):
-    g.bind(out, g.node("Cast", [g.value(a)], to=helper.np_dtype_to_tensor_dtype(np.dtype(np_dtype))))
+    to = helper.np_dtype_to_tensor_dtype(np.dtype(np_dtype))
+    g.bind(out, g.node("Cast", [g.value(a)], to=to))
 
 
 @converts(activation.LeakyReLU)
@@ -229,8 +231,7 @@ converts(reduction.Mean)(_reduce("ReduceMean", 18))
 @converts(indexing.GetItem)
 def _getitem(g, out, a, index):
     index = index if isinstance(index, tuple) else (index,)
-    if any(isinstance(i, (np.ndarray, list)) or getattr(i, "dtype", None) is not None
-           for i in index):
+    if any(isinstance(i, (np.ndarray, list, TensorBase)) for i in index):
         raise UnsupportedOperatorError("onnx.export: indexing with an array of indices (advanced "
                                        "indexing) has no ONNX export yet; use index_select")
     if Ellipsis in index:

@@ -137,7 +137,8 @@ def _gemm(m, attrs, a, b, c=None):
 def _spatial_padding(attrs, n, x):
     """ONNX's (begins..., ends...) pads as a symmetric padding, padding x first if uneven."""
     if attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "VALID", b"NOTSET", b"VALID"):
-        raise UnsupportedOperatorError(f"onnx.load: auto_pad={attrs['auto_pad']!r} is not supported")
+        raise UnsupportedOperatorError(f"onnx.load: auto_pad={attrs['auto_pad']!r} is not "
+                                       f"supported")
     pads = list(attrs.get("pads", [0] * 2 * n))
     begins, ends = pads[:n], pads[n:]
     if begins == ends:
@@ -350,7 +351,8 @@ def _prepare_recurrent(m, node, attrs):
     hidden = attrs["hidden_size"]
     kind = {"LSTM": nn.LSTM, "GRU": nn.GRU}.get(op_type)
     if kind is None:
-        acts = [a.decode() if isinstance(a, bytes) else a for a in attrs.get("activations", ["Tanh"])]
+        acts = [a.decode() if isinstance(a, bytes) else a
+                for a in attrs.get("activations", ["Tanh"])]
         layer = nn.RNN(W.shape[2], hidden, nonlinearity=acts[0].lower(),
                        bidirectional=direction == "bidirectional")
     else:
