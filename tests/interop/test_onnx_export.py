@@ -201,3 +201,16 @@ def test_export_restores_training_mode(tmp_path):
     model.train()
     cr.onnx.export(model, cr.randn(1, 2), tmp_path / "m.onnx")
     assert model.training and model[1].training
+
+
+def test_transformer_encoder_with_dynamic_batch_and_length(tmp_path):
+    cr.manual_seed(8)
+    model = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True),
+                                  num_layers=2).eval()
+    axes = {0: "batch", 1: "length"}
+    cr.onnx.export(model, cr.randn(2, 5, 8), tmp_path / "m.onnx",
+                   dynamic_axes={"input": axes, "output": axes})
+    x = cr.randn(3, 7, 8)
+    (got,) = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"input": x.numpy()})
+    with cr.no_grad():
+        assert_matches(got, model(x).numpy())
