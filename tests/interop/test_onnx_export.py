@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from models import MODELS, example_input
+from interop_models import MODELS, example_input
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from models import MODELS, example_input
+from interop_models import MODELS, example_input
 
 torch = pytest.importorskip("torch")
 
