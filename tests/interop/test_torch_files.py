@@ -154,3 +154,13 @@ def test_suffix_chooses_the_format(tmp_path):
     assert (tmp_path / "e.pt").read_bytes()[:4] != b"PK\x03\x04"
     with pytest.raises(ValueError, match="format must be one of"):
         cr.save(state, tmp_path / "f.pt", format="pickle")
+
+
+def test_training_checkpoints_stay_safetensors_and_metadata_needs_them(tmp_path):
+    from chainrule.io import load_checkpoint, save_checkpoint
+    model = cr.nn.Linear(2, 2)
+    save_checkpoint(tmp_path / "ckpt.pt", model, epoch=4)
+    assert (tmp_path / "ckpt.pt").read_bytes()[:4] != b"PK\x03\x04"
+    assert load_checkpoint(tmp_path / "ckpt.pt", model)["epoch"] == 4
+    with pytest.raises(ValueError, match="metadata goes into a safetensors header"):
+        cr.save(model.state_dict(), tmp_path / "w.pt", metadata={"a": "b"})

@@ -163,6 +163,9 @@ def save(obj, f, metadata=None, format=None):
     path ``f``, atomically: PyTorch's zip format for ``.pt``/``.pth`` or ``format="torch"``,
     else safetensors. ``metadata``: extra str -> str pairs for a safetensors header."""
     if save_format(f, format) == "torch":
+        if metadata:
+            raise ValueError("save: metadata goes into a safetensors header; PyTorch's format "
+                             "has no place for it (save to .safetensors, or drop metadata)")
         data = torch_format.serialize(obj, _archive_name(f))
         if hasattr(f, "write"):
             f.write(data)
