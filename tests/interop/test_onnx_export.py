@@ -214,3 +214,15 @@ def test_transformer_encoder_with_dynamic_batch_and_length(tmp_path):
     (got,) = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, {"input": x.numpy()})
     with cr.no_grad():
         assert_matches(got, model(x).numpy())
+
+
+def test_export_under_the_reference_switch_leaves_the_ops_as_they_were(tmp_path):
+    cr.manual_seed(9)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8, 2))
+    x = cr.randn(1, 1, 4, 4)
+    with cr.backends.reference():
+        before = model(x).detach().numpy()
+        got, expected = export_and_run(model, x, tmp_path, batch=2)
+        nn.functional.conv2d(x, model[0].weight)    # no tracer is left watching the ops
+        assert np.array_equal(model(x).detach().numpy(), before)
+    assert_matches(got, expected)

@@ -58,14 +58,17 @@ def _tracing(g):
                 depth[0] -= 1
         return out
 
-    Module.__call__ = traced_call
-    Function.apply = classmethod(traced_apply)
-    try:
-        with reference(False):       # reference twins bypass Function.apply's door
+    # Reference twins are reached by an ``apply`` bound when the switch flips, which bypasses
+    # Function.apply's door: the switch is off while the doors are watched, and flips back only
+    # after they are restored (so nothing stays bound to the tracing apply).
+    with reference(False):
+        Module.__call__ = traced_call
+        Function.apply = classmethod(traced_apply)
+        try:
             yield
-    finally:
-        Module.__call__ = original_call
-        Function.apply = original_apply
+        finally:
+            Module.__call__ = original_call
+            Function.apply = original_apply
 
 
 def _flatten(obj):

@@ -25,7 +25,7 @@ def converter_for(module):
     return None
 
 
-def _refuse(module, what):
+def refuse(module, what):
     raise UnsupportedOperatorError(f"onnx.export: {type(module).__name__} with {what} has no "
                                    f"ONNX export yet")
 
@@ -46,9 +46,9 @@ def _conv_pads(module, n):
 @converts(nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d)
 def _conv(g, m, args, kwargs, out):
     if m.padding_mode != "zeros":
-        _refuse(m, f"padding_mode={m.padding_mode!r}")
+        refuse(m, f"padding_mode={m.padding_mode!r}")
     if len(args) > 1 or kwargs:
-        _refuse(m, "an output_size argument")
+        refuse(m, "an output_size argument")
     n = len(m.kernel_size)
     inputs = [g.value(args[0], type(m).__name__), g.value(m.weight)]
     if m.bias is not None:
@@ -69,7 +69,7 @@ def _pool_attrs(m, n):
 @converts(nn.MaxPool1d, nn.MaxPool2d)
 def _max_pool(g, m, args, kwargs, out):
     if m.return_indices:
-        _refuse(m, "return_indices=True")
+        refuse(m, "return_indices=True")
     n = 1 if isinstance(m, nn.MaxPool1d) else 2
     g.bind(out, g.node("MaxPool", [g.value(args[0])], dilations=list(_tuple(m.dilation, n)),
                        **_pool_attrs(m, n)))
@@ -78,7 +78,7 @@ def _max_pool(g, m, args, kwargs, out):
 @converts(nn.AvgPool1d, nn.AvgPool2d)
 def _avg_pool(g, m, args, kwargs, out):
     if getattr(m, "divisor_override", None):
-        _refuse(m, "divisor_override")
+        refuse(m, "divisor_override")
     n = 1 if isinstance(m, nn.AvgPool1d) else 2
     g.bind(out, g.node("AveragePool", [g.value(args[0])],
                        count_include_pad=int(bool(m.count_include_pad)), **_pool_attrs(m, n)))
@@ -94,7 +94,7 @@ def _adaptive_avg_pool(g, m, args, kwargs, out):
         g.bind(out, g.node("GlobalAveragePool", [g.value(x)]))
         return
     if any(d % s for d, s in zip(spatial, size)):
-        _refuse(m, f"output_size {size} that does not divide the input's {tuple(spatial)}")
+        refuse(m, f"output_size {size} that does not divide the input's {tuple(spatial)}")
     kernel = [d // s for d, s in zip(spatial, size)]
     g.bind(out, g.node("AveragePool", [g.value(x)], kernel_shape=kernel, strides=kernel))
 
@@ -102,7 +102,7 @@ def _adaptive_avg_pool(g, m, args, kwargs, out):
 @converts(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def _batch_norm(g, m, args, kwargs, out):
     if m.training or m.running_mean is None:
-        _refuse(m, "batch statistics (training mode or track_running_stats=False)")
+        refuse(m, "batch statistics (training mode or track_running_stats=False)")
     c = m.num_features
     dtype = m.running_mean.array.dtype
     scale = g.value(m.weight) if m.weight is not None else g.const(np.ones(c, dtype), "ones")
@@ -115,7 +115,7 @@ def _batch_norm(g, m, args, kwargs, out):
 @converts(nn.LayerNorm)
 def _layer_norm(g, m, args, kwargs, out):
     if g.opset < 17:
-        _refuse(m, f"opset {g.opset} (LayerNormalization needs opset 17 or later)")
+        refuse(m, f"opset {g.opset} (LayerNormalization needs opset 17 or later)")
     shape = m.normalized_shape
     dtype = args[0].array.dtype
     weight = getattr(m, "weight", None)
@@ -130,14 +130,14 @@ def _layer_norm(g, m, args, kwargs, out):
 @converts(nn.Embedding)
 def _embedding(g, m, args, kwargs, out):
     if m.max_norm is not None:
-        _refuse(m, "max_norm")
+        refuse(m, "max_norm")
     g.bind(out, g.node("Gather", [g.value(m.weight), g.value(args[0], "Embedding")], axis=0))
 
 
 @converts(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
 def _dropout(g, m, args, kwargs, out):
     if m.training:
-        _refuse(m, "training mode")
+        refuse(m, "training mode")
     g.bind(out, g.node("Identity", [g.value(args[0])]))
 
 
@@ -146,7 +146,7 @@ def _upsample(g, m, args, kwargs, out):
     # nearest: output index i reads input floor(i / scale), ONNX's "asymmetric" + "floor"
     x = args[0]
     if m.mode != "nearest":
-        _refuse(m, f"mode={m.mode!r}")
+        refuse(m, f"mode={m.mode!r}")
     n = x.ndim - 2
     if m.scale_factor is not None:
         scales = [1.0, 1.0] + list(_tuple(m.scale_factor, n))

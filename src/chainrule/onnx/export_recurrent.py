@@ -9,7 +9,7 @@ and returns Y of shape (seq, directions, batch, hidden): a transpose and a resha
 import numpy as np
 
 from .. import nn
-from .export_modules import _refuse, converts
+from .export_modules import refuse, converts
 
 _ONNX_GATE_ORDER = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN_TANH": [0], "RNN_RELU": [0]}
 
@@ -40,12 +40,12 @@ def _layer_weights(m, layer):
 @converts(nn.RNN, nn.LSTM, nn.GRU)
 def _recurrent(g, m, args, kwargs, out):
     if m.proj_size:
-        _refuse(m, "proj_size")
+        refuse(m, "proj_size")
     if m.training and m.dropout and m.num_layers > 1:
-        _refuse(m, "dropout in training mode")
+        refuse(m, "dropout in training mode")
     x, hx = args[0], (args[1] if len(args) > 1 else kwargs.get("hx"))
     if x.ndim != 3:
-        _refuse(m, "an unbatched (2-d) input")
+        refuse(m, "an unbatched (2-d) input")
     lstm = m.mode == "LSTM"
     op = {"LSTM": "LSTM", "GRU": "GRU"}.get(m.mode, "RNN")
     dirs = 2 if m.bidirectional else 1
@@ -93,11 +93,11 @@ def _multihead_attention(g, m, args, kwargs, out):
     given = dict(zip(names, args), **kwargs)
     for option in ("key_padding_mask", "attn_mask"):
         if given.get(option) is not None:
-            _refuse(m, option)
+            refuse(m, option)
     if given.get("is_causal"):
-        _refuse(m, "is_causal=True")
+        refuse(m, "is_causal=True")
     if m.bias_k is not None or m.add_zero_attn:
-        _refuse(m, "add_bias_kv or add_zero_attn")
+        refuse(m, "add_bias_kv or add_zero_attn")
     e, heads = m.embed_dim, m.num_heads
     d = e // heads
     if m._qkv_same_embed_dim:
