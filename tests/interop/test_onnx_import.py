@@ -88,3 +88,19 @@ def test_an_operator_without_import_is_named(tmp_path):
         cr.onnx.load(model)
     with pytest.raises(FileNotFoundError, match="no such file"):
         cr.onnx.load(tmp_path / "missing.onnx")
+
+
+@pytest.mark.parametrize("name", ["lstm", "transformer"])
+def test_pytorch_exported_sequence_models_run(name, tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = MODELS[name][0](torch.nn)
+    path = tmp_path / f"{name}.onnx"
+    torch_export(model, example_input(name, np.random.default_rng(0)), path)
+    loaded = cr.onnx.load(path)
+    x = example_input(name, np.random.default_rng(1), batch=4)
+    expected = ort.InferenceSession(str(path)).run(None, {"input": x})[0]
+    out = loaded(cr.from_numpy(x))
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+    out.square().mean().backward()
+    assert all(p.grad is not None for p in loaded.parameters())

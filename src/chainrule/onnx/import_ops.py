@@ -391,3 +391,26 @@ def _recurrent(m, attrs, x, W, R, B=None, seq_lens=None, h0=None, c0=None, *rest
 for _name in ("LSTM", "GRU", "RNN"):
     OPS[_name] = _recurrent
     PREPARE[_name] = _prepare_recurrent
+
+
+# -- shape arithmetic PyTorch's exporter writes (initial states, head splits) --------------------
+@op("ConstantOfShape")
+def _constant_of_shape(m, attrs, shape):
+    fill = numpy_helper.to_array(attrs["value"]) if "value" in attrs else np.zeros(1, np.float32)
+    return cr.tensor(np.full(ints(shape), fill.reshape(-1)[0], dtype=fill.dtype))
+
+
+@op("Expand")
+def _expand(m, attrs, x, shape):
+    target = ints(shape)
+    rank = max(len(target), x.ndim)
+    target = [1] * (rank - len(target)) + target
+    have = [1] * (rank - x.ndim) + list(x.shape)
+    return x.reshape(*have).expand(*[h if t == 1 else t for h, t in zip(have, target)])
+
+
+@op("Mod")
+def _mod(m, attrs, a, b):
+    if attrs.get("fmod", 0):
+        raise UnsupportedOperatorError("onnx.load: Mod with fmod=1 is not supported")
+    return a % b
