@@ -34,8 +34,8 @@ float_ = float
 
 def __getattr__(name):
     # cr.viz (matplotlib: the viz extra) and cr.vision (torchvision's counterpart) load on first
-    # use; the core never imports them
-    if name in ("viz", "vision"):
+    # use; the core never imports them (nor cr.onnx: the onnx extra)
+    if name in ("viz", "vision", "onnx"):
         import importlib
         return importlib.import_module("." + name, __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

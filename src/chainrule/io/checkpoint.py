@@ -28,7 +28,9 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=None, his
     }
     meta = {"model": repr(model), "model_class": type(model).__name__,
             "num_parameters": str(sum(p.numel() for p in model.parameters()))}
-    save(state, path, metadata=meta)
+    # always safetensors: the header carries the description `chainrule info` prints, and the
+    # RNG states are NumPy arrays, which PyTorch's format has no place for
+    save(state, path, metadata=meta, format="safetensors")
 
 
 def read_checkpoint(path):

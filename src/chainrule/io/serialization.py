@@ -1,4 +1,10 @@
-"""``cr.save(obj, path)`` and ``cr.load(path)``: safetensors files, never pickle.
+"""``cr.save(obj, path)`` and ``cr.load(path)``: safetensors files, and PyTorch's own files.
+
+Which format ``save`` writes: PyTorch's zip format (``torch_format.py``, what ``torch.load``
+reads) when the path ends in ``.pt`` or ``.pth`` or ``format="torch"`` is given; safetensors for
+``.safetensors``, any other suffix and ``format="safetensors"``. ``load`` looks at the file's
+first bytes, never at its name: a zip archive is a PyTorch checkpoint (read by a restricted
+unpickler that builds only tensors and containers), anything else must be safetensors.
 
 A state dict (str -> Tensor) is written as a plain safetensors file under its own keys, so other
 tools read it as they would any safetensors file. Any other object built from dicts, lists,
@@ -21,6 +27,7 @@ import tempfile
 import numpy as np
 
 from ..tensor import Tensor
+from . import torch_format
 from .safetensors_format import SafetensorsError, deserialize, serialize
 from ..autograd.tensor_base import make_tensor
 
@@ -137,9 +144,34 @@ def atomic_write_text(path, text):
 
 
 # -- save / load ---------------------------------------------------------------------------------
-def save(obj, f, metadata=None):
+TORCH_SUFFIXES = (".pt", ".pth")
+FORMATS = ("safetensors", "torch")
+
+
+def save_format(f, format=None):
+    """The format ``save`` writes to ``f``: ``format`` if given, else by the path's suffix."""
+    if format is not None:
+        if format not in FORMATS:
+            raise ValueError(f"save: format must be one of {FORMATS}, got {format!r}")
+        return format
+    name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "")
+    return "torch" if str(name).lower().endswith(TORCH_SUFFIXES) else "safetensors"
+
+
+def save(obj, f, metadata=None, format=None):
     """Save ``obj`` (a state dict, or nested dicts/lists of tensors, numbers and strings) to the
-    path ``f`` as a safetensors file. ``metadata``: extra str -> str pairs for the header."""
+    path ``f``, atomically: PyTorch's zip format for ``.pt``/``.pth`` or ``format="torch"``,
+    else safetensors. ``metadata``: extra str -> str pairs for a safetensors header."""
+    if save_format(f, format) == "torch":
+        if metadata:
+            raise ValueError("save: metadata goes into a safetensors header; PyTorch's format "
+                             "has no place for it (save to .safetensors, or drop metadata)")
+        data = torch_format.serialize(obj, _archive_name(f))
+        if hasattr(f, "write"):
+            f.write(data)
+        else:
+            atomic_write_bytes(f, data)
+        return
     if _is_state_dict(obj):
         arrays = {k: v.array for k, v in obj.items()}
         skeleton = None
@@ -168,36 +200,60 @@ def _digest(entries, meta, buffer):
 
 
 def load(f, map_location=None, weights_only=True, mmap=None):
-    """Load what ``save`` wrote (or any safetensors file: a dict of tensors).
+    """Load what ``save`` wrote, any safetensors file, or a file from ``torch.save``.
 
-    Raises ``CheckpointError`` naming the file when it is truncated or damaged; nothing is
-    returned half-loaded. ``map_location``/``weights_only`` are accepted for PyTorch compatibility
-    (everything is on the CPU, and loading never runs code).
+    ``f`` is a path or a binary file object. Raises ``CheckpointError`` naming the file when it
+    is truncated, damaged, or (a PyTorch file) names a global other than tensors and
+    containers; nothing is returned half-loaded. ``map_location``/``weights_only`` are accepted
+    for PyTorch compatibility: everything lands on the CPU, and loading never runs code, as if
+    ``weights_only=True`` always held.
     """
     obj, _ = load_with_metadata(f)
     return obj
 
 
-def load_with_metadata(f):
-    """``(obj, metadata)``: the object and the header's str -> str metadata."""
+def _archive_name(f):
+    name = os.path.basename(str(os.fspath(f) if isinstance(f, (str, os.PathLike))
+                                else getattr(f, "name", "archive")))
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return "".join(c if c.isalnum() or c in "_-" else "_" for c in stem) or "archive"
+
+
+def _read_all(f):
+    if hasattr(f, "read"):
+        return f.read(), repr(getattr(f, "name", "<file object>"))
     path = os.fspath(f)
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            return fh.read(), repr(path)
     except FileNotFoundError:
         raise FileNotFoundError(f"load: no such file {path!r}") from None
+
+
+def load_with_metadata(f):
+    """``(obj, metadata)``: the object and the header's str -> str metadata (empty for a
+    PyTorch file)."""
+    raw, path = _read_all(f)
     try:
-        arrays, meta, buffer, entries = deserialize(raw, where=f"load: {path!r}")
-    except SafetensorsError as e:
+        if raw[:4] == torch_format.ZIP_MAGIC:
+            return torch_format.load_zip(raw, path), {}
+        if raw[:len(torch_format.LEGACY_MAGIC)] == torch_format.LEGACY_MAGIC:
+            return torch_format.load_legacy(raw, path), {}
+    except torch_format.TorchFormatError as e:
         raise CheckpointError(str(e)) from None
+    try:
+        arrays, meta, buffer, entries = deserialize(raw, where=f"load: {path}")
+    except SafetensorsError as e:
+        raise CheckpointError(f"{e} (chainrule reads safetensors files and PyTorch's .pt/.pth "
+                              f"checkpoints)") from None
     if "sha256" in meta and _digest(entries, meta, buffer) != meta["sha256"]:
-        raise CheckpointError(f"load: {path!r} is damaged: its data does not match the checksum "
+        raise CheckpointError(f"load: {path} is damaged: its data does not match the checksum "
                               f"stored when it was saved")
     if "skeleton" not in meta:
         return {k: make_tensor(v) for k, v in arrays.items()}, meta
     try:
         obj = _decode(json.loads(meta["skeleton"]), arrays)
     except (ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"load: {path!r} is damaged: its object description cannot be "
+        raise CheckpointError(f"load: {path} is damaged: its object description cannot be "
                               f"read ({e})") from None
     return obj, meta
