@@ -43,9 +43,15 @@ def free_node(node, grads, kept):
     (``accumulate_grads``). ``_freed`` makes a second backward raise."""
     d = node.__dict__
     inputs = d.get("inputs")
+    name = d.get("_node_name")
+    hidden = d.get("_hidden")
     d.clear()
     d["_freed"] = True
     d["inputs"] = inputs
+    if name is not None:
+        d["_node_name"] = name
+    if hidden is not None:
+        d["_hidden"] = hidden
     if len(grads) == 1:   # the common case, without the loop
         g = grads[0]
         if g is not None and g.size <= KEPT_GRAD_SIZE:
