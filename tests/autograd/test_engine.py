@@ -402,17 +402,9 @@ def test_in_place_ops_outside_the_graph():
                                 lambda t: t.clamp_(0, 1), lambda t: t.__setitem__(0, 5.0)])
 def test_in_place_on_leaf_requiring_grad_raises(op):
     w = cr.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="leaf tensor that requires grad.*no_grad"):
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in "
+                                           "an in-place operation.*no_grad"):
         op(w)
-
-
-def test_in_place_on_a_graph_tensor_raises_naming_its_op():
-    w = cr.tensor([1.0, 2.0], requires_grad=True)
-    h = w.exp()
-    with pytest.raises(RuntimeError, match="ExpBackward0"):
-        h.mul_(2)
-    with pytest.raises(RuntimeError, match="in-place"):
-        h[0] = 1.0
 
 
 def test_saved_tensor_modified_under_no_grad_is_detected_at_backward():
@@ -420,7 +412,8 @@ def test_saved_tensor_modified_under_no_grad_is_detected_at_backward():
     loss = (w * w).sum()
     with cr.no_grad():
         w.add_(1.0)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation.*version 0 -> 1"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*is at version 1; "
+                                           "expected version 0"):
         loss.backward()
 
 
@@ -430,7 +423,7 @@ def test_saved_constant_modified_in_place_is_detected_at_backward():
     c = cr.tensor([3.0, 4.0])
     loss = (w * c).sum()
     c[0] = 100.0
-    with pytest.raises(RuntimeError, match="MulBackward0.*modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*MulBackward0"):
         loss.backward()
 
 

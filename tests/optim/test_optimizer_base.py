@@ -106,7 +106,7 @@ def test_a_stale_graph_is_detected_after_a_step():
     y = (p * p).sum()
     (p * p).sum().backward()
     opt.step()
-    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.backward()
 
 

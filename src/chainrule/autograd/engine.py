@@ -67,9 +67,10 @@ def free_node(node, grads, kept):
 
 def _raise_modified(node, t, v):
     raise RuntimeError(
-        f"one of the tensors needed by {node.node_name()} (shape {tuple(t.shape)}) was modified "
-        f"by an in-place operation after it was used (version {v} -> {t._version}); compute the "
-        f"gradient before modifying it, or use an out-of-place operation")
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.array.dtype} {list(t.array.shape)}], which is an input of "
+        f"{node.node_name()}, is at version {t._version}; expected version {v} instead. Hint: "
+        f"compute the gradient before modifying it, or use an out-of-place operation")
 
 
 def root_gradients(roots, gradients, argument, caller):

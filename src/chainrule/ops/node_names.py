@@ -97,6 +97,12 @@ def _getitem(a, index):
     return name
 
 
+def _setitem(a, value, index):
+    """``x[i] = v`` is ``CopySlices`` in PyTorch, ``IndexPutBackward0`` with a list, array or mask."""
+    advanced = any(type(i) is xp.ndarray or type(i) is list for i in index)
+    return "IndexPutBackward0" if advanced else "CopySlices"
+
+
 def _normalize(x, weight, bias, axes, *rest):
     return "NativeBatchNormBackward0" if 0 in axes else "NativeLayerNormBackward0"
 
@@ -132,6 +138,8 @@ NODE_NAMES = {
     "UpsampleNearestInt": lambda x, factors: f"UpsampleNearest{len(factors)}DBackward0",
     "Unfold": "Im2ColBackward0", "Fold": "Col2ImBackward0",
     "Copy": "CloneBackward0", "Cast": "ToCopyBackward0",
+    "Fill": lambda a, value, zero: "ZeroBackward0" if zero else "FillBackward2",
+    "CopyFrom": "CopyBackwards", "SetItem": _setitem,
 }
 
 
