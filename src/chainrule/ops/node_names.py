@@ -39,20 +39,19 @@ def _matmul(a, b, *rest):
 def _reduction(name):
     """``SumBackward0`` for the whole tensor, ``SumBackward1`` over given dims."""
     def node_name(a, dims, *rest):
-        keepdim = rest[-1]
-        whole = tuple(dims) == tuple(range(a.ndim)) and not keepdim
-        return f"{name}Backward{0 if whole else 1}"
+        # dims arrive normalised (sorted, distinct), so all of them is len(dims) == a.ndim
+        return whole_name if len(dims) == a.ndim and not rest[-1] else dims_name
+    whole_name, dims_name = f"{name}Backward0", f"{name}Backward1"
     return node_name
 
 
 def _amax(a, dims, keepdim):
-    whole = tuple(dims) == tuple(range(a.ndim)) and not keepdim
-    return "MaxBackward1" if whole else "AmaxBackward0"   # x.max() reduces the whole tensor
+    # x.max() reduces the whole tensor
+    return "MaxBackward1" if len(dims) == a.ndim and not keepdim else "AmaxBackward0"
 
 
 def _amin(a, dims, keepdim):
-    whole = tuple(dims) == tuple(range(a.ndim)) and not keepdim
-    return "MinBackward1" if whole else "AminBackward0"
+    return "MinBackward1" if len(dims) == a.ndim and not keepdim else "AminBackward0"
 
 
 def _prod(a, dim, keepdim):
