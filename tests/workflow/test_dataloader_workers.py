@@ -92,3 +92,9 @@ def test_bad_options_are_refused_as_torch_refuses_them():
         DataLoader(Squares(), num_workers=-1)
     with pytest.raises(ValueError, match="prefetch_factor option could only be specified"):
         DataLoader(Squares(), prefetch_factor=2)
+
+
+def test_leaving_the_loop_early_stops_the_workers():
+    for _ in DataLoader(Squares(12), batch_size=2, num_workers=2):
+        break
+    assert multiprocessing.active_children() == []
