@@ -17,6 +17,7 @@ from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .device import CPU, device
 from .index_parsing import describe_index, normalise_index
 from .ops import activation, elementwise, indexing, linalg, reduction
+from .ops import inplace as inplace_ops
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
                         Transpose, Unbind, Unflatten, Unsqueeze, View)
 from .ops.base import normalize_dim, normalize_dims, promote
@@ -388,27 +389,19 @@ class Tensor(TensorBase):
     def __rmod__(self, other):
         return elementwise.Remainder.apply(other, self)
 
-    # Augmented assignment is in place when nothing needs the old value for backward, and
-    # otherwise rebinds to a new tensor, so ``total_loss += loss`` works inside a training loop.
+    # Augmented assignment is in place, as in PyTorch: on a tensor in a graph (or with an operand
+    # that requires grad) it records the op, the tensor taking the new node (``_record_inplace``).
     def __iadd__(self, other):
-        return self._augmented(elementwise.Add, np.add, other)
+        return self.add_(other)
 
     def __isub__(self, other):
-        return self._augmented(elementwise.Sub, np.subtract, other)
+        return self.sub_(other)
 
     def __imul__(self, other):
-        return self._augmented(elementwise.Mul, np.multiply, other)
+        return self.mul_(other)
 
     def __itruediv__(self, other):
-        return self._augmented(elementwise.Div, np.true_divide, other)
-
-    def _augmented(self, op, ufunc, other):
-        if _grad_state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            return op.apply(self, other)
-        self._inplace_check(ufunc.__name__)
-        np.copyto(self.array, ufunc(self.array, _raw(other)), casting="same_kind")
-        increment_version(self)
-        return self
+        return self.div_(other)
 
     # -- comparisons (not differentiable) -----------------------------------------------------
     def __eq__(self, other):
@@ -877,12 +870,15 @@ class Tensor(TensorBase):
                              f"{tuple(self.shape)}: {e}") from None
 
     def __setitem__(self, index, value):
-        if isinstance(value, Tensor) and value.requires_grad and _grad_state.enabled:
-            raise RuntimeError("x[index] = value with a value that requires grad would need an "
-                               "in-place graph edit; build the tensor with cat/stack/where or "
-                               "masked_fill instead")
+        index = normalise_index(index)
+        if self._records_inplace(value):
+            if not isinstance(value, Tensor):
+                value = make_tensor(np.asarray(value, dtype=self.array.dtype))
+            self._record_inplace("__setitem__", lambda before: inplace_ops.SetItem.apply(
+                before, self._or_before(value, before), index))
+            return
         self._inplace_check("__setitem__")
-        self.array[normalise_index(index)] = _raw(value)
+        self.array[index] = _raw(value)
         increment_version(self)
 
     def masked_fill(self, mask, value):
@@ -936,18 +932,69 @@ class Tensor(TensorBase):
     def outer(self, other):
         return self.reshape(-1, 1) * other.reshape(1, -1)
 
-    # -- in place (outside the graph) --------------------------------------------------------
+    # -- in place ----------------------------------------------------------------------------
+    # As in PyTorch: on a tensor that is part of a graph, or with an operand that requires grad,
+    # an in-place op is recorded. The tensor keeps its identity and takes the op's node as its
+    # grad_fn; the node's input is the tensor as it was (its old node and values). Its version
+    # counter advances, so a node that used the old tensor refuses to backward through it.
+    # Otherwise (no graph, or under no_grad) the op writes into the tensor's memory.
     def _inplace_check(self, op):
-        if self.requires_grad:
-            if self.grad_fn is not None:
+        if self.requires_grad and _grad_state.enabled:
+            if self.grad_fn is None:
                 raise RuntimeError(
-                    f"{op}: in-place operation on a tensor that is part of the autograd graph "
-                    f"(made by {self.grad_fn.node_name()}); backward still needs its value. Use the "
-                    f"out-of-place form (e.g. x = x.add(y)) or detach() first")
-            if _grad_state.enabled:
-                raise RuntimeError(
-                    f"{op}: a leaf tensor that requires grad is being used in an in-place "
-                    f"operation; wrap the update in `with chainrule.no_grad():`")
+                    f"a leaf Variable that requires grad is being used in an in-place operation. "
+                    f"({op}: wrap the update in `with chainrule.no_grad():`)")
+            raise RuntimeError(
+                f"{op}: in-place operation on a tensor that is part of the autograd graph "
+                f"(made by {self.grad_fn.node_name()}) has no recorded form; use the "
+                f"out-of-place form or detach() first")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                f"{op}: in-place operation under no_grad on a tensor that is part of the "
+                f"autograd graph (made by {self.grad_fn.node_name()}); backward still needs its "
+                f"value. Use the out-of-place form (e.g. x = x.add(y)) or detach() first")
+
+    def _records_inplace(self, *operands):
+        """Whether an in-place op with these operands goes into the graph."""
+        if not _grad_state.enabled:
+            return False
+        return self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
+                                         for o in operands)
+
+    def _or_before(self, operand, before):
+        """``operand``, or the tensor as it was when the operand is this tensor (``x.mul_(x)``)."""
+        return before if operand is self else operand
+
+    def _record_inplace(self, op, compute, node_name=None):
+        """Run ``compute(before)``, the op out of place on this tensor as it was, and make this
+        tensor its result: new values, the new node as grad_fn, the version advanced. The values
+        go into a new array, so the old node's saved arrays stay as they were."""
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
+                               f"operation. ({op}: wrap the update in `with chainrule.no_grad():`)")
+        before = make_tensor(self.array)
+        before.requires_grad, before.grad_fn = self.requires_grad, self.grad_fn
+        before._output_nr = self._output_nr
+        out = compute(before)
+        if out.grad_fn is not None and _consumes(out.grad_fn, self, before):
+            raise RuntimeError(
+                f"{op}: an operand of this in-place op was computed from the tensor it modifies "
+                f"(as in x[i] += x[j] on a tensor in the graph), which chainrule cannot record; "
+                f"write it out of place (x = x + ...) or apply it to a clone()")
+        arr = out.array
+        if arr.dtype != self.array.dtype:
+            if not np.can_cast(arr.dtype, self.array.dtype, casting="same_kind"):
+                raise RuntimeError(f"{op}: result type {_dtype.from_numpy_dtype(arr.dtype)} can't be "
+                                   f"cast to the desired output type "
+                                   f"{_dtype.from_numpy_dtype(self.array.dtype)}")
+            arr = arr.astype(self.array.dtype)
+        self.array = arr
+        self.requires_grad, self.grad_fn, self._output_nr = (
+            out.requires_grad, out.grad_fn, out._output_nr)
+        if node_name is not None and out.grad_fn is not None:
+            out.grad_fn.__dict__["_node_name"] = node_name
+        increment_version(self)
+        return self
 
     def _inplace(self, op, result):
         self._inplace_check(op)
@@ -955,61 +1002,95 @@ class Tensor(TensorBase):
         increment_version(self)
         return self
 
+    def _inplace_or_record(self, op, compute, result, *operands, node_name=None):
+        """The in-place op ``op``: recorded through ``compute`` when it goes into the graph,
+        else ``result()`` (an array) written into this tensor."""
+        if self._records_inplace(*operands):
+            return self._record_inplace(op, compute, node_name)
+        return self._inplace(op, result())
+
     def add_(self, other, alpha=1):
         o = _raw(other)
-        return self._inplace("add_", self.array + (o if alpha == 1 else o * alpha))
+        return self._inplace_or_record(
+            "add_", lambda b: b.add(self._or_before(other, b), alpha=alpha),
+            lambda: self.array + (o if alpha == 1 else o * alpha), other)
 
     def sub_(self, other, alpha=1):
         o = _raw(other)
-        return self._inplace("sub_", self.array - (o if alpha == 1 else o * alpha))
+        return self._inplace_or_record(
+            "sub_", lambda b: b.sub(self._or_before(other, b), alpha=alpha),
+            lambda: self.array - (o if alpha == 1 else o * alpha), other)
 
     def mul_(self, other):
-        return self._inplace("mul_", self.array * _raw(other))
+        return self._inplace_or_record("mul_", lambda b: b * self._or_before(other, b),
+                                       lambda: self.array * _raw(other), other)
 
     def div_(self, other):
-        return self._inplace("div_", self.array / _raw(other))
+        return self._inplace_or_record("div_", lambda b: b / self._or_before(other, b),
+                                       lambda: self.array / _raw(other), other)
 
     def pow_(self, other):
-        return self._inplace("pow_", self.array ** _raw(other))
+        return self._inplace_or_record("pow_", lambda b: b ** self._or_before(other, b),
+                                       lambda: self.array ** _raw(other), other)
 
     def neg_(self):
-        return self._inplace("neg_", -self.array)
+        return self._inplace_or_record("neg_", lambda b: -b, lambda: -self.array)
 
     def abs_(self):
-        return self._inplace("abs_", np.abs(self.array))
+        return self._inplace_or_record("abs_", lambda b: b.abs(), lambda: np.abs(self.array))
 
     def sqrt_(self):
-        return self._inplace("sqrt_", np.sqrt(self.array))
+        return self._inplace_or_record("sqrt_", lambda b: b.sqrt(), lambda: np.sqrt(self.array))
 
     def exp_(self):
-        return self._inplace("exp_", np.exp(self.array))
+        return self._inplace_or_record("exp_", lambda b: b.exp(), lambda: np.exp(self.array))
+
+    def relu_(self):
+        return self._inplace_or_record("relu_", lambda b: b.relu(),
+                                       lambda: np.maximum(self.array, 0))
+
+    def sigmoid_(self):
+        return self._inplace_or_record("sigmoid_", lambda b: b.sigmoid(),
+                                       lambda: 1 / (1 + np.exp(-self.array)))
+
+    def tanh_(self):
+        return self._inplace_or_record("tanh_", lambda b: b.tanh(), lambda: np.tanh(self.array))
 
     def zero_(self):
-        return self._inplace("zero_", 0)
+        return self._inplace_or_record("zero_", lambda b: inplace_ops.Fill.apply(b, 0, True),
+                                       lambda: 0)
 
     def fill_(self, value):
-        return self._inplace("fill_", _raw(value))
+        return self._inplace_or_record(
+            "fill_", lambda b: inplace_ops.Fill.apply(b, self._or_before(value, b), False),
+            lambda: _raw(value), value)
 
-    def copy_(self, src):
+    def copy_(self, src, non_blocking=False):
         s = _raw(src)
         try:
             np.broadcast_to(s, self.array.shape)
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {np.shape(s)} does not broadcast to "
                                f"{tuple(self.shape)}") from None
+        if self._records_inplace(src):
+            return self._record_inplace("copy_", lambda b: inplace_ops.CopyFrom.apply(
+                b, self._or_before(src, b)))
         self._inplace_check("copy_")
         np.copyto(self.array, s, casting="unsafe")
         increment_version(self)
         return self
 
     def clamp_(self, min=None, max=None):
-        return self._inplace("clamp_", np.clip(self.array, _raw(min), _raw(max)))
+        return self._inplace_or_record("clamp_", lambda b: b.clamp(min, max),
+                                       lambda: np.clip(self.array, _raw(min), _raw(max)), min, max)
 
     clip_ = clamp_
 
     def masked_fill_(self, mask, value):
-        return self._inplace("masked_fill_", np.where(_bool_arg(mask, "masked_fill_"),
-                                                       _raw(value), self.array))
+        m = _bool_arg(mask, "masked_fill_")
+        return self._inplace_or_record(
+            "masked_fill_", lambda b: b.masked_fill(mask, self._or_before(value, b)),
+            lambda: np.where(m, _raw(value), self.array), value)
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         return self._inplace("uniform_", rng(generator).uniform(a, b, self.array.shape))
@@ -1035,6 +1116,25 @@ class _HookHandle:
 
 def _raw(x):
     return x.array if isinstance(x, Tensor) else x
+
+
+def _consumes(node, tensor, before):
+    """Whether the graph behind ``node`` (down to ``before``'s node, which is older than every
+    use of ``tensor``) has a node that took ``tensor`` itself as an input: after an in-place
+    op that node would route its gradient into the op's own node, a cycle."""
+    stop = before.grad_fn
+    stack, seen = [node], {id(node), id(stop)}
+    while stack:
+        for t in stack.pop().inputs or ():
+            if t is None:
+                continue
+            if t is tensor:
+                return True
+            fn = t.grad_fn
+            if fn is not None and id(fn) not in seen:
+                seen.add(id(fn))
+                stack.append(fn)
+    return False
 
 
 def _nondiff(fn, a, b):

@@ -43,9 +43,15 @@ def free_node(node, grads, kept):
     (``accumulate_grads``). ``_freed`` makes a second backward raise."""
     d = node.__dict__
     inputs = d.get("inputs")
+    name = d.get("_node_name")
+    hidden = d.get("_hidden")
     d.clear()
     d["_freed"] = True
     d["inputs"] = inputs
+    if name is not None:
+        d["_node_name"] = name
+    if hidden is not None:
+        d["_hidden"] = hidden
     if len(grads) == 1:   # the common case, without the loop
         g = grads[0]
         if g is not None and g.size <= KEPT_GRAD_SIZE:
@@ -61,9 +67,10 @@ def free_node(node, grads, kept):
 
 def _raise_modified(node, t, v):
     raise RuntimeError(
-        f"one of the tensors needed by {node.node_name()} (shape {tuple(t.shape)}) was modified "
-        f"by an in-place operation after it was used (version {v} -> {t._version}); compute the "
-        f"gradient before modifying it, or use an out-of-place operation")
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.array.dtype} {list(t.array.shape)}], which is an input of "
+        f"{node.node_name()}, is at version {t._version}; expected version {v} instead. Hint: "
+        f"compute the gradient before modifying it, or use an out-of-place operation")
 
 
 def root_gradients(roots, gradients, argument, caller):

@@ -77,13 +77,26 @@ def tanh(input):
     return activation.Tanh.apply(input)
 
 
+def _in_place(input, op, fn, node_name=None):
+    """``fn(input)`` written into ``input``, which is returned (PyTorch's ``inplace=True``):
+    recorded in the graph as an in-place op when the graph needs it (``Tensor._record_inplace``;
+    ``node_name`` where PyTorch's in-place variant prints another name, ``LeakyReluBackward1``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    return input._inplace_or_record(op, fn, lambda: fn(input).array, node_name=node_name)
+
+
 def relu(input, inplace=False):
-    """max(0, x)."""
+    """max(0, x); ``inplace=True`` writes the result into ``input`` and returns it."""
+    if inplace:
+        return _in_place(input, "relu_", relu)
     return activation.ReLU.apply(input)
 
 
 def relu6(input, inplace=False):
     """min(max(0, x), 6)."""
+    if inplace:
+        return _in_place(input, "relu6_", relu6)
     return activation.Hardtanh.apply(input, 0.0, 6.0)
 
 
@@ -91,20 +104,29 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(x, min_val, max_val) with zero gradient at and beyond the edges."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    if inplace:
+        return _in_place(input, "hardtanh_", lambda x: hardtanh(x, min_val, max_val))
     return activation.Hardtanh.apply(input, min_val, max_val)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
+    if inplace:
+        return _in_place(input, "leaky_relu_", lambda x: leaky_relu(x, negative_slope),
+                         "LeakyReluBackward1")
     return activation.LeakyReLU.apply(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha (e^x - 1)."""
+    if inplace:
+        return _in_place(input, "elu_", lambda x: elu(x, alpha), "EluBackward1")
     return activation.ELU.apply(input, alpha)
 
 
 def selu(input, inplace=False):
+    if inplace:
+        return _in_place(input, "selu_", selu, "EluBackward1")
     return activation.SELU.apply(input)
 
 
@@ -122,18 +144,26 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """x sigmoid(x) (swish)."""
+    if inplace:
+        return _in_place(input, "silu_", silu)
     return activation.SiLU.apply(input)
 
 
 def mish(input, inplace=False):
+    if inplace:
+        return _in_place(input, "mish_", mish)
     return activation.Mish.apply(input)
 
 
 def hardsigmoid(input, inplace=False):
+    if inplace:
+        return _in_place(input, "hardsigmoid_", hardsigmoid)
     return activation.Hardsigmoid.apply(input)
 
 
 def hardswish(input, inplace=False):
+    if inplace:
+        return _in_place(input, "hardswish_", hardswish)
     return activation.Hardswish.apply(input)
 
 
@@ -403,6 +433,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_p(p)
     if not training or p == 0:
         return input
+    if inplace:
+        return _in_place(input, "dropout_", lambda x: dropout(x, p, training))
     return Dropout.apply(input, p, _input_array(input, "dropout").shape, rng())
 
 

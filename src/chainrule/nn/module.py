@@ -17,7 +17,23 @@ from ..tensor import Tensor, device as _device
 from .parameter import Buffer, Parameter
 from ..autograd.tensor_base import make_tensor
 
-IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
+                                               ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns (PyTorch's ``_IncompatibleKeys``): the keys the module
+    expected and did not get, and those it got and did not expect. Prints
+    ``<All keys matched successfully>`` when both are empty, as tutorials show."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+IncompatibleKeys = _IncompatibleKeys
 
 
 class RemovableHandle:
@@ -424,8 +440,9 @@ class Module:
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        """Copy this module's own entries (not its children's) from ``state_dict``."""
+                              error_msgs, assign=False):
+        """Copy this module's own entries (not its children's) from ``state_dict``; with
+        ``assign`` the module takes the checkpoint's arrays (and dtypes) instead of copying."""
         persistent = {k: v for k, v in self._buffers.items()
                       if k not in self._non_persistent_buffers_set}
         local = itertools.chain(self._parameters.items(), persistent.items())
@@ -443,21 +460,27 @@ class Module:
                                   f"model is {tuple(target.array.shape)}.")
                 continue
             with no_grad():
-                np.copyto(target.array, arr, casting="unsafe")
+                if assign:
+                    target.array = arr if arr.flags.writeable else arr.copy()
+                else:
+                    np.copyto(target.array, arr, casting="unsafe")
                 increment_version(target)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from ``state_dict`` (chainrule or PyTorch tensors, or NumPy
-        arrays) into this module. Returns ``(missing_keys, unexpected_keys)``; with ``strict``
-        any missing or unexpected key is an error, and a shape mismatch always is. The error
-        lists every offending key."""
+        arrays) into this module. Returns ``(missing_keys, unexpected_keys)``, a namedtuple that
+        prints ``<All keys matched successfully>`` when both are empty; with ``strict`` any
+        missing or unexpected key is an error, and a shape mismatch always is. The error lists
+        every offending key. ``assign=True`` makes the module use the checkpoint's arrays (their
+        memory and dtype) rather than copying into its own, as PyTorch's ``assign``."""
         if not isinstance(state_dict, collections.abc.Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         missing, unexpected, errors = [], [], []
         expected = set()
         for prefix, module in self.named_modules():
             prefix = prefix + "." if prefix else ""
-            module._load_from_state_dict(state_dict, prefix, strict, missing, unexpected, errors)
+            module._load_from_state_dict(state_dict, prefix, strict, missing, unexpected, errors,
+                                         assign)
             for name in module._parameters:
                 expected.add(prefix + name)
             for name in module._buffers:
@@ -473,7 +496,7 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        return IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
 
     # -- hooks -------------------------------------------------------------------------------
     def register_forward_hook(self, hook):

@@ -117,7 +117,7 @@ class ReLU(Op):
     zeros block, which NumPy runs faster than against a broadcast scalar.
     """
 
-    backward_name = "Relu"  # grad_fn keeps its printed name, ReluBackward
+    backward_name = "Relu"  # grad_fn prints PyTorch's name, ReluBackward0
     reference = ReLUReference
 
     # NumPy's maximum against a broadcast scalar 0 runs ~3x slower than against an array of
@@ -157,7 +157,7 @@ class ReLU(Op):
 class LeakyReLU(Op):
     """z = a if a > 0 else slope a;  dz/da = 1 if a > 0 else slope."""
 
-    backward_name = "LeakyRelu"  # grad_fn keeps its printed name, LeakyReluBackward
+    backward_name = "LeakyRelu"  # grad_fn prints PyTorch's name, LeakyReluBackward0
 
     @staticmethod
     def forward(ctx, a, slope):
@@ -173,7 +173,7 @@ class LeakyReLU(Op):
 class ELU(Op):
     """z = a if a > 0 else alpha (e^a - 1);  dz/da = 1 if a > 0 else z + alpha."""
 
-    backward_name = "Elu"  # grad_fn keeps its printed name, EluBackward
+    backward_name = "Elu"  # grad_fn prints PyTorch's name, EluBackward0
 
     @staticmethod
     def forward(ctx, a, alpha):
@@ -192,7 +192,7 @@ class SELU(Op):
     """z = scale (a if a > 0 else alpha (e^a - 1)), alpha = 1.6733..., scale = 1.0507...;
     dz/da = scale if a > 0 else z + scale alpha."""
 
-    backward_name = "Selu"  # grad_fn keeps its printed name, SeluBackward
+    backward_name = "Selu"  # grad_fn prints PyTorch's name, SeluBackward0
 
     alpha = 1.6732632423543772848170429916717
     scale = 1.0507009873554804934193349852946
@@ -238,7 +238,7 @@ class GELU(Op):
     """Exact: z = a Phi(a), dz/da = Phi(a) + a phi(a) (phi the standard normal density).
     'tanh': z = a/2 (1 + tanh(k (a + 0.044715 a^3))), k = sqrt(2/pi)."""
 
-    backward_name = "Gelu"  # grad_fn keeps its printed name, GeluBackward
+    backward_name = "Gelu"  # grad_fn prints PyTorch's name, GeluBackward0
 
     @staticmethod
     def forward(ctx, a, approximate):
@@ -268,7 +268,7 @@ class GELU(Op):
 class SiLU(Op):
     """z = a sigmoid(a) (swish);  dz/da = s (1 + a (1 - s)), s = sigmoid(a)."""
 
-    backward_name = "Silu"  # grad_fn keeps its printed name, SiluBackward
+    backward_name = "Silu"  # grad_fn prints PyTorch's name, SiluBackward0
 
     @staticmethod
     def forward(ctx, a):
@@ -363,7 +363,7 @@ class PReLU(Op):
     """z = a if a > 0 else w a (w learned, one per channel or shared);
     dz/da = 1 or w, dz/dw = a where a <= 0."""
 
-    backward_name = "Prelu"  # grad_fn keeps its printed name, PreluBackward
+    backward_name = "Prelu"  # grad_fn prints PyTorch's name, PreluBackward0
 
     @staticmethod
     def forward(ctx, a, w):
