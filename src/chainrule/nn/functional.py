@@ -385,6 +385,70 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                              eps, None)
 
 
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each sample over groups of C / num_groups channels (and the spatial dims), then
+    w x + b per channel; input (N, C, *)."""
+    x = _input_array(input, "group_norm")
+    if x.ndim < 2:
+        raise RuntimeError(f"group_norm: expected at least 2D input (N, C, *), got shape "
+                           f"{tuple(x.shape)}")
+    n, c = x.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {list(x.shape)} and num_groups={num_groups}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != (c,):
+            raise RuntimeError(f"group_norm: expected {name} of shape ({c},), got "
+                               f"{tuple(p.shape)}")
+    # (N, G, C/G, rest): statistics over axes 2 and 3, one weight per (group, channel-in-group)
+    grouped = input.reshape(n, num_groups, c // num_groups, -1)
+    param_shape = (1, num_groups, c // num_groups, 1)
+    out = normalization.Normalize.apply(grouped, weight, bias, (2, 3), param_shape, (0, 3),
+                                        eps, None)
+    return out.reshape(*x.shape)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample over its spatial dims, then w x + b per channel;
+    input (N, C, *). With ``use_input_stats`` the running statistics (if given) move towards the
+    batch average of the per-instance mean and unbiased variance by ``momentum``; without it, the
+    running statistics normalise."""
+    x = _input_array(input, "instance_norm")
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected at least 3D input (N, C, *), got shape "
+                         f"{tuple(x.shape)}")
+    c = x.shape[1]
+    param_shape = (1, c) + (1,) * (x.ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("instance_norm: running_mean and running_var are needed when "
+                               "use_input_stats=False")
+        return normalization.BatchNormEval.apply(input, running_mean.array, running_var.array,
+                                                 weight, bias, param_shape, eps)
+    count = x[0, 0].size
+    if count <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{_torch_size(x.shape)}")
+    axes = tuple(range(2, x.ndim))
+    stats = {} if running_mean is not None else None
+    out = normalization.Normalize.apply(input, weight, bias, axes, param_shape, (0,) + axes,
+                                        eps, stats)
+    if stats is not None:
+        rm, rv = running_mean.array, running_var.array
+        rm *= 1 - momentum
+        rm += momentum * stats["mean"].reshape(x.shape[:2]).mean(axis=0)
+        rv *= 1 - momentum
+        rv += (momentum * count / (count - 1)) * stats["var"].reshape(x.shape[:2]).mean(axis=0)
+        increment_version(running_mean)
+        increment_version(running_var)
+    return out
+
+
+def _torch_size(shape):
+    return f"torch.Size([{', '.join(map(str, shape))}])"
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """x / max(||x||_p, eps) along ``dim``."""
     norm = input.norm(p, dim, keepdim=True).clamp_min(eps)
