@@ -414,10 +414,10 @@ def _cases():
                                 ((2, 3, 4), (2, 5, 4), (2, 5, 2), (2, 3, 5))])
     add("sdpa_causal", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
         q, k, v, is_causal=True), [((2, 4, 3), (2, 4, 3), (2, 4, 2))])
-    # A query whose keys are all masked attends to nothing here (0); PyTorch gives NaN.
+    # A query whose keys are all masked attends to nothing: 0, as PyTorch 2.13's SDPA gives.
     add("sdpa_fully_masked_row", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
         q, k, v, attn_mask=m.tensor([[True, False, True], [False, False, False]])),
-        [((2, 2, 4), (2, 3, 4), (2, 3, 2))], torch=False)
+        [((2, 2, 4), (2, 3, 4), (2, 3, 2))])
     # -- recurrent layers and cells, cross-entropy, MSE (twins in ops/recurrent.py, ops/loss.py) --
     # No functional API runs an LSTM layer in both libraries, so these helpers apply chainrule's
     # op directly and PyTorch's own kernel (torch._VF, which its nn.LSTM runs) for the same maths;
