@@ -134,6 +134,7 @@ CASES = {
     "Embedding": (lambda: nn.Embedding(5, 3, max_norm=1.0), lambda: _idx(0, 4, 4)),
     "Upsample": (lambda: nn.Upsample(scale_factor=2), (_x, 1, 2, 3, 3)),
     "UpsamplingNearest2d": (lambda: nn.UpsamplingNearest2d(scale_factor=2), (_x, 1, 2, 3, 3)),
+    "UpsamplingBilinear2d": (lambda: nn.UpsamplingBilinear2d(scale_factor=2), (_x, 1, 2, 3, 3)),
     # no op of their own, in PyTorch too: the input itself, or a view through Tensor methods
     "Identity": (nn.Identity, (_x, 2, 3)),
     "Flatten": (nn.Flatten, (_x, 2, 3, 4)),

@@ -583,6 +583,7 @@ def maxout(input, pieces):
     return activation.Maxout.apply(input.reshape(*shape[:-1], shape[-1] // pieces, pieces))
 
 
-from .functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, fold, interpolate)
+from .functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, fold)
+from .functional_interpolate import *  # noqa: E402,F401,F403  (interpolate, upsample)
 from .functional_attention import *  # noqa: E402,F401,F403  (scaled_dot_product_attention)
 from .functional_recurrent import *  # noqa: E402,F401,F403  (recurrent layers and cells)

@@ -1,11 +1,9 @@
-"""Convolution, pooling, fold/unfold and interpolation functions (``torch.nn.functional`` names).
+"""Convolution, pooling and fold/unfold functions (``torch.nn.functional`` names).
 
 Argument names, defaults and shapes follow PyTorch; each function checks its input and calls one
-op from ``chainrule.ops``' conv, pooling, upsampling or fold.
+op from ``chainrule.ops``' conv, pooling or fold.
 """
-import math
-
-from ..ops import conv, pooling, upsampling
+from ..ops import conv, pooling
 from ..ops.fold import Fold, Unfold
 from ..tensor import Tensor
 from ..autograd.tensor_base import make_tensor
@@ -13,7 +11,7 @@ from .functional_checks import not_a_tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-           "unfold", "fold", "interpolate", "upsample", "upsample_nearest"]
+           "unfold", "fold"]
 
 
 def _tuple(value, n, name, op):
@@ -285,47 +283,3 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 # -- interpolation -----------------------------------------------------------------------------
-
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
-    """Resize (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``. Only
-    ``mode='nearest'`` is available: output index i reads input floor(i * in/out) (or
-    floor(i / scale_factor) when a scale factor is given, as PyTorch)."""
-    if mode != "nearest":
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not available in chainrule; "
-                                  f"only 'nearest'")
-    spatial = input.ndim - 2
-    if spatial not in (1, 2):
-        raise ValueError(f"interpolate: expected a 3-D or 4-D input, got shape "
-                         f"{tuple(input.shape)}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: give exactly one of size and scale_factor")
-    ins = tuple(input.shape[2:])
-    if size is not None:
-        outs = _tuple(size, spatial, "size", "interpolate")
-        scales = tuple(i / o for i, o in zip(ins, outs))
-    else:
-        sf = tuple(float(f) for f in scale_factor) if isinstance(scale_factor, (tuple, list)) \
-            else (float(scale_factor),) * spatial
-        if len(sf) != spatial:
-            raise ValueError(f"interpolate: scale_factor {scale_factor} does not match the "
-                             f"{spatial} spatial dimensions")
-        outs = tuple(int(math.floor(i * f)) for i, f in zip(ins, sf))
-        scales = tuple(i / o for i, o in zip(ins, outs)) if recompute_scale_factor \
-            else tuple(1.0 / f for f in sf)
-    factors = tuple(o // i if i and o % i == 0 else 0 for i, o in zip(ins, outs))
-    if all(f > 0 for f in factors) and all(abs(s * f - 1) < 1e-12 for s, f in zip(scales, factors)):
-        return upsampling.UpsampleNearestInt.apply(input, factors)
-    dt = input.array.dtype
-    mats = [upsampling.nearest_matrix(i, o, s, dt) for i, o, s in zip(ins, outs, scales)]
-    if spatial == 1:
-        return pooling.Separable.apply(input, None, mats[0])
-    return pooling.Separable.apply(input, mats[0], mats[1])
-
-
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    return interpolate(input, size, scale_factor, mode, align_corners)
-
-
-def upsample_nearest(input, size=None, scale_factor=None):
-    return interpolate(input, size, scale_factor, "nearest")
