@@ -120,6 +120,8 @@ CASES = {
     "InstanceNorm3d": (lambda: nn.InstanceNorm3d(3), (_x, 2, 3, 2, 2, 2)),
     "AdaptiveAvgPool1d": (lambda: nn.AdaptiveAvgPool1d(2), (_x, 1, 2, 5)),
     "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d(2), (_x, 1, 2, 5, 5)),
+    "AdaptiveMaxPool1d": (lambda: nn.AdaptiveMaxPool1d(2), (_x, 1, 2, 5)),
+    "AdaptiveMaxPool2d": (lambda: nn.AdaptiveMaxPool2d(2), (_x, 1, 2, 5, 5)),
     "AvgPool1d": (lambda: nn.AvgPool1d(2), (_x, 1, 2, 6)),
     "AvgPool2d": (lambda: nn.AvgPool2d(2), (_x, 1, 2, 4, 4)),
     "MaxPool1d": (lambda: nn.MaxPool1d(2), (_x, 1, 2, 6)),

@@ -11,6 +11,7 @@ from .functional_checks import not_a_tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d",
            "unfold", "fold"]
 
 
@@ -246,6 +247,52 @@ def adaptive_avg_pool2d(input, output_size):
     if a_h is None and a_w is None:
         return input * 1
     return pooling.Separable.apply(input, a_h, a_w)
+
+
+def _adaptive_size(output_size, shape, spatial, op):
+    """output_size as a tuple (None keeps that input size), checked positive."""
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != spatial:
+            raise ValueError(f"{op}: output_size must be an int or a tuple of {spatial} ints, "
+                             f"got {output_size!r}")
+        size = tuple(shape[i] if o is None else int(o) for i, o in enumerate(output_size))
+    else:
+        size = (int(output_size),) * spatial
+    if min(size) < 1:
+        raise RuntimeError(f"{op}: output_size must be positive, got {output_size}")
+    return size
+
+
+def _adaptive_max_pool(input, output_size, return_indices, spatial):
+    op = f"adaptive_max_pool{spatial}d"
+    unbatched = _check_input(input, spatial, op)
+    x = input.unsqueeze(0) if unbatched else input
+    if any(n == 0 for n in x.shape[2:]):
+        raise RuntimeError(f"{op}: expected an input with non-zero spatial sizes, got shape "
+                           f"{tuple(input.shape)}")
+    size = _adaptive_size(output_size, tuple(x.shape[2:]), spatial, op)
+    if spatial == 1:
+        x, size = x.unsqueeze(2), (1,) + size
+    rows, row_mask = pooling.adaptive_bins(x.shape[2], size[0])
+    cols, col_mask = pooling.adaptive_bins(x.shape[3], size[1])
+    out, indices = pooling.AdaptiveMaxPool.apply(x, rows, row_mask, cols, col_mask)
+    if spatial == 1:
+        out, indices = out.squeeze(2), indices.squeeze(2)
+    if unbatched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Maximum over ``output_size`` bins of (N, C, L) or (C, L): bin i spans
+    [floor(iL/m), ceil((i+1)L/m)); ``return_indices`` also gives each maximum's position."""
+    return _adaptive_max_pool(input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over an (oh, ow) grid of PyTorch's adaptive bins of (N, C, H, W) or (C, H, W)
+    (None keeps that size); ``return_indices`` also gives each maximum's flat index h * W + w."""
+    return _adaptive_max_pool(input, output_size, return_indices, 2)
 
 
 # -- fold / unfold -----------------------------------------------------------------------------
