@@ -507,6 +507,9 @@ def _cases():
         [((N, E), (N, H), (N, H), (4 * H, E), (4 * H, H), (4 * H,), (4 * H,))])
     add("lstm_cell_no_bias", lambda m, x, h, c, wi, wh: cell(m, "LSTM", x, h, wi, wh, c=c),
         [((N, E), (N, H), (N, H), (4 * H, E), (4 * H, H))])
+    # LSTM's proj_size: h narrower (N, P) than c (N, H); PyTorch's cell kernel has no such form
+    add("lstm_cell_projected_state", lambda m, x, h, c, wi, wh: cell(m, "LSTM", x, h, wi, wh, c=c),
+        [((N, E), (N, 1), (N, H), (4 * H, E), (4 * H, 1))], torch=False)
     for kind, G in [("GRU", 3), ("tanh", 1), ("relu", 1)]:
         add(f"{kind.lower()}_cell", (lambda k: lambda m, x, h, wi, wh, bi, bh: cell(
             m, k, x, h, wi, wh, bi, bh))(kind),
