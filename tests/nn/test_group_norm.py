@@ -64,7 +64,8 @@ def test_group_norm_errors():
         F.group_norm(cr.randn(2, 6, 3), 3, cr.ones(4))
 
 
-@pytest.mark.parametrize("cls,shape", [("InstanceNorm1d", (2, 3, 5)), ("InstanceNorm2d", (2, 3, 4, 3)),
+@pytest.mark.parametrize("cls,shape", [("InstanceNorm1d", (2, 3, 5)),
+                                       ("InstanceNorm2d", (2, 3, 4, 3)),
                                        ("InstanceNorm3d", (2, 3, 2, 3, 2)),
                                        ("InstanceNorm1d", (3, 5)), ("InstanceNorm2d", (3, 4, 3))])
 @pytest.mark.parametrize("affine", [True, False])

@@ -18,12 +18,17 @@ rng = np.random.default_rng(0)
 SHAPES = {"linear": (2, 3, 5), "bilinear": (2, 2, 4, 5), "bicubic": (1, 2, 5, 4),
           "trilinear": (1, 2, 3, 4, 3)}
 RESIZES = [dict(scale_factor=2), dict(scale_factor=1.7), dict(scale_factor=0.6),
-           dict(size=7), dict(size=3), dict(size=1), dict(scale_factor=1.7, recompute_scale_factor=True)]
+           dict(size=7), dict(size=3), dict(size=1),
+           dict(scale_factor=1.7, recompute_scale_factor=True)]
+
+
+def _name(resize):
+    return "-".join(f"{k}={v}" for k, v in resize.items())
 
 
 @pytest.mark.parametrize("mode", sorted(SHAPES))
 @pytest.mark.parametrize("align_corners", [False, True])
-@pytest.mark.parametrize("resize", RESIZES, ids=lambda r: "-".join(f"{k}={v}" for k, v in r.items()))
+@pytest.mark.parametrize("resize", RESIZES, ids=_name)
 def test_interpolating_modes_match_torch(mode, align_corners, resize):
     x = rng.standard_normal(SHAPES[mode])
     kw = dict(mode=mode, align_corners=align_corners, **resize)
@@ -33,7 +38,7 @@ def test_interpolating_modes_match_torch(mode, align_corners, resize):
 
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "area"])
 @pytest.mark.parametrize("shape", [(2, 3, 7), (1, 2, 5, 6), (1, 2, 3, 4, 5)])
-@pytest.mark.parametrize("resize", RESIZES, ids=lambda r: "-".join(f"{k}={v}" for k, v in r.items()))
+@pytest.mark.parametrize("resize", RESIZES, ids=_name)
 def test_nearest_and_area_match_torch(mode, shape, resize):
     x = rng.standard_normal(shape)
     compare(lambda x: F.interpolate(x, mode=mode, **resize),
@@ -80,8 +85,8 @@ def test_upsampling_bilinear2d_matches_torch():
     x = rng.standard_normal((1, 2, 3, 4))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        compare(nn.UpsamplingBilinear2d(scale_factor=2), torch.nn.UpsamplingBilinear2d(scale_factor=2),
-                [x])
+        compare(nn.UpsamplingBilinear2d(scale_factor=2),
+                torch.nn.UpsamplingBilinear2d(scale_factor=2), [x])
 
 
 @pytest.mark.parametrize("args,kw,error", [
