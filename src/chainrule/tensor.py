@@ -14,7 +14,7 @@ from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
-from .device import CPU, device
+from .device import CPU, check_available, device
 from .index_parsing import describe_index, normalise_index
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
@@ -117,7 +117,7 @@ class Tensor(TensorBase):
         return self.array.itemsize
 
     def is_floating_point(self):
-        return self.array.dtype.kind == "f"
+        return _dtype.is_float_np(self.array.dtype)
 
     def numel(self):
         return self.array.size
@@ -152,7 +152,7 @@ class Tensor(TensorBase):
             return self.array.astype(dtype)
         return self.array.copy() if copy else self.array
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
 
     def contiguous(self):
@@ -194,7 +194,7 @@ class Tensor(TensorBase):
         return elementwise.Copy.apply(self)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.array.dtype.kind != "f":
+        if requires_grad and not _dtype.is_float_np(self.array.dtype):
             raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
                                f"{self.dtype}")
         if not requires_grad and self.grad_fn is not None:
@@ -235,24 +235,42 @@ class Tensor(TensorBase):
         watch[self._output_nr] = self
 
     # -- conversion --------------------------------------------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
-        for a in args:
-            if isinstance(a, (_dtype.dtype, type)) or (isinstance(a, np.dtype)):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device)):
-                device(a)
-        if "device" in kwargs and kwargs["device"] is not None:
-            device(kwargs["device"])
-        if dtype is None:
-            return self
-        nd = _dtype.to_numpy_dtype(dtype)
-        if nd == self.array.dtype:
-            return self
-        if self.requires_grad and nd.kind != "f":
+    def to(self, *args, **kwargs):
+        """PyTorch's three forms: ``to(device=None, dtype=None, non_blocking=False, copy=False)``,
+        ``to(dtype, non_blocking=False, copy=False)`` and ``to(other, non_blocking=False,
+        copy=False)`` (other's dtype and device). Returns ``self`` when nothing changes, unless
+        ``copy=True``; a dtype change is an op in the graph."""
+        dev, dtype, copy = _parse_to(args, kwargs, "to")
+        if dev is not None:
+            check_available(dev, "to")
+        nd = None if dtype is None else _dtype.to_numpy_dtype(dtype)
+        if nd is None or nd == self.array.dtype:
+            return elementwise.Copy.apply(self) if copy else self
+        if self.requires_grad and not _dtype.is_float_np(nd):
             return make_tensor(self.array.astype(nd))
         return elementwise.Cast.apply(self, nd)
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """A copy on the GPU: raises here, where chainrule has no CUDA backend (as PyTorch's CPU
+        build does)."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        check_available(device or "cuda", "cuda")
+        return self
+
+    def get_device(self):
+        """The device index; -1 for the CPU, as PyTorch."""
+        return -1
+
+    def is_pinned(self, device=None):
+        return False
+
+    def pin_memory(self, device=None):
+        raise RuntimeError("pin_memory: Cannot access accelerator device when none is available "
+                           "(pinned memory speeds host-to-GPU copies; chainrule has no GPU here)")
+
+    def bfloat16(self):
+        return self.to(_dtype.bfloat16)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -1022,6 +1040,46 @@ class Tensor(TensorBase):
 
     def random_(self, low=0, high=None, generator=None):
         return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
+
+
+def _parse_to(args, kwargs, op):
+    """``(device, dtype, copy)`` from ``Tensor.to``'s or ``Module.to``'s arguments."""
+    kwargs = dict(kwargs)
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{op}() got unexpected keyword arguments {sorted(kwargs)}")
+    args = list(args)
+    flags = []
+    if args and isinstance(args[0], Tensor):
+        other = args.pop(0)
+        dtype, dev = other.dtype, other.device
+    elif args and (isinstance(args[0], (str, device)) or (
+            isinstance(args[0], int) and not isinstance(args[0], bool))):
+        dev = args.pop(0)
+        if args and _is_dtype(args[0]):
+            dtype = args.pop(0)
+    elif args and _is_dtype(args[0]):
+        dtype = args.pop(0)
+    flags = args
+    if len(flags) > 2 or not all(isinstance(f, bool) for f in flags):
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
+                        f"{tuple(type(a).__name__ for a in args)}; expected "
+                        f"(device=None, dtype=None, non_blocking=False, copy=False), "
+                        f"(dtype, non_blocking=False, copy=False) or "
+                        f"(Tensor tensor, non_blocking=False, copy=False)")
+    if len(flags) == 2:
+        copy = flags[1]
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        dev = device(dev)   # a bare index: an accelerator device, which raises here
+    return dev, dtype, bool(copy)
+
+
+def _is_dtype(x):
+    return isinstance(x, (_dtype.dtype, np.dtype)) or x in (float, int, bool)
 
 
 class _HookHandle:
