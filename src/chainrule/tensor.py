@@ -19,6 +19,7 @@ from .index_parsing import describe_index, normalise_index
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
                         Transpose, Unbind, Unflatten, Unsqueeze, View)
+from .ops.shape import Triangle
 from .ops.base import normalize_dim, normalize_dims, promote
 from .random import rng
 from .size import Size
@@ -1042,6 +1043,45 @@ class Tensor(TensorBase):
         return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
 
 
+    # -- hyperbolic functions and triangles -----------------------------------------------------
+    def sinh(self):
+        return elementwise.Sinh.apply(self)
+
+    def cosh(self):
+        return elementwise.Cosh.apply(self)
+
+    def asinh(self):
+        return elementwise.Asinh.apply(self)
+
+    def acosh(self):
+        return elementwise.Acosh.apply(self)
+
+    def atanh(self):
+        return elementwise.Atanh.apply(self)
+
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two dimensions (elements j - i <= diagonal), others 0."""
+        return Triangle.apply(self._matrix_arg("tril"), int(diagonal), False)
+
+    def triu(self, diagonal=0):
+        """The upper triangle of the last two dimensions (elements j - i >= diagonal), others 0."""
+        return Triangle.apply(self._matrix_arg("triu"), int(diagonal), True)
+
+    def tril_(self, diagonal=0):
+        return self._inplace("tril_", self.tril(diagonal).array)
+
+    def triu_(self, diagonal=0):
+        return self._inplace("triu_", self.triu(diagonal).array)
+
+    def _matrix_arg(self, op):
+        if self.ndim < 2:
+            raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
+                               f"{tuple(self.shape)}")
+        return self
+
+
 def _parse_to(args, kwargs, op):
     """``(device, dtype, copy)`` from ``Tensor.to``'s or ``Module.to``'s arguments."""
     kwargs = dict(kwargs)
@@ -1080,6 +1120,39 @@ def _parse_to(args, kwargs, op):
 
 def _is_dtype(x):
     return isinstance(x, (_dtype.dtype, np.dtype)) or x in (float, int, bool)
+
+
+def _accept_numpy_names(method):
+    """PyTorch accepts NumPy's ``axis=`` for ``dim=`` and ``keepdims=`` for ``keepdim=``."""
+    def with_numpy_names(self, *args, **kwargs):
+        if kwargs:
+            kwargs = numpy_keywords(kwargs, method.__name__)
+        return method(self, *args, **kwargs)
+
+    with_numpy_names.__name__ = with_numpy_names.__qualname__ = method.__name__
+    with_numpy_names.__doc__ = method.__doc__
+    with_numpy_names.__wrapped__ = method
+    return with_numpy_names
+
+
+def numpy_keywords(kwargs, op):
+    """``kwargs`` with ``axis`` renamed ``dim`` and ``keepdims`` renamed ``keepdim``."""
+    if "axis" not in kwargs and "keepdims" not in kwargs:
+        return kwargs
+    kwargs = dict(kwargs)
+    for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
+        if numpy_name in kwargs:
+            if torch_name in kwargs:
+                raise TypeError(f"{op}(): got both {torch_name}= and its alias {numpy_name}=")
+            kwargs[torch_name] = kwargs.pop(numpy_name)
+    return kwargs
+
+
+for _name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "logsumexp", "prod",
+              "norm", "cumsum", "softmax", "log_softmax", "argmax", "argmin", "all", "any",
+              "count_nonzero", "topk", "sort", "argsort", "squeeze", "unsqueeze", "split",
+              "chunk", "unbind", "index_select", "gather", "size"):
+    setattr(Tensor, _name, _accept_numpy_names(getattr(Tensor, _name)))
 
 
 class _HookHandle:
