@@ -55,12 +55,19 @@ for _name in _METHODS:
     globals()[_name] = _method_wrapper(_name)
 
 
+# The matrix products write only into an ``out`` of the result's own dtype (PyTorch's rule).
+_EXACT_OUT_DTYPE = {"matmul", "mm", "bmm", "mv", "dot"}
+
+
 def _into_out(name, out, fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` written into ``out`` (a tensor, or a tuple for several results),
     as PyTorch's ``out=``: not recorded, so no input may require grad."""
     _check_out_grad(name, out if isinstance(out, Tensor) else out[0], *args,
                    *[v for v in kwargs.values() if isinstance(v, Tensor)])
     result = fn(*args, **kwargs)
+    if name in _EXACT_OUT_DTYPE and out.array.dtype != result.array.dtype:
+        raise RuntimeError(f"{name}(): expected out tensor to have dtype {result.dtype.name}, but "
+                           f"got {out.dtype.name} instead")
     if isinstance(result, tuple):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
             raise TypeError(f"{name}(): out must be a tuple of {len(result)} tensors")
