@@ -28,6 +28,7 @@ _FLOAT32 = ("loss.MSELoss", "loss.L1Loss", "loss.SmoothL1Loss", "loss.HuberLoss"
 
 _lock = threading.Lock()
 _state = {"cpu": [False, _dtype.bfloat16], "cuda": [False, _dtype.float16]}
+_listening = False
 _depth = 0   # how many enabled autocast blocks are open (the wrappers stay while > 0)
 
 
@@ -111,6 +112,18 @@ def _uninstall():
             base._choose_path(op, reference_state.enabled)
 
 
+def _reinstall_after_reference_switch(enabled):
+    # The reference switch re-points the ops' apply; inside an autocast block, wrap them again.
+    if _depth > 0:
+        _install()
+
+
+def _listen_to_reference_switch():
+    from ..backends.reference import state as reference_state
+    from ..ops import base   # noqa: F401  (its listener first, so the wrappers go on top)
+    reference_state.on_change(_reinstall_after_reference_switch)
+
+
 class autocast:
     """``with cr.autocast(device_type="cpu", dtype=cr.bfloat16, enabled=True):`` (also a
     decorator). On the CPU the dtype must be bfloat16 or float16; anything else disables
@@ -147,6 +160,10 @@ class autocast:
         with _lock:
             _depth += 1
             if _depth == 1:
+                global _listening
+                if not _listening:
+                    _listen_to_reference_switch()
+                    _listening = True
                 _install()
         return self
 
