@@ -75,6 +75,18 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self):
+        """``with cr.device("cpu"):`` makes this the default device inside the block."""
+        previous = _default
+        set_default_device(self)
+        _entered.append(previous)
+        return self
+
+    def __exit__(self, *exc):
+        global _default
+        _default = _entered.pop()
+        return False
+
 
 def _parse(text):
     name, colon, number = text.partition(":")
@@ -106,6 +118,7 @@ def check_available(dev, op="tensor"):
 CPU = device("cpu")   # the device of every tensor today
 
 _default = None   # set by set_default_device; None means the CPU
+_entered = []     # the defaults that ``with device(...)`` blocks replaced, innermost last
 
 
 def default_device():

@@ -104,6 +104,16 @@ def test_default_device():
     with pytest.raises(AssertionError, match="CUDA"):
         cr.set_default_device("cuda")
     assert cr.get_default_device() == cr.device("cpu")
+    with cr.device("cpu", 0):
+        assert cr.get_default_device() == cr.device("cpu", 0)
+        assert cr.ones(1).device == cr.device("cpu")
+    assert cr.get_default_device() == cr.device("cpu")
+    with torch.device("cpu", 0):
+        assert torch.get_default_device() == torch.device("cpu", 0)
+    with pytest.raises(AssertionError, match="CUDA"):
+        with cr.device("cuda"):
+            pass
+    assert cr.get_default_device() == cr.device("cpu")
 
 
 def test_cuda_module_answers_as_torch_cpu_build():
