@@ -1075,6 +1075,28 @@ class Tensor(TensorBase):
     def triu_(self, diagonal=0):
         return self._inplace("triu_", self.triu(diagonal).array)
 
+    # -- new tensors like this one (its dtype unless told) -------------------------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, **options):
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device,
+                      requires_grad=requires_grad, **options)
+
+    def new_zeros(self, *size, dtype=None, **options):
+        from .creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, **options)
+
+    def new_ones(self, *size, dtype=None, **options):
+        from .creation import ones
+        return ones(*size, dtype=dtype or self.dtype, **options)
+
+    def new_empty(self, *size, dtype=None, **options):
+        from .creation import empty
+        return empty(*size, dtype=dtype or self.dtype, **options)
+
+    def new_full(self, size, fill_value, dtype=None, **options):
+        from .creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, **options)
+
     def _matrix_arg(self, op):
         if self.ndim < 2:
             raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "

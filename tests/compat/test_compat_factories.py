@@ -129,3 +129,17 @@ def test_numpy_names_axis_and_keepdims_as_torch(call):
 def test_both_dim_and_axis_is_an_error():
     with pytest.raises(TypeError, match="dim"):
         cr.ones(2, 2).sum(dim=0, axis=1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.new_zeros(2, 3), lambda x: x.new_ones((2,)), lambda x: x.new_empty(3),
+    lambda x: x.new_full((2,), 4), lambda x: x.new_tensor([1, 2]),
+    lambda x: x.new_zeros(2, dtype=x.dtype, device="cpu", requires_grad=True),
+])
+def test_new_factories_take_the_dtype_of_their_tensor(call):
+    a = call(cr.ones(1, dtype=cr.float64))
+    b = call(torch.ones(1, dtype=torch.float64))
+    assert tuple(a.shape) == tuple(b.shape) and a.dtype == cr.float64
+    assert a.requires_grad == b.requires_grad
+    with pytest.raises(AssertionError):
+        cr.ones(1).new_zeros(2, device="cuda")
