@@ -221,3 +221,46 @@ def test_compile_returns_the_same_behaviour():
             m.compile(model, mode="fast")
         with pytest.raises(AssertionError, match="A callable function is expected"):
             m.compile(3)
+
+
+def _nanogpt_style_steps(m, state, x, y):
+    """The device and precision preamble of nanoGPT's train.py, then three optimiser steps."""
+    import contextlib
+    m.backends.cuda.matmul.allow_tf32 = True
+    m.backends.cudnn.allow_tf32 = True
+    device = "cuda" if m.cuda.is_available() else "cpu"
+    dtype = "bfloat16" if m.cuda.is_available() and m.cuda.is_bf16_supported() else "float16"
+    ptdtype = {"float32": m.float32, "bfloat16": m.bfloat16, "float16": m.float16}[dtype]
+    ctx = contextlib.nullcontext() if device == "cpu" else m.amp.autocast(device, dtype=ptdtype)
+    model = m.nn.Sequential(m.nn.Linear(4, 8), m.nn.GELU(), m.nn.Linear(8, 3))
+    model.load_state_dict({k: m.tensor(v) for k, v in state.items()})
+    model = model.to(device)
+    if m is cr:   # torch.compile would spend seconds generating kernels; ours runs as written
+        model = m.compile(model)
+    scaler = m.amp.GradScaler(enabled=(dtype == "float16"))
+    opt = m.optim.AdamW(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(3):
+        with ctx:
+            loss = m.nn.functional.cross_entropy(model(m.tensor(x).to(device)), m.tensor(y))
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        m.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(opt)
+        scaler.update()
+        opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+    m.backends.cuda.matmul.allow_tf32 = False
+    return losses
+
+
+def test_a_nanogpt_style_preamble_and_loop_give_torch_numbers():
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.GELU(), torch.nn.Linear(8, 3))
+    state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+    x = RNG.standard_normal((6, 4)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = _nanogpt_style_steps(cr, state, x, y)
+        theirs = _nanogpt_style_steps(torch, state, x, y)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)
