@@ -1,6 +1,7 @@
 """``cr.cpu``: the CPU as a device module (``torch.cpu``), and ``cr.cpu.amp.autocast``."""
 import types
 
+from . import _dtype
 from .amp import autocast_mode as _autocast_mode
 
 
@@ -25,7 +26,6 @@ def synchronize(device=None):
 
 
 def _cpu_autocast(enabled=True, dtype=None, cache_enabled=True):
-    from . import _dtype
     return _autocast_mode.autocast("cpu", dtype=dtype or _dtype.bfloat16, enabled=enabled,
                                    cache_enabled=cache_enabled)
 

@@ -6,7 +6,9 @@ such scripts run. The calls that need a GPU to mean anything (``current_device``
 ``synchronize``, ``get_device_name`` ...) raise PyTorch's AssertionError instead.
 """
 from .device import AVAILABLE_TYPES
+from . import _dtype
 from .amp import grad_scaler as _grad_scaler
+from .amp.autocast_mode import autocast as _autocast
 
 
 def is_available():
@@ -103,9 +105,7 @@ class _Amp:
 
     @staticmethod
     def autocast(enabled=True, dtype=None, cache_enabled=True):
-        from .amp.autocast_mode import autocast
-        from . import _dtype
-        return autocast("cuda", dtype=dtype or _dtype.float16, enabled=enabled,
+        return _autocast("cuda", dtype=dtype or _dtype.float16, enabled=enabled,
                         cache_enabled=cache_enabled)
 
 

@@ -1076,26 +1076,41 @@ class Tensor(TensorBase):
         return self._inplace("triu_", self.triu(diagonal).array)
 
     # -- new tensors like this one (its dtype unless told) -------------------------------------
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, **options):
-        from .creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, device=device,
-                      requires_grad=requires_grad, **options)
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
+                   pin_memory=False):
+        arr = np.array(_raw(data), dtype=_dtype.to_numpy_dtype(dtype) or self.array.dtype)
+        return self._new_made("new_tensor", arr, device, requires_grad, pin_memory)
 
-    def new_zeros(self, *size, dtype=None, **options):
-        from .creation import zeros
-        return zeros(*size, dtype=dtype or self.dtype, **options)
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+        arr = np.zeros(_shape_args(size, "new_zeros"), self._new_dtype(dtype))
+        return self._new_made("new_zeros", arr, device, requires_grad, pin_memory)
 
-    def new_ones(self, *size, dtype=None, **options):
-        from .creation import ones
-        return ones(*size, dtype=dtype or self.dtype, **options)
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                 pin_memory=False):
+        arr = np.ones(_shape_args(size, "new_ones"), self._new_dtype(dtype))
+        return self._new_made("new_ones", arr, device, requires_grad, pin_memory)
 
-    def new_empty(self, *size, dtype=None, **options):
-        from .creation import empty
-        return empty(*size, dtype=dtype or self.dtype, **options)
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+        arr = np.empty(_shape_args(size, "new_empty"), self._new_dtype(dtype))
+        return self._new_made("new_empty", arr, device, requires_grad, pin_memory)
 
-    def new_full(self, size, fill_value, dtype=None, **options):
-        from .creation import full
-        return full(size, fill_value, dtype=dtype or self.dtype, **options)
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False):
+        arr = np.full(_shape_args((size,), "new_full"), _raw(fill_value), self._new_dtype(dtype))
+        return self._new_made("new_full", arr, device, requires_grad, pin_memory)
+
+    def _new_dtype(self, dtype):
+        return _dtype.to_numpy_dtype(dtype) or self.array.dtype
+
+    def _new_made(self, op, arr, device, requires_grad, pin_memory):
+        check_available(device, op)
+        if pin_memory:
+            raise RuntimeError(f"{op}: pin_memory=True requires a CUDA or other accelerator "
+                               f"backend; no pinned memory allocator is available on this system")
+        t = make_tensor(arr)
+        return t.requires_grad_(True) if requires_grad else t
 
     def _matrix_arg(self, op):
         if self.ndim < 2:

@@ -15,10 +15,17 @@ extra outside autocast. 'cuda' autocast is accepted and, without CUDA, disabled 
 warning.
 """
 import functools
+import importlib
 import threading
 import warnings
 
 from .. import _dtype
+from ..device import AVAILABLE_TYPES
+from ..autograd.function import Function
+from ..autograd.tensor_base import TensorBase
+from ..backends.reference import state as reference_state
+from ..ops import base
+from ..ops.elementwise import Cast
 
 _LOWER = ("linalg.MatMul", "linalg.Einsum", "linear.Linear", "conv.Conv", "conv.ConvTranspose",
           "attention.ScaledDotProductAttention")
@@ -28,7 +35,6 @@ _FLOAT32 = ("loss.MSELoss", "loss.L1Loss", "loss.SmoothL1Loss", "loss.HuberLoss"
 
 _lock = threading.Lock()
 _state = {"cpu": [False, _dtype.bfloat16], "cuda": [False, _dtype.float16]}
-_listening = False
 _depth = 0   # how many enabled autocast blocks are open (the wrappers stay while > 0)
 
 
@@ -52,7 +58,6 @@ def _device_type(device_type):
 
 
 def _ops(names):
-    import importlib
     for name in names:
         module, cls = name.split(".")
         yield getattr(importlib.import_module(f"..ops.{module}", __package__), cls)
@@ -60,8 +65,6 @@ def _ops(names):
 
 def _cast_wrapper(op, policy):
     def apply(*args):
-        from ..ops.elementwise import Cast
-        from ..autograd.tensor_base import TensorBase
         if not _state["cpu"][0]:
             return _path(op)(*args)
         low = _state["cpu"][1].np
@@ -89,8 +92,6 @@ def _castable(nd, policy, low):
 def _path(op):
     """The apply the op takes without autocast: its reference twin's under the reference
     switch, else its own."""
-    from ..autograd.function import Function
-    from ..backends.reference import state as reference_state
     if reference_state.enabled and op.reference is not None:
         return op.reference.apply
     return functools.partial(Function.__dict__["apply"].__func__, op)
@@ -103,8 +104,6 @@ def _install():
 
 
 def _uninstall():
-    from ..backends.reference import state as reference_state
-    from ..ops import base
     for op in _ops(_LOWER + _FLOAT32):
         if "apply" in op.__dict__:
             del op.apply
@@ -118,10 +117,8 @@ def _reinstall_after_reference_switch(enabled):
         _install()
 
 
-def _listen_to_reference_switch():
-    from ..backends.reference import state as reference_state
-    from ..ops import base   # noqa: F401  (its listener first, so the wrappers go on top)
-    reference_state.on_change(_reinstall_after_reference_switch)
+# ops.base registered its listener when it was imported above, so this one runs after it.
+reference_state.on_change(_reinstall_after_reference_switch)
 
 
 class autocast:
@@ -138,8 +135,7 @@ class autocast:
         self.fast_dtype = dtype if dtype is not None else _state[device_type][1]
         self._enabled = bool(enabled)
         if self._enabled and device_type == "cuda":
-            from .. import cuda
-            if not cuda.is_available():
+            if "cuda" not in AVAILABLE_TYPES:
                 warnings.warn("CUDA is not available or torch_xla is imported. Disabling "
                               "autocast.", UserWarning, stacklevel=2)
                 self._enabled = False
@@ -160,10 +156,6 @@ class autocast:
         with _lock:
             _depth += 1
             if _depth == 1:
-                global _listening
-                if not _listening:
-                    _listen_to_reference_switch()
-                    _listening = True
                 _install()
         return self
 

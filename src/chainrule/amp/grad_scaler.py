@@ -20,6 +20,9 @@ import math
 import warnings
 
 from ..backend import xp
+from ..creation import tensor
+from ..device import AVAILABLE_TYPES, device as device_class
+from ..tensor import Tensor
 
 
 class _OptState(enum.Enum):
@@ -33,7 +36,6 @@ class GradScaler:
 
     def __init__(self, device="cuda", init_scale=2.0 ** 16, growth_factor=2.0,
                  backoff_factor=0.5, growth_interval=2000, enabled=True):
-        from ..device import AVAILABLE_TYPES, device as device_class
         self._device = str(device)
         kind = device_class(self._device).type
         if enabled and kind not in AVAILABLE_TYPES:
@@ -66,8 +68,6 @@ class GradScaler:
         """``outputs`` (a tensor, or nested lists/tuples of them) times the scale S."""
         if not self._enabled:
             return outputs
-        from ..tensor import Tensor
-        from ..creation import tensor
         factor = None
 
         def times_scale(value):
@@ -137,8 +137,7 @@ class GradScaler:
         if not self._enabled:
             return
         if new_scale is not None:
-            from ..tensor import Tensor
-            self._scale = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
+                self._scale = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
         else:
             checked = [s for s in self._per_optimizer.values() if s["stage"] is not _OptState.READY]
             if not checked:
