@@ -14,12 +14,13 @@ from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
-from .device import CPU, device
+from .device import CPU, check_available, device
 from .index_parsing import describe_index, normalise_index
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops import inplace as inplace_ops
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
                         Transpose, Unbind, Unflatten, Unsqueeze, View)
+from .ops.shape import Triangle
 from .ops.base import normalize_dim, normalize_dims, promote
 from .random import rng
 from .size import Size
@@ -118,7 +119,7 @@ class Tensor(TensorBase):
         return self.array.itemsize
 
     def is_floating_point(self):
-        return self.array.dtype.kind == "f"
+        return _dtype.is_float_np(self.array.dtype)
 
     def numel(self):
         return self.array.size
@@ -153,7 +154,7 @@ class Tensor(TensorBase):
             return self.array.astype(dtype)
         return self.array.copy() if copy else self.array
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
 
     def contiguous(self):
@@ -195,7 +196,7 @@ class Tensor(TensorBase):
         return elementwise.Copy.apply(self)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.array.dtype.kind != "f":
+        if requires_grad and not _dtype.is_float_np(self.array.dtype):
             raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
                                f"{self.dtype}")
         if not requires_grad and self.grad_fn is not None:
@@ -236,24 +237,42 @@ class Tensor(TensorBase):
         watch[self._output_nr] = self
 
     # -- conversion --------------------------------------------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
-        for a in args:
-            if isinstance(a, (_dtype.dtype, type)) or (isinstance(a, np.dtype)):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device)):
-                device(a)
-        if "device" in kwargs and kwargs["device"] is not None:
-            device(kwargs["device"])
-        if dtype is None:
-            return self
-        nd = _dtype.to_numpy_dtype(dtype)
-        if nd == self.array.dtype:
-            return self
-        if self.requires_grad and nd.kind != "f":
+    def to(self, *args, **kwargs):
+        """PyTorch's three forms: ``to(device=None, dtype=None, non_blocking=False, copy=False)``,
+        ``to(dtype, non_blocking=False, copy=False)`` and ``to(other, non_blocking=False,
+        copy=False)`` (other's dtype and device). Returns ``self`` when nothing changes, unless
+        ``copy=True``; a dtype change is an op in the graph."""
+        dev, dtype, copy = _parse_to(args, kwargs, "to")
+        if dev is not None:
+            check_available(dev, "to")
+        nd = None if dtype is None else _dtype.to_numpy_dtype(dtype)
+        if nd is None or nd == self.array.dtype:
+            return elementwise.Copy.apply(self) if copy else self
+        if self.requires_grad and not _dtype.is_float_np(nd):
             return make_tensor(self.array.astype(nd))
         return elementwise.Cast.apply(self, nd)
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """A copy on the GPU: raises here, where chainrule has no CUDA backend (as PyTorch's CPU
+        build does)."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        check_available(device or "cuda", "cuda")
+        return self
+
+    def get_device(self):
+        """The device index; -1 for the CPU, as PyTorch."""
+        return -1
+
+    def is_pinned(self, device=None):
+        return False
+
+    def pin_memory(self, device=None):
+        raise RuntimeError("pin_memory: Cannot access accelerator device when none is available "
+                           "(pinned memory speeds host-to-GPU copies; chainrule has no GPU here)")
+
+    def bfloat16(self):
+        return self.to(_dtype.bfloat16)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -1103,6 +1122,155 @@ class Tensor(TensorBase):
 
     def random_(self, low=0, high=None, generator=None):
         return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
+
+
+    # -- hyperbolic functions and triangles -----------------------------------------------------
+    def sinh(self):
+        return elementwise.Sinh.apply(self)
+
+    def cosh(self):
+        return elementwise.Cosh.apply(self)
+
+    def asinh(self):
+        return elementwise.Asinh.apply(self)
+
+    def acosh(self):
+        return elementwise.Acosh.apply(self)
+
+    def atanh(self):
+        return elementwise.Atanh.apply(self)
+
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two dimensions (elements j - i <= diagonal), others 0."""
+        return Triangle.apply(self._matrix_arg("tril"), int(diagonal), False)
+
+    def triu(self, diagonal=0):
+        """The upper triangle of the last two dimensions (elements j - i >= diagonal), others 0."""
+        return Triangle.apply(self._matrix_arg("triu"), int(diagonal), True)
+
+    def tril_(self, diagonal=0):
+        return self._inplace("tril_", self.tril(diagonal).array)
+
+    def triu_(self, diagonal=0):
+        return self._inplace("triu_", self.triu(diagonal).array)
+
+    # -- new tensors like this one (its dtype unless told) -------------------------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
+                   pin_memory=False):
+        arr = np.array(_raw(data), dtype=_dtype.to_numpy_dtype(dtype) or self.array.dtype)
+        return self._new_made("new_tensor", arr, device, requires_grad, pin_memory)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+        arr = np.zeros(_shape_args(size, "new_zeros"), self._new_dtype(dtype))
+        return self._new_made("new_zeros", arr, device, requires_grad, pin_memory)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                 pin_memory=False):
+        arr = np.ones(_shape_args(size, "new_ones"), self._new_dtype(dtype))
+        return self._new_made("new_ones", arr, device, requires_grad, pin_memory)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+        arr = np.empty(_shape_args(size, "new_empty"), self._new_dtype(dtype))
+        return self._new_made("new_empty", arr, device, requires_grad, pin_memory)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False):
+        arr = np.full(_shape_args((size,), "new_full"), _raw(fill_value), self._new_dtype(dtype))
+        return self._new_made("new_full", arr, device, requires_grad, pin_memory)
+
+    def _new_dtype(self, dtype):
+        return _dtype.to_numpy_dtype(dtype) or self.array.dtype
+
+    def _new_made(self, op, arr, device, requires_grad, pin_memory):
+        check_available(device, op)
+        if pin_memory:
+            raise RuntimeError(f"{op}: pin_memory=True requires a CUDA or other accelerator "
+                               f"backend; no pinned memory allocator is available on this system")
+        t = make_tensor(arr)
+        return t.requires_grad_(True) if requires_grad else t
+
+    def _matrix_arg(self, op):
+        if self.ndim < 2:
+            raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
+                               f"{tuple(self.shape)}")
+        return self
+
+
+def _parse_to(args, kwargs, op):
+    """``(device, dtype, copy)`` from ``Tensor.to``'s or ``Module.to``'s arguments."""
+    kwargs = dict(kwargs)
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{op}() got unexpected keyword arguments {sorted(kwargs)}")
+    args = list(args)
+    flags = []
+    if args and isinstance(args[0], Tensor):
+        other = args.pop(0)
+        dtype, dev = other.dtype, other.device
+    elif args and (isinstance(args[0], (str, device)) or (
+            isinstance(args[0], int) and not isinstance(args[0], bool))):
+        dev = args.pop(0)
+        if args and _is_dtype(args[0]):
+            dtype = args.pop(0)
+    elif args and _is_dtype(args[0]):
+        dtype = args.pop(0)
+    flags = args
+    if len(flags) > 2 or not all(isinstance(f, bool) for f in flags):
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
+                        f"{tuple(type(a).__name__ for a in args)}; expected "
+                        f"(device=None, dtype=None, non_blocking=False, copy=False), "
+                        f"(dtype, non_blocking=False, copy=False) or "
+                        f"(Tensor tensor, non_blocking=False, copy=False)")
+    if len(flags) == 2:
+        copy = flags[1]
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        dev = device(dev)   # a bare index: an accelerator device, which raises here
+    return dev, dtype, bool(copy)
+
+
+def _is_dtype(x):
+    return isinstance(x, (_dtype.dtype, np.dtype)) or x in (float, int, bool)
+
+
+def _accept_numpy_names(method):
+    """PyTorch accepts NumPy's ``axis=`` for ``dim=`` and ``keepdims=`` for ``keepdim=``."""
+    def with_numpy_names(self, *args, **kwargs):
+        if kwargs:
+            kwargs = numpy_keywords(kwargs, method.__name__)
+        return method(self, *args, **kwargs)
+
+    with_numpy_names.__name__ = with_numpy_names.__qualname__ = method.__name__
+    with_numpy_names.__doc__ = method.__doc__
+    with_numpy_names.__wrapped__ = method
+    return with_numpy_names
+
+
+def numpy_keywords(kwargs, op):
+    """``kwargs`` with ``axis`` renamed ``dim`` and ``keepdims`` renamed ``keepdim``."""
+    if "axis" not in kwargs and "keepdims" not in kwargs:
+        return kwargs
+    kwargs = dict(kwargs)
+    for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
+        if numpy_name in kwargs:
+            if torch_name in kwargs:
+                raise TypeError(f"{op}(): got both {torch_name}= and its alias {numpy_name}=")
+            kwargs[torch_name] = kwargs.pop(numpy_name)
+    return kwargs
+
+
+for _name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "logsumexp", "prod",
+              "norm", "cumsum", "softmax", "log_softmax", "argmax", "argmin", "all", "any",
+              "count_nonzero", "topk", "sort", "argsort", "squeeze", "unsqueeze", "split",
+              "chunk", "unbind", "index_select", "gather", "size"):
+    setattr(Tensor, _name, _accept_numpy_names(getattr(Tensor, _name)))
 
 
 class _HookHandle:

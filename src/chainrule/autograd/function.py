@@ -13,6 +13,7 @@ Two flavours share the engine:
 import numpy as np
 
 from . import anomaly
+from .._dtype import EXTRA_FLOAT_NP, is_float_np
 from .grad_mode import no_grad, state as _grad_state
 from .tensor_base import TensorBase, make_tensor
 
@@ -153,7 +154,7 @@ class Function:
             return _wrap(out, ctx, 0)
         # _wrap written out for the common single-array output: this is every op's hot path
         t = make_tensor(out)
-        if out.dtype.kind == "f":
+        if out.dtype.kind == "f" or out.dtype in EXTRA_FLOAT_NP:   # bfloat16 is kind "V"
             t.requires_grad = True
             t.grad_fn = ctx
         return t
@@ -252,7 +253,7 @@ def _wrap(out, ctx=None, output_nr=0):
     else:
         arr = out if type(out) is np.ndarray else np.asarray(out)
     t = make_tensor(arr)
-    if ctx is not None and arr.dtype.kind == "f":  # integer outputs (indices) carry no gradient
+    if ctx is not None and is_float_np(arr.dtype):  # integer outputs (indices) carry no gradient
         t.requires_grad = True
         t.grad_fn = ctx
         t._output_nr = output_nr

@@ -13,7 +13,8 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor_base import increment_version
-from ..tensor import Tensor, device as _device
+from ..device import check_available
+from ..tensor import Tensor, _parse_to
 from .parameter import Buffer, Parameter
 from ..autograd.tensor_base import make_tensor
 
@@ -374,29 +375,31 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """``to(dtype)``, ``to(device)``, ``to(tensor)``: converts floating-point parameters and
-        buffers in place (integer buffers keep their type); returns self."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, _device)):
-                dev = a
-            else:
-                dtype = a
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype and
+        device): converts floating-point parameters and buffers in place (integer buffers keep
+        their type); returns self. A device that cannot hold tensors raises, as in PyTorch."""
+        dev, dtype, _ = _parse_to(args, kwargs, f"{type(self).__name__}.to")
         if dev is not None:
-            _device(dev)
+            check_available(dev, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         nd = _dtype.to_numpy_dtype(dtype)
-        if nd.kind != "f":
+        if not _dtype.is_float_np(nd):
             raise TypeError(f"{type(self).__name__}.to only accepts floating point dtypes, "
                             f"but got desired dtype={dtype}")
-        return self._apply(lambda a: a.astype(nd) if a.dtype.kind == "f" and a.dtype != nd else a)
+        return self._apply(lambda a: a.astype(nd) if _dtype.is_float_np(a.dtype) and a.dtype != nd
+                           else a)
+
+    def cuda(self, device=None):
+        """Move to the GPU: raises here, where chainrule has no CUDA backend (PyTorch's CPU build
+        raises the same AssertionError)."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        check_available(device or "cuda", f"{type(self).__name__}.cuda")
+        return self
+
+    def bfloat16(self):
+        return self.to(_dtype.bfloat16)
 
     def type(self, dst_type):
         return self.to(dst_type)

@@ -89,7 +89,7 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 def as_float(a):
     """Integer or bool arrays become the default float dtype, as PyTorch does for exp, log, /..."""
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f" or a.dtype in _dtype.EXTRA_FLOAT_NP:
         return a
     return a.astype(_dtype.default_float_np())
 
@@ -118,7 +118,7 @@ def promote(a, b):
 def _scalar_fits(arr, s):
     kind = arr.dtype.kind
     if type(s) is float:
-        return kind == "f"
+        return kind == "f" or arr.dtype in _dtype.EXTRA_FLOAT_NP
     if type(s) is int:
         return kind != "b"
     return True

@@ -407,3 +407,82 @@ class Cast(Op):
     @staticmethod
     def backward(ctx, g):
         return g, None
+
+
+# -- hyperbolic functions ----------------------------------------------------------------------
+
+class Sinh(Op):
+    """z = sinh a = (e^a - e^-a)/2;  dz/da = cosh a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        return xp.sinh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * xp.cosh(ctx.a)
+
+
+class Cosh(Op):
+    """z = cosh a = (e^a + e^-a)/2;  dz/da = sinh a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        return xp.cosh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * xp.sinh(ctx.a)
+
+
+class Asinh(Op):
+    """z = asinh a = ln(a + sqrt(a^2 + 1));  dz/da = 1/sqrt(a^2 + 1)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        return xp.arcsinh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        return g / xp.sqrt(a * a + 1)
+
+
+class Acosh(Op):
+    """z = acosh a = ln(a + sqrt(a^2 - 1)) for a >= 1;  dz/da = 1/sqrt(a^2 - 1)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        with xp.errstate(invalid="ignore"):
+            return xp.arccosh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return g / xp.sqrt(a * a - 1)
+
+
+class Atanh(Op):
+    """z = atanh a = ln((1 + a)/(1 - a))/2 for |a| < 1;  dz/da = 1/(1 - a^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.arctanh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        with xp.errstate(divide="ignore"):
+            return g / (1 - a * a)
