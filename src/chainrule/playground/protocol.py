@@ -141,8 +141,10 @@ def _object(value, path, fields, required):
         check = fields.get(key)
         where = f"{path}.{key}" if path else key
         if check is None:
-            raise ProtocolError(f"{path or 'message'} has an unknown field {key!r}; allowed: "
-                                f"{', '.join(sorted(fields))}", where)
+            allowed = (f"allowed: {', '.join(sorted(fields))}" if fields else
+                       "this message takes no fields")
+            raise ProtocolError(f"{path or 'message'} has an unknown field {key!r}; {allowed}",
+                                where)
         out[key] = check(v, where)
     for key in required:
         if key not in value:
