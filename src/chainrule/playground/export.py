@@ -11,7 +11,7 @@ import tempfile
 
 from ..io import save
 from . import data
-from .network import activation_source
+from .network import activation_source, dropout_seed
 
 _INIT = {
     "uniform": ["nn.init.uniform_(layer.weight, -0.5, 0.5, generator=init_generator)",
@@ -137,6 +137,8 @@ def export_script(session):
                   "    output = evaluate(points)[:, 0]\n"
                   "    total = float(np.sum((labels - labels.mean()) ** 2)) or 1.0\n"
                   "    return 'R2', 1 - float(np.sum((output - labels) ** 2)) / total\n")
+    dropout_line = (f"cr.manual_seed({dropout_seed(s['seed'])!r})   # the dropout masks' stream, "
+                    f"as in the Playground\n") if any(l["dropout"] > 0 for l in s["layers"]) else ""
     settings_text = pprint.pformat(json.loads(json.dumps(s)), width=99, sort_dicts=False)
     return f'''"""A chainrule Playground experiment, exported as a script.
 
@@ -226,7 +228,7 @@ def train_epoch():
 
 
 model.train()
-for epoch in range(1, EPOCHS + 1):
+{dropout_line}for epoch in range(1, EPOCHS + 1):
     train_epoch()
     if epoch % max(1, EPOCHS // 10) == 0 or epoch == EPOCHS:
         print(f"epoch {{epoch:5d}}  train loss {{loss_of(train_x, train_t):.4f}}  "

@@ -13,6 +13,7 @@ from ..autograd import no_grad
 from ..nn import functional as F
 from ..random import Generator
 from ..autograd.tensor_base import make_tensor
+from ..ops.dropout import Dropout as DropoutOp
 
 ACTIVATION_MODULES = {"relu": ("ReLU", ()), "tanh": ("Tanh", ()), "sigmoid": ("Sigmoid", ()),
                       "linear": ("Identity", ()), "leakyrelu": ("LeakyReLU", (0.01,)),
@@ -115,16 +116,38 @@ def predicted_class(mode, probs):
     return probs.argmax(axis=1)
 
 
+class SessionDropout(nn.Dropout):
+    """``nn.Dropout`` drawing its masks from the network's own generator instead of the global one,
+    so a session's masks depend on its seed alone (not on other tabs in the same process) and the
+    exported script, which seeds the global generator with the same seed, draws the same masks."""
+
+    def __init__(self, p, generator):
+        super().__init__(p)
+        self.generator = generator
+
+    def forward(self, input):
+        if not self.training or self.p == 0:
+            return input
+        return DropoutOp.apply(input, self.p, input.shape, self.generator.rng)
+
+
+def dropout_seed(seed):
+    """The seed of the dropout masks' stream (the initialisation uses ``seed``, the mini-batch
+    order ``seed + 1``)."""
+    return seed + 2
+
+
 class HiddenLayer:
     """One hidden layer's modules: ``linear``, ``batchnorm`` (or None), ``activation``, ``dropout``
     (or None) and the activation's name."""
 
-    def __init__(self, linear, batchnorm, activation_name, dropout_p):
+    def __init__(self, linear, batchnorm, activation_name, dropout_p, generator):
         self.linear = linear
         self.batchnorm = batchnorm
         self.activation_name = activation_name
         self.activation = activation_module(activation_name)
-        self.dropout = nn.Dropout(dropout_p) if dropout_p > 0 else None
+        self.generator = generator
+        self.dropout = SessionDropout(dropout_p, generator) if dropout_p > 0 else None
 
     def modules(self):
         return [m for m in (self.linear, self.batchnorm, self.activation, self.dropout)
@@ -157,13 +180,15 @@ class Network:
         self.mode = output_mode(problem, classes, settings["loss"])
         self.classes = classes
         generator = Generator().manual_seed(settings["seed"])
+        masks = Generator().manual_seed(dropout_seed(settings["seed"]))
         self.hidden = []
         width = len(self.feature_names)
         for spec in settings["layers"]:
             linear = nn.Linear(width, spec["units"])
             initialise(linear, settings["init"], generator)
             bn = nn.BatchNorm1d(spec["units"]) if spec["batchnorm"] else None
-            self.hidden.append(HiddenLayer(linear, bn, spec["activation"], spec["dropout"]))
+            self.hidden.append(HiddenLayer(linear, bn, spec["activation"], spec["dropout"],
+                                           masks))
             width = spec["units"]
         self.output = nn.Linear(width, output_units(self.mode, classes))
         initialise(self.output, settings["init"], generator)
@@ -201,7 +226,7 @@ class Network:
             changed = layer.dropout is not None
             layer.dropout = None
         elif layer.dropout is None:
-            layer.dropout, changed = nn.Dropout(p), True
+            layer.dropout, changed = SessionDropout(p, layer.generator), True
         else:
             changed = False
             layer.dropout.p = p
