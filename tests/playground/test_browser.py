@@ -419,3 +419,43 @@ def test_url_encoding_round_trips_every_layer_option(page):
     page.goto(page.base_url + "#batch_size=99")
     page.wait_for_selector(".toast.error >> text=batch_size")
     assert settings(page)["batch_size"] == 10
+
+
+# -- issue 19: bugs a user tripped on ---------------------------------------------------------------
+def test_turning_off_a_hovered_feature_clears_its_map_from_the_output(page):
+    open_playground(page)
+    page.hover('.node.feature[data-feature="x1"]')
+    page.wait_for_selector("#hover-label:not([hidden]) >> text=X1")
+    page.click('.node.feature[data-feature="x1"]')       # turned off while the mouse is on it
+    wait_settings(page, "!s.features.includes('x1')")
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(300)
+    assert page.is_hidden("#hover-label"), page.text_content("#hover-label")
+    assert js(page, "window.playground.state.hover") is None
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    assert page.is_hidden("#hover-label")
+
+
+def test_the_new_class_chip_adds_points_of_a_new_class(page):
+    open_playground(page)
+    page.click(".class-chip.add")
+    assert "selected" in page.get_attribute(".class-chip.add", "class")
+    before = len(points(page))
+    output_click(page, 2.0, -2.0)
+    page.wait_for_function(f"Number(document.body.dataset.points) === {before + 1}")
+    added = [p for p in points(page) if abs(p[0] - 2) < 0.05 and abs(p[1] + 2) < 0.05]
+    assert [p[2] for p in added] == [2]
+    page.wait_for_function("document.querySelectorAll('.class-chip:not(.add)').length === 3")
+    assert "selected" in page.get_attribute(".class-chip:not(.add) >> nth=2", "class")
+
+
+def test_backprop_panel_says_the_formula_is_one_points_share(page):
+    open_playground(page)
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    page.evaluate("window.playground.selectWeight({layer: 1, to: 0, from: 0})")
+    page.wait_for_selector("#bp-gradient")
+    formula = page.text_content("#backprop .formula")
+    assert "point #" in formula and "share" in formula, formula
+    assert "mean over" in page.text_content("#backprop")

@@ -252,7 +252,8 @@ export class Controls {
     picker.hidden = regression;
     if (regression) return;
     this.classes = classes;
-    if (this.pointClass >= classes) this.pointClass = classes - 1;
+    // pointClass === classes is the "+" chip: the next click adds the first point of a new class.
+    if (this.pointClass > classes || (this.pointClass === classes && classes >= 8)) this.pointClass = classes - 1;
     picker.innerHTML = "";
     for (let k = 0; k < classes; k++) {
       const chip = document.createElement("button");

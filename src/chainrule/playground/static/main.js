@@ -346,7 +346,14 @@ connection.on("notice", (notice) => {
     state.selectedWeight = null;
     network.select(null);
   }
-  toast(notice.message, notice.code === "diverged" ? "error" : "info");
+  const stall = byId("stall-note");
+  if (notice.code === "reset") stall.hidden = true;
+  if (notice.code === "stalled") {    // stays until a reset: a toast alone is easily missed
+    stall.textContent = notice.message;
+    stall.hidden = false;
+  }
+  toast(notice.message, notice.code === "diverged" ? "error" : notice.code === "stalled" ? "warn" : "info",
+    notice.code === "stalled" ? 12000 : undefined);
 });
 
 connection.on("error", (error) => {
@@ -500,4 +507,11 @@ buildAxes();
 drawBlank(outputCanvas);
 connection.open();
 // For the browser tests and the curious: the page's state, read-only by convention.
-window.playground = { state, connection, formatNumber };
+window.playground = {
+  state, connection, formatNumber,
+  selectWeight(address) {    // what a click on a link does (used by tests and embeds)
+    state.selectedWeight = address;
+    network.select(address);
+    requestBackprop();
+  },
+};

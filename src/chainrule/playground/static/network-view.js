@@ -118,6 +118,10 @@ export class NetworkView {
     this.geometry = geometry;
     const { slots, sizes, node, top, centers, width, height, columnHeight } = geometry;
     const root = this.container;
+    // The nodes under the mouse are about to go: no mouseleave will come, so end any hover now
+    // (else the output panel keeps showing a map of a unit that no longer exists).
+    this.hideCard();
+    this.callbacks.onHoverNode(null);
     root.innerHTML = "";
     root.style.width = `${width}px`;
     root.style.height = `${height}px`;
@@ -147,7 +151,10 @@ export class NetworkView {
       const el = this.nodeElement(centers[0] - node / 2, y, node, `feature ${on ? "" : "disabled"}`);
       el.dataset.feature = feature.id;
       el.title = on ? `${feature.text} (click to turn off)` : `${feature.text} (click to turn on)`;
-      el.addEventListener("click", () => this.callbacks.onToggleFeature(feature.id));
+      el.addEventListener("click", () => {
+        this.callbacks.onHoverNode(null);
+        this.callbacks.onToggleFeature(feature.id);
+      });
       const canvas = el.querySelector("canvas");
       const { values, peak } = featureValues(feature, THUMB);
       drawSignedValues(canvas, values, THUMB, peak);

@@ -113,9 +113,10 @@ export function renderBackprop(container, reply, weightName) {
     row("δ<sub>j</sub> = ∂L/∂z<sub>j</sub>", n(ex.dL_dz));
     row("a<sub>i</sub> (input to the weight)", n(ex.input_activation));
     row("contribution δ<sub>j</sub>·a<sub>i</sub>", n(ex.contribution));
+    const share = `∂L<sub>${ex.index}</sub>/∂w, point #${ex.index}'s share (the mean above averages ${reply.examples} of these)`;
     formula = ex.dL_da !== null && ex.dL_da !== undefined
-      ? `∂L/∂w = ∂L/∂a<sub>j</sub> · f′(z<sub>j</sub>)${ex.batchnorm_scale != null ? " · γ/σ" : ""} · a<sub>i</sub> = ${n(ex.dL_da)} × ${n(ex.activation_derivative)}${ex.batchnorm_scale != null ? ` × ${n(ex.batchnorm_scale)}` : ""} × ${n(ex.input_activation)} = ${n(ex.contribution)}`
-      : `∂L/∂w = δ<sub>out</sub> · a<sub>i</sub> = ${n(ex.dL_dz)} × ${n(ex.input_activation)} = ${n(ex.contribution)}`;
+      ? `${share} = ∂L/∂a<sub>j</sub> · f′(z<sub>j</sub>)${ex.batchnorm_scale != null ? " · γ/σ" : ""} · a<sub>i</sub> = ${n(ex.dL_da)} × ${n(ex.activation_derivative)}${ex.batchnorm_scale != null ? ` × ${n(ex.batchnorm_scale)}` : ""} × ${n(ex.input_activation)} = ${n(ex.contribution)}`
+      : `${share} = δ<sub>out</sub> · a<sub>i</sub> = ${n(ex.dL_dz)} × ${n(ex.input_activation)} = ${n(ex.contribution)}`;
   }
   container.innerHTML = `
     <div><b>${escapeHtml(weightName)}</b></div>
