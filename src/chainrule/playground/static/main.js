@@ -85,11 +85,12 @@ const network = new NetworkView(byId("network"), {
 
 const lossChart = new LineChart(byId("loss-chart"), byId("loss-chart").nextElementSibling, {
   series: [
-    { label: "test loss", color: "#222", width: 1.6 },
-    { label: "training loss", color: "#9e9e9e", width: 1.6 },
+    { label: "test loss", color: "#222", width: 1.8 },
+    { label: "training loss", color: "#9e9e9e", width: 1.8 },
   ],
-  minY: 0,
+  minY: 0, yTicks: true, xTicks: true, legend: true,
 });
+byId("loss-log").addEventListener("change", (e) => lossChart.setLog(e.target.checked));
 const gradients = new GradientView(byId("grad-chart"), byId("grad-chart").nextElementSibling, byId("grad-bars"));
 
 // ---------------------------------------------------------------- helpers
