@@ -180,7 +180,7 @@ def valid_setting(rng, name):
         "eps": [1e-8, 1e-4], "regularization": ["none", "L1", "L2"],
         "regularization_rate": list(protocol.REGULARIZATION_RATES), "init": list(protocol.INITS),
         "seed": [0, 7], "epochs_per_frame": [1, 3], "discretize": [True, False],
-        "show_test_data": [True, False]}
+        "show_test_data": [True, False], "residual": [True, False]}
     return pick(rng, options[name])
 
 

@@ -622,3 +622,30 @@ def test_dropout_masks_do_not_depend_on_other_sessions_or_the_global_generator()
         s.advance(3)
         runs.append(s.frame()["train_loss"])
     assert runs[0] == runs[1]
+
+
+# -- issue 19: residual connections ------------------------------------------------------------------
+def test_residual_connections_skip_equal_width_layers_and_export(tmp_path):
+    from chainrule.playground.network import Residual
+    s = Session({"layers": layers(6, 6, 6, 3), "residual": True, "samples": 200,
+                 "dataset": "spiral", "optimizer": "adam", "learning_rate": 0.01})
+    assert [layer.skip for layer in s.net.hidden] == [False, True, True, False]
+    assert sum(isinstance(m, Residual) for m in s.net.model) == 2
+    x = s.train_features[:5]
+    acts, _ = s.net.capture(x)
+    lin = s.net.hidden[1].linear
+    expected = np.tanh(acts[1] @ lin.weight.array.T + lin.bias.array) + acts[1]
+    np.testing.assert_allclose(acts[2], expected, rtol=1e-5, atol=1e-6)
+    s.advance(4)
+    f = s.frame()
+    out = run_script(send(s, type="export_script")[0]["text"], tmp_path, 4)
+    last = [line for line in out.splitlines() if line.startswith("epoch")][-1]
+    assert float(last.split("test loss")[1].split()[0]) == pytest.approx(f["test_loss"], abs=2e-4)
+    # The backprop factors still multiply to the gradient with a skip path in the chain.
+    reply = send(s, type="backprop", layer=2, to=1, **{"from": 2})[0]
+    ex = reply["example"]
+    assert ex["dL_da"] * ex["activation_derivative"] * ex["input_activation"] == \
+        pytest.approx(ex["contribution"], rel=1e-4, abs=1e-9)
+    replies = send(s, type="set", settings={"residual": False})
+    assert any(r.get("code") == "reset" for r in replies)
+    assert not any(layer.skip for layer in s.net.hidden)

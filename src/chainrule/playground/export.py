@@ -57,13 +57,20 @@ def _model_source(session):
     net, s = session.net, session.settings
     lines = []
     width = len(s["features"])
-    for spec in s["layers"]:
-        lines.append(f"nn.Linear({width}, {spec['units']}),")
+    for spec, layer in zip(s["layers"], net.hidden):
+        block = [f"nn.Linear({width}, {spec['units']}),"]
         if spec["batchnorm"]:
-            lines.append(f"nn.BatchNorm1d({spec['units']}),")
-        lines.append(activation_source(spec["activation"]) + ",")
+            block.append(f"nn.BatchNorm1d({spec['units']}),")
+        block.append(activation_source(spec["activation"]) + ",")
         if spec["dropout"] > 0:
-            lines.append(f"nn.Dropout({spec['dropout']!r}),")
+            block.append(f"nn.Dropout({spec['dropout']!r}),")
+        if layer.skip:
+            block[-1] = block[-1].rstrip(",")
+            lines.append("Residual(   # a skip connection: x + block(x)")
+            lines.extend("    " + line for line in block)
+            lines.append("),")
+        else:
+            lines.extend(block)
         width = spec["units"]
     lines.append(f"nn.Linear({width}, {net.output.out_features}),")
     if net.mode == "tanh_mse":
@@ -112,6 +119,16 @@ def export_script(session):
     """The Python source of a runnable script reproducing ``session``'s experiment."""
     s, net, pts = session.settings, session.net, session.points
     mode = net.mode
+    skips = any(layer.skip for layer in net.hidden)
+    walk = "model.modules()" if skips else "model"   # Residual blocks nest their Linears
+    residual_class = (
+        "\n\nclass Residual(nn.Module):\n"
+        "    \"\"\"A skip connection: the block's input added to its output (same width).\"\"\"\n\n"
+        "    def __init__(self, *modules):\n"
+        "        super().__init__()\n"
+        "        self.block = nn.Sequential(*modules)\n\n"
+        "    def forward(self, x):\n"
+        "        return x + self.block(x)\n\n") if skips else ""
     bn = net.has_batchnorm
     feature_cols = ", ".join(data.FEATURE_SOURCE[f] for f in s["features"])
     init = "\n".join("            " + line for line in _INIT[s["init"]])
@@ -178,16 +195,16 @@ def targets(labels):
 train_x, test_x = features(train_points), features(test_points)
 train_t, test_t = targets(train_labels), targets(test_labels)
 
-# -- model -----------------------------------------------------------------------------------------
+# -- model -----------------------------------------------------------------------------------------{residual_class}
 model = nn.Sequential(
 {_model_source(session)}
 )
 init_generator = cr.Generator().manual_seed({s["seed"]!r})
 with cr.no_grad():
-    for layer in model:
+    for layer in {walk}:
         if isinstance(layer, nn.Linear):
 {init}
-weights = [layer.weight for layer in model if isinstance(layer, nn.Linear)]
+weights = [layer.weight for layer in {walk} if isinstance(layer, nn.Linear)]
 optimizer = {_optimizer_source(s)}
 loss_fn = {_LOSS[mode]}
 shuffle_generator = cr.Generator().manual_seed({s["seed"] + 1!r})

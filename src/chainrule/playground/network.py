@@ -137,6 +137,27 @@ def dropout_seed(seed):
     return seed + 2
 
 
+class Residual(nn.Module):
+    """A skip connection around a block of modules: ``x + block(x)`` (the block keeps the width).
+    The exported script defines the same class, so the state dict's keys (``1.block.0.weight``)
+    match."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        self.block = nn.Sequential(*modules)
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
+def skip_layers(settings):
+    """Which hidden layers add their input to their output: with ``residual`` on, every hidden
+    layer after the first that is as wide as the layer before it."""
+    layers = settings["layers"]
+    return [bool(settings.get("residual")) and i > 0 and layer["units"] == layers[i - 1]["units"]
+            for i, layer in enumerate(layers)]
+
+
 class HiddenLayer:
     """One hidden layer's modules: ``linear``, ``batchnorm`` (or None), ``activation``, ``dropout``
     (or None) and the activation's name."""
@@ -148,6 +169,7 @@ class HiddenLayer:
         self.activation = activation_module(activation_name)
         self.generator = generator
         self.dropout = SessionDropout(dropout_p, generator) if dropout_p > 0 else None
+        self.skip = False           # a residual connection adds this layer's input to its output
 
     def modules(self):
         return [m for m in (self.linear, self.batchnorm, self.activation, self.dropout)
@@ -190,6 +212,8 @@ class Network:
             self.hidden.append(HiddenLayer(linear, bn, spec["activation"], spec["dropout"],
                                            masks))
             width = spec["units"]
+        for layer, skip in zip(self.hidden, skip_layers(settings)):
+            layer.skip = skip
         self.output = nn.Linear(width, output_units(self.mode, classes))
         initialise(self.output, settings["init"], generator)
         self.compose()
@@ -197,7 +221,13 @@ class Network:
     # -- structure -------------------------------------------------------------------------------
     def compose(self):
         """(Re)build the Sequential from the current modules (same weights)."""
-        modules = [m for layer in self.hidden for m in layer.modules()] + [self.output]
+        modules = []
+        for layer in self.hidden:
+            if layer.skip:
+                modules.append(Residual(*layer.modules()))
+            else:
+                modules.extend(layer.modules())
+        modules.append(self.output)
         if self.mode == "tanh_mse":
             modules.append(nn.Tanh())
         elif self.mode == "softmax_mse":
@@ -243,7 +273,7 @@ class Network:
         """One eval-mode forward pass of ``inputs`` (n, features) float32, keeping every layer.
 
         Returns ``(activations, output)``: ``activations[l]`` is layer l's output (l = 0: the
-        features, then each hidden layer after batch norm and activation), ``output`` the model's
+        features, then each hidden layer after batch norm, activation and any skip connection), ``output`` the model's
         output (what the loss takes). Nothing is recorded for autograd.
         """
         was_training = self.model.training
@@ -253,10 +283,13 @@ class Network:
                 x = make_tensor(inputs)
                 acts = [inputs]
                 for layer in self.hidden:
+                    skipped = x
                     x = layer.linear(x)
                     if layer.batchnorm is not None:
                         x = layer.batchnorm(x)
                     x = layer.activation(x)
+                    if layer.skip:
+                        x = x + skipped
                     acts.append(x.array)
                 out = self.output(x)
                 if self.mode == "tanh_mse":

@@ -40,7 +40,7 @@ DEFAULT_SETTINGS = {
     "problem": "classification", "loss": "mse", "optimizer": "sgd", "learning_rate": 0.03,
     "momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "alpha": 0.99, "eps": 1e-8,
     "regularization": "none", "regularization_rate": 0, "init": "uniform", "seed": 1,
-    "epochs_per_frame": 5, "discretize": False, "show_test_data": False,
+    "epochs_per_frame": 5, "discretize": False, "show_test_data": False, "residual": False,
 }
 
 
@@ -186,6 +186,7 @@ SETTINGS_FIELDS = {
     "epochs_per_frame": integer(1, 50),
     "discretize": boolean,
     "show_test_data": boolean,
+    "residual": boolean,
 }
 
 
