@@ -17,7 +17,7 @@ const DATASET_NAMES = {
 const SELECTS = ["learning_rate", "regularization", "regularization_rate", "problem", "optimizer", "loss", "init"];
 const NUMBER_INPUTS = ["momentum", "beta1", "beta2", "alpha", "eps", "epochs_per_frame", "seed"];
 const SLIDERS = { train_ratio: (v) => `${v}%`, noise: String, batch_size: String, classes: String, samples: String };
-const CHECKBOXES = ["show_test_data", "discretize"];
+const CHECKBOXES = ["show_test_data", "discretize", "residual"];
 const NUMERIC = new Set(["learning_rate", "regularization_rate"]);
 
 const byId = (id) => document.getElementById(id);

@@ -10,6 +10,7 @@ import {
   OUTPUT_WASH, drawBlank, drawLegend, drawOutputMap, drawPoints, drawProbabilityMap, drawSignedMap, fromPixel,
 } from "./heatmap.js";
 import { decodeHash, encodeHash } from "./state-url.js";
+import { applyEmbed, encodeEmbed, readEmbed } from "./embed.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -22,6 +23,7 @@ const state = {
   data: null,
   frame: null,
   page: { extended: false },
+  embed: readEmbed(window.location.hash),   // hideText / hide= from the link (embed.js)
   hover: null,
   selectedWeight: null,
   backpropInFlight: false,
@@ -109,6 +111,9 @@ function toast(message, kind = "info", ms = kind === "error" ? 7000 : 3500) {
   while (all.length > 4) all[0].remove();
 }
 
+applyEmbed(state.embed);
+for (const problem of state.embed.problems) toast(`Link: ${problem}`, "warn");
+
 function download(filename, blob) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
@@ -164,7 +169,8 @@ function needsExtended(layers) {
 
 function writeHash() {
   if (!state.settings) return;
-  const hash = `#${encodeHash(state.settings, state.page)}`;
+  const embed = encodeEmbed(state.embed);
+  const hash = `#${encodeHash(state.settings, state.page)}${embed ? `&${embed}` : ""}`;
   if (hash !== window.location.hash) history.replaceState(null, "", hash);
 }
 

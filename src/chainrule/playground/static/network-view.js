@@ -90,7 +90,7 @@ export class NetworkView {
 
   signatureOf(settings, outputUnits) {
     const width = this.container.parentElement?.clientWidth || 0;
-    return JSON.stringify([settings.features, settings.layers, outputUnits, this.limits, width]);
+    return JSON.stringify([settings.features, settings.layers, outputUnits, this.limits, width, !!settings.residual]);
   }
 
   layout(settings, outputUnits) {
@@ -221,6 +221,7 @@ export class NetworkView {
     });
 
     this.buildLinks();
+    this.buildSkips(settings);
     if (this.frame) this.update(this.frame);
   }
 
@@ -299,6 +300,24 @@ export class NetworkView {
     const layers = this.copyLayers();
     Object.assign(layers[index], patch);
     this.callbacks.onLayersChange(layers);
+  }
+
+  /** Residual connections: an orange dashed arc from each unit to the same unit one layer on. */
+  buildSkips(settings) {
+    const layers = settings.layers;
+    layers.forEach((layer, i) => {
+      if (!settings.residual || i === 0 || layer.units !== layers[i - 1].units) return;
+      const from = this.positions[i];
+      const to = this.positions[i + 1];
+      from.forEach((a, j) => {
+        const b = to[j];
+        const x0 = a.x + a.size / 2;
+        const x1 = b.x + b.size / 2;
+        const y = a.y;
+        const d = `M${x0},${y} Q${(x0 + x1) / 2},${y - a.size * 0.6} ${x1},${b.y}`;
+        this.svg.append(svgElement("path", { d, class: "skip", stroke: "#ef6c00", "stroke-width": 1.6, "stroke-dasharray": "4 3", fill: "none" }));
+      });
+    });
   }
 
   buildLinks() {
