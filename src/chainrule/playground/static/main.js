@@ -114,6 +114,11 @@ function toast(message, kind = "info", ms = kind === "error" ? 7000 : 3500) {
 applyEmbed(state.embed);
 for (const problem of state.embed.problems) toast(`Link: ${problem}`, "warn");
 
+function sameExperiment(a, b) {
+  const strip = ({ show_test_data, discretize, ...rest }) => JSON.stringify(rest, Object.keys(rest).sort());
+  return strip(a) === strip(b);
+}
+
 function download(filename, blob) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
@@ -328,6 +333,14 @@ function renderSettings() {
 
 connection.on("settings", (message) => {
   state.settings = message.settings;
+  // A preset's description holds only while its settings do (display toggles aside).
+  if (state.presetPending) {          // the preset's own settings, as the server applied them
+    state.presetPending = false;
+    state.presetSettings = message.settings;
+  } else if (state.presetSettings && !sameExperiment(state.presetSettings, message.settings)) {
+    state.presetSettings = null;
+    byId("preset-description").innerHTML = "";
+  }
   if (!state.page.extended && needsExtended(message.settings.layers)) {
     state.page.extended = true;
     applyLimits();
@@ -480,6 +493,7 @@ byId("preset-select").addEventListener("change", (event) => {
   const preset = state.presets.find((p) => p.name === name);
   connection.send({ type: "preset", name });
   if (preset) {
+    state.presetPending = true;
     byId("preset-description").innerHTML = `<b>${preset.title}</b><br>${preset.description}`;
   }
 });
@@ -515,7 +529,7 @@ drawBlank(outputCanvas);
 connection.open();
 // For the browser tests and the curious: the page's state, read-only by convention.
 window.playground = {
-  state, connection, formatNumber,
+  state, connection, formatNumber, lossChart,
   selectWeight(address) {    // what a click on a link does (used by tests and embeds)
     state.selectedWeight = address;
     network.select(address);

@@ -125,6 +125,12 @@ export class NetworkView {
     root.innerHTML = "";
     root.style.width = `${width}px`;
     root.style.height = `${height}px`;
+    // A network wider than its column (10 x 32) is scaled down to fit, never clipped.
+    const available = (root.parentElement?.clientWidth || width) - 2;
+    const scale = width > available ? available / width : 1;
+    this.scale = scale;
+    // zoom (not a transform) so the layout box shrinks too: no scroll bar, no clipped output.
+    root.style.zoom = scale < 1 ? String(scale) : "";
     root.style.setProperty("--node", `${node}px`);
 
     this.svg = svgElement("svg", { class: "links", width, height });

@@ -27,7 +27,9 @@ export function renderMetrics(container, frame, problem) {
       // Shade each cell by its share of the true class: the diagonal dark when the net is right.
       const share = count / rowTotal;
       const color = t === p ? classColor(t) : "#c62828";
-      return `<td style="background:${color}${Math.round(share * 200 + 20).toString(16).padStart(2, "0")}" title="true ${t}, predicted ${p}: ${count}">${count}</td>`;
+      // Dark cells get white text, so a saturated diagonal stays readable.
+      const ink = share > 0.5 ? "color:#fff;font-weight:600;text-shadow:0 0 2px rgba(0,0,0,0.6)" : "color:#222";
+      return `<td style="background:${color}${Math.round(share * 200 + 20).toString(16).padStart(2, "0")};${ink}" title="true ${t}, predicted ${p}: ${count}">${count}</td>`;
     }).join("");
     return `<tr><th>${t}</th>${cells}</tr>`;
   }).join("");
