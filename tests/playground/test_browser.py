@@ -593,3 +593,21 @@ def test_the_explanatory_text_uses_the_lectures_words(page):
                  "gradient", "chain rule", "backpropagation", "learning rate", "epoch",
                  "mini-batch", "overfitting", "Regularization", "Residual connections"):
         assert word in text, word
+
+
+def test_output_map_is_finer_and_a_discretized_map_is_interpolated(page):
+    open_playground(page)
+    assert js(page, "window.playground.state.frame.output_size") >= 80
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    page.check("#discretize")
+    wait_settings(page, "s.discretize === true")
+    page.wait_for_timeout(300)
+    # The discretized map is thresholded on a 4x finer bilinear grid: between a -1 and a +1 cell
+    # the sign flips half-way, not at the cell's edge.
+    fine = js(page, """(async () => {
+        const { upsample } = await import('./heatmap.js');
+        return Array.from(upsample(new Float32Array([-1, 1, -1, 1]), 2, 8).slice(0, 8)); })()""")
+    assert fine[0] == -1 and fine[-1] == 1 and sorted(fine) == fine
+    assert len({round(v, 4) for v in fine}) > 2        # interpolated, not two blocks
+    assert js(page, "document.getElementById('output-map').width") >= 320

@@ -78,7 +78,7 @@ function paint(canvas, n, colorAt, smooth, wash = 0) {
 
 /**
  * Bilinear resampling of an n x n grid of cell-centre values to m x m (m > n), so a discretized
- * map's boundary is the interpolated zero line rather than the edges of 50 x 50 blocks.
+ * map's boundary is the interpolated zero line rather than the edges of the cells.
  */
 export function upsample(values, n, m) {
   const out = new Float32Array(m * m);
