@@ -54,9 +54,10 @@ def stall_message(session):
         share = float(np.mean(level >= SATURATED))
         if share > 0.5:
             kind = "tanh" if net.mode == "tanh_mse" else "softmax"
+            exact = "±1" if kind == "tanh" else "0 or 1"
             causes.append(f"the {kind} output is saturated on {share:.0%} of the training points "
-                          f"(it is exactly {'±1' if kind == 'tanh' else '0 or 1'} there in float32, "
-                          f"so its slope is 0 and no gradient flows back)")
+                          f"(it is exactly {exact} there in float32, so its slope is 0 and no "
+                          f"gradient flows back)")
     why = "; ".join(causes) if causes else "no ReLU unit is dead and the output is not saturated"
     return (f"training stalled: the gradient is zero in every layer while the training loss is "
             f"still {loss:.3f}. Why: {why}. Reset, or lower the learning rate.")

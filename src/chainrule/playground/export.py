@@ -122,13 +122,13 @@ def export_script(session):
     skips = any(layer.skip for layer in net.hidden)
     walk = "model.modules()" if skips else "model"   # Residual blocks nest their Linears
     residual_class = (
-        "\n\nclass Residual(nn.Module):\n"
+        "\nclass Residual(nn.Module):\n"
         "    \"\"\"A skip connection: the block's input added to its output (same width).\"\"\"\n\n"
         "    def __init__(self, *modules):\n"
         "        super().__init__()\n"
         "        self.block = nn.Sequential(*modules)\n\n"
         "    def forward(self, x):\n"
-        "        return x + self.block(x)\n\n") if skips else ""
+        "        return x + self.block(x)\n\n\n") if skips else ""
     bn = net.has_batchnorm
     feature_cols = ", ".join(data.FEATURE_SOURCE[f] for f in s["features"])
     init = "\n".join("            " + line for line in _INIT[s["init"]])
@@ -195,7 +195,7 @@ def targets(labels):
 train_x, test_x = features(train_points), features(test_points)
 train_t, test_t = targets(train_labels), targets(test_labels)
 
-# -- model -----------------------------------------------------------------------------------------{residual_class}
+{residual_class}# -- model -----------------------------------------------------------------------------------------
 model = nn.Sequential(
 {_model_source(session)}
 )

@@ -273,7 +273,8 @@ class Network:
         """One eval-mode forward pass of ``inputs`` (n, features) float32, keeping every layer.
 
         Returns ``(activations, output)``: ``activations[l]`` is layer l's output (l = 0: the
-        features, then each hidden layer after batch norm, activation and any skip connection), ``output`` the model's
+        features, then each hidden layer after batch norm, activation and any skip
+        connection), ``output`` the model's
         output (what the loss takes). Nothing is recorded for autograd.
         """
         was_training = self.model.training
