@@ -575,12 +575,7 @@ class Tensor(TensorBase):
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            out = self
-            if min is not None:
-                out = elementwise.Maximum.apply(out, min)
-            if max is not None:
-                out = elementwise.Minimum.apply(out, max)
-            return out
+            return elementwise.ClampTensor.apply(self, min, max)
         return elementwise.Clamp.apply(self, min, max)
 
     clip = clamp

@@ -152,7 +152,7 @@ class Amax(Op):
 
     @classmethod
     def forward(cls, ctx, a, dims, keepdim):
-        if a.size == 0:
+        if any(a.shape[d] == 0 for d in dims):  # empty dims elsewhere are fine (PyTorch)
             raise RuntimeError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape "
                                f"{tuple(a.shape)}")
         out = cls.reduce(a, axis=dims, keepdims=True)
@@ -218,7 +218,7 @@ class LogSumExp(Op):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         a = as_float(a)
-        m = a.max(axis=dims, keepdims=True)
+        m = a.max(axis=dims, keepdims=True, initial=-xp.inf)  # an empty sum: log 0 = -inf
         m = xp.where(xp.isfinite(m), m, 0)
         out = m + xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True))
         ctx.a, ctx.out, ctx.dims, ctx.keepdim = a, out, dims, keepdim
@@ -253,6 +253,8 @@ class Prod(Op):
 
 def _prod_others(a, axis):
     """For each element, the product of all the others along ``axis`` (exclusive cumprods)."""
+    if a.shape[axis] == 0:
+        return xp.zeros_like(a)
     a = xp.moveaxis(a, axis, -1)
     ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
     left = xp.cumprod(xp.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
