@@ -15,7 +15,7 @@ from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .device import CPU, device
-from .index_parsing import describe_index, normalise_index
+from .index_parsing import describe_index, normalise_index, split_integer_selects
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
                         Transpose, Unbind, Unflatten, Unsqueeze, View)
@@ -628,14 +628,14 @@ class Tensor(TensorBase):
         if isinstance(dim, Tensor):
             return elementwise.Maximum.apply(self, dim)
         if dim is None:
-            return reduction.Amax.apply(self, normalize_dims(None, self.ndim, "max"), False)
+            return reduction.MaxAll.apply(self, normalize_dims(None, self.ndim, "max"), False)
         return values_indices(*reduction.MaxDim.apply(self, normalize_dim(dim, self.ndim, "max"), keepdim))
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             return elementwise.Minimum.apply(self, dim)
         if dim is None:
-            return reduction.Amin.apply(self, normalize_dims(None, self.ndim, "min"), False)
+            return reduction.MinAll.apply(self, normalize_dims(None, self.ndim, "min"), False)
         return values_indices(*reduction.MinDim.apply(self, normalize_dim(dim, self.ndim, "min"), keepdim))
 
     def amax(self, dim=(), keepdim=False):
@@ -865,6 +865,9 @@ class Tensor(TensorBase):
     # -- indexing ----------------------------------------------------------------------------
     def __getitem__(self, index):
         index = normalise_index(index)
+        steps = split_integer_selects(index)
+        if steps is not None:
+            return self[steps[0]][steps[1]]
         try:
             return indexing.GetItem.apply(self, index)
         except IndexError as e:

@@ -327,7 +327,7 @@ class Hardsigmoid(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.inside / 6
+        return xp.where(ctx.inside, g / 6, 0)  # 0 where flat, even for a NaN g (PyTorch)
 
 
 class Hardswish(Op):
@@ -342,7 +342,7 @@ class Hardswish(Op):
     @staticmethod
     def backward(ctx, g):
         a = ctx.a
-        return g * xp.where(a < -3, 0, xp.where(a <= 3, (2 * a + 3) / 6, 1))
+        return xp.where(a < -3, 0, xp.where(a <= 3, g * ((2 * a + 3) / 6), g))
 
 
 class Softsign(Op):

@@ -29,7 +29,7 @@ def kind_of(case, kinds):
     return kinds[case % len(kinds)]
 
 
-def run_case(seed, case, kinds, ops, cr, torch):
+def run_case(seed, case, kinds, ops, cr, torch, allow_nan=False):
     """``(kind, mismatch descriptions or None when skipped, reproducer script)``."""
     from . import layers, optimizers
     from .compare import compare_program
@@ -43,7 +43,7 @@ def run_case(seed, case, kinds, ops, cr, torch):
         return (kind,) + optimizers.fuzz_one(rng, ops, cr, torch)
     if kind == "layers":
         return (kind,) + layers.fuzz_one(rng, ops, cr, torch)
-    prog = generate(rng, torch, allowed=ops)
+    prog = generate(rng, torch, allowed=ops, allow_nan=allow_nan)
     if prog is None:
         return kind, None, ""
     found = compare_program(prog, cr, torch)
@@ -62,16 +62,21 @@ def main(argv=None):
     p.add_argument("--ops", nargs="+", default=None,
                    help="restrict to these program ops, optimiser or module class names")
     p.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
+    p.add_argument("--nan", action="store_true",
+                   help="let programs compute NaN values too (see docs/reliability.md)")
     p.add_argument("--quiet", action="store_true", help="mismatch lines only, no reproducers")
     args = p.parse_args(argv)
     torch = _torch()
+    import warnings
     import chainrule as cr
+    warnings.simplefilter("ignore")      # edge values make both libraries warn; results count
+    np.seterr(all="ignore")
 
     ops = set(args.ops) if args.ops else None
     cases = [args.case] if args.case is not None else range(args.cases)
     mismatches = skipped = 0
     for case in cases:
-        kind, found, script = run_case(args.seed, case, args.kinds, ops, cr, torch)
+        kind, found, script = run_case(args.seed, case, args.kinds, ops, cr, torch, args.nan)
         if found is None:
             skipped += 1
             continue

@@ -34,7 +34,18 @@ def _rounding_inside_graph(expr, values, operand):
                                             ("floor", "ceil", "round", "trunc")))
 
 
+def _saturated_bce(expr, values, operand):
+    """binary_cross_entropy on a probability that rounded to exactly 0 or 1."""
+    if "binary_cross_entropy(" not in expr or "with_logits" in expr:
+        return False
+    p = values[operand].sigmoid()
+    return bool(((p == 0) | (p == 1)).any())
+
+
 KNOWN = [
+    ("saturated-bce", "binary_cross_entropy at a probability of exactly 0 or 1: PyTorch clamps "
+     "the log at -100 in the loss and the input's gradient but not in the target's gradient "
+     "(log(0) there gives inf and NaN); chainrule clamps both consistently", _saturated_bce),
     ("rounding-outside-graph", "floor, ceil, round and trunc give chainrule tensors outside the "
      "graph; PyTorch's carry a zero gradient back, which turns into NaN where an earlier op's "
      "derivative is infinite (0 * inf); on leaf inputs they are fuzzed", _rounding_inside_graph),

@@ -66,8 +66,9 @@ def partner_shape(rng, shape):
     return tuple(out)
 
 
-def generate(rng, torch, allowed=None, max_lines=30):
-    """A random Program whose lines PyTorch runs; ``allowed``: op names to draw from."""
+def generate(rng, torch, allowed=None, max_lines=30, allow_nan=False):
+    """A random Program whose lines PyTorch runs; ``allowed``: op names to draw from.
+    Lines whose value holds a NaN are dropped unless ``allow_nan`` (see known_differences)."""
     dtype = "float32" if rng.integers(2) else "float64"
     prog = Program(dtype)
     values = {}                                   # name -> torch tensor (for shapes, probing)
@@ -113,7 +114,7 @@ def generate(rng, torch, allowed=None, max_lines=30):
             continue
         name = f"v{len(prog.lines)}"
         out = _probe(torch, expr, values, dtype)
-        if out is None:
+        if out is None or (not allow_nan and bool(torch.isnan(out).any())):
             continue
         values[name] = out
         prog.lines.append((name, expr))
