@@ -20,7 +20,7 @@ def run_program(source, lib, inputs, weights):
         outs = env["program"](lib, *leaves)
         loss = None
         for o, w in zip(outs, weights):
-            if o.requires_grad:
+            if o.requires_grad and w is not None:   # None: forward only
                 term = (o * lib.tensor(w)).sum()
                 loss = term if loss is None else loss + term
         if loss is not None:
