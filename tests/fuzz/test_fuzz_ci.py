@@ -39,3 +39,10 @@ def test_a_mismatch_prints_a_line_and_a_runnable_reproducer(capsys, monkeypatch)
     code = "\n".join(l[4:] for l in script.splitlines() if l.startswith("    "))
     assert "def program(m" in code and ".sin()" in code
     exec(compile(code, "<reproducer>", "exec"), {})
+
+
+def test_missing_torch_is_said_clearly(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)       # import torch now raises ImportError
+    with pytest.raises(SystemExit, match="PyTorch, which is not installed"):
+        main(["--cases", "1"])
