@@ -157,8 +157,8 @@ class Amax(Op):
     @classmethod
     def forward(cls, ctx, a, dims, keepdim):
         if any(a.shape[d] == 0 for d in dims):  # empty dims elsewhere are fine (PyTorch)
-            raise RuntimeError(f"{(cls.backward_name or cls.__name__).lower()}: cannot reduce an empty tensor of shape "
-                               f"{tuple(a.shape)}")
+            name = (cls.backward_name or cls.__name__).lower()
+            raise RuntimeError(f"{name}: cannot reduce an empty tensor of shape {tuple(a.shape)}")
         out = cls.reduce(a, axis=dims, keepdims=True)
         ctx.mask = a == out
         ctx.dims, ctx.keepdim = dims, keepdim
