@@ -28,7 +28,7 @@ from ..autograd.tensor_base import make_tensor
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, scheduler=None,
         metrics=(), callbacks=(), clip_grad_norm=None, progress=True, resume_from=None,
-        checkpoint=None, batch_size=32, shuffle=True, checkpoint_extra=None):
+        checkpoint=None, batch_size=32, shuffle=True, checkpoint_extra=None, stop_on_nan=True):
     """Train ``model`` for ``epochs`` passes over ``train_data``; returns a ``History``.
 
     ``train_data`` / ``val_data``: a DataLoader, a Dataset, or an ``(X, y)`` pair of tensors (then
@@ -43,6 +43,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
     ``resume_from``: such a checkpoint: training continues after its epoch up to ``epochs`` with
     the same weights, optimizer and scheduler state, history and random-number streams, so the
     result is bit-identical to a run that was never interrupted.
+    ``stop_on_nan``: raise ``FloatingPointError`` at the first batch whose loss is NaN or
+    infinite, before its backward pass and step, so the weights stay the last finite ones.
     """
     from ..io import load_checkpoint, save_checkpoint
 
@@ -72,6 +74,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
             optimizer.zero_grad()
             output = model(*inputs)
             loss = loss_fn(output, y)
+            if stop_on_nan:
+                _check_finite_loss(loss, epoch, batch_index)
             loss.backward()
             if clip_grad_norm is not None:
                 clip_grad_norm_(model.parameters(), clip_grad_norm)
@@ -228,3 +232,13 @@ def _close_bar(bar, loader, logs):
         return
     bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if isinstance(v, float) and k != "time"})
     bar.close()
+
+
+def _check_finite_loss(loss, epoch, batch_index):
+    value = loss.item()
+    if not np.isfinite(value):
+        raise FloatingPointError(
+            f"fit: the loss is {value} at epoch {epoch + 1}, batch {batch_index + 1}; training "
+            f"stopped before this batch's step, so the weights are the last finite ones. Try a "
+            f"smaller learning rate or clip_grad_norm=1.0, find the op that made it with "
+            f"cr.autograd.detect_anomaly(), or pass stop_on_nan=False to train on regardless")
