@@ -199,10 +199,10 @@ def _check_format_version(path, meta):
     try:
         version = int(meta["format_version"])
     except ValueError:
-        raise CheckpointError(f"load: {path!r} has format_version {meta['format_version']!r}, "
+        raise CheckpointError(f"load: {path} has format_version {meta['format_version']!r}, "
                               f"which is not a number: the file is damaged") from None
     if version > int(FORMAT_VERSION):
-        raise CheckpointError(f"load: {path!r} was written in chainrule file format version "
+        raise CheckpointError(f"load: {path} was written in chainrule file format version "
                               f"{version}, newer than the version {FORMAT_VERSION} this chainrule "
                               f"reads; upgrade chainrule to load it")
 
