@@ -227,6 +227,23 @@ class Tensor(TensorBase):
             self._watch()
         return _HookHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf after backward accumulated its gradient into
+        ``.grad`` (as soon as its last use in the graph is done). Returns a handle with
+        ``remove()``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autograd import engine
+        hooks = getattr(self, "_post_accumulate_hooks", None)
+        if hooks is None:
+            hooks = self._post_accumulate_hooks = []
+        hooks.append(hook)
+        engine.POST_ACCUMULATE_HOOKS[0] += 1
+        return _HookHandle(hooks, hook)
+
     def _watch(self):
         node = self.grad_fn
         watch = node.__dict__.get("_watch")
