@@ -126,7 +126,7 @@ class DistributedDataParallel(Module):
         self._wait(requests, "DistributedDataParallel (broadcast from rank 0)")
 
     def _make_buckets(self, cap):
-        buckets, current, size, limit = [], [], 0, FIRST_BUCKET_BYTES
+        buckets, current, size, limit = [], [], 0, min(FIRST_BUCKET_BYTES, cap)
         for p in reversed(self._params):
             if current and (size + p.array.nbytes > limit or
                             p.array.dtype != current[0].array.dtype):
