@@ -40,3 +40,7 @@ def test_a_failing_rank_ends_the_job_with_an_error(mpirun, fault):
         assert "MPI_ABORT" in text
     else:
         assert "exited with non-zero status" in text
+
+
+def test_fit_data_parallel_equals_one_process_and_resumes_from_rank_0s_checkpoint(mpirun, tmp_path):
+    passed(mpirun("fit_data_parallel.py", str(tmp_path), mpirun_args=LOCAL))

@@ -97,11 +97,11 @@ class DistributedDataParallel(Module):
                         [b.array for b in module.buffers()])
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
         self._buckets = self._make_buckets(cap)
-        self._where = {}
+        self._where, self._hook_handles = {}, []
         for b, bucket in enumerate(self._buckets):
             for i, p in enumerate(bucket.params):
                 self._where[id(p)] = (b, i)
-                p.register_post_accumulate_grad_hook(self._grad_ready)
+                self._hook_handles.append(p.register_post_accumulate_grad_hook(self._grad_ready))
         self._expecting = False     # a forward under grad asked for a reduction in backward
         self._next_bucket = 0
         self._requests = []
@@ -211,6 +211,13 @@ class DistributedDataParallel(Module):
             bucket.unpack(world, used)
             start += n
         self._expecting, self._requests = False, []
+
+    def remove_hooks(self):
+        """Stop averaging: remove the gradient hooks from the module's parameters (before
+        wrapping the same module in another DistributedDataParallel)."""
+        for handle in self._hook_handles:
+            handle.remove()
+        self._hook_handles = []
 
     @contextlib.contextmanager
     def no_sync(self):
