@@ -28,6 +28,7 @@ COMMANDS = {
     "plot": "chainrule.viz.cli:plot",
     "bench": "chainrule.bench_cli:bench",
     "data": "chainrule.datasets.cli:data",
+    "run": "chainrule.distributed.launch:run",
 }
 
 MISSING_CLICK = ("chainrule's command line needs the 'click' package, which is not installed.\n"
