@@ -22,7 +22,8 @@ def find_mpirun():
 
 @pytest.fixture(scope="session")
 def mpirun():
-    """``run(script, *args, n=2, timeout=60, mpirun_args=(), prefix=())`` -> CompletedProcess."""
+    """``run(script, *args, n=2, timeout=60, mpirun_args=(), prefix=())`` -> CompletedProcess;
+    ``script`` is a file of scripts/ or an absolute path."""
     pytest.importorskip("mpi4py", reason="the distributed tests need mpi4py "
                                          "(pip install 'chainrule[distributed]')")
     exe = find_mpirun()

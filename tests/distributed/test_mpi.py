@@ -1,8 +1,10 @@
 """chainrule.distributed and DistributedDataParallel on real MPI jobs (mpirun -n 2 or 3)."""
 import time
+from pathlib import Path
 
 import pytest
 
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "ddp_mnist.py")
 LOCAL = ("--oversubscribe",)   # more ranks than cores is fine for these small jobs
 
 
@@ -44,3 +46,17 @@ def test_a_failing_rank_ends_the_job_with_an_error(mpirun, fault):
 
 def test_fit_data_parallel_equals_one_process_and_resumes_from_rank_0s_checkpoint(mpirun, tmp_path):
     passed(mpirun("fit_data_parallel.py", str(tmp_path), mpirun_args=LOCAL))
+
+
+def test_ddp_mnist_example_on_two_ranks_prints_the_one_process_losses(mpirun, tmp_path):
+    import re
+    import subprocess
+    import sys
+    absent = str(tmp_path / "absent")   # synthetic data, the same on every machine
+    two = mpirun(EXAMPLE, "--quick", "--root", absent, mpirun_args=LOCAL, timeout=120)
+    one = subprocess.run([sys.executable, EXAMPLE, "--quick", "--root", absent],
+                         capture_output=True, text=True, timeout=120)
+    assert two.returncode == 0 and one.returncode == 0, two.stderr + one.stderr
+    assert "synthetic" in two.stdout and "2 rank(s)" in two.stdout
+    losses = [[float(v) for v in re.findall(r"train loss ([0-9.]+)", r.stdout)] for r in (two, one)]
+    assert len(losses[0]) == 2 and losses[0] == pytest.approx(losses[1], abs=2e-4)
