@@ -12,6 +12,7 @@ import numpy as np
 from . import _dtype
 from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
+from .autograd.engine import POST_ACCUMULATE_HOOKS
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .device import CPU, device
@@ -236,12 +237,11 @@ class Tensor(TensorBase):
                                "tensors")
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autograd import engine
         hooks = getattr(self, "_post_accumulate_hooks", None)
         if hooks is None:
             hooks = self._post_accumulate_hooks = []
         hooks.append(hook)
-        engine.POST_ACCUMULATE_HOOKS[0] += 1
+        POST_ACCUMULATE_HOOKS[0] += 1
         return _HookHandle(hooks, hook)
 
     def _watch(self):
