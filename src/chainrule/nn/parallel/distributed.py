@@ -21,6 +21,7 @@ import numpy as np
 
 from ... import distributed as dist
 from ...autograd.grad_mode import is_grad_enabled
+from ...autograd.tensor_base import make_tensor
 from ...distributed.collectives import wait_requests
 from ..module import Module
 
@@ -47,16 +48,15 @@ class _Bucket:
                 view[...] = p.grad.array.reshape(-1)
 
     def unpack(self, world_size, used=None):
-        self.buffer /= world_size
+        """The sums divided by ``world_size`` into each ``.grad`` (one pass over the memory)."""
         for i, (p, o, n) in enumerate(zip(self.params, self.offsets, self.sizes)):
-            mean = self.buffer[o:o + n].reshape(p.array.shape)
+            total = self.buffer[o:o + n].reshape(p.array.shape)
             if p.grad is None:
                 if used is not None and not used[i]:
                     continue   # unused on every rank: the gradient stays None, as PyTorch's
-                from ...autograd.tensor_base import make_tensor
-                p.grad = make_tensor(mean.copy())
+                p.grad = make_tensor(total / world_size)
             else:
-                p.grad.array[...] = mean
+                np.divide(total, world_size, out=p.grad.array)
 
 
 class DistributedDataParallel(Module):
