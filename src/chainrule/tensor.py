@@ -12,6 +12,7 @@ import numpy as np
 from . import _dtype
 from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
+from .autograd.engine import POST_ACCUMULATE_HOOKS
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .device import CPU, check_available, device
@@ -228,6 +229,22 @@ class Tensor(TensorBase):
         if self.grad_fn is not None:
             self._watch()
         return _HookHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf after backward accumulated its gradient into
+        ``.grad`` (as soon as its last use in the graph is done). Returns a handle with
+        ``remove()``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = getattr(self, "_post_accumulate_hooks", None)
+        if hooks is None:
+            hooks = self._post_accumulate_hooks = []
+        hooks.append(hook)
+        POST_ACCUMULATE_HOOKS[0] += 1
+        return _HookHandle(hooks, hook)
 
     def _watch(self):
         node = self.grad_fn
