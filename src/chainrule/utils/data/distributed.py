@@ -25,7 +25,7 @@ class DistributedSampler(Sampler):
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
                  drop_last=False):
         if num_replicas is None or rank is None:
-            from .. import distributed as dist
+            from ... import distributed as dist
             if not dist.is_initialized():
                 raise RuntimeError("DistributedSampler: num_replicas and rank default to the "
                                    "process group's, but it is not initialized: call "
