@@ -1,0 +1,68 @@
+"""Compiled CPU kernels: one pass over memory where NumPy makes several.
+
+NumPy runs ``m = b1 m + (1 - b1) g`` as three passes over arrays bigger than the caches; a
+kernel compiled by Numba reads each element once and writes it once. Each kernel evaluates the
+same operations in the same order and precision as the NumPy code it replaces (no fast-math, no
+fused multiply-add), so results are bit-equal; the tests prove it.
+
+Numba is optional (the ``fast`` extra). Without it, with ``CHAINRULE_KERNELS=0``, or under
+``cr.backends.reference()``, ``get(name)`` answers None and callers run their NumPy passes.
+Compiled code is cached on disk, so a process pays only a cache load after the first run.
+"""
+import contextlib
+import os
+
+from ..backends.reference import is_reference_enabled
+
+_kernels = None   # name -> compiled function, once Numba has been imported (False: unavailable)
+_switched_off = False
+
+
+def _load():
+    global _kernels
+    if os.environ.get("CHAINRULE_KERNELS", "1").strip().lower() in ("0", "false", "no", "off"):
+        _kernels = False
+        return
+    try:
+        from . import optim_kernels
+    except ImportError:   # Numba is not installed: the NumPy passes serve
+        _kernels = False
+        return
+    _kernels = optim_kernels.KERNELS
+
+
+def get(name):
+    """The compiled kernel ``name``, or None where kernels are off or unavailable."""
+    if _kernels is None:
+        _load()
+    if not _kernels or _switched_off or is_reference_enabled():
+        return None
+    return _kernels[name]
+
+
+def available():
+    """True when compiled kernels are in use (Numba importable, not switched off)."""
+    if _kernels is None:
+        _load()
+    return bool(_kernels)
+
+
+def flat(*arrays):
+    """The arrays as 1-D views if all are C-contiguous and of one shape and dtype, else None
+    (the kernels index them element by element)."""
+    first = arrays[0]
+    for a in arrays:
+        if not a.flags.c_contiguous or a.shape != first.shape or a.dtype != first.dtype:
+            return None
+    return [a.reshape(-1) for a in arrays]
+
+
+@contextlib.contextmanager
+def disabled():
+    """Within the block every caller takes its NumPy passes (the tests compare the two)."""
+    global _switched_off
+    previous, _switched_off = _switched_off, True
+    try:
+        yield
+    finally:
+        _switched_off = previous
