@@ -12,6 +12,8 @@ Compiled code is cached on disk, so a process pays only a cache load after the f
 import contextlib
 import os
 
+import numpy as np
+
 from ..backends.reference import is_reference_enabled
 
 _kernels = None   # name -> compiled function, once Numba has been imported (False: unavailable)
@@ -24,11 +26,11 @@ def _load():
         _kernels = False
         return
     try:
-        from . import optim_kernels
+        from . import activation_kernels, optim_kernels
     except ImportError:   # Numba is not installed: the NumPy passes serve
         _kernels = False
         return
-    _kernels = optim_kernels.KERNELS
+    _kernels = {**optim_kernels.KERNELS, **activation_kernels.KERNELS}
 
 
 def get(name):
@@ -55,6 +57,23 @@ def flat(*arrays):
         if not a.flags.c_contiguous or a.shape != first.shape or a.dtype != first.dtype:
             return None
     return [a.reshape(-1) for a in arrays]
+
+
+def elementwise(name, *arrays, min_size=0, scalars=()):
+    """A new array like ``arrays[0]`` written by the elementwise kernel ``name`` over the
+    arrays (C-contiguous, one shape and float dtype, at least ``min_size`` elements), the
+    ``scalars`` cast to that dtype; None where the caller's NumPy code must run instead."""
+    first = arrays[0]
+    if first.size < min_size or first.dtype.kind != "f":
+        return None
+    kernel = get(name)
+    views = kernel and flat(*arrays)
+    if not views:
+        return None
+    out = np.empty_like(first)
+    cast = first.dtype.type
+    kernel(*views, out.reshape(-1), *(cast(s) for s in scalars))
+    return out
 
 
 @contextlib.contextmanager
