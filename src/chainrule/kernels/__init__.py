@@ -26,11 +26,12 @@ def _load():
         _kernels = False
         return
     try:
-        from . import activation_kernels, optim_kernels
+        from . import activation_kernels, optim_kernels, recurrent_kernels
     except ImportError:   # Numba is not installed: the NumPy passes serve
         _kernels = False
         return
-    _kernels = {**optim_kernels.KERNELS, **activation_kernels.KERNELS}
+    _kernels = {**optim_kernels.KERNELS, **activation_kernels.KERNELS,
+                **recurrent_kernels.KERNELS}
 
 
 def get(name):

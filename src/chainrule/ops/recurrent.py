@@ -10,6 +10,7 @@ has a ``...Reference`` twin right above it that runs the lecture's step equation
 and step by step (``cr.backends.reference()``). ``RNNCellStep`` is already the equation as
 written and has none.
 """
+from .. import kernels
 from ..backend import xp
 from .base import Op
 
@@ -383,6 +384,9 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     a step allocates nothing; the gate gradients go straight into dL/dgx's (N, 4H) rows, whose
     product with W_hh gives dL/dh.
     """
+    fused = _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse)
+    if fused is not None:
+        return fused
     hs, cs, acts, tcs = saved
     T, _, N, H = acts.shape
     dt = acts.dtype
@@ -417,6 +421,30 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
         xp.multiply(dct, f, out=dc_buf)
         xp.matmul(dgx[t], w_hh, out=dh_buf)
         dc, dh = dc_buf, dh_buf   # both read above before being overwritten: safe to reuse
+    return dgx, dh, dc
+
+
+def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
+    """``lstm_sequence_backward`` with each step's elementwise part as one compiled pass
+    (``kernels.recurrent_kernels``, bit-equal); None where no kernel or the dtypes differ."""
+    kernel = kernels.get("lstm_backward_step")
+    hs, cs, acts, tcs = saved
+    dt = acts.dtype
+    arrays = (w_hh, dhs, dh_last) + (() if dc_last is None else (dc_last,))
+    if kernel is None or dt.kind != "f" or any(a.dtype != dt for a in arrays):
+        return None
+    T, _, N, H = acts.shape
+    prev_ = 1 if reverse else 0
+    dgx = xp.empty((T, N, 4 * H), dtype=dt)
+    dh_buf, dc_buf = xp.empty((N, H), dtype=dt), xp.empty((N, H), dtype=dt)
+    dh, dc = xp.broadcast_to(dh_last, (N, H)), dc_last
+    one = dt.type(1)
+    for t in (range(T) if reverse else range(T - 1, -1, -1)):
+        has_dc = dc is not None
+        kernel(dhs[t], dh, dc if has_dc else dh, has_dc, acts[t], tcs[t], cs[t + prev_], dgx[t],
+               dc_buf, one)
+        xp.matmul(dgx[t], w_hh, out=dh_buf)
+        dc, dh = dc_buf, dh_buf
     return dgx, dh, dc
 
 

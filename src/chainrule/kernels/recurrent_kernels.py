@@ -1,0 +1,37 @@
+"""The LSTM's per-step gate arithmetic as single-pass kernels (Numba).
+
+``ops.recurrent.lstm_sequence_backward`` runs about twenty NumPy passes per time step over
+(N, H) blocks (the gate derivatives, the cell gradient); the kernel makes one, reading the
+step's saved activations once. Each element is computed with the same operations in the same
+order as the NumPy code, the constant 1 arriving in the arrays' dtype, so results are bit-equal.
+"""
+from numba import njit
+
+_jit = njit(cache=True, nogil=True, error_model="numpy")
+
+
+@_jit
+def lstm_backward_step(dhs_t, dh, dc, has_dc, a, tc, c_prev, dgx_t, dc_out, one):
+    """One step back through ``lstm_steps`` (gate activations ``a`` (4, N, H): i, f, g, o)::
+
+        dh~ = dL/dh_t + dh;   dc~ = dh~ (1 - tanh^2 c_t) o + dc
+        dgx_t = [dc~ g i(1-i), dc~ c_{t-1} f(1-f), dc~ i (1-g^2), dh~ tanh(c_t) o(1-o)]
+        dc_out = dc~ f          (dL/dc_{t-1}; dL/dh_{t-1} = dgx_t W_hh is the caller's product)
+    """
+    N, H = tc.shape
+    for n in range(N):
+        for k in range(H):
+            i, f, g, o = a[0, n, k], a[1, n, k], a[2, n, k], a[3, n, k]
+            t = tc[n, k]
+            dht = dhs_t[n, k] + dh[n, k]
+            dct = dht * ((one - t * t) * o)
+            if has_dc:
+                dct += dc[n, k]
+            dgx_t[n, k] = (dct * g) * ((one - i) * i)
+            dgx_t[n, H + k] = (dct * c_prev[n, k]) * ((one - f) * f)
+            dgx_t[n, 2 * H + k] = (dct * i) * (one - g * g)
+            dgx_t[n, 3 * H + k] = (dht * t) * ((one - o) * o)
+            dc_out[n, k] = dct * f
+
+
+KERNELS = {"lstm_backward_step": lstm_backward_step}
