@@ -3,6 +3,7 @@
     python -m bench                      # every workload
     python -m bench --workload W2 -w W3  # some of them
     python -m bench --quick --json out.json
+    python -m bench --profile -w W3      # where chainrule's step spends its time
 """
 import argparse
 import sys
@@ -20,7 +21,15 @@ def main(argv=None, prog="python -m bench"):
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--quick", action="store_true", help="few repetitions (a smoke test)")
     p.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    p.add_argument("--profile", action="store_true",
+                   help="instead: chainrule's step under cProfile, time in products vs the rest")
     args = p.parse_args(argv)
+    if args.profile:
+        from .profile import format_profile, profile_workload
+        names = args.workload or list(WORKLOADS)
+        print(format_profile({n: profile_workload(n, steps=3 if args.quick else None)
+                              for n in names}))
+        return 0
     try:
         import torch  # noqa: F401
     except ImportError:
