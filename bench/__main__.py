@@ -53,7 +53,8 @@ def main(argv=None, prog="python -m bench"):
         write_json(args.json, machine, results, gflops)
         print(f"wrote {args.json}")
     bad = [n for n, r in results.items()
-           if not r["loss_match"] or not r.get("numpy_loss_match", True)]
+           if not r["loss_match"] or not r.get("numpy_loss_match", True)
+           or not r.get("reference_loss_match", True)]
     if bad:
         print(f"loss mismatch after five steps: {', '.join(bad)}", file=sys.stderr)
         return 1
