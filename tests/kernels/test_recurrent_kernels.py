@@ -1,5 +1,5 @@
-"""The LSTM's fused backward step (chainrule.kernels.recurrent_kernels) gives bit for bit the
-gradients of the NumPy passes in ops.recurrent.lstm_sequence_backward."""
+"""The LSTM's fused steps (chainrule.kernels.recurrent_kernels) give bit for bit the outputs
+and gradients of the NumPy passes in ops.recurrent.lstm_steps and lstm_sequence_backward."""
 import numpy as np
 import pytest
 
@@ -15,7 +15,11 @@ def _grads(dtype, use_kernels, batch, bidirectional, use_state, seed=0):
         cr.float64 if dtype == np.float64 else cr.float32)
     rng = np.random.default_rng(seed)
     x = cr.from_numpy(rng.standard_normal((6, batch, 5)).astype(dtype)).requires_grad_()
-    out, (h, c) = lstm(x)
+    if use_kernels:
+        out, (h, c) = lstm(x)
+    else:
+        with kernels.disabled():
+            out, (h, c) = lstm(x)
     w_out = cr.from_numpy(rng.standard_normal(out.shape).astype(dtype))
     loss = (out * w_out).sum()
     if use_state:               # gradients arriving at h_T and c_T as well
@@ -25,7 +29,8 @@ def _grads(dtype, use_kernels, batch, bidirectional, use_state, seed=0):
     else:
         with kernels.disabled():
             loss.backward()
-    return [x.grad.numpy()] + [p.grad.numpy() for p in lstm.parameters()]
+    outputs = [t.detach().numpy() for t in (out, h, c)]
+    return outputs + [x.grad.numpy()] + [p.grad.numpy() for p in lstm.parameters()]
 
 
 def bits(a):
@@ -47,8 +52,10 @@ def test_fused_lstm_backward_equals_numpy_passes(dtype, batch, bidirectional, us
 def test_the_kernel_is_what_ran(monkeypatch):
     """Guard against a silent fallback: the fused path is taken for float32 inputs."""
     calls = []
-    real = kernels.get("lstm_backward_step")
-    monkeypatch.setitem(kernels._kernels, "lstm_backward_step",
-                        lambda *a: (calls.append(1), real(*a)))
+    for name in ("lstm_backward_step", "lstm_gates_cell"):
+        real = kernels.get(name)
+        monkeypatch.setitem(kernels._kernels, name,
+                            lambda *a, _real=real, _name=name: (calls.append(_name), _real(*a)))
     _grads(np.float32, True, 2, False, False)
-    assert len(calls) == 2 * 6          # two layers, six steps
+    for name in ("lstm_backward_step", "lstm_gates_cell"):
+        assert calls.count(name) == 2 * 6          # two layers, six steps

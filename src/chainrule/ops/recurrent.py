@@ -346,6 +346,9 @@ def lstm_steps(acts, h0, c0, w_hh, reverse):
     previous state of step t is a slice, never a concatenation; acts the gate activations,
     tcs (T, N, H) tanh(c_t).
     """
+    fused = _lstm_steps_fused(acts, h0, c0, w_hh, reverse)
+    if fused is not None:
+        return fused
     T, _, N, H = acts.shape
     dt = acts.dtype
     half, shift = _gate_vector(_HALF, dt), _gate_vector(_SHIFT, dt)
@@ -373,6 +376,36 @@ def lstm_steps(acts, h0, c0, w_hh, reverse):
         xp.multiply(a[0], a[2], out=ig)
         c += ig
         xp.tanh(c, out=tcs[t])
+        xp.multiply(a[3], tcs[t], out=hs[t + out_])
+    return hs, cs, acts, tcs
+
+
+def _lstm_steps_fused(acts, h0, c0, w_hh, reverse):
+    """``lstm_steps`` with the gates' scaling and the cell update of each step as one compiled
+    pass (``kernels.recurrent_kernels``, bit-equal; the tanh stays NumPy's, which rounds as the
+    reference does); None where no kernel or the dtypes differ."""
+    kernel = kernels.get("lstm_gates_cell")
+    dt = acts.dtype
+    if kernel is None or dt.kind != "f" or any(a.dtype != dt for a in (h0, c0, w_hh)):
+        return None
+    T, _, N, H = acts.shape
+    half, shift = xp.array(_HALF, dtype=dt), xp.array(_SHIFT, dtype=dt)
+    w4 = xp.empty((4, H, H), dtype=dt)
+    xp.multiply(w_hh.reshape(4, H, H).transpose(0, 2, 1), half[:, None, None], out=w4)
+    hs = xp.empty((T + 1, N, H), dtype=dt)
+    cs = xp.empty((T + 1, N, H), dtype=dt)
+    tcs = xp.empty((T, N, H), dtype=dt)
+    out_, prev_ = (0, 1) if reverse else (1, 0)
+    hs[T if reverse else 0] = h0
+    cs[T if reverse else 0] = c0
+    buf = xp.empty((4, N, H), dtype=dt)
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        a = acts[t]
+        xp.matmul(hs[t + prev_], w4, out=buf)
+        a += buf
+        xp.tanh(a, out=a)
+        kernel(a, half, shift, cs[t + prev_], cs[t + out_])
+        xp.tanh(cs[t + out_], out=tcs[t])
         xp.multiply(a[3], tcs[t], out=hs[t + out_])
     return hs, cs, acts, tcs
 
