@@ -5,8 +5,10 @@ kernel compiled by Numba reads each element once and writes it once. Each kernel
 same operations in the same order and precision as the NumPy code it replaces (no fast-math, no
 fused multiply-add), so results are bit-equal; the tests prove it.
 
-Numba is optional (the ``fast`` extra). Without it, with ``CHAINRULE_KERNELS=0``, or under
-``cr.backends.reference()``, ``get(name)`` answers None and callers run their NumPy passes.
+The kernel modules hold plain Python loops (readable, and runnable without Numba); ``get``
+compiles them with Numba on first use. Numba is optional (the ``fast`` extra). Without it,
+with ``CHAINRULE_KERNELS=0``, or under ``cr.backends.reference()``, ``get(name)`` answers None
+and callers run their NumPy passes.
 Compiled code is cached on disk, so a process pays only a cache load after the first run.
 """
 import contextlib
@@ -15,6 +17,10 @@ import os
 import numpy as np
 
 from ..backends.reference import is_reference_enabled
+from . import activation_kernels, optim_kernels, recurrent_kernels
+
+# name -> the kernel as plain Python (each module's KERNELS), compiled on first use
+_SOURCES = {**optim_kernels.KERNELS, **activation_kernels.KERNELS, **recurrent_kernels.KERNELS}
 
 _kernels = None   # name -> compiled function, once Numba has been imported (False: unavailable)
 _switched_off = False
@@ -26,12 +32,14 @@ def _load():
         _kernels = False
         return
     try:
-        from . import activation_kernels, optim_kernels, recurrent_kernels
+        import numba
     except ImportError:   # Numba is not installed: the NumPy passes serve
         _kernels = False
         return
-    _kernels = {**optim_kernels.KERNELS, **activation_kernels.KERNELS,
-                **recurrent_kernels.KERNELS}
+    # No fast-math: every operation rounds as NumPy's does. The error model "numpy" gives
+    # NaN/inf for 0/0 and x/0 as NumPy does instead of raising.
+    compile_ = numba.njit(cache=True, nogil=True, error_model="numpy")
+    _kernels = {name: compile_(fn) for name, fn in _SOURCES.items()}
 
 
 def get(name):

@@ -1,15 +1,11 @@
-"""ReLU's forward and backward as single-pass kernels (Numba).
+"""ReLU's forward and backward as single-pass kernels (compiled in ``chainrule.kernels``).
 
 NumPy's ``g * (out > 0)`` makes two passes and a boolean temporary; the kernel reads g and out
 once. It keeps NumPy's values exactly: the boolean becomes 1 or 0 in g's dtype and multiplies g,
 so a negative g on a zero output gives -0.0 and an infinite or NaN g gives NaN there.
 """
-from numba import njit
-
-_jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
-@_jit
 def relu_forward(a, out):
     """out = max(a, 0), NaN propagating as NumPy's maximum (and -0.0 -> +0.0, as it does)."""
     for i in range(a.size):
@@ -17,7 +13,6 @@ def relu_forward(a, out):
         out[i] = 0 if v <= 0 else v     # NaN <= 0 is false: NaN passes through
 
 
-@_jit
 def relu_backward(g, out, gx, one, zero):
     """gx = g * (out > 0), the mask as ``one``/``zero`` in g's dtype."""
     for i in range(g.size):

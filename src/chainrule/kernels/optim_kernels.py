@@ -1,4 +1,4 @@
-"""The optimisers' updates as single-pass kernels (Numba).
+"""The optimisers' updates as single-pass kernels (compiled by Numba in ``chainrule.kernels``).
 
 Each loop body is the NumPy code of ``chainrule.optim`` written per element, in its order:
 the scalars arrive already cast to the arrays' dtype, as NumPy casts a Python float against a
@@ -6,12 +6,7 @@ float32 array, so every operation rounds as NumPy's does.
 """
 import math
 
-from numba import njit
 
-_jit = njit(cache=True, nogil=True, error_model="numpy")
-
-
-@_jit
 def sgd_momentum(x, g, buf, lr, momentum, gain, nesterov):
     """``buf = momentum buf + gain g``; ``x -= lr (g + momentum buf)`` (Nesterov) or
     ``x -= lr buf``."""
@@ -24,7 +19,6 @@ def sgd_momentum(x, g, buf, lr, momentum, gain, nesterov):
             x[i] -= b * lr
 
 
-@_jit
 def adam(x, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_scaled,
          step_scale, amsgrad):
     """Adam's step as ``chainrule.optim.Adam`` writes it in passes::

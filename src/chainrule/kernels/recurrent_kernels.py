@@ -1,16 +1,12 @@
-"""The LSTM's per-step gate arithmetic as single-pass kernels (Numba).
+"""The LSTM's per-step gate arithmetic as single-pass kernels (compiled by Numba in ``chainrule.kernels``).
 
 ``ops.recurrent.lstm_sequence_backward`` runs about twenty NumPy passes per time step over
 (N, H) blocks (the gate derivatives, the cell gradient); the kernel makes one, reading the
 step's saved activations once. Each element is computed with the same operations in the same
 order as the NumPy code, the constant 1 arriving in the arrays' dtype, so results are bit-equal.
 """
-from numba import njit
-
-_jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
-@_jit
 def lstm_backward_step(dhs_t, dh, dc, has_dc, a, tc, c_prev, dgx_t, dc_out, one):
     """One step back through ``lstm_steps`` (gate activations ``a`` (4, N, H): i, f, g, o)::
 
@@ -34,7 +30,6 @@ def lstm_backward_step(dhs_t, dh, dc, has_dc, a, tc, c_prev, dgx_t, dc_out, one)
             dc_out[n, k] = dct * f
 
 
-@_jit
 def lstm_gates_cell(a, half, shift, c_prev, c):
     """After the step's tanh over the pre-activations ``a`` (4, N, H), in place: the gates
     ``a = a half + shift`` (sigma(x) = (1 + tanh(x/2)) / 2 on i, f, o; g as it is), then the
