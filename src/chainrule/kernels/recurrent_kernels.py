@@ -1,4 +1,4 @@
-"""The LSTM's per-step gate arithmetic as single-pass kernels (compiled by Numba in ``chainrule.kernels``).
+"""The LSTM's per-step gate arithmetic as single-pass kernels (compiled in ``chainrule.kernels``).
 
 ``ops.recurrent.lstm_sequence_backward`` runs about twenty NumPy passes per time step over
 (N, H) blocks (the gate derivatives, the cell gradient); the kernel makes one, reading the
