@@ -7,6 +7,13 @@ from chainrule import kernels
 
 pytest.importorskip("numba")
 
+
+@pytest.fixture(autouse=True)
+def fast_path():
+    """Kernels belong to the fast path, off under CHAINRULE_REFERENCE=1: turn the switch off."""
+    with cr.backends.reference(False):
+        yield
+
 OPTIMISERS = {
     "sgd-momentum": lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9),
     "sgd-nesterov-decay": lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True,
