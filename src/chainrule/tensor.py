@@ -14,10 +14,12 @@ from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
+from .backend import device_of, is_device_array, to_host
 from .device import CPU, check_available, device
 from .index_parsing import describe_index, normalise_index
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops import inplace as inplace_ops
+from .ops import device_copy
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
                         Transpose, Unbind, Unflatten, Unsqueeze, View)
 from .ops.shape import Triangle
@@ -74,7 +76,9 @@ class Tensor(TensorBase):
 
     @property
     def device(self):
-        return CPU
+        if type(self.array) is np.ndarray:
+            return CPU
+        return device(*device_of(self.array))
 
     @property
     def ndim(self):
@@ -147,14 +151,22 @@ class Tensor(TensorBase):
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
+        if is_device_array(self.array):
+            if force:
+                return to_host(self.array)
+            _raise_not_on_host(self)
         return self.array
 
     def __array__(self, dtype=None, copy=None):
+        if is_device_array(self.array):
+            _raise_not_on_host(self)
         if dtype is not None:
             return self.array.astype(dtype)
         return self.array.copy() if copy else self.array
 
     def cpu(self, memory_format=None):
+        if is_device_array(self.array):
+            return self.to("cpu")
         return self
 
     def contiguous(self):
@@ -244,7 +256,11 @@ class Tensor(TensorBase):
         ``copy=True``; a dtype change is an op in the graph."""
         dev, dtype, copy = _parse_to(args, kwargs, "to")
         if dev is not None:
-            check_available(dev, "to")
+            dev = check_available(dev, "to")
+            here = self.device
+            if dev.type != here.type or (dev.index not in (None, here.index) and here.index is not None):
+                moved = device_copy.ToCopy.apply(self, dev.type, dev.index)
+                return moved if dtype is None else moved.to(dtype)
         nd = None if dtype is None else _dtype.to_numpy_dtype(dtype)
         if nd is None or nd == self.array.dtype:
             return elementwise.Copy.apply(self) if copy else self
@@ -253,16 +269,16 @@ class Tensor(TensorBase):
         return elementwise.Cast.apply(self, nd)
 
     def cuda(self, device=None, non_blocking=False, memory_format=None):
-        """A copy on the GPU: raises here, where chainrule has no CUDA backend (as PyTorch's CPU
-        build does)."""
+        """A copy on the GPU (itself when already there); raises PyTorch's CPU-build error where
+        CUDA is not available."""
         if isinstance(device, int) and not isinstance(device, bool):
             device = f"cuda:{device}"
-        check_available(device or "cuda", "cuda")
-        return self
+        return self.to(check_available(device or "cuda", "cuda"))
 
     def get_device(self):
         """The device index; -1 for the CPU, as PyTorch."""
-        return -1
+        index = self.device.index
+        return -1 if index is None else index
 
     def is_pinned(self, device=None):
         return False
@@ -1198,6 +1214,11 @@ class Tensor(TensorBase):
             raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
                                f"{tuple(self.shape)}")
         return self
+
+
+def _raise_not_on_host(t):
+    raise TypeError(f"can't convert {t.device} device type tensor to numpy. Use Tensor.cpu() to "
+                    f"copy the tensor to host memory first.")
 
 
 def _parse_to(args, kwargs, op):
