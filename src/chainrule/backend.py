@@ -86,6 +86,19 @@ def to_device(array, device_type, index=None):
         return module.asarray(host)
 
 
+def is_array(x):
+    """Whether ``x`` is an array: NumPy's or a device backend's."""
+    return type(x) is numpy.ndarray or type(x) in _DEVICE_ARRAYS or isinstance(x, numpy.ndarray)
+
+
+def as_array(x, dtype=None):
+    """``x`` if it is already an array (NumPy's or a device's; cast to ``dtype`` if given), else
+    ``numpy.asarray(x, dtype)``: the host conversion that leaves device arrays where they are."""
+    if type(x) is numpy.ndarray or type(x) in _DEVICE_ARRAYS:
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    return numpy.asarray(x, dtype=dtype)
+
+
 def owned_copy(array, dtype=None):
     """A fresh array with ``array``'s values (a NumPy scalar becomes a 0-d array), on its device."""
     if type(array) in _DEVICE_ARRAYS:

@@ -14,7 +14,7 @@ from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
-from .backend import device_of, is_device_array, to_host
+from .backend import as_array, device_of, is_device_array, to_device, to_host
 from .device import CPU, check_available, device
 from .index_parsing import describe_index, normalise_index
 from .ops import activation, elementwise, indexing, linalg, reduction
@@ -58,7 +58,7 @@ class Tensor(TensorBase):
     __hash__ = object.__hash__
 
     def __new__(cls, data=(), dtype=None, requires_grad=False):
-        arr = np.array(data.array if isinstance(data, Tensor) else data,
+        arr = np.array(to_host(data.array) if isinstance(data, Tensor) else data,
                        dtype=_dtype.to_numpy_dtype(dtype) or _dtype.default_float_np())
         t = make_tensor(arr, cls)
         if requires_grad:
@@ -95,7 +95,7 @@ class Tensor(TensorBase):
 
     @data.setter
     def data(self, value):
-        arr = value.array if isinstance(value, Tensor) else np.asarray(value)
+        arr = value.array if isinstance(value, Tensor) else as_array(value)
         self.array = arr
 
     @property
@@ -713,15 +713,15 @@ class Tensor(TensorBase):
 
     def all(self, dim=None, keepdim=False):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "all")
-        return make_tensor(np.asarray(self.array.all(axis=axes, keepdims=keepdim)))
+        return make_tensor(as_array(self.array.all(axis=axes, keepdims=keepdim)))
 
     def any(self, dim=None, keepdim=False):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "any")
-        return make_tensor(np.asarray(self.array.any(axis=axes, keepdims=keepdim)))
+        return make_tensor(as_array(self.array.any(axis=axes, keepdims=keepdim)))
 
     def count_nonzero(self, dim=None):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "count_nonzero")
-        return make_tensor(np.asarray(np.count_nonzero(self.array, axis=axes), dtype=np.int64))
+        return make_tensor(as_array(np.count_nonzero(self.array, axis=axes), np.int64))
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         d = normalize_dim(dim, self.ndim, "topk")
@@ -1175,7 +1175,8 @@ class Tensor(TensorBase):
     # -- new tensors like this one (its dtype unless told) -------------------------------------
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
                    pin_memory=False):
-        arr = np.array(_raw(data), dtype=_dtype.to_numpy_dtype(dtype) or self.array.dtype)
+        arr = np.array(to_host(_raw(data)) if isinstance(data, Tensor) else _raw(data),
+                       dtype=_dtype.to_numpy_dtype(dtype) or self.array.dtype)
         return self._new_made("new_tensor", arr, device, requires_grad, pin_memory)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
@@ -1202,11 +1203,11 @@ class Tensor(TensorBase):
         return _dtype.to_numpy_dtype(dtype) or self.array.dtype
 
     def _new_made(self, op, arr, device, requires_grad, pin_memory):
-        check_available(device, op)
+        where = self.device if device is None else check_available(device, op)
         if pin_memory:
             raise RuntimeError(f"{op}: pin_memory=True requires a CUDA or other accelerator "
                                f"backend; no pinned memory allocator is available on this system")
-        t = make_tensor(arr)
+        t = make_tensor(arr if where.type == "cpu" else to_device(arr, where.type, where.index))
         return t.requires_grad_(True) if requires_grad else t
 
     def _matrix_arg(self, op):
@@ -1328,7 +1329,7 @@ def _consumes(node, tensor, before):
 
 def _nondiff(fn, a, b):
     x, y = promote(_raw(a), _raw(b))
-    return make_tensor(np.asarray(fn(x, y)))
+    return make_tensor(as_array(fn(x, y)))
 
 
 def _trunc_divide(a, b):
@@ -1337,14 +1338,14 @@ def _trunc_divide(a, b):
 
 def _bool_arg(x, op):
     a = _raw(x)
-    a = np.asarray(a)
+    a = as_array(a)
     if a.dtype.kind != "b":
         raise TypeError(f"{op}: expected a bool mask/condition, got dtype {a.dtype}")
     return a
 
 
 def _long_arg(x, op):
-    a = np.asarray(_raw(x))
+    a = as_array(_raw(x))
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected an integer (int64) index tensor, got dtype {a.dtype}")
     return a
@@ -1360,14 +1361,14 @@ def _correction(unbiased, correction):
 
 def _arg_reduce(fn, t, dim, keepdim, op):
     if dim is None:
-        r = np.asarray(fn(t.array))
+        r = as_array(fn(t.array))
         if keepdim:
             r = r.reshape((1,) * t.ndim)
         return make_tensor(r.astype(np.int64))
     d = normalize_dim(dim, t.ndim, op)
     if t.ndim == 0:
-        return make_tensor(np.zeros((), np.int64))
-    return make_tensor(np.asarray(fn(t.array, axis=d, keepdims=keepdim)).astype(np.int64))
+        return make_tensor(np.zeros((), np.int64, like=t.array))
+    return make_tensor(as_array(fn(t.array, axis=d, keepdims=keepdim)).astype(np.int64))
 
 
 def _infer_shape(t, shape, op):

@@ -34,7 +34,7 @@ def erf(x):
     |x| < 2: erf x = 2/sqrt(pi) e^(-x^2) sum_k 2^k x^(2k+1) / (1 3 5 ... (2k+1)), a series of
     positive terms (no cancellation). |x| >= 2: 1 - erfc|x| from the continued fraction.
     """
-    x = xp.asarray(x, dtype=xp.float64)
+    x = xp.asarray(x, dtype=xp.float64, like=x)
     out = xp.empty_like(x)
     a = xp.abs(x)
     small = a < 2.0
@@ -137,9 +137,9 @@ class ReLU(Op):
         """max(a, 0), NaN propagating as NumPy's maximum does."""
         if a.dtype.kind != "f" or a.size < 8192 or not a.flags.c_contiguous:
             return xp.maximum(a, 0)
-        zeros = ReLU._zeros.get(a.dtype)
+        zeros = ReLU._zeros.get((type(a), a.dtype))
         if zeros is None:
-            zeros = ReLU._zeros[a.dtype] = xp.zeros(ReLU._BLOCK, a.dtype)
+            zeros = ReLU._zeros[type(a), a.dtype] = xp.zeros(ReLU._BLOCK, a.dtype, like=a)
             zeros.flags.writeable = False
         out = xp.empty_like(a)
         flat_a, flat_out = a.reshape(-1), out.reshape(-1)
@@ -397,7 +397,7 @@ class Maxout(Op):
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = xp.zeros(ctx.shape, dtype=g.dtype, like=g)
         xp.put_along_axis(out, ctx.idx, g[..., None], axis=-1)
         return out
 

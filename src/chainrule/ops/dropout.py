@@ -10,7 +10,7 @@ class Dropout(Op):
     @staticmethod
     def forward(ctx, x, p, mask_shape, generator):
         if p >= 1:
-            mask = xp.zeros(mask_shape, dtype=x.dtype)
+            mask = xp.zeros(mask_shape, dtype=x.dtype, like=x)
         else:
             draw = generator.random(mask_shape, dtype=x.dtype if x.dtype in
                                     (xp.float32, xp.float64) else xp.float64)

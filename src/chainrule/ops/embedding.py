@@ -14,7 +14,7 @@ class EmbeddingReference(Op):
 
     @staticmethod
     def backward(ctx, g):
-        gw = xp.zeros(ctx.wshape, dtype=g.dtype)
+        gw = xp.zeros(ctx.wshape, dtype=g.dtype, like=g)
         xp.add.at(gw, ctx.idx, g)
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
@@ -35,7 +35,7 @@ class Embedding(Op):
 
     @staticmethod
     def backward(ctx, g):
-        gw = xp.zeros(ctx.wshape, dtype=g.dtype)
+        gw = xp.zeros(ctx.wshape, dtype=g.dtype, like=g)
         idx = ctx.idx.reshape(-1)
         if idx.size:
             # A segment sum over the positions sorted by index: ufunc.at is unbuffered and ~7x

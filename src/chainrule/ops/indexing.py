@@ -20,7 +20,7 @@ class GetItem(Op):
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = xp.zeros(ctx.shape, dtype=g.dtype, like=g)
         if has_advanced(ctx.index):
             xp.add.at(out, ctx.index, g)
         else:
@@ -34,7 +34,7 @@ class MaskedFill(Op):
     @staticmethod
     def forward(ctx, a, mask, value):
         ctx.mask = mask
-        return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
+        return xp.where(mask, xp.asarray(value, dtype=a.dtype, like=a), a)
 
     @staticmethod
     def backward(ctx, g):
@@ -64,7 +64,7 @@ class Gather(Op):
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = xp.zeros(ctx.shape, dtype=g.dtype, like=g)
         xp.add.at(out, _scatter_index(ctx.index, ctx.dim), g)
         return out, None, None
 
@@ -84,7 +84,7 @@ class ScatterAdd(Op):
     def backward(ctx, g):
         gsrc = None
         if ctx.needs_input_grad[3]:
-            gsrc = xp.zeros(ctx.src_shape, dtype=g.dtype)
+            gsrc = xp.zeros(ctx.src_shape, dtype=g.dtype, like=g)
             gsrc[ctx.used] = xp.take_along_axis(g[_within_index(ctx.index, ctx.dim)], ctx.index,
                                                 axis=ctx.dim)
         return g, None, None, gsrc
@@ -100,7 +100,7 @@ class IndexSelect(Op):
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = xp.zeros(ctx.shape, dtype=g.dtype, like=g)
         moved = xp.moveaxis(out, ctx.dim, 0)
         xp.add.at(moved, ctx.index, xp.moveaxis(g, ctx.dim, 0))
         return out, None, None

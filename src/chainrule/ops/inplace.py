@@ -25,7 +25,7 @@ class CopyFrom(Op):
 
     @staticmethod
     def forward(ctx, a, src):
-        return xp.array(xp.broadcast_to(src, a.shape), dtype=a.dtype)
+        return xp.array(xp.broadcast_to(src, a.shape), dtype=a.dtype, like=a)
 
     @staticmethod
     def backward(ctx, g):

@@ -192,12 +192,12 @@ class Pad(Op):
             ctx.crop = tuple(slice(lo, hi) for lo, hi in zip(lows, highs))
             pos = [(max(lo, 0), max(hi, 0)) for lo, hi in pad_width]
             return xp.pad(cropped, pos, mode="constant", constant_values=value)
-        ctx.index = _pad_index(a.shape, pad_width, mode)
+        ctx.index = _pad_index(a.shape, pad_width, mode, a)
         return a[ctx.index]
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = xp.zeros(ctx.shape, dtype=g.dtype, like=g)
         if ctx.mode == "constant":
             inner = tuple(slice(max(lo, 0), g.shape[i] - max(hi, 0))
                           for i, (lo, hi) in enumerate(ctx.pad_width))
@@ -207,11 +207,11 @@ class Pad(Op):
         return out, None, None, None
 
 
-def _pad_index(shape, pad_width, mode):
+def _pad_index(shape, pad_width, mode, like=None):
     """Open-mesh index arrays that gather a padded array from the original."""
     index = []
     for n, (lo, hi) in zip(shape, pad_width):
-        pos = xp.arange(-lo, n + hi)
+        pos = xp.arange(-lo, n + hi, like=like)
         if mode == "reflect":
             if lo >= n or hi >= n:
                 raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
@@ -240,12 +240,12 @@ class Triangle(Op):
     @staticmethod
     def forward(ctx, a, diagonal, upper):
         rows, cols = a.shape[-2:]
-        i = xp.arange(rows)[:, None]
-        j = xp.arange(cols)[None, :]
+        i = xp.arange(rows, like=a)[:, None]
+        j = xp.arange(cols, like=a)[None, :]
         keep = (j - i >= diagonal) if upper else (j - i <= diagonal)
         ctx.keep = keep
-        return xp.where(keep, a, xp.zeros((), a.dtype))
+        return xp.where(keep, a, xp.zeros((), a.dtype, like=a))
 
     @staticmethod
     def backward(ctx, g):
-        return xp.where(ctx.keep, g, xp.zeros((), g.dtype)), None, None
+        return xp.where(ctx.keep, g, xp.zeros((), g.dtype, like=g)), None, None

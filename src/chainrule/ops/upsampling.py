@@ -13,7 +13,7 @@ class UpsampleNearestIntReference(Op):
 
     @staticmethod
     def forward(ctx, x, factors):
-        sources = xp.ix_(*[xp.arange(n * f) // f for n, f in zip(x.shape[2:], factors)])
+        sources = xp.ix_(*[xp.arange(n * f, like=x) // f for n, f in zip(x.shape[2:], factors)])
         ctx.sources, ctx.x_shape = sources, x.shape
         # NumPy lays out a gather after slices in its own order; the fast op's output is
         # C-contiguous, and ``is_contiguous`` should not depend on the path.
@@ -21,7 +21,7 @@ class UpsampleNearestIntReference(Op):
 
     @staticmethod
     def backward(ctx, g):
-        gx = xp.zeros(ctx.x_shape, dtype=g.dtype)
+        gx = xp.zeros(ctx.x_shape, dtype=g.dtype, like=g)
         xp.add.at(gx, (slice(None), slice(None)) + ctx.sources, g)
         return gx, None
 
