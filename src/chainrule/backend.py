@@ -22,6 +22,7 @@ xp = numpy
 
 # array type -> (its array module, its device type), filled by register_array_module
 _DEVICE_ARRAYS = {}
+DEVICE_ARRAYS = _DEVICE_ARRAYS   # for hot paths: ``type(a) is xp.ndarray or type(a) in DEVICE_ARRAYS``
 
 
 def register_array_module(array_type, module, device_type):
@@ -47,6 +48,19 @@ def array_module(array):
         return numpy
     entry = _DEVICE_ARRAYS.get(type(array))
     return numpy if entry is None else entry[0]
+
+
+def contiguous(array):
+    """``array`` in C order, copied only when it is not (``ascontiguousarray`` of its library)."""
+    return array_module(array).ascontiguousarray(array)
+
+
+def placed_like(array, ref):
+    """``array`` on the device of ``ref`` (a constant an op builds from shapes, such as a
+    pooling matrix, meeting the op's input); itself when it is there already."""
+    if type(array) is type(ref) or array is None:
+        return array
+    return to_device(array, *device_of(ref))
 
 
 def is_device_array(array):

@@ -14,7 +14,7 @@ from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
-from .backend import as_array, device_of, is_device_array, to_device, to_host
+from .backend import as_array, device_of, is_device_array, placed_like, to_device, to_host
 from .device import CPU, check_available, device
 from .index_parsing import describe_index, normalise_index
 from .ops import activation, elementwise, indexing, linalg, reduction
@@ -913,7 +913,12 @@ class Tensor(TensorBase):
                 before, self._or_before(value, before), index))
             return
         self._inplace_check("__setitem__")
-        self.array[index] = _raw(value)
+        value = _raw(value)
+        if is_device_array(self.array):   # list/NumPy indices and values join the device
+            index = tuple(placed_like(i, self.array) if isinstance(i, np.ndarray) else i
+                          for i in index)
+            value = placed_like(value, self.array) if isinstance(value, np.ndarray) else value
+        self.array[index] = value
         increment_version(self)
 
     def masked_fill(self, mask, value):

@@ -80,7 +80,7 @@ class FakeDeviceArray(NDArrayOperatorsMixin):
 
     # -- the protocols NumPy dispatches through ------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        for x in inputs:
+        for x in inputs[:1] + inputs[2:] if method == "at" else inputs:   # at's index may be a tuple
             if type(x) in (list, tuple):
                 raise TypeError(f"Unsupported type {type(x)} in ufunc {ufunc.__name__}")
         args = _unwrap(inputs, f"ufunc {ufunc.__name__}")
@@ -258,6 +258,12 @@ fake_cupy.asnumpy = asnumpy
 for _name in ("zeros", "ones", "empty", "full", "arange", "eye", "identity", "linspace",
               "logspace", "tri", "indices"):
     setattr(fake_cupy, _name, _creation(getattr(np, _name)))
+class _OGrid:
+    def __getitem__(self, key):
+        return _wrap(list(np.ogrid[key]))
+
+
+fake_cupy.ogrid = _OGrid()
 fake_cupy.random = types.SimpleNamespace(default_rng=_Generator)
 fake_cupy.cuda = types.SimpleNamespace(
     Device=_DeviceContext,

@@ -4,7 +4,7 @@ the hard ones, Softmax and LogSoftmax, Maxout. Stable for any input: nothing her
 """
 import math
 
-from ..backend import xp
+from ..backend import array_module, xp
 from .base import Op, as_float
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -34,7 +34,7 @@ def erf(x):
     |x| < 2: erf x = 2/sqrt(pi) e^(-x^2) sum_k 2^k x^(2k+1) / (1 3 5 ... (2k+1)), a series of
     positive terms (no cancellation). |x| >= 2: 1 - erfc|x| from the continued fraction.
     """
-    x = xp.asarray(x, dtype=xp.float64, like=x)
+    x = array_module(x).asarray(x, dtype=xp.float64)
     out = xp.empty_like(x)
     a = xp.abs(x)
     small = a < 2.0
@@ -139,7 +139,7 @@ class ReLU(Op):
             return xp.maximum(a, 0)
         zeros = ReLU._zeros.get((type(a), a.dtype))
         if zeros is None:
-            zeros = ReLU._zeros[type(a), a.dtype] = xp.zeros(ReLU._BLOCK, a.dtype, like=a)
+            zeros = ReLU._zeros[type(a), a.dtype] = array_module(a).zeros(ReLU._BLOCK, a.dtype)
             zeros.flags.writeable = False
         out = xp.empty_like(a)
         flat_a, flat_out = a.reshape(-1), out.reshape(-1)
@@ -397,7 +397,7 @@ class Maxout(Op):
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype, like=g)
+        out = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         xp.put_along_axis(out, ctx.idx, g[..., None], axis=-1)
         return out
 
