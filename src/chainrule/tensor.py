@@ -113,7 +113,7 @@ class Tensor(TensorBase):
 
     @property
     def is_cuda(self):
-        return False
+        return type(self.array) is not np.ndarray and device_of(self.array)[0] == "cuda"
 
     @property
     def itemsize(self):

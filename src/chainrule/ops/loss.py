@@ -261,7 +261,7 @@ class CrossEntropyLoss(Op):
 
     @staticmethod
     def backward(ctx, g):
-        up = g / ctx.denom if ctx.denom else g
+        up = g / ctx.denom if type(g) is not xp.ndarray or ctx.denom else g   # device: no bool()
         if ctx.probability_targets:
             return _cross_entropy_probabilities_backward(ctx, g, up)
         if not ctx.eps and ctx.w_t is None:
@@ -304,14 +304,20 @@ def _cross_entropy_class_indices(ctx, shifted, log_s, target, ignore_index, dtyp
     M, C = shifted.shape
     eps, weight, reduction = ctx.eps, ctx.weight, ctx.reduction
     t = target.reshape(-1)
-    lo, hi = (t.min(), t.max()) if t.size else (0, -1)
-    valid = None
-    if lo <= ignore_index <= hi:  # only then can a target equal ignore_index
+    if type(t) is not xp.ndarray:
+        # On a GPU, asking min/max/all here would wait for the device every step: mask always,
+        # and leave out-of-range targets unchecked (PyTorch's CUDA kernels assert on the device).
         valid = t != ignore_index
-        if valid.all():
-            valid = None
-    tt = t if valid is None and 0 <= lo and hi < C else \
-        _check_targets(t, valid, C, "cross_entropy", ignore_index)
+        tt = xp.where(valid, t, 0)
+    else:
+        lo, hi = (t.min(), t.max()) if t.size else (0, -1)
+        valid = None
+        if lo <= ignore_index <= hi:  # only then can a target equal ignore_index
+            valid = t != ignore_index
+            if valid.all():
+                valid = None
+        tt = t if valid is None and 0 <= lo and hi < C else \
+            _check_targets(t, valid, C, "cross_entropy", ignore_index)
     rows = array_module(t).arange(M)
     nll = (log_s[:, 0] - shifted[rows, tt])
     w_t = weight[tt] if weight is not None else None
@@ -330,6 +336,8 @@ def _cross_entropy_class_indices(ctx, shifted, log_s, target, ignore_index, dtyp
     if reduction == "mean":
         denom = (w_t.sum() if w_t is not None else M)
         ctx.denom = denom
+        if type(loss) is not xp.ndarray:       # 0 / 0 is NaN there without asking the host
+            return (loss.sum() / denom).astype(dtype)
         return array_module(loss).asarray(loss.sum() / denom, dtype=dtype) if denom else \
             array_module(loss).asarray(xp.nan, dtype=dtype)
     ctx.denom = 1

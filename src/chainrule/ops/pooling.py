@@ -96,7 +96,7 @@ class MaxPool(Op):
         # Disjoint windows: g times each offset's 0/1 mask, written straight into the strided
         # slice (4x faster than where + assignment); where() keeps an inf or NaN in g from
         # leaking into the positions that did not win (inf * 0 = NaN).
-        multiply = disjoint and bool(xp.isfinite(g4).all())
+        multiply = disjoint and type(g4) is xp.ndarray and bool(xp.isfinite(g4).all())  # no GPU wait
         tiled = multiply and all(kk == ss and dd == 1 and oo * ss == n
                                  for kk, ss, dd, oo, n in zip(k, s, d, o, pad_shape[2:]))
         made = array_module(g)

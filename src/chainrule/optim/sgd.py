@@ -73,7 +73,7 @@ class SGD(Optimizer):
                 st = state[p]
                 buf_t = st.get("momentum_buffer")
                 if buf_t is None:
-                    buf = np.array(g, copy=True)
+                    buf = g.copy()
                     st["momentum_buffer"] = make_tensor(buf)
                 else:
                     buf = buf_t.array
