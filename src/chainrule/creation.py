@@ -222,6 +222,7 @@ def full(size, fill_value, out=None, dtype=None, layout=None, device=None, requi
 
 def _like(op, input, make, dtype, layout, device, requires_grad, pin_memory=False):
     nd = _dtype.to_numpy_dtype(dtype) or input.array.dtype
+    device = input.device if device is None else device      # PyTorch: the input's device
     return _finish(op, make(input.array.shape, nd), None, requires_grad, device, layout, pin_memory)
 
 
@@ -343,18 +344,21 @@ def randperm(n, generator=None, out=None, dtype=None, layout=None, device=None,
 
 def rand_like(input, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None, generator=None):
+    device = input.device if device is None else device
     return rand(*input.shape, generator=generator, dtype=dtype or input.dtype, layout=layout,
                 device=device, requires_grad=requires_grad)
 
 
 def randn_like(input, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None, generator=None):
+    device = input.device if device is None else device
     return randn(*input.shape, generator=generator, dtype=dtype or input.dtype, layout=layout,
                  device=device, requires_grad=requires_grad)
 
 
 def randint_like(input, low=0, high=None, dtype=None, layout=None, device=None,
                  requires_grad=False, memory_format=None, generator=None):
+    device = input.device if device is None else device
     return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                    layout=layout, device=device, requires_grad=requires_grad)
 
