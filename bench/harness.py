@@ -8,14 +8,15 @@ import time
 
 import numpy as np
 
-from .workloads import NUMPY_REFERENCE, WORKLOADS
+from .workloads import DEVICE, NUMPY_REFERENCE, WORKLOADS
 
 FRAMEWORKS = ("chainrule", "torch")
 
 
 def contenders(name):
     """The two frameworks, plus the hand-written NumPy reference where the workload has one."""
-    return FRAMEWORKS + (("numpy",) if name in NUMPY_REFERENCE else ())
+    on_cpu = DEVICE["name"] == "cpu"      # the NumPy reference has no GPU version
+    return FRAMEWORKS + (("numpy",) if name in NUMPY_REFERENCE and on_cpu else ())
 
 
 def percentiles(samples):
