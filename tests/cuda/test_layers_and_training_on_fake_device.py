@@ -211,3 +211,15 @@ def test_device_random_numbers_follow_manual_seed(fake_cuda):
     dropped = cr.nn.functional.dropout(x, 0.5)
     assert type(dropped.array) is FakeDeviceArray
     assert 0.35 < float((dropped == 0).float().mean()) < 0.65
+
+
+def test_init_and_load_state_dict_into_a_model_on_the_device(fake_cuda):
+    cr.manual_seed(5)
+    cpu = nn.Linear(3, 2)
+    dev = nn.Linear(3, 2).cuda()
+    dev.load_state_dict(cpu.state_dict())              # CPU values into CUDA parameters
+    assert dev.weight.is_cuda
+    np.testing.assert_array_equal(dev.weight.cpu().numpy(force=True), cpu.weight.numpy(force=True))
+    nn.init.xavier_uniform_(dev.weight)
+    nn.init.zeros_(dev.bias)
+    assert dev.weight.is_cuda and float(dev.bias.abs().sum()) == 0.0

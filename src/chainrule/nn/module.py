@@ -13,7 +13,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor_base import increment_version
-from ..backend import to_device
+from ..backend import placed_like, to_device
 from ..device import check_available
 from ..tensor import Tensor, _parse_to
 from .parameter import Buffer, Parameter
@@ -465,9 +465,9 @@ class Module:
                 continue
             with no_grad():
                 if assign:
-                    target.array = arr if arr.flags.writeable else arr.copy()
-                else:
-                    np.copyto(target.array, arr, casting="unsafe")
+                    target.array = arr if getattr(arr.flags, "writeable", True) else arr.copy()
+                else:     # across devices too, as PyTorch's copy_ does
+                    np.copyto(target.array, placed_like(arr, target.array), casting="unsafe")
                 increment_version(target)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
