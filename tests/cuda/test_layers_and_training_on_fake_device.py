@@ -223,3 +223,39 @@ def test_init_and_load_state_dict_into_a_model_on_the_device(fake_cuda):
     nn.init.xavier_uniform_(dev.weight)
     nn.init.zeros_(dev.bias)
     assert dev.weight.is_cuda and float(dev.bias.abs().sum()) == 0.0
+
+
+class _CharLSTM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed, self.lstm, self.head = nn.Embedding(65, 16), nn.LSTM(16, 32, batch_first=True), \
+            nn.Linear(32, 65)
+
+    def forward(self, x):
+        return self.head(self.lstm(self.embed(x))[0]).reshape(-1, 65)
+
+
+NO_SYNC_MODELS = [
+    ("norms_gelu_dropout", lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(),
+        nn.Dropout(0.2), nn.Linear(36, 16), nn.LayerNorm(16), nn.GELU(), nn.Linear(16, 10)),
+     lambda: (cr.randn(8, 1, 8, 8), cr.randint(0, 10, (8,)))),
+    ("char_lstm", _CharLSTM, lambda: (cr.randint(0, 65, (4, 12)), cr.randint(0, 65, (48,)))),
+    ("transformer", lambda: nn.Sequential(
+        nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), nn.Flatten(), nn.Linear(80, 10)),
+     lambda: (cr.randn(4, 5, 16), cr.randint(0, 10, (4,)))),
+]
+
+
+@pytest.mark.parametrize("name, make, data", NO_SYNC_MODELS, ids=[m[0] for m in NO_SYNC_MODELS])
+@pytest.mark.parametrize("optimiser", ["SGD", "Adam", "AdamW"])
+def test_more_training_steps_never_wait_for_the_device(fake_cuda, name, make, data, optimiser):
+    cr.manual_seed(6)
+    model = make().cuda()
+    x, y = (t.cuda() for t in data())
+    opt = getattr(cr.optim, optimiser)(model.parameters(), lr=1e-3)
+    with cr.backends.reference(False):
+        _train(model, lambda ps: opt, x, y, 1, clip=1.0, sched=False)
+        before = host_syncs["count"]
+        _train(model, lambda ps: opt, x, y, 2, clip=1.0, sched=False)
+    assert host_syncs["count"] == before

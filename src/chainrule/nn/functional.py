@@ -574,7 +574,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     """Rows of ``weight`` picked by the integer tensor ``input``: output shape input.shape + (D,)."""
     idx = _target_array(input, "embedding", "indices")
     n = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if type(idx) is np.ndarray and idx.size and (idx.min() < 0 or idx.max() >= n):  # GPU: no wait
         bad = idx[(idx < 0) | (idx >= n)][0]
         raise IndexError(f"embedding: index {int(bad)} is out of range for {n} embeddings "
                          f"(expected 0 <= index < {n})")

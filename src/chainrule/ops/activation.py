@@ -38,6 +38,11 @@ def erf(x):
     out = xp.empty_like(x)
     a = xp.abs(x)
     small = a < 2.0
+    if type(x) is not xp.ndarray:
+        # on a GPU: both formulas everywhere and a select (a boolean gather would wait for
+        # the device to count the elements); the unselected one may overflow, harmlessly
+        with xp.errstate(all="ignore"):
+            return xp.where(small, _erf_series(x), xp.sign(x) * (1.0 - erfc_positive(a)))
     if small.all():
         return _erf_series(x)
     out[small] = _erf_series(x[small])
