@@ -22,7 +22,8 @@ xp = numpy
 
 # array type -> (its array module, its device type), filled by register_array_module
 _DEVICE_ARRAYS = {}
-DEVICE_ARRAYS = _DEVICE_ARRAYS   # for hot paths: ``type(a) is xp.ndarray or type(a) in DEVICE_ARRAYS``
+# for hot paths: ``type(a) is xp.ndarray or type(a) in DEVICE_ARRAYS``
+DEVICE_ARRAYS = _DEVICE_ARRAYS
 
 
 def register_array_module(array_type, module, device_type):

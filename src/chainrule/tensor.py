@@ -258,7 +258,9 @@ class Tensor(TensorBase):
         if dev is not None:
             dev = check_available(dev, "to")
             here = self.device
-            if dev.type != here.type or (dev.index not in (None, here.index) and here.index is not None):
+            moves = dev.type != here.type or (dev.index not in (None, here.index)
+                                              and here.index is not None)
+            if moves:
                 moved = device_copy.ToCopy.apply(self, dev.type, dev.index)
                 return moved if dtype is None else moved.to(dtype)
         nd = None if dtype is None else _dtype.to_numpy_dtype(dtype)

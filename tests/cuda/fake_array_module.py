@@ -80,7 +80,8 @@ class FakeDeviceArray(NDArrayOperatorsMixin):
 
     # -- the protocols NumPy dispatches through ------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        for x in inputs[:1] + inputs[2:] if method == "at" else inputs:   # at's index may be a tuple
+        operands = inputs[:1] + inputs[2:] if method == "at" else inputs   # at's index: a tuple
+        for x in operands:
             if type(x) in (list, tuple):
                 raise TypeError(f"Unsupported type {type(x)} in ufunc {ufunc.__name__}")
         args = _unwrap(inputs, f"ufunc {ufunc.__name__}")

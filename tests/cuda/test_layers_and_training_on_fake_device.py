@@ -228,8 +228,8 @@ def test_init_and_load_state_dict_into_a_model_on_the_device(fake_cuda):
 class _CharLSTM(nn.Module):
     def __init__(self):
         super().__init__()
-        self.embed, self.lstm, self.head = nn.Embedding(65, 16), nn.LSTM(16, 32, batch_first=True), \
-            nn.Linear(32, 65)
+        self.embed, self.lstm = nn.Embedding(65, 16), nn.LSTM(16, 32, batch_first=True)
+        self.head = nn.Linear(32, 65)
 
     def forward(self, x):
         return self.head(self.lstm(self.embed(x))[0]).reshape(-1, 65)

@@ -263,7 +263,8 @@ def accumulate_grad(t, g):
     if old is None:
         # The leaf must own its gradient: backward may hand the same array (or a read-only
         # broadcast view) to several inputs, and users clip or zero grads in place.
-        if g.base is not None or not getattr(g.flags, "writeable", True) or g.dtype != t.array.dtype:
+        writeable = getattr(g.flags, "writeable", True)   # CuPy's arrays have no such flag
+        if g.base is not None or not writeable or g.dtype != t.array.dtype:
             g = owned_copy(g, t.array.dtype)
         t.grad = make_tensor(g)
     else:

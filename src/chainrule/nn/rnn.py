@@ -146,7 +146,8 @@ class RNNBase(Module):
         if hx is None:
             h0 = make_tensor(array_module(input.array).zeros(expected, input.array.dtype))
             c0 = (h0 if not self.proj_size else
-                  make_tensor(array_module(input.array).zeros(expected_c, input.array.dtype))) if lstm else None
+                  make_tensor(array_module(input.array).zeros(expected_c, input.array.dtype))) \
+                if lstm else None
         else:
             parts = hx if lstm else (hx,)
             if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):

@@ -395,7 +395,8 @@ class NLLLoss(Op):
             return loss.reshape(target.shape)
         if reduction == "mean":
             ctx.denom = w_t.sum()
-            return array_module(logp).asarray(loss.sum() / ctx.denom if ctx.denom else xp.nan, dtype=logp.dtype)
+            return array_module(logp).asarray(loss.sum() / ctx.denom if ctx.denom else xp.nan,
+                                              dtype=logp.dtype)
         ctx.denom = 1
         return array_module(logp).asarray(loss.sum(), dtype=logp.dtype)
 

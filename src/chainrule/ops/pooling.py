@@ -96,7 +96,7 @@ class MaxPool(Op):
         # Disjoint windows: g times each offset's 0/1 mask, written straight into the strided
         # slice (4x faster than where + assignment); where() keeps an inf or NaN in g from
         # leaking into the positions that did not win (inf * 0 = NaN).
-        multiply = disjoint and type(g4) is xp.ndarray and bool(xp.isfinite(g4).all())  # no GPU wait
+        multiply = disjoint and type(g4) is xp.ndarray and bool(xp.isfinite(g4).all())  # GPU: skip
         tiled = multiply and all(kk == ss and dd == 1 and oo * ss == n
                                  for kk, ss, dd, oo, n in zip(k, s, d, o, pad_shape[2:]))
         made = array_module(g)
@@ -137,7 +137,8 @@ def _pool_counts(x4_hw, k, s, p, d, o, extent, count_include_pad, dtype, like=No
     """How many positions each average divides by: the window's overlap with the input, or with
     the input plus its padding (but never the ceil_mode overhang), PyTorch's rule."""
     H, W = x4_hw
-    mask = array_module(like).zeros((1, 1) + tuple(max(e, n + 2 * pp) for e, n, pp in zip(extent, (H, W), p)),
+    mask = array_module(like).zeros((1, 1) + tuple(max(e, n + 2 * pp)
+                                                   for e, n, pp in zip(extent, (H, W), p)),
                     dtype=dtype)
     if count_include_pad:
         mask[:, :, :H + 2 * p[0], :W + 2 * p[1]] = 1
@@ -171,7 +172,8 @@ class AvgPool(Op):
         elif not ceil_mode and (count_include_pad or p == (0, 0)):
             count = x.dtype.type(k[0] * k[1])
         else:
-            count = _pool_counts(x4.shape[2:], k, s, p, d, o, extent, count_include_pad, x.dtype, x)
+            count = _pool_counts(x4.shape[2:], k, s, p, d, o, extent, count_include_pad, x.dtype,
+                                 x)
         out /= count
         ctx.count, ctx.geom = count, WindowGeometry(k, s, d, o, pads)
         ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
@@ -242,7 +244,8 @@ class AdaptiveMaxPool(Op):
 
     @staticmethod
     def forward(ctx, x, rows, row_mask, cols, col_mask):
-        rows, row_mask, cols, col_mask = (placed_like(a, x) for a in (rows, row_mask, cols, col_mask))
+        rows, row_mask, cols, col_mask = (placed_like(a, x)
+                                          for a in (rows, row_mask, cols, col_mask))
         N, C, H, W = x.shape
         mh, kh = rows.shape
         mw, kw = cols.shape

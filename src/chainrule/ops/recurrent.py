@@ -389,10 +389,11 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     prev_ = 1 if reverse else 0
     dgx = array_module(acts).empty((T, N, 4 * H), dtype=dt)
     dgx4 = dgx.reshape(T, N, 4, H).transpose(0, 2, 1, 3)      # gate-major view of the same rows
-    deriv, up = array_module(acts).empty((4, N, H), dtype=dt), array_module(acts).empty((4, N, H), dtype=dt)
+    made = array_module(acts)
+    deriv, up = made.empty((4, N, H), dtype=dt), made.empty((4, N, H), dtype=dt)
     dht, dct, tmp = (array_module(acts).empty((N, H), dtype=dt) for _ in range(3))
     dh, dc = dh_last, dc_last
-    dh_buf, dc_buf = array_module(acts).empty((N, H), dtype=dt), array_module(acts).empty((N, H), dtype=dt)
+    dh_buf, dc_buf = made.empty((N, H), dtype=dt), made.empty((N, H), dtype=dt)
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         a, tc = acts[t], tcs[t]
         i, f, g, o = a
@@ -431,7 +432,8 @@ class RecurrentSequenceReference(Op):
     def forward(ctx, gx, h0, w_hh, b_hh, mode, reverse):
         T = gx.shape[0]
         steps = range(T - 1, -1, -1) if reverse else range(T)
-        hs = array_module(gx).empty((T,) + h0.shape, dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
+        hs = array_module(gx).empty((T,) + h0.shape,
+                                    dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
         h, saved = h0, {}
         for t in steps:
             h_prev = h
@@ -489,7 +491,8 @@ class RecurrentSequence(Op):
         ctx.w_hh, ctx.b_hh, ctx.mode, ctx.reverse = w_hh, b_hh, mode, reverse
         T = gx.shape[0]
         N, H = h0.shape[-2:]
-        hs = array_module(gx).empty((T + 1, N, H), dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
+        hs = array_module(gx).empty((T + 1, N, H),
+                                    dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
         out_, prev_ = (0, 1) if reverse else (1, 0)   # slots as in lstm_steps
         hs[T if reverse else 0] = h0
         w_t = contiguous(w_hh.T)             # once per sequence, not per step

@@ -13,7 +13,8 @@ class UpsampleNearestIntReference(Op):
 
     @staticmethod
     def forward(ctx, x, factors):
-        sources = xp.ix_(*[array_module(x).arange(n * f) // f for n, f in zip(x.shape[2:], factors)])
+        made = array_module(x)
+        sources = xp.ix_(*[made.arange(n * f) // f for n, f in zip(x.shape[2:], factors)])
         ctx.sources, ctx.x_shape = sources, x.shape
         # NumPy lays out a gather after slices in its own order; the fast op's output is
         # C-contiguous, and ``is_contiguous`` should not depend on the path.
