@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from . import _dtype
-from .backend import is_device_array, to_device, to_host
+from .backend import array_module, is_device_array, placed_like, to_device, to_host
 from .device import check_available
 from ._out import write_out
 from .random import device_rng, rng
@@ -392,14 +392,14 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, out=None, dtype=None, l
 
 
 def bernoulli(input, p=None, generator=None, out=None):
-    probs = input.array if p is None else np.full(input.shape, p)
-    arr = (rng(generator).random(probs.shape) < probs).astype(input.array.dtype)
+    probs = input.array if p is None else array_module(input.array).full(input.shape, p)
+    arr = (rng(generator, like=input.array).random(probs.shape) < probs).astype(input.array.dtype)
     return make_tensor(arr) if out is None else write_out("bernoulli", out, arr)
 
 
 def multinomial(input, num_samples, replacement=False, generator=None, out=None):
     """Draw category indices from (rows of) non-negative weights."""
-    probs = np.asarray(input.array, dtype=np.float64)
+    probs = np.asarray(to_host(input.array), dtype=np.float64)   # drawn on the host
     single = probs.ndim == 1
     probs = np.atleast_2d(probs)
     if (probs < 0).any() or not np.isfinite(probs).all():
@@ -411,5 +411,5 @@ def multinomial(input, num_samples, replacement=False, generator=None, out=None)
         if total <= 0:
             raise RuntimeError("multinomial: each row of weights must have a positive sum")
         out_[i] = g.choice(row.size, size=num_samples, replace=replacement, p=row / total)
-    result = out_[0] if single else out_
+    result = placed_like(out_[0] if single else out_, input.array)
     return make_tensor(result) if out is None else write_out("multinomial", out, result)

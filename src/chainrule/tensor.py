@@ -316,7 +316,8 @@ class Tensor(TensorBase):
         return self.to(_dtype.bool)
 
     def type_as(self, other):
-        return self.to(other.dtype)
+        """Cast to ``other``'s type, which for PyTorch includes its device (a CUDA type)."""
+        return self.to(other.device, other.dtype)
 
     # -- Python protocol ---------------------------------------------------------------------
     def __repr__(self):

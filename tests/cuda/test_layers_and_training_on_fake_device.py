@@ -259,3 +259,45 @@ def test_more_training_steps_never_wait_for_the_device(fake_cuda, name, make, da
         before = host_syncs["count"]
         _train(model, lambda ps: opt, x, y, 2, clip=1.0, sched=False)
     assert host_syncs["count"] == before
+
+
+TENSOR_FUNCTIONS = {
+    "one_hot": lambda x, y: cr.nn.functional.one_hot(y, 5),
+    "bool_mask": lambda x, y: x[x > 0],
+    "index_list": lambda x, y: x[[0, 2, 2]],
+    "where_scalar": lambda x, y: cr.where(x > 0, x, 0.0),
+    "cat_stack": lambda x, y: cr.stack([cr.cat([x, x]), cr.cat([x, x])]),
+    "type_as": lambda x, y: cr.ones(2).type_as(x),
+    "new_tensor": lambda x, y: x.new_tensor([1.0, 2.0]),
+    "topk_values": lambda x, y: x.topk(2).values,
+    "sort_indices": lambda x, y: x.sort(1).indices,
+    "masked_fill": lambda x, y: x.masked_fill(x > 0, 0.0),
+    "setitem_mask": lambda x, y: _set(x.clone(), x > 0.5, 7.0),
+    "inplace": lambda x, y: x.clone().mul_(2).add_(x).clamp_(-1, 1),
+    "losses": lambda x, y: cr.stack([
+        cr.nn.functional.cross_entropy(x, y, label_smoothing=0.1),
+        cr.nn.functional.cross_entropy(x, y, ignore_index=1),
+        cr.nn.functional.nll_loss(cr.nn.functional.log_softmax(x, 1), y),
+        cr.nn.functional.binary_cross_entropy_with_logits(x, (x > 0).float()),
+        cr.nn.functional.kl_div(cr.nn.functional.log_softmax(x, 1),
+                                cr.nn.functional.softmax(x, 1), reduction="batchmean")]),
+    "interpolate": lambda x, y: cr.nn.functional.interpolate(x.reshape(1, 1, 4, 5),
+                                                             scale_factor=2, mode="bilinear"),
+    "eye_arange_full": lambda x, y: cr.eye(3, device=x.device) + cr.arange(3, device=x.device)
+    + cr.full((3,), 2.0, device=x.device),
+}
+
+
+def _set(t, index, value):
+    t[index] = value
+    return t
+
+
+@pytest.mark.parametrize("name", list(TENSOR_FUNCTIONS))
+def test_tensor_functions_stay_on_the_device_with_the_cpus_values(fake_cuda, name):
+    cr.manual_seed(8)
+    x, y = cr.randn(4, 5), cr.randint(0, 5, (4,))
+    on_cpu = TENSOR_FUNCTIONS[name](x, y)
+    on_dev = TENSOR_FUNCTIONS[name](x.cuda(), y.cuda())
+    assert on_dev.is_cuda
+    np.testing.assert_allclose(on_dev.cpu().numpy(), on_cpu.numpy(), rtol=1e-6)

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from ..autograd.tensor_base import increment_version
-from ..backend import as_array, is_array
+from ..backend import array_module, as_array, is_array
 from ..functions import pad  # noqa: F401  (F.pad, as in PyTorch)
 from ..ops import activation, loss, normalization
 from ..ops.dropout import Dropout
@@ -603,7 +603,7 @@ def one_hot(tensor, num_classes=-1):
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got values in "
                            f"[{idx.min()}, {idx.max()}]")
-    return make_tensor(np.eye(num_classes, dtype=np.int64)[idx])
+    return make_tensor(array_module(idx).eye(num_classes, dtype=np.int64)[idx])
 
 
 def maxout(input, pieces):
