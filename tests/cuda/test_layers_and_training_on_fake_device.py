@@ -301,3 +301,8 @@ def test_tensor_functions_stay_on_the_device_with_the_cpus_values(fake_cuda, nam
     on_dev = TENSOR_FUNCTIONS[name](x.cuda(), y.cuda())
     assert on_dev.is_cuda
     np.testing.assert_allclose(on_dev.cpu().numpy(), on_cpu.numpy(), rtol=1e-6)
+
+
+def test_pin_memory_is_accepted_where_cuda_is_available(fake_cuda):
+    x = cr.ones(3)
+    assert x.pin_memory() is x and x.pin_memory().to("cuda", non_blocking=True).is_cuda
