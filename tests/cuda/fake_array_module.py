@@ -240,6 +240,9 @@ class _DeviceContext:
     def __exit__(self, *exc):
         return False
 
+    def synchronize(self):
+        """Nothing is queued on the CPU; CuPy's waits for the device here."""
+
 
 class _FakeCupy(types.ModuleType):
     """Creation functions make device arrays; everything else is NumPy's, which dispatches."""
@@ -268,7 +271,7 @@ fake_cupy.ogrid = _OGrid()
 fake_cupy.random = types.SimpleNamespace(default_rng=_Generator)
 fake_cupy.cuda = types.SimpleNamespace(
     Device=_DeviceContext,
-    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, getDevice=lambda: 0))
 fake_cupy.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
     as_strided=lambda x, shape=None, strides=None: FakeDeviceArray(
         np.lib.stride_tricks.as_strided(x._a, shape, strides)),
