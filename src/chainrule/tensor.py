@@ -15,7 +15,7 @@ from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .backend import as_array, device_of, is_device_array, placed_like, to_device, to_host
-from .device import CPU, check_available, device
+from .device import AVAILABLE_TYPES, CPU, ENABLERS, check_available, device
 from .index_parsing import describe_index, normalise_index
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops import inplace as inplace_ops
@@ -288,8 +288,8 @@ class Tensor(TensorBase):
     def pin_memory(self, device=None):
         """Itself where CUDA is available (chainrule copies to the GPU from ordinary memory; the
         call only exists to speed copies up); PyTorch's CPU-build error otherwise."""
-        from . import cuda
-        if cuda.is_available():
+        enable = ENABLERS.get("cuda")
+        if "cuda" in AVAILABLE_TYPES or (enable is not None and enable()):
             return self
         raise RuntimeError("pin_memory: Cannot access accelerator device when none is available "
                            "(pinned memory speeds host-to-GPU copies; chainrule has no GPU here)")
