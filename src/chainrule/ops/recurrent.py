@@ -386,7 +386,8 @@ def _lstm_steps_fused(acts, h0, c0, w_hh, reverse):
     reference does); None where no kernel or the dtypes differ."""
     kernel = kernels.get("lstm_gates_cell")
     dt = acts.dtype
-    if kernel is None or dt.kind != "f" or any(a.dtype != dt for a in (h0, c0, w_hh)):
+    if (kernel is None or dt.kind != "f" or any(a.dtype != dt for a in (h0, c0, w_hh))
+            or not kernels.on_host(acts, h0, c0, w_hh)):
         return None
     T, _, N, H = acts.shape
     half, shift = xp.array(_HALF, dtype=dt), xp.array(_SHIFT, dtype=dt)
@@ -465,7 +466,8 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
     hs, cs, acts, tcs = saved
     dt = acts.dtype
     arrays = (w_hh, dhs, dh_last) + (() if dc_last is None else (dc_last,))
-    if kernel is None or dt.kind != "f" or any(a.dtype != dt for a in arrays):
+    if (kernel is None or dt.kind != "f" or any(a.dtype != dt for a in arrays)
+            or not kernels.on_host(acts, *arrays)):
         return None
     T, _, N, H = acts.shape
     prev_ = 1 if reverse else 0
