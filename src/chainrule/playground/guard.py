@@ -13,8 +13,9 @@
    (403), so a web page elsewhere cannot drive a Playground on the user's machine. Requests
    without an Origin (curl, scripts, a typed URL) are not cross-site and pass.
 4. **Token** (``token``): when set, a request needs it as ``?token=...`` (the URL printed at
-   start), as the cookie that URL sets, or as ``Authorization: token ...``. A page opened with
-   ``?token=`` is redirected to the same address without it, so copied links do not carry it.
+   start), as the cookie that URL sets, or as ``Authorization: token ...``. The page opened
+   with ``?token=`` is redirected to the same address without it (the cookie set), so a copied
+   link does not carry it.
 """
 import hmac
 import ipaddress
@@ -91,7 +92,8 @@ class Guard:
             return await self._refuse(scope, receive, send, status, text)
         if scope["type"] == "http" and self.token is not None:
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-            if "token" in query and scope.get("method") in ("GET", "HEAD"):
+            page = scope.get("path", "/") in ("/", "/index.html")
+            if "token" in query and page and scope.get("method") in ("GET", "HEAD"):
                 return await self._redirect_without_token(scope, send, query)
         if scope["type"] == "http":
             send = self._with_headers(send)
