@@ -25,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .guard import LOOPBACK_NAMES, Guard, new_token
 from .protocol import MAX_FPS, ProtocolError, dumps, error, message_id, parse_message
 from .session import Session
+from .workers import WorkerLost
 
 STATIC_DIR = Path(__file__).with_name("static")
 DEFAULT_HOST = "127.0.0.1"
@@ -103,6 +104,8 @@ class Connection:
             return
         try:
             replies = await asyncio.to_thread(self.session.handle, message)
+        except WorkerLost:
+            raise
         except Exception as e:   # a bug must not take the tab down: report it and go on
             traceback.print_exc()
             replies = [error(f"{message['type']}: internal error ({type(e).__name__}: {e}); the "
@@ -145,6 +148,10 @@ class Connection:
                     continue
                 if not await self.take(raw):
                     return
+        except WorkerLost as e:    # its process died: say so, and end this tab's session
+            with contextlib.suppress(Exception):
+                await self.send(error(str(e)))
+                await self.websocket.close(code=1011)
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             return   # the page went away mid-send
         finally:
@@ -206,7 +213,11 @@ def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=ST
         loop = asyncio.get_running_loop()
         opening = loop.run_in_executor(None, new_session)
         try:
-            session = await opening
+            try:
+                session = await opening
+            except WorkerLost as e:    # its worker died as it opened: a reload gets another
+                await websocket.send_text(dumps(error(str(e))))
+                return
             await Connection(websocket, session, max_fps=max_fps,
                              train_budget=train_budget).run()
         finally:
