@@ -182,7 +182,7 @@ def test_static_page_is_served(tmp_path):
 
 
 def test_sessions_in_worker_processes():
-    app = create_app(workers=2)
+    app = create_app(workers=2, train_budget=60)   # whole frames of epochs, however loaded
     with TestClient(app, base_url=LOCAL) as client:
         pool = app.state.playground["pool"]
         with client.websocket_connect(WS) as a, client.websocket_connect(WS) as b:
