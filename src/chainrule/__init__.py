@@ -25,6 +25,7 @@ from . import backends
 from . import nn
 from . import optim
 from . import datasets, io, train, utils
+from . import distributed   # cheap: mpi4py loads on init_process_group
 from .io import load, save
 from ._dtype import bfloat16
 from .creation import layout, strided

@@ -12,10 +12,11 @@ import numpy as np
 from . import _dtype
 from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
+from .autograd.engine import POST_ACCUMULATE_HOOKS
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .device import CPU, check_available, device
-from .index_parsing import describe_index, normalise_index
+from .index_parsing import describe_index, normalise_index, split_integer_selects
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops import inplace as inplace_ops
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
@@ -228,6 +229,22 @@ class Tensor(TensorBase):
         if self.grad_fn is not None:
             self._watch()
         return _HookHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf after backward accumulated its gradient into
+        ``.grad`` (as soon as its last use in the graph is done). Returns a handle with
+        ``remove()``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = getattr(self, "_post_accumulate_hooks", None)
+        if hooks is None:
+            hooks = self._post_accumulate_hooks = []
+        hooks.append(hook)
+        POST_ACCUMULATE_HOOKS[0] += 1
+        return _HookHandle(hooks, hook)
 
     def _watch(self):
         node = self.grad_fn
@@ -587,12 +604,7 @@ class Tensor(TensorBase):
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            out = self
-            if min is not None:
-                out = elementwise.Maximum.apply(out, min)
-            if max is not None:
-                out = elementwise.Minimum.apply(out, max)
-            return out
+            return elementwise.ClampTensor.apply(self, min, max)
         return elementwise.Clamp.apply(self, min, max)
 
     clip = clamp
@@ -645,14 +657,14 @@ class Tensor(TensorBase):
         if isinstance(dim, Tensor):
             return elementwise.Maximum.apply(self, dim)
         if dim is None:
-            return reduction.Amax.apply(self, normalize_dims(None, self.ndim, "max"), False)
+            return reduction.MaxAll.apply(self, normalize_dims(None, self.ndim, "max"), False)
         return values_indices(*reduction.MaxDim.apply(self, normalize_dim(dim, self.ndim, "max"), keepdim))
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             return elementwise.Minimum.apply(self, dim)
         if dim is None:
-            return reduction.Amin.apply(self, normalize_dims(None, self.ndim, "min"), False)
+            return reduction.MinAll.apply(self, normalize_dims(None, self.ndim, "min"), False)
         return values_indices(*reduction.MinDim.apply(self, normalize_dim(dim, self.ndim, "min"), keepdim))
 
     def amax(self, dim=(), keepdim=False):
@@ -882,6 +894,9 @@ class Tensor(TensorBase):
     # -- indexing ----------------------------------------------------------------------------
     def __getitem__(self, index):
         index = normalise_index(index)
+        steps = split_integer_selects(index)
+        if steps is not None:
+            return self[steps[0]][steps[1]]
         try:
             return indexing.GetItem.apply(self, index)
         except IndexError as e:

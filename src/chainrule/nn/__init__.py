@@ -1,5 +1,6 @@
 """``cr.nn``: modules, layers, activations, losses, initialisation (``torch.nn``)."""
 from . import functional, init, utils
+from . import parallel
 from .parameter import Buffer, Parameter
 from .module import Module
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential

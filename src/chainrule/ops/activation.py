@@ -107,7 +107,8 @@ class ReLUReference(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * (ctx.a > 0)
+        # where, not g * mask: an infinite upstream gradient must give 0 where a <= 0 (PyTorch)
+        return xp.where(ctx.a > 0, g, 0)
 
 
 class ReLU(Op):
@@ -151,7 +152,7 @@ class ReLU(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * (ctx.out > 0)
+        return xp.where(ctx.out > 0, g, 0)
 
 
 class LeakyReLU(Op):
@@ -307,12 +308,12 @@ class Hardtanh(Op):
 
     @staticmethod
     def forward(ctx, a, lo, hi):
-        ctx.inside = (a > lo) & (a < hi)
+        ctx.inside = ~((a <= lo) | (a >= hi))  # a NaN input passes its gradient on (PyTorch)
         return xp.clip(a, lo, hi).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.inside, None, None
+        return xp.where(ctx.inside, g, 0), None, None
 
 
 class Hardsigmoid(Op):
@@ -326,7 +327,7 @@ class Hardsigmoid(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.inside / 6
+        return xp.where(ctx.inside, g / 6, 0)  # 0 where flat, even for a NaN g (PyTorch)
 
 
 class Hardswish(Op):
@@ -341,7 +342,7 @@ class Hardswish(Op):
     @staticmethod
     def backward(ctx, g):
         a = ctx.a
-        return g * xp.where(a < -3, 0, xp.where(a <= 3, (2 * a + 3) / 6, 1))
+        return xp.where(a < -3, 0, xp.where(a <= 3, g * ((2 * a + 3) / 6), g))
 
 
 class Softsign(Op):
@@ -408,7 +409,7 @@ class Softmax(Op):
     @staticmethod
     def forward(ctx, a, dim):
         a = as_float(a)
-        e = xp.exp(a - a.max(axis=dim, keepdims=True))
+        e = xp.exp(a - a.max(axis=dim, keepdims=True, initial=-xp.inf))
         out = e / e.sum(axis=dim, keepdims=True)
         ctx.out, ctx.dim = out, dim
         return out
@@ -426,7 +427,7 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, a, dim):
         a = as_float(a)
-        shifted = a - a.max(axis=dim, keepdims=True)
+        shifted = a - a.max(axis=dim, keepdims=True, initial=-xp.inf)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.out, ctx.dim = out, dim
         return out

@@ -234,7 +234,7 @@ class Abs(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * xp.sign(ctx.a)
+        return g * xp.where(xp.isnan(ctx.a), 0, xp.sign(ctx.a))  # PyTorch's sgn(NaN) = 0
 
 
 class Sign(Op):
@@ -242,7 +242,7 @@ class Sign(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return xp.sign(a)
+        return xp.where(xp.isnan(a), 0, xp.sign(a)).astype(a.dtype)  # sign(NaN) = 0 (PyTorch)
 
     @staticmethod
     def backward(ctx, g):
@@ -332,7 +332,41 @@ class Clamp(Op):
             keep = a >= lo
         if hi is not None:
             keep = keep & (a <= hi)
-        return g * keep, None, None
+        return xp.where(keep, g, 0), None, None
+
+
+class ClampTensor(Op):
+    """z = min(max(a, lo), hi) with tensor bounds;  dz/da = 1 where lo <= a <= hi, dz/dlo = 1
+    where a < lo (and lo < hi), dz/dhi = 1 where a > hi (or hi < lo): PyTorch's masks, so a tie
+    sends the whole gradient to ``a``."""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        out = a
+        if lo is not None:
+            a, lo = promote(a, lo)
+            out = xp.maximum(a, lo)
+        if hi is not None:
+            out, hi = promote(out, hi)
+            out = xp.minimum(out, hi)
+        ctx.a, ctx.lo, ctx.hi = a, lo, hi
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo, hi = ctx.a, ctx.lo, ctx.hi
+        keep = True
+        if lo is not None:
+            keep = a >= lo
+        if hi is not None:
+            keep = keep & (a <= hi)
+        g_lo = g_hi = None
+        need = ctx.needs_input_grad
+        if need[1]:
+            g_lo = xp.where((a < lo) & (lo < hi) if hi is not None else a < lo, g, 0)
+        if need[2]:
+            g_hi = xp.where((a > hi) | (hi < lo) if lo is not None else a > hi, g, 0)
+        return xp.where(keep, g, 0), g_lo, g_hi
 
 
 class Maximum(Op):
@@ -347,8 +381,9 @@ class Maximum(Op):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.a, ctx.b
-        share = xp.where(a == b, 0.5, 1.0).astype(g.dtype)
-        return g * share * (a >= b), g * share * (b >= a)
+        # PyTorch's masks: a NaN operand compares false both ways, so both inputs get g
+        shared = xp.where(a == b, g * 0.5, g)
+        return xp.where(a < b, 0, shared), xp.where(a > b, 0, shared)
 
 
 class Minimum(Op):
@@ -363,8 +398,8 @@ class Minimum(Op):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.a, ctx.b
-        share = xp.where(a == b, 0.5, 1.0).astype(g.dtype)
-        return g * share * (a <= b), g * share * (b <= a)
+        shared = xp.where(a == b, g * 0.5, g)
+        return xp.where(a > b, 0, shared), xp.where(a < b, 0, shared)
 
 
 class Where(Op):

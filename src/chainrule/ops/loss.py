@@ -492,7 +492,8 @@ class KLDivLoss(Op):
             ctx.ey = ey
         else:
             with xp.errstate(divide="ignore", invalid="ignore"):
-                ylogy = xp.where(y > 0, y * xp.log(xp.where(y > 0, y, 1)), 0)
+                # xlogy(y, y): 0 at y = 0, NaN for y < 0 (PyTorch)
+                ylogy = xp.where(y == 0, 0, y * xp.log(xp.where(y == 0, 1, y)))
             loss = ylogy - y * x
         ctx.x, ctx.y, ctx.log_target, ctx.reduction, ctx.n = x, y, log_target, reduction, loss.size
         if reduction == "batchmean":

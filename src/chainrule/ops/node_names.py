@@ -45,15 +45,6 @@ def _reduction(name):
     return node_name
 
 
-def _amax(a, dims, keepdim):
-    # x.max() reduces the whole tensor
-    return "MaxBackward1" if len(dims) == a.ndim and not keepdim else "AmaxBackward0"
-
-
-def _amin(a, dims, keepdim):
-    return "MinBackward1" if len(dims) == a.ndim and not keepdim else "AminBackward0"
-
-
 def _prod(a, dim, keepdim):
     return "ProdBackward0" if dim is None else "ProdBackward1"
 
@@ -123,7 +114,8 @@ NODE_NAMES = {
     "SELU": "EluBackward0", "Softsign": "DivBackward0", "PReLU": "PreluKernelBackward0",
     "Linear": _linear, "MatMul": _matmul,
     "Sum": _reduction("Sum"), "Mean": _reduction("Mean"), "Prod": _prod,
-    "Amax": _amax, "Amin": _amin,
+    "Amax": "AmaxBackward0", "Amin": "AminBackward0",
+    "MaxAll": "MaxBackward1", "MinAll": "MinBackward1",   # x.max(), x.min()
     "MaxDim": "MaxBackward0", "MinDim": "MinBackward0", "LogSumExp": "LogsumexpBackward0",
     "Norm": "LinalgVectorNormBackward0", "TopK": "TopkBackward0",
     "Reshape": _reshape, "View": "ViewBackward0", "Flatten": "ViewBackward0",
