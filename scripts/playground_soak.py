@@ -204,7 +204,7 @@ class Stats:
         self.working_after = 0      # sessions that trained a step after all their messages
 
 
-async def tab(number, port, stats, quota, stop_at, rng):
+async def tab(number, port, stats, quota, stop_at, rng, connected):
     """A page that plays, acks every frame, and sends ``quota`` hostile messages one at a time
     between real requests. Reconnects (as the page does) when its worker is killed."""
     from websockets.asyncio.client import connect
@@ -237,6 +237,7 @@ async def tab(number, port, stats, quota, stop_at, rng):
 
                 reader = asyncio.create_task(read())
                 await ws.send(json.dumps({"type": "play"}))
+                connected.set()
 
                 async def answer():
                     reply = await asyncio.wait_for(replies.get(), 120)
@@ -392,12 +393,16 @@ async def soak(port, pid, sessions, duration, hostile, seed, kill_worker):
     stop = asyncio.Event()
     samples = []
     memory = asyncio.create_task(sample_memory(pid, samples, stop))
+    quota = [hostile // sessions + (i < hostile % sessions) for i in range(sessions)]
+    tabs = []
+    for i in range(sessions):   # one after the other: the pool spreads them over its workers
+        connected = asyncio.Event()
+        tabs.append(asyncio.create_task(tab(i, port, stats, quota[i], stop_at,
+                                            random.Random(rng.random()), connected)))
+        await asyncio.wait_for(connected.wait(), 120)
     side = [asyncio.create_task(vanishers(port, stats, stop_at)),
             asyncio.create_task(slow_reader(port, stats, stop_at)),
             asyncio.create_task(non_reader(port, stop_at))]
-    quota = [hostile // sessions + (i < hostile % sessions) for i in range(sessions)]
-    tabs = [asyncio.create_task(tab(i, port, stats, quota[i], stop_at,
-                                    random.Random(rng.random()))) for i in range(sessions)]
     killed = None
     if kill_worker:
         await asyncio.sleep(duration / 2)
