@@ -36,7 +36,7 @@ def client():
         yield c
 
 
-# -- Origin -----------------------------------------------------------------------------------------
+# -- Origin ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("origin", ["http://evil.example", "http://127.0.0.1:9999", "null",
                                     "https://127.0.0.1:8765.evil.example", "file://"])
 def test_a_request_from_another_origin_is_refused(client, origin):
@@ -64,7 +64,7 @@ def test_a_loopback_playground_refuses_other_host_names_against_dns_rebinding(cl
     assert is_loopback("127.0.0.2") and is_loopback("::1") and not is_loopback("10.0.0.1")
 
 
-# -- token ------------------------------------------------------------------------------------------
+# -- token -----------------------------------------------------------------------------------------
 def test_a_token_is_needed_and_the_url_with_it_sets_a_cookie_and_drops_it():
     app = create_app(token="s3cret-token", allowed_hosts=None)
     with TestClient(app, base_url="http://classroom.example:8765") as c:
@@ -73,7 +73,8 @@ def test_a_token_is_needed_and_the_url_with_it_sets_a_cookie_and_drops_it():
         opened = c.get("/?token=s3cret-token&x=1", follow_redirects=False)
         assert opened.status_code == 303 and opened.headers["location"] == "/?x=1"
         cookie = opened.headers["set-cookie"]
-        assert cookie.startswith(COOKIE_PREFIX) and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        assert cookie.startswith(COOKIE_PREFIX) and "HttpOnly" in cookie
+        assert "SameSite=Strict" in cookie
         assert c.get("/health").status_code == 200            # the cookie now carries it
         c.cookies.clear()
         assert c.get("/health").status_code == 403
@@ -86,7 +87,7 @@ def test_a_token_is_needed_and_the_url_with_it_sets_a_cookie_and_drops_it():
             assert ws.receive_json()["type"] == "hello"
 
 
-# -- the real server: tokens on other hosts, paths outside static/ -----------------------------------
+# -- the real server: tokens on other hosts, paths outside static/ ---------------------------------
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -205,7 +206,7 @@ def test_ordinary_paths_pass():
         assert unsafe_path(path) is None
 
 
-# -- exported scripts embed only validated values ---------------------------------------------------
+# -- exported scripts embed only validated values --------------------------------------------------
 INJECTION = '"""\nimport os\nos.system("echo pwned")\n"""'
 
 
@@ -235,7 +236,7 @@ def test_points_and_labels_must_be_numbers():
     assert reply["type"] == "error" and "not finite numbers" in reply["message"]
 
 
-# -- downloaded CSVs carry no formulas ---------------------------------------------------------------
+# -- downloaded CSVs carry no formulas -------------------------------------------------------------
 def test_csv_cells_that_a_spreadsheet_would_run_are_defused():
     assert data.csv_cell("=HYPERLINK(\"http://x\")") == "\"'=HYPERLINK(\"\"http://x\"\")\""
     for bad in ("+cmd", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\t=1", "\r=1", "-inf", "-nan"):
