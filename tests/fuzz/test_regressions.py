@@ -55,6 +55,12 @@ CASES = {
                                       [f64(-3.4, 5.1, 0.5)]),
     "max_all_inf_upstream": ("r = x0.max() / x0\n    q = x0.min() / x0\n    return [r, q]",
                              [f64(-1.9, 0.0, 2.3, 30.0)]),
+    # a 0-d tensor's gradient arrives as a NumPy scalar, which t[mask] = v's backward indexed
+    "setitem_zero_d_mask": ("t = x0.clone()\n    t[t > 1.0] = x1.mean()\n    return [t * 0.5]",
+                            [f64(2.0).reshape(()), f64(1.0, 3.0)]),
+    # tril_/triu_ on a tensor in the graph are recorded (they raised)
+    "tril_inplace_in_graph": ("return [x0.clone().tril_(), (x0 * 2).triu_(1)]",
+                              [f64(*range(6), shape=(2, 3))]),
 }
 
 
