@@ -16,7 +16,7 @@ CASES = 200 if os.environ.get("CI") == "true" else 300
 def test_fixed_seed_has_no_mismatch():
     found = []
     for case in range(CASES):
-        kind, mismatches, script = run_case(SEED, case, list(KINDS), None, cr, torch)
+        kind, mismatches, script, _ = run_case(SEED, case, list(KINDS), None, cr, torch)
         if mismatches:
             found.append(f"case {case} ({kind}): {'; '.join(mismatches)}\n{script}")
     assert not found, "\n\n".join(found)

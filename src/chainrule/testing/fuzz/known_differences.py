@@ -4,6 +4,7 @@ not generate these cases, so a run reports only what nobody has looked at yet.
 Each entry: a name, a reason, and ``applies(expr, values, operand)`` on a proposed line (its
 expression text, the PyTorch values of the nodes so far, and the first operand's name).
 """
+import re
 
 
 
@@ -42,7 +43,29 @@ def _saturated_bce(expr, values, operand):
     return bool(((p == 0) | (p == 1)).any())
 
 
+_SELECTIONS = re.compile(r"\.(sort|topk|max|min)\((?:\d+, )?dim=(-?\d+)")
+
+
+def _tied_selection(expr, values, operand):
+    """sort, topk, max(dim) or min(dim) along a dimension where the operand has equal values:
+    which of the tied elements is picked (and gets the gradient) is not promised by PyTorch."""
+    found = _SELECTIONS.search(expr)
+    if not found:
+        return False
+    v = values[operand]
+    if v.ndim == 0 or v.numel() == 0:
+        return False
+    d = int(found.group(2))
+    ordered = v.sort(dim=d).values
+    return bool((ordered.narrow(d, 1, v.shape[d] - 1) == ordered.narrow(d, 0, v.shape[d] - 1))
+                .any()) if v.shape[d] > 1 else False
+
+
 KNOWN = [
+    ("tied-selection", "sort, topk, max(dim) and min(dim) where the operand has equal values "
+     "along the dimension: PyTorch does not promise which tied element it picks, so which one "
+     "gets the gradient is not comparable (the values are; ties elsewhere are fuzzed)",
+     _tied_selection),
     ("saturated-bce", "binary_cross_entropy at a probability of exactly 0 or 1: PyTorch clamps "
      "the log at -100 in the loss and the input's gradient but not in the target's gradient "
      "(log(0) there gives inf and NaN); chainrule clamps both consistently", _saturated_bce),
