@@ -61,6 +61,13 @@ CASES = {
     # tril_/triu_ on a tensor in the graph are recorded (they raised)
     "tril_inplace_in_graph": ("return [x0.clone().tril_(), (x0 * 2).triu_(1)]",
                               [f64(*range(6), shape=(2, 3))]),
+    # PyTorch ignores the scale factor on an axis whose size stays (linear modes) or, in its
+    # 2-D nearest kernel, doubles
+    "interpolate_kept_or_doubled_axis": (
+        "return [F.interpolate(x0, scale_factor=(2.25, 1.3), mode='nearest'), "
+        "F.interpolate(x0, scale_factor=(2.25, 1.3), mode='bilinear'), "
+        "F.interpolate(x0.flatten(2), scale_factor=1.3, mode='linear')]",
+        [f64(*range(6), shape=(1, 1, 2, 3))]),
 }
 
 
@@ -78,3 +85,10 @@ def test_regression(name):
         assert difference(g, w, "float64") is None, (i, g, w)
     for i, (g, w) in enumerate(zip(got_grad, want_grad)):
         assert difference(g, w, "float64") is None, (f"gradient of x{i}", g, w)
+
+
+def test_interpolate_area_may_round_a_size_to_empty():
+    """PyTorch gives an empty output (and refuses its backward); chainrule raised."""
+    for lib in (cr, torch):
+        out = lib.nn.functional.interpolate(lib.ones(1, 1, 1), scale_factor=0.5, mode="area")
+        assert tuple(out.shape) == (1, 1, 0)

@@ -298,6 +298,21 @@ def _triangle(method):
     return make
 
 
+def _interpolate(rng, s):
+    (shape,) = s
+    if len(shape) not in (3, 4, 5) or 0 in shape:
+        return None
+    dims = len(shape) - 2
+    modes = ["nearest", "nearest-exact", "area"] + [
+        {1: "linear", 2: "bilinear", 3: "trilinear"}[dims]] + (["bicubic"] if dims == 2 else [])
+    mode = str(rng.choice(modes))
+    how = (f"scale_factor={float(rng.choice([0.5, 1.3, 2.0, 2.25, 3.0]))}" if rng.integers(2)
+           else f"size={tuple(int(n) for n in rng.integers(1, 6, dims))}")
+    corners = (f", align_corners={bool(rng.integers(2))}"
+               if mode not in ("nearest", "nearest-exact", "area") else "")
+    return f"F.interpolate({{0}}, {how}, mode={mode!r}{corners})"
+
+
 def _clamp(rng, s):
     lo = _scalar(rng)
     kind = rng.integers(3)
@@ -398,7 +413,7 @@ UNARY = [
     ("split", _split), ("chunk", _chunk), ("unbind", _unbind), ("index", _index),
     ("gather", _gather), ("index_select", _index_select), ("pad", _pad),
     ("inplace", _inplace), ("inplace_unary", _inplace_unary),
-    ("tril", _triangle("tril")), ("triu", _triangle("triu")),
+    ("interpolate", _interpolate), ("tril", _triangle("tril")), ("triu", _triangle("triu")),
     ("elu", lambda r, s: f"F.elu({{0}}, alpha={float(r.choice([0.5, 1.0, 2.0]))})"),
     ("gelu", lambda r, s: f"F.gelu({{0}}, approximate={r.choice(['none', 'tanh'])!r})"),
     ("hardtanh", lambda r, s: f"F.hardtanh({{0}}, -0.5, {float(r.choice([0.5, 1.0]))})"),
