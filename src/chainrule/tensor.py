@@ -629,7 +629,8 @@ class Tensor(TensorBase):
         return reduction.Mean.apply(x, normalize_dims(dim, x.ndim, "mean"), keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return reduction.Var.apply(self, normalize_dims(dim, self.ndim, "var"),
+        dims = None if dim is None else normalize_dims(dim, self.ndim, "var")
+        return reduction.Var.apply(self, dims,
                            _correction(unbiased, correction), keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):

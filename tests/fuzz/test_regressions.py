@@ -46,6 +46,10 @@ CASES = {
                                   [f64(4.0, -1.0, 9.0, 1.0)]),
     "var_no_degrees_of_freedom": ("return [x0.var(dim=-1, correction=2), x0.std(dim=-1, correction=2), "
                                   "x0.reshape(()).var(correction=1)]", [f64(-0.67)]),
+    # x.var() (no dim) and x.var(dim=0) of a vector differ in PyTorch when N - correction = 0:
+    # the second divides 2 (a_i - mean) by 0 as it is, keeping the sign of a_i - mean
+    "var_dim_given_no_degrees_of_freedom": ("return [x0.var(dim=0, correction=2), "
+                                            "x0.var(correction=2)]", [f64(-0.61, 0.02)]),
     "var_dims_empty_denominator": ("return [x0.var(dim=-1, correction=2, keepdim=True)]",
                                    [f64(0.1, 0.7, shape=(1, 2))]),
     "kl_div_negative_target": ("return [F.kl_div(x0, x1, reduction='sum')]",

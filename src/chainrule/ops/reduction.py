@@ -106,6 +106,8 @@ class Var(Op):
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim):
         a = as_float(a)
+        ctx.whole = dims is None        # x.var(): no dim given (x.var(dim=0) of a vector differs)
+        dims = tuple(range(a.ndim)) if dims is None else dims
         mean = a.mean(axis=dims, keepdims=True)
         centred = a - mean
         n = _count(a.shape, dims)
@@ -118,11 +120,11 @@ class Var(Op):
     def backward(ctx, g):
         g = _expand(g, ctx.dims, ctx.keepdim)
         with xp.errstate(divide="ignore", invalid="ignore"):
-            if ctx.denom > 0 or ctx.dims != tuple(range(ctx.centred.ndim)):
-                # over some dims PyTorch divides by N - correction as it is, even if <= 0
+            if ctx.denom > 0 or not ctx.whole:
+                # with a dim given PyTorch divides by N - correction as it is, even if <= 0
                 scale = 2.0 / ctx.denom if ctx.denom else xp.inf
                 return g * ctx.centred * scale, None, None, None
-            # over all: no degrees of freedom left, NaN where a_i = mean, else inf (PyTorch)
+            # x.var(): no degrees of freedom left, NaN where a_i = mean, else inf with g's sign
             return g * xp.where(ctx.centred == 0, xp.nan, xp.inf), None, None, None
 
 
