@@ -72,6 +72,11 @@ CASES = {
         "F.interpolate(x0, scale_factor=(2.25, 1.3), mode='bilinear'), "
         "F.interpolate(x0.flatten(2), scale_factor=1.3, mode='linear')]",
         [f64(*range(6), shape=(1, 1, 2, 3))]),
+    # the target's gradient at targets <= 0: NaN at 0, NaN below 0 except where the upstream
+    # gradient is 0 (PyTorch's xlogy rule; chainrule gave -inf at 0 and NaN below)
+    "kl_div_target_gradient_at_zero_and_below": (
+        "return [F.kl_div(x0, x1, reduction='none'), F.kl_div(x0, x1 * 0.5, reduction='sum')]",
+        [f64(0.3, -1.2, 0.5, 0.1, 0.7, 0.2), f64(0.5, 0.0, -0.3, 0.0, -0.3, 2.0)]),
 }
 
 
