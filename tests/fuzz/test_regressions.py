@@ -77,6 +77,9 @@ CASES = {
     "kl_div_target_gradient_at_zero_and_below": (
         "return [F.kl_div(x0, x1, reduction='none'), F.kl_div(x0, x1 * 0.5, reduction='sum')]",
         [f64(0.3, -1.2, 0.5, 0.1, 0.7, 0.2), f64(0.5, 0.0, -0.3, 0.0, -0.3, 2.0)]),
+    # PyTorch computes x ** -0.5 as 1 / sqrt(x) (and x ** 0.5's gradient through it): -0.0 gives
+    # -inf, where IEEE pow (and chainrule) gave +inf
+    "pow_half_signed_zero": ("return [x0 ** -0.5, x0 ** 0.5]", [f64(-0.0, 0.0, 4.0)]),
 }
 
 
