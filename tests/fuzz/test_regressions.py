@@ -80,6 +80,10 @@ CASES = {
     # PyTorch computes x ** -0.5 as 1 / sqrt(x) (and x ** 0.5's gradient through it): -0.0 gives
     # -inf, where IEEE pow (and chainrule) gave +inf
     "pow_half_signed_zero": ("return [x0 ** -0.5, x0 ** 0.5]", [f64(-0.0, 0.0, 4.0)]),
+    # nearest source indices are computed in float32, as PyTorch does: (4 + 0.5) / 2.25 is 2
+    "interpolate_nearest_exact_float32_index": (
+        "return [F.interpolate(x0, scale_factor=2.25, mode='nearest-exact')]",
+        [f64(1.0, 2.0, 3.0, shape=(1, 1, 3))]),
 }
 
 

@@ -61,7 +61,36 @@ def _tied_selection(expr, values, operand):
                 .any()) if v.shape[d] > 1 else False
 
 
+def _nearest_backward_disagrees(expr, values, operand):
+    """F.interpolate(mode='nearest') where PyTorch's backward does not send each gradient to
+    the input its forward read (1-D and 3-D with some scale factors: the backward kernel copies
+    an axis whose size stays and reads i >> 1 on one that doubles, the forward does not)."""
+    if "F.interpolate(" not in expr or "mode='nearest'" not in expr:
+        return False
+    import torch
+    v = values[operand]
+    x = torch.arange(float(v.numel()), dtype=torch.float64).reshape(v.shape).requires_grad_()
+    try:
+        y = eval(expr, {"m": torch, "F": torch.nn.functional, operand: x})
+        y.sum().backward()
+    except Exception:
+        return False
+    reads = torch.bincount(y.detach().flatten().long(), minlength=v.numel()).double()
+    return not torch.equal(reads, x.grad.flatten())
+
+
+def _interpolate_non_finite(expr, values, operand):
+    return "F.interpolate(" in expr and not bool(values[operand].isfinite().all())
+
+
 KNOWN = [
+    ("interpolate-non-finite", "NOT YET FIXED in chainrule: F.interpolate of a tensor holding "
+     "an infinity; chainrule resizes by matrix products, so 0 * inf spreads NaN to outputs that "
+     "do not read the infinity (PyTorch reads only the neighbours)", _interpolate_non_finite),
+    ("nearest-backward", "F.interpolate(mode='nearest') of a 1-D or 3-D input by some scale "
+     "factors (2.25, 1.3): PyTorch's backward sends gradients to other inputs than its forward "
+     "read (its backward kernel takes shortcuts its forward does not); chainrule's gradient is "
+     "its forward's", _nearest_backward_disagrees),
     ("tied-selection", "sort, topk, max(dim) and min(dim) where the operand has equal values "
      "along the dimension: PyTorch does not promise which tied element it picks, so which one "
      "gets the gradient is not comparable (the values are; ties elsewhere are fuzzed)",
