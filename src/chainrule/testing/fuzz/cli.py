@@ -97,8 +97,8 @@ def main(argv=None):
             continue
         if rounded:
             rounding += 1
-            print(f"ROUNDING seed={args.seed} case={case} {kind} (agrees in float64; float32 "
-                  f"rounding decides): {'; '.join(rounded)}", flush=True)
+            print(f"ROUNDING seed={args.seed} case={case} {kind} (float32 rounding decides, "
+                  f"compare.rounding_decided): {'; '.join(rounded)}", flush=True)
         if found:
             mismatches += 1
             print(f"MISMATCH seed={args.seed} case={case} {kind}: {'; '.join(found)}", flush=True)
