@@ -84,6 +84,11 @@ CASES = {
     "interpolate_nearest_exact_float32_index": (
         "return [F.interpolate(x0, scale_factor=2.25, mode='nearest-exact')]",
         [f64(1.0, 2.0, 3.0, shape=(1, 1, 3))]),
+    # prod's gradient as PyTorch's: z / a_i when no a_i is 0 (inf / inf = NaN at an infinite
+    # a_i), and all zeros for prod() of a tensor with two zeros, even under an inf upstream
+    "prod_divides_without_zeros": ("return [(x0 / x1).prod(dim=-1)]",
+                                   [f64(2.2, -3.6, -0.5), f64(0.26, 0.0, 0.0)]),
+    "prod_two_zeros_inf_upstream": ("return [1.0 / x0.prod()]", [f64(0.0, 3.0, 0.0)]),
 }
 
 
