@@ -89,6 +89,9 @@ CASES = {
     "prod_divides_without_zeros": ("return [(x0 / x1).prod(dim=-1)]",
                                    [f64(2.2, -3.6, -0.5), f64(0.26, 0.0, 0.0)]),
     "prod_two_zeros_inf_upstream": ("return [1.0 / x0.prod()]", [f64(0.0, 3.0, 0.0)]),
+    # a zero remainder keeps the dividend's sign in PyTorch (NumPy's takes the divisor's)
+    "remainder_signed_zero": ("return [1.0 / (x0 % -1.5), 1.0 / (x0 % 1.5)]",
+                              [f64(0.0, -0.0, 3.0, -3.0, 2.0, -2.0)]),
 }
 
 

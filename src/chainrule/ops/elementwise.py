@@ -123,7 +123,13 @@ class Remainder(Op):
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.a, ctx.b = a, b
-        return xp.remainder(a, b)
+        if xp.result_type(a, b).kind != "f":
+            return xp.remainder(a, b)
+        # PyTorch's formula: fmod, moved by b where the signs differ; a zero keeps a's sign
+        # (NumPy's remainder gives it b's: 0.0 % -1.5 is -0.0 there, 0.0 in PyTorch)
+        with xp.errstate(invalid="ignore"):
+            mod = xp.fmod(a, b)
+            return xp.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
 
     @staticmethod
     def backward(ctx, g):
