@@ -92,6 +92,9 @@ CASES = {
     # a zero remainder keeps the dividend's sign in PyTorch (NumPy's takes the divisor's)
     "remainder_signed_zero": ("return [1.0 / (x0 % -1.5), 1.0 / (x0 % 1.5)]",
                               [f64(0.0, -0.0, 3.0, -3.0, 2.0, -2.0)]),
+    # hardswish's slope at the corners is the outer side's: 0 at -3, 1 at 3 (was -0.5, 1.5)
+    "hardswish_corners": ("return [F.hardswish(x0), F.hardswish(F.relu6(x0 + 1.0))]",
+                          [f64(-3.0, 3.0, 2.0, 6.0, 2.9)]),
 }
 
 

@@ -331,7 +331,8 @@ class Hardsigmoid(Op):
 
 
 class Hardswish(Op):
-    """z = a relu6(a + 3) / 6;  dz/da = 0 below -3, 1 above 3, (2a + 3)/6 between."""
+    """z = a relu6(a + 3) / 6;  dz/da = 0 up to -3, 1 from 3 on, (2a + 3)/6 between (at the
+    corners PyTorch takes the outer side's slope: 0 at -3, 1 at 3)."""
 
     @staticmethod
     def forward(ctx, a):
@@ -342,7 +343,7 @@ class Hardswish(Op):
     @staticmethod
     def backward(ctx, g):
         a = ctx.a
-        return xp.where(a < -3, 0, xp.where(a <= 3, g * ((2 * a + 3) / 6), g))
+        return xp.where(a <= -3, 0, xp.where(a < 3, g * ((2 * a + 3) / 6), g))
 
 
 class Softsign(Op):
