@@ -95,6 +95,9 @@ CASES = {
     # hardswish's slope at the corners is the outer side's: 0 at -3, 1 at 3 (was -0.5, 1.5)
     "hardswish_corners": ("return [F.hardswish(x0), F.hardswish(F.relu6(x0 + 1.0))]",
                           [f64(-3.0, 3.0, 2.0, 6.0, 2.9)]),
+    # PyTorch's softsign is the composite a / (|a| + 1): an infinite upstream gradient gives NaN
+    "softsign_inf_upstream": ("s = F.softsign(x0)\n    return [s, s.var(correction=2)]",
+                              [f64(0.86, -0.79)]),
 }
 
 

@@ -353,12 +353,16 @@ class Softsign(Op):
     def forward(ctx, a):
         a = as_float(a)
         d = 1 + xp.abs(a)
-        ctx.d = d
+        ctx.a, ctx.d = a, d
         return a / d
 
     @staticmethod
     def backward(ctx, g):
-        return g / (ctx.d * ctx.d)
+        # 1 / d - |a| / d^2 = 1 / d^2, written as PyTorch's composite a / (|a| + 1) computes it,
+        # so an infinite upstream gradient gives inf - inf = NaN there too
+        a, d = ctx.a, ctx.d
+        with xp.errstate(invalid="ignore"):
+            return g / d - g * a / (d * d) * xp.sign(a)
 
 
 class PReLU(Op):
