@@ -61,22 +61,25 @@ def _tied_selection(expr, values, operand):
                 .any()) if v.shape[d] > 1 else False
 
 
-def _nearest_backward_disagrees(expr, values, operand):
-    """F.interpolate(mode='nearest') where PyTorch's backward does not send each gradient to
-    the input its forward read (1-D and 3-D with some scale factors: the backward kernel copies
-    an axis whose size stays and reads i >> 1 on one that doubles, the forward does not)."""
-    if "F.interpolate(" not in expr or "mode='nearest'" not in expr:
+def _interpolate_backward_disagrees(expr, values, operand):
+    """F.interpolate where PyTorch's backward is not the transpose of its forward (a resize is
+    linear, so <w, f(x)> must equal <f^T(w), x>): 'nearest' of 1-D and 3-D inputs and 'bicubic'
+    by some scale factors (2.25, 1.3), where its backward kernels copy an axis whose size stays
+    (and nearest's reads i >> 1 on one that doubles) and its forward kernels do not."""
+    if "F.interpolate(" not in expr:
         return False
     import torch
-    v = values[operand]
-    x = torch.arange(float(v.numel()), dtype=torch.float64).reshape(v.shape).requires_grad_()
+    shape = values[operand].shape
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, dtype=torch.float64, generator=gen).requires_grad_()
     try:
         y = eval(expr, {"m": torch, "F": torch.nn.functional, operand: x})
-        y.sum().backward()
+        w = torch.randn(y.shape, dtype=torch.float64, generator=gen)
+        (y * w).sum().backward()
     except Exception:
         return False
-    reads = torch.bincount(y.detach().flatten().long(), minlength=v.numel()).double()
-    return not torch.equal(reads, x.grad.flatten())
+    forward, backward = float((y * w).sum().detach()), float((x.grad * x.detach()).sum())
+    return abs(forward - backward) > 1e-9 * (1 + abs(forward))
 
 
 def _interpolate_non_finite(expr, values, operand):
@@ -87,10 +90,10 @@ KNOWN = [
     ("interpolate-non-finite", "NOT YET FIXED in chainrule: F.interpolate of a tensor holding "
      "an infinity; chainrule resizes by matrix products, so 0 * inf spreads NaN to outputs that "
      "do not read the infinity (PyTorch reads only the neighbours)", _interpolate_non_finite),
-    ("nearest-backward", "F.interpolate(mode='nearest') of a 1-D or 3-D input by some scale "
-     "factors (2.25, 1.3): PyTorch's backward sends gradients to other inputs than its forward "
-     "read (its backward kernel takes shortcuts its forward does not); chainrule's gradient is "
-     "its forward's", _nearest_backward_disagrees),
+    ("interpolate-backward", "F.interpolate 'nearest' of a 1-D or 3-D input, or 'bicubic', by "
+     "some scale factors (2.25, 1.3): PyTorch's backward is not the transpose of its forward "
+     "(its backward kernels take shortcuts its forward kernels do not); chainrule's gradient "
+     "is its forward's", _interpolate_backward_disagrees),
     ("tied-selection", "sort, topk, max(dim) and min(dim) where the operand has equal values "
      "along the dimension: PyTorch does not promise which tied element it picks, so which one "
      "gets the gradient is not comparable (the values are; ties elsewhere are fuzzed)",
