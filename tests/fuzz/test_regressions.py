@@ -98,6 +98,12 @@ CASES = {
     # PyTorch's softsign is the composite a / (|a| + 1): an infinite upstream gradient gives NaN
     "softsign_inf_upstream": ("s = F.softsign(x0)\n    return [s, s.var(correction=2)]",
                               [f64(0.86, -0.79)]),
+    # on a tie PyTorch keeps the first operand's zero: relu, clamp and maximum of -0.0 stay -0.0
+    # (NumPy's maximum/minimum return their second operand), which 1 / x turns into -inf
+    "signed_zero_ties": ("z = x0 * 0.0\n    return [1 / F.relu(z), 1 / z.clamp(min=0.0), "
+                         "1 / z.clamp(min=0.0, max=1.0), 1 / m.maximum(z, z.abs()), "
+                         "1 / m.minimum(z.abs(), z), 1 / m.clamp(z, min=z.abs())]",
+                         [f64(-1.0, 1.0, -2.5)]),
 }
 
 

@@ -38,7 +38,7 @@ def test_relu_kernels_equal_numpy(n, dtype):
     a, g = _arrays(n, dtype, seed=n)
     out = kernels.elementwise("relu_forward", a)
     assert out.dtype == dtype and out.shape == a.shape
-    np.testing.assert_array_equal(bits(out), bits(np.maximum(a, 0)))
+    np.testing.assert_array_equal(bits(out), bits(np.maximum(0, a)))
     gx = kernels.elementwise("relu_backward", g, out, scalars=(0,))
     assert gx.dtype == dtype
     expected = np.where(out > 0, g, 0).astype(dtype)

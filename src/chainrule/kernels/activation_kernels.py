@@ -7,10 +7,10 @@ exact +0.0, even for an infinite or NaN g (PyTorch's threshold_backward does the
 
 
 def relu_forward(a, out):
-    """out = max(a, 0), NaN propagating as NumPy's maximum (and -0.0 -> +0.0, as it does)."""
+    """out = max(0, a) as PyTorch's relu: NaN passes through, and so does -0.0."""
     for i in range(a.size):
         v = a[i]
-        out[i] = 0 if v <= 0 else v     # NaN <= 0 is false: NaN passes through
+        out[i] = 0 if v < 0 else v      # NaN < 0 and -0.0 < 0 are false: both pass through
 
 
 def relu_backward(g, out, gx, zero):

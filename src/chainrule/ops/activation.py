@@ -109,7 +109,7 @@ class ReLUReference(Op):
     @staticmethod
     def forward(ctx, a):
         ctx.a = a
-        return xp.maximum(a, 0)
+        return xp.maximum(0, a)   # on a tie NumPy returns its second operand: -0.0 stays -0.0
 
     @staticmethod
     def backward(ctx, g):
@@ -139,18 +139,18 @@ class ReLU(Op):
 
     @staticmethod
     def forward(ctx, a):
-        out = xp.maximum(a, 0) if a.size < 8192 else ReLU.positive_part(a)
+        out = xp.maximum(0, a) if a.size < 8192 else ReLU.positive_part(a)
         ctx.out = out
         return out
 
     @staticmethod
     def positive_part(a):
-        """max(a, 0), NaN propagating as NumPy's maximum does."""
+        """max(0, a), NaN propagating as NumPy's maximum does and -0.0 kept, as PyTorch's relu."""
         out = kernels.elementwise("relu_forward", a, min_size=ReLU._KERNEL_MIN)
         if out is not None:
             return out
         if a.dtype.kind != "f" or a.size < 8192 or not a.flags.c_contiguous:
-            return xp.maximum(a, 0)
+            return xp.maximum(0, a)
         zeros = ReLU._zeros.get((type(a), a.dtype))
         if zeros is None:
             zeros = ReLU._zeros[type(a), a.dtype] = array_module(a).zeros(ReLU._BLOCK, a.dtype)
@@ -160,7 +160,7 @@ class ReLU(Op):
         n, block = a.size, ReLU._BLOCK
         for start in range(0, n, block):
             stop = min(start + block, n)
-            xp.maximum(flat_a[start:stop], zeros[:stop - start], out=flat_out[start:stop])
+            xp.maximum(zeros[:stop - start], flat_a[start:stop], out=flat_out[start:stop])
         return out
 
     @staticmethod

@@ -331,12 +331,13 @@ class Clamp(Op):
     def forward(ctx, a, lo, hi):
         if a.dtype.kind != "f" and (type(lo) is float or type(hi) is float):
             a = as_float(a)  # int tensor clamped to a float bound: float32, as PyTorch
-        if lo is not None and hi is not None:
-            out = xp.clip(a, lo, hi)
-        elif lo is not None:
-            out = xp.maximum(a, lo)
-        else:
-            out = xp.minimum(a, hi)
+        # PyTorch's min(max(a, lo), hi) keeps a on a tie (-0.0 against 0 stays -0.0); NumPy's
+        # maximum and minimum return their second operand on a tie, so a goes second
+        out = a
+        if lo is not None:
+            out = xp.maximum(lo, out)
+        if hi is not None:
+            out = xp.minimum(hi, out)
         if is_array(out) and out.dtype != a.dtype and a.dtype.kind == "f":
             out = out.astype(a.dtype)
         ctx.a, ctx.lo, ctx.hi = a, lo, hi
@@ -363,10 +364,10 @@ class ClampTensor(Op):
         out = a
         if lo is not None:
             a, lo = promote(a, lo)
-            out = xp.maximum(a, lo)
+            out = xp.maximum(lo, a)      # a second: it wins a tie, as in PyTorch (see Clamp)
         if hi is not None:
             out, hi = promote(out, hi)
-            out = xp.minimum(out, hi)
+            out = xp.minimum(hi, out)
         ctx.a, ctx.lo, ctx.hi = a, lo, hi
         return out
 
@@ -394,7 +395,7 @@ class Maximum(Op):
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.a, ctx.b = a, b
-        return xp.maximum(a, b)
+        return xp.maximum(b, a)   # PyTorch returns a on a tie (-0.0 vs 0.0), NumPy its second
 
     @staticmethod
     def backward(ctx, g):
@@ -411,7 +412,7 @@ class Minimum(Op):
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.a, ctx.b = a, b
-        return xp.minimum(a, b)
+        return xp.minimum(b, a)   # PyTorch returns a on a tie, NumPy its second operand
 
     @staticmethod
     def backward(ctx, g):
