@@ -5,6 +5,7 @@ in ../shared/data/mnist (or --root) and evaluates it on the last 2,000, which it
 training. Prints the accuracy and the training time.
 
 Run:  python examples/mnist_cnn.py [--quick] [--epochs N] [--root FOLDER]
+      [--device cpu|cuda]
 """
 import argparse
 import os
@@ -75,12 +76,13 @@ def main(quick=False, root=DEFAULT_ROOT, epochs=None, seed=0, device="cpu"):
 
 
 if __name__ == "__main__":
+    from device_option import add_device_option
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small subset (also CHAINRULE_CI=1)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--root", default=DEFAULT_ROOT, help="folder with the MNIST IDX files")
-    parser.add_argument("--device", default="cuda" if cr.cuda.is_available() else "cpu",
-                        help="where to train (default: cuda when available)")
+    add_device_option(parser)
     args = parser.parse_args()
     try:
         main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", root=args.root,

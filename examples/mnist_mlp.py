@@ -6,6 +6,7 @@ At full size this reaches at least 95% accuracy. Saves the weights, reloads them
 model and checks the reloaded model scores the same.
 
 Run:  python examples/mnist_mlp.py [--quick] [--root FOLDER]
+      [--device cpu|cuda]
 """
 import argparse
 import os
@@ -54,11 +55,12 @@ def main(quick=False, root=DEFAULT_ROOT, device="cpu"):
 
 
 if __name__ == "__main__":
+    from device_option import add_device_option
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small subset (also CHAINRULE_CI=1)")
     parser.add_argument("--root", default=DEFAULT_ROOT, help="folder with the MNIST IDX files")
-    parser.add_argument("--device", default="cuda" if cr.cuda.is_available() else "cpu",
-                        help="where to train (default: cuda when available)")
+    add_device_option(parser)
     args = parser.parse_args()
     try:
         main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", root=args.root,

@@ -4,7 +4,7 @@ Same settings as the site's defaults: 500 points, 50% of them for testing, tanh 
 noise slider at 10 (noise=0.1). Prints train/test accuracy per dataset; with --plot FILE draws the
 decision regions (needs matplotlib).
 
-Run:  python examples/playground_datasets.py [--quick] [--plot regions.png]
+Run:  python examples/playground_datasets.py [--quick] [--plot regions.png] [--device cpu|cuda]
 """
 import argparse
 import os
@@ -25,11 +25,11 @@ def make_model(hidden):
     return nn.Sequential(*layers, nn.Linear(width, 2))
 
 
-def learn(name, epochs, noise=0.1):
+def learn(name, epochs, noise=0.1, device="cpu"):
     X, y = cr.datasets.make(name, n=500, noise=noise, seed=1)
     X_train, X_test, y_train, y_test = cr.datasets.train_test_split(X, y, ratio=0.5, seed=0)
     cr.manual_seed(0)
-    model = make_model([16, 16] if name == "spiral" else [8])
+    model = make_model([16, 16] if name == "spiral" else [8]).to(device)   # fit() moves batches
     optimizer = cr.optim.Adam(model.parameters(), lr=0.02)
     history = cr.train.fit(model, nn.CrossEntropyLoss(), optimizer, (X_train, y_train),
                            epochs=epochs * (3 if name == "spiral" else 1), batch_size=10,
@@ -46,7 +46,7 @@ def plot(results, path):
     gx, gy = np.meshgrid(grid, grid)
     points = cr.from_numpy(np.stack([gx.ravel(), gy.ravel()], 1))
     for ax, (name, (model, X, y, history)) in zip(axes, results.items()):
-        prob = cr.train.predict(model, points).softmax(1)[:, 1].numpy().reshape(gx.shape)
+        prob = cr.train.predict(model, points).softmax(1)[:, 1].cpu().numpy().reshape(gx.shape)
         ax.contourf(gx, gy, prob, levels=20, cmap="RdBu", alpha=0.6)
         ax.scatter(*X.numpy().T, c=y.numpy(), cmap="RdBu", s=8, edgecolors="k", linewidths=0.3)
         ax.set_title(f"{name}: test accuracy {history['val_accuracy'][-1]:.2f}")
@@ -56,9 +56,9 @@ def plot(results, path):
     fig.savefig(path, dpi=100)
 
 
-def main(quick=False, plot_path=None):
+def main(quick=False, plot_path=None, device="cpu"):
     epochs = 15 if quick else 60
-    results = {name: learn(name, epochs) for name in DATASETS}
+    results = {name: learn(name, epochs, device=device) for name in DATASETS}
     for name, (_, _, _, h) in results.items():
         print(f"{name:<9} train accuracy {h['accuracy'][-1]:.3f}   test accuracy {h['val_accuracy'][-1]:.3f}")
     if plot_path:
@@ -68,8 +68,12 @@ def main(quick=False, plot_path=None):
 
 
 if __name__ == "__main__":
+    from device_option import add_device_option
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs (also CHAINRULE_CI=1)")
     parser.add_argument("--plot", default=None, help="write the decision regions to this image")
+    add_device_option(parser)
     args = parser.parse_args()
-    main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", plot_path=args.plot)
+    main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", plot_path=args.plot,
+         device=args.device)

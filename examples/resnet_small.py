@@ -7,6 +7,7 @@ plain network stacks MORE 3x3 convolutions (4 * blocks + 1) with ReLU and no ski
 normalisation, the "just go deeper" design. It trains worse: its training loss stays higher.
 
 Run:  python examples/resnet_small.py [--quick] [--blocks 3] [--epochs 2] [--root FOLDER]
+      [--device cpu|cuda]
 """
 import argparse
 import os
@@ -81,17 +82,18 @@ def train(model, X, y, X_test, y_test, epochs, batch=64, seed=0):
     return {"losses": losses, "epoch_losses": epoch_losses, "accuracy": acc, "seconds": seconds}
 
 
-def main(quick=False, root=DEFAULT_ROOT, blocks=3, epochs=None):
+def main(quick=False, root=DEFAULT_ROOT, blocks=3, epochs=None, device="cpu"):
     images, labels = cr.datasets.load_mnist(root, train=False)
     n_train, n_test = (640, 500) if quick else (8000, 2000)
     epochs = epochs or (2 if quick else 3)
     X, y = (images[:n_train] - 0.1307) / 0.3081, labels[:n_train]
     X_test, y_test = (images[-n_test:] - 0.1307) / 0.3081, labels[-n_test:]
+    X, y, X_test, y_test = (t.to(device) for t in (X, y, X_test, y_test))
     results = {}
     for name, make in (("residual", lambda: resnet(blocks)),
                        ("plain", lambda: plain(4 * blocks))):
         cr.manual_seed(0)
-        model = make()
+        model = make().to(device)
         n_conv = sum(isinstance(m, nn.Conv2d) for m in model.modules())
         r = train(model, X, y, X_test, y_test, epochs)
         results[name] = r
@@ -105,14 +107,17 @@ def main(quick=False, root=DEFAULT_ROOT, blocks=3, epochs=None):
 
 
 if __name__ == "__main__":
+    from device_option import add_device_option
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small subset (also CHAINRULE_CI=1)")
     parser.add_argument("--blocks", type=int, default=3, help="residual blocks (plain: 4x convs)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--root", default=DEFAULT_ROOT, help="folder with the MNIST IDX files")
+    add_device_option(parser)
     args = parser.parse_args()
     try:
         main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", root=args.root,
-             blocks=args.blocks, epochs=args.epochs)
+             blocks=args.blocks, epochs=args.epochs, device=args.device)
     except cr.datasets.MNISTFileError as e:   # the data is missing: say where to get it
         parser.exit(2, f"{parser.prog}: {e}\nThen run again, or name the folder with --root FOLDER.\n")

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..backend import array_module, placed_like
+from ..backend import array_module, is_array, placed_like
 
 from ..ops.attention import ScaledDotProductAttention
 from ..random import rng
@@ -20,7 +20,9 @@ def attention_bias(attn_mask, L, S, is_causal, dtype, op="scaled_dot_product_att
     (a float mask that requires grad) or None."""
     bias = None
     if attn_mask is not None:
-        m = attn_mask.array if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        # a device array (MultiheadAttention's merged mask on CUDA) stays where it is
+        m = (attn_mask.array if isinstance(attn_mask, Tensor)
+             else attn_mask if is_array(attn_mask) else np.asarray(attn_mask))
         if m.shape[-2:] != (L, S) and not (m.ndim >= 2 and np.broadcast_shapes(m.shape[-2:], (L, S))
                                            == (L, S)):
             raise RuntimeError(f"{op}: attn_mask of shape {m.shape} does not broadcast to the "

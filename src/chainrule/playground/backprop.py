@@ -13,6 +13,7 @@ then independent, so the gradient of the mean loss at row n is delta[n] / N).
 import numpy as np
 
 from ..autograd import enable_grad
+from ..backend import to_host
 from ..nn import functional as F
 from .network import activation_derivative
 from ..autograd.tensor_base import make_tensor
@@ -34,7 +35,7 @@ def backprop_factors(session, layer, j, i):
         with enable_grad():
             for p in model.parameters():
                 p.grad = None
-            a = make_tensor(features)
+            a = make_tensor(features).to(net.device)
             acts, post, deltas_t = [features], [], []
             outputs_t, fz = [], []
             for hidden in net.hidden:
@@ -42,13 +43,13 @@ def backprop_factors(session, layer, j, i):
                 u.retain_grad()
                 z = hidden.batchnorm(u) if hidden.batchnorm is not None else u
                 out_a = hidden.activation(z)
-                fz.append(out_a.array)      # f(z), before any skip connection adds the input
+                fz.append(to_host(out_a.array))      # f(z), before any skip connection adds the input
                 a = out_a + a if hidden.skip else out_a
                 a.retain_grad()
                 outputs_t.append(a)
                 deltas_t.append(u)
-                post.append(z.array)
-                acts.append(a.array)
+                post.append(to_host(z.array))
+                acts.append(to_host(a.array))
             u = net.output(a)
             u.retain_grad()
             deltas_t.append(u)
@@ -57,24 +58,24 @@ def backprop_factors(session, layer, j, i):
                 out = u.tanh()
             elif net.mode == "softmax_mse":
                 out = F.softmax(u, dim=1)
-            loss = net.loss(out, make_tensor(train_targets))
+            loss = net.loss(out, make_tensor(train_targets).to(net.device))
             loss.backward()
     finally:
         model.train(was_training)
 
     linears = net.linears()
     lin = linears[layer - 1]
-    deltas = [t.grad.array.astype(np.float64) * n for t in deltas_t]   # per-example dL_n/du
+    deltas = [to_host(t.grad.array).astype(np.float64) * n for t in deltas_t]   # per-example dL_n/du
     inputs = acts[layer - 1][:, i].astype(np.float64)
     delta_j = deltas[layer - 1][:, j]
     contributions = delta_j * inputs
     best = int(np.argmax(np.abs(contributions)))
-    w = float(lin.weight.array[j, i])
+    w = float(to_host(lin.weight.array)[j, i])
     s = session.settings
     rate = s["regularization_rate"] if s["regularization"] != "none" else 0.0
     reg = rate * (np.sign(w) if s["regularization"] == "L1" else w) if rate else 0.0
 
-    outputs = out.array[best]
+    outputs = to_host(out.array)[best]
     label = session.points.train_labels[best]
     example = {
         "index": best,
@@ -91,7 +92,7 @@ def backprop_factors(session, layer, j, i):
     }
     if layer <= len(net.hidden):
         hidden = net.hidden[layer - 1]
-        upper = linears[layer].weight.array.astype(np.float64)
+        upper = to_host(linears[layer].weight.array).astype(np.float64)
         for m in range(layer + 1, len(linears) + 1):
             example["downstream"].append({
                 "layer": m, "delta": _floats(deltas[m - 1][best]),
@@ -101,10 +102,11 @@ def backprop_factors(session, layer, j, i):
         scale = None
         if hidden.batchnorm is not None:
             bn = hidden.batchnorm
-            scale = float(bn.weight.array[j] / np.sqrt(bn.running_var.array[j] + bn.eps))
+            scale = float(to_host(bn.weight.array)[j]
+                          / np.sqrt(to_host(bn.running_var.array)[j] + bn.eps))
         # dL/da_j: through the next layer's weights (sum W delta), plus, where the next layer
         # has a skip connection, straight through it; autograd's value includes both.
-        dL_da = float(outputs_t[layer - 1].grad.array[best, j]) * n if any(
+        dL_da = float(to_host(outputs_t[layer - 1].grad.array)[best, j]) * n if any(
             h.skip for h in net.hidden) else float(upper[:, j] @ deltas[layer][best])
         example.update(
             dL_da=dL_da,
@@ -113,5 +115,5 @@ def backprop_factors(session, layer, j, i):
                 hidden.activation_name, np.float64(z), np.float64(act))),
             batchnorm_scale=scale)
     return {"type": "backprop", "layer": layer, "to": j, "from": i, "weight": w,
-            "gradient": float(lin.weight.grad.array[j, i]),
+            "gradient": float(to_host(lin.weight.grad.array)[j, i]),
             "regularization_gradient": float(reg), "examples": n, "example": example}

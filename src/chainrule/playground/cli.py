@@ -1,10 +1,11 @@
-"""``chainrule playground [--host H] [--port P] [--open] [--token T | --no-token]``: start the
-Playground server.
+"""``chainrule playground [--host H] [--port P] [--open] [--token T | --no-token] [--device D]``:
+start the Playground server.
 
 ``playground`` is the click command registered in ``chainrule/cli.py``; ``main`` is the same
 command on argparse for ``python -m chainrule.playground`` (no click needed).
 """
 import argparse
+import os
 import sys
 
 from .server import DEFAULT_HOST, DEFAULT_PORT
@@ -30,6 +31,24 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=int, default=None,
                         help="processes the sessions train in (default: one per CPU core; 0 "
                              "trains in the server process)")
+    parser.add_argument("--device", default="cpu",
+                        help="where the networks train: cpu (default) or cuda")
+
+
+def device_problem(name):
+    """Why ``--device name`` cannot be used here, or None when it can."""
+    from .. import cuda
+    from ..device import device
+    try:
+        kind = device(name).type
+    except (RuntimeError, ValueError, TypeError) as e:
+        return f"--device {name}: {e}"
+    if kind == "cuda" and not cuda.is_available():
+        return (f"--device {name}: CUDA is not available here (needs a GPU and CuPy: "
+                f"pip install 'chainrule[cuda]')")
+    if kind not in ("cpu", "cuda"):
+        return f"--device {name}: the Playground trains on cpu or cuda, got {kind!r}"
+    return None
 
 
 def run(args):
@@ -42,6 +61,13 @@ def run(args):
     if not 0 < args.port < 65536:
         print(f"chainrule playground: --port must be in 1..65535, got {args.port}", file=sys.stderr)
         return 2
+    device = getattr(args, "device", None) or "cpu"
+    problem = device_problem(device)
+    if problem:
+        print(f"chainrule playground: {problem}", file=sys.stderr)
+        return 2
+    from .session import DEVICE_VARIABLE
+    os.environ[DEVICE_VARIABLE] = device     # the sessions, in every worker process, read it
     try:
         serve(host=args.host, port=args.port, open_browser=args.open,
               max_sessions=args.max_sessions, workers=getattr(args, "workers", None),
@@ -85,9 +111,11 @@ if click is not None:
     @click.option("--no-token", is_flag=True,
                   help="Serve a non-loopback --host without a token: anyone who can reach it can "
                        "use it.")
-    def playground(host, port, open_browser, max_sessions, workers, token, no_token):
+    @click.option("--device", default="cpu", show_default=True,
+                  help="Where the networks train: cpu or cuda.")
+    def playground(host, port, open_browser, max_sessions, workers, token, no_token, device):
         code = run(argparse.Namespace(host=host, port=port, open=open_browser,
                                       max_sessions=max_sessions, workers=workers, token=token,
-                                      no_token=no_token))
+                                      no_token=no_token, device=device))
         if code:
             sys.exit(code)

@@ -8,6 +8,7 @@ import base64
 
 import numpy as np
 
+from ..backend import to_host
 from ..train.metrics import accuracy, confusion_matrix
 from .data import features
 from .network import per_example_loss, predicted_class, probabilities
@@ -86,8 +87,8 @@ def build_frame(session):
              "diverged": session.diverged}
     frame.update(_blank_maps(session) if session.diverged else _live_maps(session))
     assert len(frame["nodes"]) == len(net.hidden) + 2
-    frame["weights"] = [rounded(lin.weight.array) for lin in net.linears()]
-    frame["biases"] = [rounded(lin.bias.array) for lin in net.linears()]
+    frame["weights"] = [rounded(to_host(lin.weight.array)) for lin in net.linears()]
+    frame["biases"] = [rounded(to_host(lin.bias.array)) for lin in net.linears()]
     frame["grad_norms"] = [finite_or_none(g) for g in trainer.grad_norms]
     return frame
 

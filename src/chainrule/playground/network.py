@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
+from ..backend import device_of, to_device, to_host
 from ..nn import functional as F
 from ..random import Generator
 from ..autograd.tensor_base import make_tensor
@@ -128,7 +129,20 @@ class SessionDropout(nn.Dropout):
     def forward(self, input):
         if not self.training or self.p == 0:
             return input
-        return DropoutOp.apply(input, self.p, input.shape, self.generator.rng)
+        rng = self.generator.rng
+        if device_of(input.array)[0] != "cpu":    # the same host draws as on the CPU, moved over
+            rng = _PlacedDraws(rng, device_of(input.array))
+        return DropoutOp.apply(input, self.p, input.shape, rng)
+
+
+class _PlacedDraws:
+    """A host generator whose ``random`` draws land on ``device`` (``(type, index)``)."""
+
+    def __init__(self, rng, device):
+        self.rng, self.device = rng, device
+
+    def random(self, shape, dtype):
+        return to_device(self.rng.random(shape, dtype=dtype), *self.device)
 
 
 def dropout_seed(seed):
@@ -195,9 +209,11 @@ def initialise(linear, scheme, generator, activation="tanh"):
 
 
 class Network:
-    """The model of one session plus what the Playground needs to see inside it."""
+    """The model of one session plus what the Playground needs to see inside it. The model
+    lives on ``device``; what ``capture`` returns is on the host."""
 
-    def __init__(self, settings, classes, problem):
+    def __init__(self, settings, classes, problem, device="cpu"):
+        self.device = device
         self.feature_names = list(settings["features"])
         self.mode = output_mode(problem, classes, settings["loss"])
         self.classes = classes
@@ -217,6 +233,7 @@ class Network:
         self.output = nn.Linear(width, output_units(self.mode, classes))
         initialise(self.output, settings["init"], generator)
         self.compose()
+        self.model.to(device)      # in place: the HiddenLayer records share these modules
 
     # -- structure -------------------------------------------------------------------------------
     def compose(self):
@@ -281,7 +298,7 @@ class Network:
         self.model.eval()
         try:
             with no_grad():
-                x = make_tensor(inputs)
+                x = make_tensor(inputs).to(self.device)
                 acts = [inputs]
                 for layer in self.hidden:
                     skipped = x
@@ -291,15 +308,15 @@ class Network:
                     x = layer.activation(x)
                     if layer.skip:
                         x = x + skipped
-                    acts.append(x.array)
+                    acts.append(to_host(x.array))
                 out = self.output(x)
                 if self.mode == "tanh_mse":
                     out = out.tanh()
                 elif self.mode == "softmax_mse":
                     out = F.softmax(out, dim=1)
-                return acts, out.array
+                return acts, to_host(out.array)
         finally:
             self.model.train(was_training)
 
     def finite(self):
-        return all(np.isfinite(p.array).all() for p in self.model.parameters())
+        return all(np.isfinite(to_host(p.array)).all() for p in self.model.parameters())

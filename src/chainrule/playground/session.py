@@ -7,6 +7,7 @@ control and threading live in ``server.py``; this class is plain synchronous cod
 drive it directly.
 """
 import copy
+import os
 import time
 
 import numpy as np
@@ -20,6 +21,9 @@ from .presets import preset_list
 from .protocol import DEFAULT_SETTINGS, LIMITS, PROTOCOL_VERSION, choices, dumps, notice
 from .training import Trainer
 
+# ``chainrule playground --device`` sets it before the worker processes start (they inherit it)
+DEVICE_VARIABLE = "CHAINRULE_PLAYGROUND_DEVICE"
+
 DIVERGED_MESSAGE = ("training diverged: a loss or weight became NaN or infinite; reset, or lower "
                     "the learning rate")
 
@@ -31,10 +35,12 @@ class Session:
     ``train_features`` / ``test_features``, the ``net`` and its ``trainer`` (optimiser, epoch,
     mini-batch order), the three flags the connection reads: ``playing``, ``dirty``
     (something changed that a frame should show) and ``diverged``, and ``stalled`` (the
-    "training stalled" notice was sent, ``diagnosis.py``).
+    "training stalled" notice was sent, ``diagnosis.py``). The network and its training data
+    live on ``device`` (default: the ``CHAINRULE_PLAYGROUND_DEVICE`` variable, else the CPU).
     """
 
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, device=None):
+        self.device = device or os.environ.get(DEVICE_VARIABLE) or "cpu"
         self.settings = copy.deepcopy(DEFAULT_SETTINGS)
         if settings:
             self.settings.update(copy.deepcopy(settings))
@@ -77,7 +83,8 @@ class Session:
 
     def reset_network(self):
         """A freshly initialised network from the settings, and a trainer at epoch 0."""
-        self.net = Network(self.settings, self.points.classes, self.points.problem)
+        self.net = Network(self.settings, self.points.classes, self.points.problem,
+                           device=self.device)
         self.trainer = Trainer(self.net, self.settings)
         self.diverged = False
         self.stalled = False        # a "stalled" notice was sent; cleared when gradients return

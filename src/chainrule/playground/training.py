@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from .. import optim
+from ..backend import array_module, to_host
 from ..autograd.tensor_base import make_tensor
 from ..creation import randperm
 from ..random import Generator
@@ -68,10 +69,21 @@ class Trainer:
         self.order = None
         self.cursor = 0
         self.grad_norms = [0.0] * len(net.linears())
+        self._placed = None     # (features, targets, their tensors on the network's device)
 
     def restart_epoch(self):
         """Drop the epoch under way (its order indexes points that are gone)."""
         self.order = None
+
+    def placed(self, features, targets):
+        """``features`` and ``targets`` as tensors on the network's device, copied there once
+        per data set (the session replaces the arrays when its points or features change)."""
+        p = self._placed
+        if p is None or p[0] is not features or p[1] is not targets:
+            device = self.net.device
+            self._placed = p = (features, targets, make_tensor(features).to(device),
+                                make_tensor(targets).to(device))
+        return p[2], p[3]
 
     def train(self, features, targets, settings, epochs, deadline=None):
         """Train until ``epochs`` more epochs are complete, or past ``deadline`` (a
@@ -94,6 +106,7 @@ class Trainer:
         reg, rate = settings["regularization"], settings["regularization_rate"]
         weights = [lin.weight for lin in net.linears()]
         target = self.epoch + epochs
+        X, T = self.placed(features, targets)
         try:
             while self.epoch < target:
                 if self.order is None:
@@ -104,18 +117,20 @@ class Trainer:
                 if batchnorm and n - stop == 1:
                     stop = n            # fold a last batch of one into this one
                 idx = self.order[start:stop]
-                out = model(make_tensor(features[idx]))
-                loss = loss_fn(out, make_tensor(targets[idx]))
+                if X.device.type != "cpu":
+                    idx = make_tensor(idx).to(X.device)
+                out = model(X[idx])
+                loss = loss_fn(out, T[idx])
                 optimizer.zero_grad()
                 loss.backward()
                 if rate and reg != "none":
                     for w in weights:
                         g = w.grad.array
-                        g += rate * (np.sign(w.array) if reg == "L1" else w.array)
+                        g += rate * (array_module(g).sign(w.array) if reg == "L1" else w.array)
                 optimizer.step()
                 self.iteration += 1
                 self.cursor = stop
-                if not np.isfinite(loss.array):
+                if not np.isfinite(to_host(loss.array)):
                     return False
                 if stop >= n:
                     self.epoch += 1
@@ -123,6 +138,7 @@ class Trainer:
                 if deadline is not None and time.perf_counter() > deadline:
                     break
         finally:
-            self.grad_norms = [float(np.sqrt(np.sum(np.square(w.grad.array, dtype=np.float64))))
+            self.grad_norms = [float(np.sqrt(np.sum(np.square(to_host(w.grad.array),
+                                                              dtype=np.float64))))
                                if w.grad is not None else 0.0 for w in weights]
         return net.finite()
