@@ -300,7 +300,14 @@ async def tab(number, port, stats, quota, stop_at, rng, connected):
                     stats.working_after += 1
                 reader.cancel()
                 return
-        except WorkerKilled:     # the message waiting for its answer is sent again later
+        except (WorkerKilled, ConnectionClosed) as e:
+            # 1011 is the server's close for a session whose worker died: a send can meet the
+            # closed socket before the reader has handed over the error message that preceded it
+            if isinstance(e, ConnectionClosed) and getattr(e.rcvd, "code", None) != 1011:
+                stats.other_disconnects += 1
+                stats.unexpected.append(("disconnect", repr(e)[:80]))
+                return
+            # the message waiting for its answer is sent again later
             if pending == "hostile":
                 sent -= 1
                 stats.hostile_sent -= 1
@@ -308,7 +315,7 @@ async def tab(number, port, stats, quota, stop_at, rng, connected):
                 stats.real_sent -= 1
             stats.lost_to_kill += 1
             stats.reconnects += 1
-        except (ConnectionClosed, OSError, asyncio.TimeoutError) as e:
+        except (OSError, asyncio.TimeoutError) as e:
             stats.other_disconnects += 1
             stats.unexpected.append(("disconnect", repr(e)[:80]))
             return
