@@ -26,6 +26,8 @@ from . import nn
 from . import optim
 from . import datasets, io, train, utils
 from .io import load, save
+from .legacy_tensors import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, IntTensor,
+                             LongTensor)
 
 __version__ = "0.1.0"
 

@@ -156,3 +156,8 @@ def einsum(equation, *operands):
         operands = tuple(operands[0])
     from .ops.linalg import Einsum
     return Einsum.apply(equation, *operands)
+
+
+# tensor methods that scripts also call as cr.name(input, ...)
+for _name in ("narrow", "diag", "unique"):
+    globals()[_name] = _method_wrapper(_name)

@@ -1023,6 +1023,67 @@ class Tensor(TensorBase):
     def random_(self, low=0, high=None, generator=None):
         return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
 
+    # ---- what beginner scripts also call: new_* factories, narrow, diag, multinomial, unique
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new tensor holding ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def _new_filled(self, op, size, fill_value, dtype, device, requires_grad):
+        from .creation import full
+        return full(_shape_args(size, op), fill_value, dtype=dtype or self.dtype, device=device,
+                    requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_zeros", size, 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_ones", size, 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_empty", size, 0, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_full", (size,), fill_value, dtype, device, requires_grad)
+
+    def narrow(self, dim, start, length):
+        """The ``length`` elements from ``start`` along ``dim`` (a view in PyTorch, a slice here)."""
+        d = normalize_dim(dim, self.ndim, "narrow")
+        size = self.shape[d]
+        start = int(_raw(start))
+        if not -size <= start <= size:
+            raise IndexError(f"narrow: start ({start}) out of range for dimension {d} of size {size} "
+                             f"(expected to be in range of [{-size}, {size}])")
+        start = start + size if start < 0 else start
+        if length < 0 or start + length > size:
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                               f"({size}) of dimension {d}")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def diag(self, diagonal=0):
+        """A 1-D tensor as a diagonal matrix, or a 2-D tensor's ``diagonal``-th diagonal."""
+        if self.ndim not in (1, 2):
+            raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {tuple(self.shape)}")
+        from .ops.diagonal import Diag
+        return Diag.apply(self, int(diagonal))
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        from .creation import multinomial
+        return multinomial(self, num_samples, replacement=replacement, generator=generator)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (sorted), and optionally where each element went and how many there were."""
+        found = np.unique(self.array, return_inverse=True, return_counts=True, axis=dim)
+        values, inverse, counts = found
+        out = [make_tensor(values)]
+        if return_inverse:
+            shape = self.array.shape if dim is None else (self.array.shape[dim],)
+            out.append(make_tensor(inverse.reshape(shape).astype(np.int64)))
+        if return_counts:
+            out.append(make_tensor(counts.astype(np.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
 
 class _HookHandle:
     def __init__(self, hooks, hook):
