@@ -11,7 +11,7 @@ attribute) and prints a table and the coverage percentage::
 
 The list is rebuilt from source folders (needs PyTorch installed, to tell its names from others)::
 
-    python scripts/torch_coverage.py --scan TUTORIALS_DIR EXAMPLES_DIR ... --write
+    python scripts/torch_coverage.py --scan TUTORIALS_DIR EXAMPLES_DIR ... --write [--source TEXT ...]
 
 Only names and counts are kept, never the scanned code.
 """
@@ -76,7 +76,7 @@ def has_name(namespace, name):
 
 # ---------------------------------------------------------------- building the list by scanning
 
-IMPORT_FROM = re.compile(r"^\s*from\s+(torch(?:\.\w+)*)\s+import\s+\(?([\w\s,]+)\)?", re.M)
+IMPORT_FROM = re.compile(r"^[ \t]*from[ \t]+(torch(?:\.\w+)*)[ \t]+import[ \t]+(?:\(([\w\s,]+)\)|([\w \t,]+))", re.M)
 IMPORT_AS = re.compile(r"^\s*import\s+(torch(?:\.\w+)*)\s+as\s+(\w+)", re.M)
 DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)")
 METHOD = re.compile(r"\.([a-z_][a-z0-9_]*)\b(\s*\()?")
@@ -119,7 +119,8 @@ def scan_source(text, counts):
     aliases = {"torch": "torch"}
     for module, alias in IMPORT_AS.findall(text):
         aliases[alias] = module
-    for module, names in IMPORT_FROM.findall(text):
+    for module, parenthesised, names in IMPORT_FROM.findall(text):
+        names = parenthesised or names
         for name in (n.strip() for n in names.replace("\n", " ").split(",")):
             if not name or name == "*":
                 continue
@@ -157,7 +158,8 @@ def scan_source(text, counts):
     module = public_names(torch.nn.Module) - BUILTIN_METHODS
     optimizer = public_names(torch.optim.Optimizer) - BUILTIN_METHODS
     attributes = {n for n in tensor if not callable(getattr(torch.Tensor, n, None))}
-    for name, call in METHOD.findall(text):
+    code = re.sub(r"^[ \t]*(?:import|from)[ \t].*$", "", text, flags=re.M)   # torch.utils.data is no .data
+    for name, call in METHOD.findall(code):
         if name in tensor and (call or name in attributes):
             counts[("Tensor", name)] += 1
         if call and name in module:
@@ -284,10 +286,12 @@ def main(argv=None):
     parser.add_argument("--markdown", metavar="PATH", help="also write the report as Markdown to PATH")
     parser.add_argument("--scan", nargs="+", metavar="DIR", help="rebuild the list from these source folders")
     parser.add_argument("--write", action="store_true", help="with --scan: save the list to --names")
+    parser.add_argument("--source", action="append", metavar="TEXT",
+                        help="with --scan: how the list's header names the scanned material (repeatable)")
     args = parser.parse_args(argv)
     if args.scan:
         counts, files = scan(args.scan)
-        text = names_file_text(counts, args.scan, files)
+        text = names_file_text(counts, args.source or args.scan, files)
         if args.write:
             write_atomically(args.names, text)
             print(f"wrote {len(counts)} names from {files} files to {args.names}")
