@@ -3,6 +3,7 @@
     python -m bench                      # every workload
     python -m bench --workload W2 -w W3  # some of them
     python -m bench --quick --json out.json
+    python -m bench --distributed        # W3 data-parallel on 2 ranks (bench/distributed.py)
 """
 import argparse
 import sys
@@ -20,7 +21,13 @@ def main(argv=None, prog="python -m bench"):
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--quick", action="store_true", help="few repetitions (a smoke test)")
     p.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    p.add_argument("--distributed", action="store_true",
+                   help="W3 data-parallel: chainrule DDP on 2 ranks vs 1, beside PyTorch DDP")
     args = p.parse_args(argv)
+    if args.distributed:
+        from .distributed import main as distributed_main
+        distributed_main(quick=args.quick)
+        return 0
     try:
         import torch  # noqa: F401
     except ImportError:

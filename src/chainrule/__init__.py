@@ -25,9 +25,17 @@ from . import backends
 from . import nn
 from . import optim
 from . import datasets, io, train, utils
+from . import distributed   # cheap: mpi4py loads on init_process_group
 from .io import load, save
 from .legacy_tensors import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, IntTensor,
                              LongTensor)
+from ._dtype import bfloat16
+from .creation import layout, strided
+from .device import get_default_device, set_default_device
+from . import accelerator, amp, cpu, cuda
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype
+from . import compiler
+from .compiler import compile
 
 __version__ = "0.1.0"
 

@@ -53,6 +53,8 @@ def format_array(a, indent):
 def _format_array(a, indent):
     opts = dict(separator=", ", prefix=" " * indent, threshold=_THRESHOLD, edgeitems=_EDGE,
                 max_line_width=80)
+    if a.dtype in _dtype.EXTRA_FLOAT_NP:
+        a = a.astype(np.float32)   # bfloat16 prints its values, which float32 holds exactly
     shown = _summarized(a)
     if a.dtype.kind == "f":
         fmt, width = _float_formatter(shown)

@@ -29,6 +29,7 @@ COMMANDS = {
     "bench": "chainrule.bench_cli:bench",
     "data": "chainrule.datasets.cli:data",
     "course": "chainrule.course_cli:course",
+    "run": "chainrule.distributed.launch:run",
 }
 
 MISSING_CLICK = ("chainrule's command line needs the 'click' package, which is not installed.\n"

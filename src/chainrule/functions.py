@@ -9,6 +9,7 @@ import numpy as np
 from .ops import elementwise
 from .ops.shape import Cat, Pad, Stack
 from .ops.base import normalize_dim
+from ._out import check_out_grad as _check_out_grad, write_out as _write_out
 from .tensor import Tensor, _bool_arg, _raw
 from .autograd.tensor_base import make_tensor
 
@@ -23,8 +24,10 @@ def _as_tensor(x):
 def _method_wrapper(name):
     method = getattr(Tensor, name)
 
-    def fn(input, *args, **kwargs):
-        return method(_as_tensor(input), *args, **kwargs)
+    def fn(input, *args, out=None, **kwargs):
+        if out is None:
+            return method(_as_tensor(input), *args, **kwargs)
+        return _into_out(name, out, method, _as_tensor(input), *args, **kwargs)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"``cr.{name}(input, ...)`` is ``input.{name}(...)``.\n\n{method.__doc__ or ''}"
@@ -43,13 +46,41 @@ matmul mm bmm dot mv outer eq ne lt le gt ge greater less equal allclose isnan i
 logical_not logical_and logical_or numel clone detach
 """.split()
 
+_METHODS += """
+sinh cosh asinh acosh atanh arcsinh arccosh arctanh tril triu
+""".split()
+
 # These shadow builtins (any, all, sum, max, abs, ...) in this module: use builtins.any here.
 for _name in _METHODS:
     globals()[_name] = _method_wrapper(_name)
 
 
-def cat(tensors, dim=0):
+# The matrix products write only into an ``out`` of the result's own dtype (PyTorch's rule).
+_EXACT_OUT_DTYPE = {"matmul", "mm", "bmm", "mv", "dot"}
+
+
+def _into_out(name, out, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` written into ``out`` (a tensor, or a tuple for several results),
+    as PyTorch's ``out=``: not recorded, so no input may require grad."""
+    _check_out_grad(name, out if isinstance(out, Tensor) else out[0], *args,
+                   *[v for v in kwargs.values() if isinstance(v, Tensor)])
+    result = fn(*args, **kwargs)
+    if name in _EXACT_OUT_DTYPE and out.array.dtype != result.array.dtype:
+        raise RuntimeError(f"{name}(): expected out tensor to have dtype {result.dtype.name}, but "
+                           f"got {out.dtype.name} instead")
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{name}(): out must be a tuple of {len(result)} tensors")
+        written = [_write_out(name, o, r) for o, r in zip(out, result)]
+        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    return _write_out(name, out, result)
+
+
+def cat(tensors, dim=0, *, out=None, axis=None):
     """Join tensors along an existing dimension; all other dimensions must match."""
+    dim = dim if axis is None else axis
+    if out is not None:
+        return _into_out("cat", out, cat, tensors, dim)
     tensors = [_as_tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of tensors")
@@ -69,8 +100,11 @@ def cat(tensors, dim=0):
 concat = concatenate = cat
 
 
-def stack(tensors, dim=0):
+def stack(tensors, dim=0, *, out=None, axis=None):
     """Join tensors of equal shape along a new dimension."""
+    dim = dim if axis is None else axis
+    if out is not None:
+        return _into_out("stack", out, stack, tensors, dim)
     tensors = [_as_tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("stack: expected a non-empty list of tensors")
@@ -161,3 +195,31 @@ def einsum(equation, *operands):
 # tensor methods that scripts also call as cr.name(input, ...)
 for _name in ("narrow", "diag", "unique"):
     globals()[_name] = _method_wrapper(_name)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: with ``indexing="ij"`` output k varies along
+    dimension k; with ``"xy"`` the first two dimensions swap (NumPy's and MATLAB's default).
+    Each output is an expanded view of its input, so gradients flow back to it."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    tensors = [_as_tensor(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("meshgrid: expects a non-empty list of tensors")
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expected 0-D or 1-D tensors, got shape {tuple(t.shape)}")
+    if indexing == "xy" and len(tensors) >= 2:
+        tensors[0], tensors[1] = tensors[1], tensors[0]
+    flat = [t.reshape(-1) for t in tensors]
+    shape = tuple(t.shape[0] for t in flat)
+    grids = []
+    for k, t in enumerate(flat):
+        view = [1] * len(flat)
+        view[k] = shape[k]
+        grids.append(t.reshape(view).broadcast_to(shape))
+    if indexing == "xy" and len(grids) >= 2:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)

@@ -44,3 +44,20 @@ def describe_index(index):
         else:
             parts.append(repr(i))
     return "[" + ", ".join(parts) + "]"
+
+
+def split_integer_selects(index):
+    """PyTorch applies plain integers in an index before any tensor index (as selects), so
+    ``x[0, ::2, t, -2]`` keeps the tensor's dimension where it stands; NumPy counts integers as
+    advanced indices and would move it to the front. For an index holding both, returns the two
+    NumPy indices that give PyTorch's result applied one after the other, else None."""
+    ints = [isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index]
+    arrays = [isinstance(i, np.ndarray) for i in index]
+    if not any(ints) or not any(arrays):
+        return None
+    if any(a and (i.dtype.kind == "b" and i.ndim != 1) for a, i in zip(arrays, index)):
+        return None  # a mask spanning several dimensions: keep NumPy's reading
+    first = tuple(slice(None) if a else i for a, i in zip(arrays, index))
+    second = tuple(i if a else (Ellipsis if i is Ellipsis else slice(None))
+                   for i, a, n in zip(index, arrays, ints) if not n)
+    return first, second

@@ -12,13 +12,16 @@ import numpy as np
 from . import _dtype
 from ._format import format_tensor
 from .autograd.engine import accumulate_grads, root_gradients, run_backward
+from .autograd.engine import POST_ACCUMULATE_HOOKS
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
-from .device import CPU, device
-from .index_parsing import describe_index, normalise_index
+from .device import CPU, check_available, device
+from .index_parsing import describe_index, normalise_index, split_integer_selects
 from .ops import activation, elementwise, indexing, linalg, reduction
+from .ops import inplace as inplace_ops
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
                         Transpose, Unbind, Unflatten, Unsqueeze, View)
+from .ops.shape import Triangle
 from .ops.base import normalize_dim, normalize_dims, promote
 from .random import rng
 from .size import Size
@@ -117,7 +120,7 @@ class Tensor(TensorBase):
         return self.array.itemsize
 
     def is_floating_point(self):
-        return self.array.dtype.kind == "f"
+        return _dtype.is_float_np(self.array.dtype)
 
     def numel(self):
         return self.array.size
@@ -152,7 +155,7 @@ class Tensor(TensorBase):
             return self.array.astype(dtype)
         return self.array.copy() if copy else self.array
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
 
     def contiguous(self):
@@ -194,7 +197,7 @@ class Tensor(TensorBase):
         return elementwise.Copy.apply(self)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.array.dtype.kind != "f":
+        if requires_grad and not _dtype.is_float_np(self.array.dtype):
             raise RuntimeError(f"only tensors of floating point dtype can require gradients, got "
                                f"{self.dtype}")
         if not requires_grad and self.grad_fn is not None:
@@ -227,6 +230,22 @@ class Tensor(TensorBase):
             self._watch()
         return _HookHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf after backward accumulated its gradient into
+        ``.grad`` (as soon as its last use in the graph is done). Returns a handle with
+        ``remove()``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        hooks = getattr(self, "_post_accumulate_hooks", None)
+        if hooks is None:
+            hooks = self._post_accumulate_hooks = []
+        hooks.append(hook)
+        POST_ACCUMULATE_HOOKS[0] += 1
+        return _HookHandle(hooks, hook)
+
     def _watch(self):
         node = self.grad_fn
         watch = node.__dict__.get("_watch")
@@ -235,24 +254,42 @@ class Tensor(TensorBase):
         watch[self._output_nr] = self
 
     # -- conversion --------------------------------------------------------------------------
-    def to(self, *args, dtype=None, **kwargs):
-        for a in args:
-            if isinstance(a, (_dtype.dtype, type)) or (isinstance(a, np.dtype)):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, device)):
-                device(a)
-        if "device" in kwargs and kwargs["device"] is not None:
-            device(kwargs["device"])
-        if dtype is None:
-            return self
-        nd = _dtype.to_numpy_dtype(dtype)
-        if nd == self.array.dtype:
-            return self
-        if self.requires_grad and nd.kind != "f":
+    def to(self, *args, **kwargs):
+        """PyTorch's three forms: ``to(device=None, dtype=None, non_blocking=False, copy=False)``,
+        ``to(dtype, non_blocking=False, copy=False)`` and ``to(other, non_blocking=False,
+        copy=False)`` (other's dtype and device). Returns ``self`` when nothing changes, unless
+        ``copy=True``; a dtype change is an op in the graph."""
+        dev, dtype, copy = _parse_to(args, kwargs, "to")
+        if dev is not None:
+            check_available(dev, "to")
+        nd = None if dtype is None else _dtype.to_numpy_dtype(dtype)
+        if nd is None or nd == self.array.dtype:
+            return elementwise.Copy.apply(self) if copy else self
+        if self.requires_grad and not _dtype.is_float_np(nd):
             return make_tensor(self.array.astype(nd))
         return elementwise.Cast.apply(self, nd)
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """A copy on the GPU: raises here, where chainrule has no CUDA backend (as PyTorch's CPU
+        build does)."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        check_available(device or "cuda", "cuda")
+        return self
+
+    def get_device(self):
+        """The device index; -1 for the CPU, as PyTorch."""
+        return -1
+
+    def is_pinned(self, device=None):
+        return False
+
+    def pin_memory(self, device=None):
+        raise RuntimeError("pin_memory: Cannot access accelerator device when none is available "
+                           "(pinned memory speeds host-to-GPU copies; chainrule has no GPU here)")
+
+    def bfloat16(self):
+        return self.to(_dtype.bfloat16)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -388,27 +425,19 @@ class Tensor(TensorBase):
     def __rmod__(self, other):
         return elementwise.Remainder.apply(other, self)
 
-    # Augmented assignment is in place when nothing needs the old value for backward, and
-    # otherwise rebinds to a new tensor, so ``total_loss += loss`` works inside a training loop.
+    # Augmented assignment is in place, as in PyTorch: on a tensor in a graph (or with an operand
+    # that requires grad) it records the op, the tensor taking the new node (``_record_inplace``).
     def __iadd__(self, other):
-        return self._augmented(elementwise.Add, np.add, other)
+        return self.add_(other)
 
     def __isub__(self, other):
-        return self._augmented(elementwise.Sub, np.subtract, other)
+        return self.sub_(other)
 
     def __imul__(self, other):
-        return self._augmented(elementwise.Mul, np.multiply, other)
+        return self.mul_(other)
 
     def __itruediv__(self, other):
-        return self._augmented(elementwise.Div, np.true_divide, other)
-
-    def _augmented(self, op, ufunc, other):
-        if _grad_state.enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            return op.apply(self, other)
-        self._inplace_check(ufunc.__name__)
-        np.copyto(self.array, ufunc(self.array, _raw(other)), casting="same_kind")
-        increment_version(self)
-        return self
+        return self.div_(other)
 
     # -- comparisons (not differentiable) -----------------------------------------------------
     def __eq__(self, other):
@@ -575,12 +604,7 @@ class Tensor(TensorBase):
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            out = self
-            if min is not None:
-                out = elementwise.Maximum.apply(out, min)
-            if max is not None:
-                out = elementwise.Minimum.apply(out, max)
-            return out
+            return elementwise.ClampTensor.apply(self, min, max)
         return elementwise.Clamp.apply(self, min, max)
 
     clip = clamp
@@ -633,14 +657,14 @@ class Tensor(TensorBase):
         if isinstance(dim, Tensor):
             return elementwise.Maximum.apply(self, dim)
         if dim is None:
-            return reduction.Amax.apply(self, normalize_dims(None, self.ndim, "max"), False)
+            return reduction.MaxAll.apply(self, normalize_dims(None, self.ndim, "max"), False)
         return values_indices(*reduction.MaxDim.apply(self, normalize_dim(dim, self.ndim, "max"), keepdim))
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
             return elementwise.Minimum.apply(self, dim)
         if dim is None:
-            return reduction.Amin.apply(self, normalize_dims(None, self.ndim, "min"), False)
+            return reduction.MinAll.apply(self, normalize_dims(None, self.ndim, "min"), False)
         return values_indices(*reduction.MinDim.apply(self, normalize_dim(dim, self.ndim, "min"), keepdim))
 
     def amax(self, dim=(), keepdim=False):
@@ -870,6 +894,9 @@ class Tensor(TensorBase):
     # -- indexing ----------------------------------------------------------------------------
     def __getitem__(self, index):
         index = normalise_index(index)
+        steps = split_integer_selects(index)
+        if steps is not None:
+            return self[steps[0]][steps[1]]
         try:
             return indexing.GetItem.apply(self, index)
         except IndexError as e:
@@ -877,12 +904,15 @@ class Tensor(TensorBase):
                              f"{tuple(self.shape)}: {e}") from None
 
     def __setitem__(self, index, value):
-        if isinstance(value, Tensor) and value.requires_grad and _grad_state.enabled:
-            raise RuntimeError("x[index] = value with a value that requires grad would need an "
-                               "in-place graph edit; build the tensor with cat/stack/where or "
-                               "masked_fill instead")
+        index = normalise_index(index)
+        if self._records_inplace(value):
+            if not isinstance(value, Tensor):
+                value = make_tensor(np.asarray(value, dtype=self.array.dtype))
+            self._record_inplace("__setitem__", lambda before: inplace_ops.SetItem.apply(
+                before, self._or_before(value, before), index))
+            return
         self._inplace_check("__setitem__")
-        self.array[normalise_index(index)] = _raw(value)
+        self.array[index] = _raw(value)
         increment_version(self)
 
     def masked_fill(self, mask, value):
@@ -936,18 +966,69 @@ class Tensor(TensorBase):
     def outer(self, other):
         return self.reshape(-1, 1) * other.reshape(1, -1)
 
-    # -- in place (outside the graph) --------------------------------------------------------
+    # -- in place ----------------------------------------------------------------------------
+    # As in PyTorch: on a tensor that is part of a graph, or with an operand that requires grad,
+    # an in-place op is recorded. The tensor keeps its identity and takes the op's node as its
+    # grad_fn; the node's input is the tensor as it was (its old node and values). Its version
+    # counter advances, so a node that used the old tensor refuses to backward through it.
+    # Otherwise (no graph, or under no_grad) the op writes into the tensor's memory.
     def _inplace_check(self, op):
-        if self.requires_grad:
-            if self.grad_fn is not None:
+        if self.requires_grad and _grad_state.enabled:
+            if self.grad_fn is None:
                 raise RuntimeError(
-                    f"{op}: in-place operation on a tensor that is part of the autograd graph "
-                    f"(made by {self.grad_fn.node_name()}); backward still needs its value. Use the "
-                    f"out-of-place form (e.g. x = x.add(y)) or detach() first")
-            if _grad_state.enabled:
-                raise RuntimeError(
-                    f"{op}: a leaf tensor that requires grad is being used in an in-place "
-                    f"operation; wrap the update in `with chainrule.no_grad():`")
+                    f"a leaf Variable that requires grad is being used in an in-place operation. "
+                    f"({op}: wrap the update in `with chainrule.no_grad():`)")
+            raise RuntimeError(
+                f"{op}: in-place operation on a tensor that is part of the autograd graph "
+                f"(made by {self.grad_fn.node_name()}) has no recorded form; use the "
+                f"out-of-place form or detach() first")
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                f"{op}: in-place operation under no_grad on a tensor that is part of the "
+                f"autograd graph (made by {self.grad_fn.node_name()}); backward still needs its "
+                f"value. Use the out-of-place form (e.g. x = x.add(y)) or detach() first")
+
+    def _records_inplace(self, *operands):
+        """Whether an in-place op with these operands goes into the graph."""
+        if not _grad_state.enabled:
+            return False
+        return self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad
+                                         for o in operands)
+
+    def _or_before(self, operand, before):
+        """``operand``, or the tensor as it was when the operand is this tensor (``x.mul_(x)``)."""
+        return before if operand is self else operand
+
+    def _record_inplace(self, op, compute, node_name=None):
+        """Run ``compute(before)``, the op out of place on this tensor as it was, and make this
+        tensor its result: new values, the new node as grad_fn, the version advanced. The values
+        go into a new array, so the old node's saved arrays stay as they were."""
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
+                               f"operation. ({op}: wrap the update in `with chainrule.no_grad():`)")
+        before = make_tensor(self.array)
+        before.requires_grad, before.grad_fn = self.requires_grad, self.grad_fn
+        before._output_nr = self._output_nr
+        out = compute(before)
+        if out.grad_fn is not None and _consumes(out.grad_fn, self, before):
+            raise RuntimeError(
+                f"{op}: an operand of this in-place op was computed from the tensor it modifies "
+                f"(as in x[i] += x[j] on a tensor in the graph), which chainrule cannot record; "
+                f"write it out of place (x = x + ...) or apply it to a clone()")
+        arr = out.array
+        if arr.dtype != self.array.dtype:
+            if not np.can_cast(arr.dtype, self.array.dtype, casting="same_kind"):
+                raise RuntimeError(f"{op}: result type {_dtype.from_numpy_dtype(arr.dtype)} can't be "
+                                   f"cast to the desired output type "
+                                   f"{_dtype.from_numpy_dtype(self.array.dtype)}")
+            arr = arr.astype(self.array.dtype)
+        self.array = arr
+        self.requires_grad, self.grad_fn, self._output_nr = (
+            out.requires_grad, out.grad_fn, out._output_nr)
+        if node_name is not None and out.grad_fn is not None:
+            out.grad_fn.__dict__["_node_name"] = node_name
+        increment_version(self)
+        return self
 
     def _inplace(self, op, result):
         self._inplace_check(op)
@@ -955,61 +1036,95 @@ class Tensor(TensorBase):
         increment_version(self)
         return self
 
+    def _inplace_or_record(self, op, compute, result, *operands, node_name=None):
+        """The in-place op ``op``: recorded through ``compute`` when it goes into the graph,
+        else ``result()`` (an array) written into this tensor."""
+        if self._records_inplace(*operands):
+            return self._record_inplace(op, compute, node_name)
+        return self._inplace(op, result())
+
     def add_(self, other, alpha=1):
         o = _raw(other)
-        return self._inplace("add_", self.array + (o if alpha == 1 else o * alpha))
+        return self._inplace_or_record(
+            "add_", lambda b: b.add(self._or_before(other, b), alpha=alpha),
+            lambda: self.array + (o if alpha == 1 else o * alpha), other)
 
     def sub_(self, other, alpha=1):
         o = _raw(other)
-        return self._inplace("sub_", self.array - (o if alpha == 1 else o * alpha))
+        return self._inplace_or_record(
+            "sub_", lambda b: b.sub(self._or_before(other, b), alpha=alpha),
+            lambda: self.array - (o if alpha == 1 else o * alpha), other)
 
     def mul_(self, other):
-        return self._inplace("mul_", self.array * _raw(other))
+        return self._inplace_or_record("mul_", lambda b: b * self._or_before(other, b),
+                                       lambda: self.array * _raw(other), other)
 
     def div_(self, other):
-        return self._inplace("div_", self.array / _raw(other))
+        return self._inplace_or_record("div_", lambda b: b / self._or_before(other, b),
+                                       lambda: self.array / _raw(other), other)
 
     def pow_(self, other):
-        return self._inplace("pow_", self.array ** _raw(other))
+        return self._inplace_or_record("pow_", lambda b: b ** self._or_before(other, b),
+                                       lambda: self.array ** _raw(other), other)
 
     def neg_(self):
-        return self._inplace("neg_", -self.array)
+        return self._inplace_or_record("neg_", lambda b: -b, lambda: -self.array)
 
     def abs_(self):
-        return self._inplace("abs_", np.abs(self.array))
+        return self._inplace_or_record("abs_", lambda b: b.abs(), lambda: np.abs(self.array))
 
     def sqrt_(self):
-        return self._inplace("sqrt_", np.sqrt(self.array))
+        return self._inplace_or_record("sqrt_", lambda b: b.sqrt(), lambda: np.sqrt(self.array))
 
     def exp_(self):
-        return self._inplace("exp_", np.exp(self.array))
+        return self._inplace_or_record("exp_", lambda b: b.exp(), lambda: np.exp(self.array))
+
+    def relu_(self):
+        return self._inplace_or_record("relu_", lambda b: b.relu(),
+                                       lambda: np.maximum(self.array, 0))
+
+    def sigmoid_(self):
+        return self._inplace_or_record("sigmoid_", lambda b: b.sigmoid(),
+                                       lambda: 1 / (1 + np.exp(-self.array)))
+
+    def tanh_(self):
+        return self._inplace_or_record("tanh_", lambda b: b.tanh(), lambda: np.tanh(self.array))
 
     def zero_(self):
-        return self._inplace("zero_", 0)
+        return self._inplace_or_record("zero_", lambda b: inplace_ops.Fill.apply(b, 0, True),
+                                       lambda: 0)
 
     def fill_(self, value):
-        return self._inplace("fill_", _raw(value))
+        return self._inplace_or_record(
+            "fill_", lambda b: inplace_ops.Fill.apply(b, self._or_before(value, b), False),
+            lambda: _raw(value), value)
 
-    def copy_(self, src):
+    def copy_(self, src, non_blocking=False):
         s = _raw(src)
         try:
             np.broadcast_to(s, self.array.shape)
         except ValueError:
             raise RuntimeError(f"copy_: source of shape {np.shape(s)} does not broadcast to "
                                f"{tuple(self.shape)}") from None
+        if self._records_inplace(src):
+            return self._record_inplace("copy_", lambda b: inplace_ops.CopyFrom.apply(
+                b, self._or_before(src, b)))
         self._inplace_check("copy_")
         np.copyto(self.array, s, casting="unsafe")
         increment_version(self)
         return self
 
     def clamp_(self, min=None, max=None):
-        return self._inplace("clamp_", np.clip(self.array, _raw(min), _raw(max)))
+        return self._inplace_or_record("clamp_", lambda b: b.clamp(min, max),
+                                       lambda: np.clip(self.array, _raw(min), _raw(max)), min, max)
 
     clip_ = clamp_
 
     def masked_fill_(self, mask, value):
-        return self._inplace("masked_fill_", np.where(_bool_arg(mask, "masked_fill_"),
-                                                       _raw(value), self.array))
+        m = _bool_arg(mask, "masked_fill_")
+        return self._inplace_or_record(
+            "masked_fill_", lambda b: b.masked_fill(mask, self._or_before(value, b)),
+            lambda: np.where(m, _raw(value), self.array), value)
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         return self._inplace("uniform_", rng(generator).uniform(a, b, self.array.shape))
@@ -1085,6 +1200,155 @@ class Tensor(TensorBase):
         return out[0] if len(out) == 1 else tuple(out)
 
 
+    # -- hyperbolic functions and triangles -----------------------------------------------------
+    def sinh(self):
+        return elementwise.Sinh.apply(self)
+
+    def cosh(self):
+        return elementwise.Cosh.apply(self)
+
+    def asinh(self):
+        return elementwise.Asinh.apply(self)
+
+    def acosh(self):
+        return elementwise.Acosh.apply(self)
+
+    def atanh(self):
+        return elementwise.Atanh.apply(self)
+
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    def tril(self, diagonal=0):
+        """The lower triangle of the last two dimensions (elements j - i <= diagonal), others 0."""
+        return Triangle.apply(self._matrix_arg("tril"), int(diagonal), False)
+
+    def triu(self, diagonal=0):
+        """The upper triangle of the last two dimensions (elements j - i >= diagonal), others 0."""
+        return Triangle.apply(self._matrix_arg("triu"), int(diagonal), True)
+
+    def tril_(self, diagonal=0):
+        return self._inplace("tril_", self.tril(diagonal).array)
+
+    def triu_(self, diagonal=0):
+        return self._inplace("triu_", self.triu(diagonal).array)
+
+    # -- new tensors like this one (its dtype unless told) -------------------------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
+                   pin_memory=False):
+        arr = np.array(_raw(data), dtype=_dtype.to_numpy_dtype(dtype) or self.array.dtype)
+        return self._new_made("new_tensor", arr, device, requires_grad, pin_memory)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+        arr = np.zeros(_shape_args(size, "new_zeros"), self._new_dtype(dtype))
+        return self._new_made("new_zeros", arr, device, requires_grad, pin_memory)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                 pin_memory=False):
+        arr = np.ones(_shape_args(size, "new_ones"), self._new_dtype(dtype))
+        return self._new_made("new_ones", arr, device, requires_grad, pin_memory)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
+        arr = np.empty(_shape_args(size, "new_empty"), self._new_dtype(dtype))
+        return self._new_made("new_empty", arr, device, requires_grad, pin_memory)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False):
+        arr = np.full(_shape_args((size,), "new_full"), _raw(fill_value), self._new_dtype(dtype))
+        return self._new_made("new_full", arr, device, requires_grad, pin_memory)
+
+    def _new_dtype(self, dtype):
+        return _dtype.to_numpy_dtype(dtype) or self.array.dtype
+
+    def _new_made(self, op, arr, device, requires_grad, pin_memory):
+        check_available(device, op)
+        if pin_memory:
+            raise RuntimeError(f"{op}: pin_memory=True requires a CUDA or other accelerator "
+                               f"backend; no pinned memory allocator is available on this system")
+        t = make_tensor(arr)
+        return t.requires_grad_(True) if requires_grad else t
+
+    def _matrix_arg(self, op):
+        if self.ndim < 2:
+            raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
+                               f"{tuple(self.shape)}")
+        return self
+
+
+def _parse_to(args, kwargs, op):
+    """``(device, dtype, copy)`` from ``Tensor.to``'s or ``Module.to``'s arguments."""
+    kwargs = dict(kwargs)
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{op}() got unexpected keyword arguments {sorted(kwargs)}")
+    args = list(args)
+    flags = []
+    if args and isinstance(args[0], Tensor):
+        other = args.pop(0)
+        dtype, dev = other.dtype, other.device
+    elif args and (isinstance(args[0], (str, device)) or (
+            isinstance(args[0], int) and not isinstance(args[0], bool))):
+        dev = args.pop(0)
+        if args and _is_dtype(args[0]):
+            dtype = args.pop(0)
+    elif args and _is_dtype(args[0]):
+        dtype = args.pop(0)
+    flags = args
+    if len(flags) > 2 or not all(isinstance(f, bool) for f in flags):
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
+                        f"{tuple(type(a).__name__ for a in args)}; expected "
+                        f"(device=None, dtype=None, non_blocking=False, copy=False), "
+                        f"(dtype, non_blocking=False, copy=False) or "
+                        f"(Tensor tensor, non_blocking=False, copy=False)")
+    if len(flags) == 2:
+        copy = flags[1]
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        dev = device(dev)   # a bare index: an accelerator device, which raises here
+    return dev, dtype, bool(copy)
+
+
+def _is_dtype(x):
+    return isinstance(x, (_dtype.dtype, np.dtype)) or x in (float, int, bool)
+
+
+def _accept_numpy_names(method):
+    """PyTorch accepts NumPy's ``axis=`` for ``dim=`` and ``keepdims=`` for ``keepdim=``."""
+    def with_numpy_names(self, *args, **kwargs):
+        if kwargs:
+            kwargs = numpy_keywords(kwargs, method.__name__)
+        return method(self, *args, **kwargs)
+
+    with_numpy_names.__name__ = with_numpy_names.__qualname__ = method.__name__
+    with_numpy_names.__doc__ = method.__doc__
+    with_numpy_names.__wrapped__ = method
+    return with_numpy_names
+
+
+def numpy_keywords(kwargs, op):
+    """``kwargs`` with ``axis`` renamed ``dim`` and ``keepdims`` renamed ``keepdim``."""
+    if "axis" not in kwargs and "keepdims" not in kwargs:
+        return kwargs
+    kwargs = dict(kwargs)
+    for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
+        if numpy_name in kwargs:
+            if torch_name in kwargs:
+                raise TypeError(f"{op}(): got both {torch_name}= and its alias {numpy_name}=")
+            kwargs[torch_name] = kwargs.pop(numpy_name)
+    return kwargs
+
+
+for _name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "logsumexp", "prod",
+              "norm", "cumsum", "softmax", "log_softmax", "argmax", "argmin", "all", "any",
+              "count_nonzero", "topk", "sort", "argsort", "squeeze", "unsqueeze", "split",
+              "chunk", "unbind", "index_select", "gather", "size"):
+    setattr(Tensor, _name, _accept_numpy_names(getattr(Tensor, _name)))
+
+
 class _HookHandle:
     def __init__(self, hooks, hook):
         self._hooks, self._hook = hooks, hook
@@ -1096,6 +1360,25 @@ class _HookHandle:
 
 def _raw(x):
     return x.array if isinstance(x, Tensor) else x
+
+
+def _consumes(node, tensor, before):
+    """Whether the graph behind ``node`` (down to ``before``'s node, which is older than every
+    use of ``tensor``) has a node that took ``tensor`` itself as an input: after an in-place
+    op that node would route its gradient into the op's own node, a cycle."""
+    stop = before.grad_fn
+    stack, seen = [node], {id(node), id(stop)}
+    while stack:
+        for t in stack.pop().inputs or ():
+            if t is None:
+                continue
+            if t is tensor:
+                return True
+            fn = t.grad_fn
+            if fn is not None and id(fn) not in seen:
+                seen.add(id(fn))
+                stack.append(fn)
+    return False
 
 
 def _nondiff(fn, a, b):

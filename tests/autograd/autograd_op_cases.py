@@ -359,6 +359,20 @@ def _cases():
         [((2, 2, 3),)])
     add("interpolate_nearest_size", lambda m, x: nnf(m).interpolate(x, size=(3, 5)),
         [((1, 2, 2, 3),)])
+    add("adaptive_max_pool2d", lambda m, x: nnf(m).adaptive_max_pool2d(x, (3, 2)),
+        [((1, 2, 5, 5),)], domain="distinct")
+    add("adaptive_max_pool1d", lambda m, x: nnf(m).adaptive_max_pool1d(x, 4), [((2, 2, 7),)],
+        domain="distinct")
+    for mode, shape in (("linear", (1, 2, 4)), ("bilinear", (1, 2, 3, 4)),
+                        ("bicubic", (1, 1, 3, 4)), ("trilinear", (1, 1, 2, 3, 2))):
+        for corners in (False, True):
+            add(f"interpolate_{mode}_{'aligned' if corners else 'area'}",
+                lambda m, x, mode=mode, corners=corners: nnf(m).interpolate(
+                    x, scale_factor=1.5, mode=mode, align_corners=corners), [(shape,)])
+    add("interpolate_nearest_exact", lambda m, x: nnf(m).interpolate(
+        x, size=(5, 2), mode="nearest-exact"), [((1, 2, 3, 4),)])
+    add("interpolate_area", lambda m, x: nnf(m).interpolate(x, size=(2, 3), mode="area"),
+        [((1, 2, 5, 7),)])
     # -- fast paths beside their reference twins: ReLU, Linear, normalisation, embedding,
     #    attention, sum / mean past expand_to's view threshold ---------------------------------
     add("relu_large_contiguous", lambda m, x: x.repeat(100, 1).relu().sum(0),
@@ -378,6 +392,12 @@ def _cases():
         [((3, 4), (4,))])
     add("layer_norm_no_affine", lambda m, x: m.nn.functional.layer_norm(x, (4,), eps=1e-3),
         [((3, 4),), ((4,),)])
+    add("group_norm", lambda m, x, w, b: m.nn.functional.group_norm(x, 2, w, b),
+        [((2, 4, 3), (4,), (4,)), ((2, 6, 2, 2), (6,), (6,))])
+    add("group_norm_no_affine", lambda m, x: m.nn.functional.group_norm(x, 3, eps=1e-3),
+        [((2, 6, 2),)])
+    add("instance_norm", lambda m, x, w, b: m.nn.functional.instance_norm(x, weight=w, bias=b),
+        [((2, 3, 4), (3,), (3,)), ((2, 2, 3, 2), (2,), (2,))])
     add("batch_norm_train", lambda m, x, w, b: m.nn.functional.batch_norm(
         x, None, None, w, b, training=True), [((4, 3), (3,), (3,)), ((2, 3, 4), (3,), (3,))])
     add("batch_norm_train_running_stats", lambda m, x, w, b: m.nn.functional.batch_norm(
@@ -414,10 +434,10 @@ def _cases():
                                 ((2, 3, 4), (2, 5, 4), (2, 5, 2), (2, 3, 5))])
     add("sdpa_causal", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
         q, k, v, is_causal=True), [((2, 4, 3), (2, 4, 3), (2, 4, 2))])
-    # A query whose keys are all masked attends to nothing here (0); PyTorch gives NaN.
+    # A query whose keys are all masked attends to nothing: 0, as PyTorch 2.13's SDPA gives.
     add("sdpa_fully_masked_row", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
         q, k, v, attn_mask=m.tensor([[True, False, True], [False, False, False]])),
-        [((2, 2, 4), (2, 3, 4), (2, 3, 2))], torch=False)
+        [((2, 2, 4), (2, 3, 4), (2, 3, 2))])
     # -- recurrent layers and cells, cross-entropy, MSE (twins in ops/recurrent.py, ops/loss.py) --
     # No functional API runs an LSTM layer in both libraries, so these helpers apply chainrule's
     # op directly and PyTorch's own kernel (torch._VF, which its nn.LSTM runs) for the same maths;
@@ -487,6 +507,9 @@ def _cases():
         [((N, E), (N, H), (N, H), (4 * H, E), (4 * H, H), (4 * H,), (4 * H,))])
     add("lstm_cell_no_bias", lambda m, x, h, c, wi, wh: cell(m, "LSTM", x, h, wi, wh, c=c),
         [((N, E), (N, H), (N, H), (4 * H, E), (4 * H, H))])
+    # LSTM's proj_size: h narrower (N, P) than c (N, H); PyTorch's cell kernel has no such form
+    add("lstm_cell_projected_state", lambda m, x, h, c, wi, wh: cell(m, "LSTM", x, h, wi, wh, c=c),
+        [((N, E), (N, 1), (N, H), (4 * H, E), (4 * H, 1))], torch=False)
     for kind, G in [("GRU", 3), ("tanh", 1), ("relu", 1)]:
         add(f"{kind.lower()}_cell", (lambda k: lambda m, x, h, wi, wh, bi, bh: cell(
             m, k, x, h, wi, wh, bi, bh))(kind),

@@ -350,9 +350,9 @@ def test_custom_function_needs_input_grad():
 def test_detect_anomaly_names_the_forward_op():
     x = f64(1.0, 0.0)
     with cr.autograd.detect_anomaly():
-        with pytest.raises(RuntimeError, match="LogBackward forward produced Inf"):
+        with pytest.raises(RuntimeError, match="LogBackward0 forward produced Inf"):
             x.log()
-        with pytest.raises(RuntimeError, match="DivBackward forward produced NaN"):
+        with pytest.raises(RuntimeError, match="DivBackward0 forward produced NaN"):
             x / x
     assert not cr.autograd.is_anomaly_enabled()
     x.log()  # outside anomaly mode infinities pass silently, as in PyTorch
@@ -362,7 +362,7 @@ def test_detect_anomaly_names_the_backward_op():
     x = f64(0.0, 4.0)
     with cr.autograd.detect_anomaly():
         y = (x.sqrt() * 0).sum()      # finite forward; d sqrt / dx at 0 is 0 * inf = NaN
-        with pytest.raises(RuntimeError, match="SqrtBackward backward produced NaN"):
+        with pytest.raises(RuntimeError, match="SqrtBackward0 backward produced NaN"):
             y.backward()
 
 
@@ -371,7 +371,7 @@ def test_detect_anomaly_as_decorator():
     def f(t):
         return t.log()
 
-    with pytest.raises(RuntimeError, match="LogBackward"):
+    with pytest.raises(RuntimeError, match="LogBackward0"):
         f(f64(-1.0))
 
 
@@ -402,17 +402,9 @@ def test_in_place_ops_outside_the_graph():
                                 lambda t: t.clamp_(0, 1), lambda t: t.__setitem__(0, 5.0)])
 def test_in_place_on_leaf_requiring_grad_raises(op):
     w = cr.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="leaf tensor that requires grad.*no_grad"):
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in "
+                                           "an in-place operation.*no_grad"):
         op(w)
-
-
-def test_in_place_on_a_graph_tensor_raises_naming_its_op():
-    w = cr.tensor([1.0, 2.0], requires_grad=True)
-    h = w.exp()
-    with pytest.raises(RuntimeError, match="ExpBackward"):
-        h.mul_(2)
-    with pytest.raises(RuntimeError, match="in-place"):
-        h[0] = 1.0
 
 
 def test_saved_tensor_modified_under_no_grad_is_detected_at_backward():
@@ -420,17 +412,18 @@ def test_saved_tensor_modified_under_no_grad_is_detected_at_backward():
     loss = (w * w).sum()
     with cr.no_grad():
         w.add_(1.0)
-    with pytest.raises(RuntimeError, match="modified by an in-place operation.*version 0 -> 1"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*is at version 1; "
+                                           "expected version 0"):
         loss.backward()
 
 
 def test_saved_constant_modified_in_place_is_detected_at_backward():
-    """The constant does not require grad, but MulBackward needs its value for w's gradient."""
+    """The constant does not require grad, but MulBackward0 needs its value for w's gradient."""
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     c = cr.tensor([3.0, 4.0])
     loss = (w * c).sum()
     c[0] = 100.0
-    with pytest.raises(RuntimeError, match="MulBackward.*modified by an in-place operation"):
+    with pytest.raises(RuntimeError, match="modified by an inplace operation.*MulBackward0"):
         loss.backward()
 
 
@@ -529,8 +522,8 @@ def test_dtype_errors():
 def test_repr_like_pytorch():
     assert repr(cr.tensor([1.0, 2.0], requires_grad=True)) == "tensor([1., 2.], requires_grad=True)"
     x = cr.tensor([1.0, 2.0], requires_grad=True)
-    assert repr(x * 2) == "tensor([2., 4.], grad_fn=<MulBackward>)"
-    assert repr((x * 2).sum()) == "tensor(6., grad_fn=<SumBackward>)"
+    assert repr(x * 2) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
+    assert repr((x * 2).sum()) == "tensor(6., grad_fn=<SumBackward0>)"
     assert repr(cr.tensor([1.0, 2.0], dtype=cr.float64)) == "tensor([1., 2.], dtype=chainrule.float64)"
     assert repr(cr.tensor([1, 2])) == "tensor([1, 2])"
     assert repr(cr.tensor([1, 2], dtype=cr.int32)) == "tensor([1, 2], dtype=chainrule.int32)"
@@ -543,7 +536,7 @@ def test_repr_like_pytorch():
     assert repr(cr.tensor([[1, -20], [300, 4]])) == "tensor([[  1, -20],\n        [300,   4]])"
     assert repr(cr.tensor([float("nan"), 1.5, float("inf")])) == "tensor([   nan, 1.5000,    inf])"
     assert repr(cr.tensor([1e-5, 1.0])) == "tensor([1.0000e-05, 1.0000e+00])"
-    assert repr(x.grad_fn if x.grad_fn else (x * 1).grad_fn).startswith("<MulBackward")
+    assert repr(x.grad_fn if x.grad_fn else (x * 1).grad_fn).startswith("<MulBackward0")
     assert repr(cr.ones(2).shape) == "chainrule.Size([2])"
 
 
@@ -620,13 +613,13 @@ def test_manual_seed_reproduces_rand_randn_randint():
 
 
 @pytest.mark.parametrize("make, name", [
-    (lambda x: x.relu(), "ReluBackward"),
-    (lambda x: cr.nn.functional.gelu(x), "GeluBackward"),
-    (lambda x: cr.nn.functional.leaky_relu(x), "LeakyReluBackward"),
-    (lambda x: cr.nn.functional.cross_entropy(x, cr.tensor([0, 2])), "CrossEntropyBackward"),
+    (lambda x: x.relu(), "ReluBackward0"),
+    (lambda x: cr.nn.functional.gelu(x), "GeluBackward0"),
+    (lambda x: cr.nn.functional.leaky_relu(x), "LeakyReluBackward0"),
+    (lambda x: cr.nn.functional.cross_entropy(x, cr.tensor([0, 2])), "NllLossBackward0"),
     (lambda x: cr.nn.functional.binary_cross_entropy_with_logits(x, x.detach()),
-     "BCEWithLogitsBackward"),
-    (lambda x: cr.nn.functional.kl_div(x, x.detach(), reduction="sum"), "KLDivBackward"),
+     "BinaryCrossEntropyWithLogitsBackward0"),
+    (lambda x: cr.nn.functional.kl_div(x, x.detach(), reduction="sum"), "KLDivBackward0"),
 ])
 def test_ops_named_after_pytorch_keep_their_grad_fn_names(make, name):
     x = cr.randn(2, 3, requires_grad=True)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.nn import functional_conv as F
+from chainrule.nn import functional as F
 from torch_compare import compare
 
 torch = pytest.importorskip("torch")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.nn import functional_conv as F
+from chainrule.nn import functional as F
 
 
 def rand(*shape, seed=0):

@@ -114,8 +114,14 @@ CASES = {
     "BatchNorm2d": (lambda: nn.BatchNorm2d(3), (_x, 2, 3, 2, 2)),
     "BatchNorm3d": (lambda: nn.BatchNorm3d(3), (_x, 2, 3, 2, 2, 2)),
     "LayerNorm": (lambda: nn.LayerNorm(3), (_x, 2, 3)),
+    "GroupNorm": (lambda: nn.GroupNorm(2, 4), (_x, 2, 4, 3)),
+    "InstanceNorm1d": (lambda: nn.InstanceNorm1d(3), (_x, 2, 3, 4)),
+    "InstanceNorm2d": (lambda: nn.InstanceNorm2d(3), (_x, 2, 3, 2, 2)),
+    "InstanceNorm3d": (lambda: nn.InstanceNorm3d(3), (_x, 2, 3, 2, 2, 2)),
     "AdaptiveAvgPool1d": (lambda: nn.AdaptiveAvgPool1d(2), (_x, 1, 2, 5)),
     "AdaptiveAvgPool2d": (lambda: nn.AdaptiveAvgPool2d(2), (_x, 1, 2, 5, 5)),
+    "AdaptiveMaxPool1d": (lambda: nn.AdaptiveMaxPool1d(2), (_x, 1, 2, 5)),
+    "AdaptiveMaxPool2d": (lambda: nn.AdaptiveMaxPool2d(2), (_x, 1, 2, 5, 5)),
     "AvgPool1d": (lambda: nn.AvgPool1d(2), (_x, 1, 2, 6)),
     "AvgPool2d": (lambda: nn.AvgPool2d(2), (_x, 1, 2, 4, 4)),
     "MaxPool1d": (lambda: nn.MaxPool1d(2), (_x, 1, 2, 6)),
@@ -130,6 +136,7 @@ CASES = {
     "Embedding": (lambda: nn.Embedding(5, 3, max_norm=1.0), lambda: _idx(0, 4, 4)),
     "Upsample": (lambda: nn.Upsample(scale_factor=2), (_x, 1, 2, 3, 3)),
     "UpsamplingNearest2d": (lambda: nn.UpsamplingNearest2d(scale_factor=2), (_x, 1, 2, 3, 3)),
+    "UpsamplingBilinear2d": (lambda: nn.UpsamplingBilinear2d(scale_factor=2), (_x, 1, 2, 3, 3)),
     # no op of their own, in PyTorch too: the input itself, or a view through Tensor methods
     "Identity": (nn.Identity, (_x, 2, 3)),
     "Flatten": (nn.Flatten, (_x, 2, 3, 4)),
@@ -138,6 +145,8 @@ CASES = {
 WITHOUT_FUNCTIONAL = {"Identity", "Flatten", "Unflatten"}
 # Containers without a forward of their own, and the cells' shared base.
 NO_FORWARD = {"ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "RNNCellBase"}
+# A wrapper whose forward is the wrapped module's (and needs MPI): tests/distributed covers it.
+NO_FORWARD |= {"DistributedDataParallel"}
 
 
 def _module_classes():

@@ -419,3 +419,195 @@ def test_url_encoding_round_trips_every_layer_option(page):
     page.goto(page.base_url + "#batch_size=99")
     page.wait_for_selector(".toast.error >> text=batch_size")
     assert settings(page)["batch_size"] == 10
+
+
+# -- issue 19: bugs a user tripped on ---------------------------------------------------------------
+def test_turning_off_a_hovered_feature_clears_its_map_from_the_output(page):
+    open_playground(page)
+    page.hover('.node.feature[data-feature="x1"]')
+    page.wait_for_selector("#hover-label:not([hidden]) >> text=X1")
+    page.click('.node.feature[data-feature="x1"]')       # turned off while the mouse is on it
+    wait_settings(page, "!s.features.includes('x1')")
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(300)
+    assert page.is_hidden("#hover-label"), page.text_content("#hover-label")
+    assert js(page, "window.playground.state.hover") is None
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    assert page.is_hidden("#hover-label")
+
+
+def test_the_new_class_chip_adds_points_of_a_new_class(page):
+    open_playground(page)
+    page.click(".class-chip.add")
+    assert "selected" in page.get_attribute(".class-chip.add", "class")
+    before = len(points(page))
+    output_click(page, 2.0, -2.0)
+    page.wait_for_function(f"Number(document.body.dataset.points) === {before + 1}")
+    added = [p for p in points(page) if abs(p[0] - 2) < 0.05 and abs(p[1] + 2) < 0.05]
+    assert [p[2] for p in added] == [2]
+    page.wait_for_function("document.querySelectorAll('.class-chip:not(.add)').length === 3")
+    assert "selected" in page.get_attribute(".class-chip:not(.add) >> nth=2", "class")
+
+
+def test_backprop_panel_says_the_formula_is_one_points_share(page):
+    open_playground(page)
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    page.evaluate("window.playground.selectWeight({layer: 1, to: 0, from: 0})")
+    page.wait_for_selector("#bp-gradient")
+    formula = page.text_content("#backprop .formula")
+    assert "point #" in formula and "share" in formula, formula
+    assert "mean over" in page.text_content("#backprop")
+
+
+# -- issue 19: the new views ------------------------------------------------------------------------
+def sized_page(browser, server, width, height=900):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.problems = PageProblems()
+    page.on("pageerror", lambda e: page.problems.append(f"page error: {e}"))
+    page.base_url = server
+    return context, page
+
+
+def box(page, selector):
+    return page.locator(selector).first.bounding_box()
+
+
+def test_loss_chart_has_axes_legend_current_values_and_a_log_toggle(page):
+    open_playground(page)
+    assert box(page, "#loss-chart")["height"] >= 120
+    page.click("#play-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) >= 30")
+    page.click("#play-button")
+    chart = "window.playground.lossChart"
+    assert js(page, f"{chart}.yTicks && {chart}.xTicks && {chart}.legend")
+    assert [s["label"] for s in js(page, f"{chart}.series")] == ["test loss", "training loss"]
+    before = js(page, "document.getElementById('loss-chart').toDataURL()")
+    page.check("#loss-log")
+    assert js(page, f"{chart}.log") is True
+    assert js(page, "document.getElementById('loss-chart').toDataURL()") != before
+    screenshot(page, "issue19-loss-chart.png")
+
+
+def test_layouts_fit_at_1024_and_390_and_a_10x32_network_fits(browser, server):
+    context, page = sized_page(browser, server, 1024)
+    open_playground(page)
+    net, out = box(page, ".network-column"), box(page, "#output-map")
+    assert out["x"] >= net["x"] + net["width"] - 1 and out["y"] < net["y"] + net["height"]
+    assert js(page, "document.documentElement.scrollWidth") <= 1024
+    context.close()
+
+    context, page = sized_page(browser, server, 390, 844)
+    open_playground(page)
+    assert js(page, "document.documentElement.scrollWidth") <= 390
+    for selector in ("#output-map", "#play-button", "#network", ".panels"):
+        b = box(page, selector)
+        assert b["x"] >= 0 and b["x"] + b["width"] <= 390 + 0.5, (selector, b)
+    context.close()
+
+    context, page = sized_page(browser, server, 1280)
+    open_playground(page, "#layers=" + ",".join(["32-relu"] * 10) + "&extended=1")
+    page.wait_for_function("document.querySelectorAll('.node.neuron').length === 320")
+    column, output = box(page, ".network-scroll"), box(page, ".node.output-unit")
+    assert output["x"] + output["width"] <= column["x"] + column["width"] + 0.5
+    assert js(page, "document.querySelector('.network-scroll').scrollWidth "
+                    "<= document.querySelector('.network-scroll').clientWidth + 1")
+    assert not page.problems, page.problems
+    context.close()
+
+
+def overlaps(a, b):
+    return not (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
+
+
+def test_toasts_never_cover_a_button(page):
+    open_playground(page)
+    for _ in range(3):
+        page.click("#add-layer")
+    page.click("#remove-layer")
+    page.wait_for_selector(".toast")
+    toasts = [t.bounding_box() for t in page.locator(".toast").all()]
+    buttons = [b.bounding_box() for b in page.locator("button:visible").all()]
+    assert toasts and buttons
+    assert not [(t, b) for t in toasts for b in buttons if b and t and overlaps(t, b)]
+
+
+def test_preset_description_goes_once_its_settings_change(page):
+    open_playground(page)
+    page.select_option("#preset-select", "xor_with_product")
+    wait_settings(page, "s.dataset === 'xor' && s.layers.length === 0")
+    assert "XOR" in page.text_content("#preset-description")
+    page.check("#show_test_data")                      # a display toggle keeps it
+    wait_settings(page, "s.show_test_data === true")
+    assert "XOR" in page.text_content("#preset-description")
+    page.select_option("#learning_rate", "0.1")
+    wait_settings(page, "s.learning_rate === 0.1")
+    assert page.text_content("#preset-description").strip() == ""
+
+
+def test_confusion_matrix_saturated_cells_have_white_text(page):
+    open_playground(page)
+    page.click("#play-button")
+    page.wait_for_function("Number(document.getElementById('test-accuracy').textContent"
+                           ".replace('%', '')) > 95", timeout=60_000)
+    page.click("#play-button")
+    color = js(page, "getComputedStyle(document.querySelector('#confusion td')).color")
+    assert color == "rgb(255, 255, 255)", color
+
+
+def test_residual_toggle_draws_skips_and_exports_them(page):
+    open_playground(page, "#layers=4-tanh,4-tanh,4-tanh")
+    page.wait_for_function("document.querySelectorAll('.node.neuron').length === 12")
+    assert page.locator("path.skip").count() == 0
+    page.check("#residual")
+    wait_settings(page, "s.residual === true")
+    page.wait_for_function("document.querySelectorAll('path.skip').length === 8")
+    assert "residual=true" in page.url
+    with page.expect_download() as info:
+        page.click("#export-script")
+    text = Path(info.value.path()).read_text()
+    assert text.count("Residual(") == 3 and "class Residual(nn.Module)" in text
+    screenshot(page, "issue19-residual.png")
+
+
+def test_embed_mode_hides_the_text_and_the_named_controls(page):
+    open_playground(page, "#dataset=xor&hideText=1&hide=learning_rate,data,panels")
+    assert page.is_hidden("#explainer") and page.is_hidden(".data-column")
+    assert page.is_hidden(".panels") and page.is_hidden("#learning_rate")
+    assert page.is_visible("#activation") and page.is_visible("#output-map")
+    wait_settings(page, "s.dataset === 'xor'")
+    page.select_option("#activation", "relu")
+    wait_settings(page, "s.layers[0].activation === 'relu'")
+    assert "hideText=1" in page.url and "hide=learning_rate,data,panels" in page.url
+    screenshot(page, "issue19-embed.png")
+
+
+def test_the_explanatory_text_uses_the_lectures_words(page):
+    open_playground(page)
+    text = page.text_content("#explainer")
+    for word in ("neuron", "weight", "bias", "activation function", "forward pass", "loss",
+                 "gradient", "chain rule", "backpropagation", "learning rate", "epoch",
+                 "mini-batch", "overfitting", "Regularization", "Residual connections"):
+        assert word in text, word
+
+
+def test_output_map_is_finer_and_a_discretized_map_is_interpolated(page):
+    open_playground(page)
+    assert js(page, "window.playground.state.frame.output_size") >= 80
+    page.click("#step-button")
+    page.wait_for_function("Number(document.body.dataset.epoch) === 1")
+    page.check("#discretize")
+    wait_settings(page, "s.discretize === true")
+    page.wait_for_timeout(300)
+    # The discretized map is thresholded on a 4x finer bilinear grid: between a -1 and a +1 cell
+    # the sign flips half-way, not at the cell's edge.
+    fine = js(page, """(async () => {
+        const { upsample } = await import('./heatmap.js');
+        return Array.from(upsample(new Float32Array([-1, 1, -1, 1]), 2, 8).slice(0, 8)); })()""")
+    assert fine[0] == -1 and fine[-1] == 1 and sorted(fine) == fine
+    assert len({round(v, 4) for v in fine}) > 2        # interpolated, not two blocks
+    assert js(page, "document.getElementById('output-map').width") >= 320

@@ -180,7 +180,7 @@ def valid_setting(rng, name):
         "eps": [1e-8, 1e-4], "regularization": ["none", "L1", "L2"],
         "regularization_rate": list(protocol.REGULARIZATION_RATES), "init": list(protocol.INITS),
         "seed": [0, 7], "epochs_per_frame": [1, 3], "discretize": [True, False],
-        "show_test_data": [True, False]}
+        "show_test_data": [True, False], "residual": [True, False]}
     return pick(rng, options[name])
 
 
@@ -245,3 +245,19 @@ def test_random_messages_never_break_the_session(seed):
     s.handle(protocol.validate_message({"type": "reset"}))
     s.advance(1)
     json.dumps(s.frame(), allow_nan=False)
+
+
+# -- issue 19, bug 6: messages that say each thing once and list what is allowed ---------------------
+def test_upload_errors_name_the_message_once():
+    from chainrule.playground.session import Session
+    replies = Session().handle(protocol.validate_message({"type": "upload_csv", "text": "1,2\n"}))
+    assert replies[0]["type"] == "error"
+    assert replies[0]["message"].startswith("upload_csv: ")
+    assert "upload_csv: upload_csv" not in replies[0]["message"]
+
+
+def test_unknown_field_of_a_message_without_fields_says_it_takes_none():
+    with pytest.raises(protocol.ProtocolError) as info:
+        protocol.parse_message(json.dumps({"type": "play", "turbo": True}))
+    assert not info.value.message.rstrip().endswith(":")
+    assert "takes no fields" in info.value.message

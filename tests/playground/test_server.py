@@ -310,3 +310,78 @@ def test_click_command_is_registered():
     assert cli.COMMANDS.get("playground") == "chainrule.playground.cli:playground"
     result = click_testing.CliRunner().invoke(cli.build_cli(), ["playground", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+# -- issue 19, bug 5: a page that leaves at once, oversized messages, a flooded inbox -----------------
+def stop(proc):
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    return err
+
+
+def test_a_client_leaving_right_after_hello_prints_no_traceback():
+    websockets = pytest.importorskip("websockets.sync.client")
+    port = free_port()
+    proc, _ = start_server("--port", str(port), "--workers", "0")
+    try:
+        for _ in range(5):
+            with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
+                assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:   # the server still serves
+            assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        time.sleep(0.5)
+    finally:
+        err = stop(proc)
+    assert "Traceback" not in err and "Exception in ASGI application" not in err, err
+
+
+def test_a_message_over_one_mebibyte_gets_an_error_not_a_closed_socket():
+    websockets = pytest.importorskip("websockets.sync.client")
+    port = free_port()
+    proc, _ = start_server("--port", str(port), "--workers", "0")
+    try:
+        with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None) as ws:
+            for _ in range(3):
+                frame = json.loads(ws.recv(timeout=10))
+            ws.send(json.dumps({"type": "ack", "seq": frame["seq"]}))
+            ws.send(json.dumps({"type": "upload_csv", "id": 4, "text": "1,2,0\n" * 200_000}))
+            reply = json.loads(ws.recv(timeout=20))
+            assert reply["type"] == "error" and reply["id"] == 4
+            assert "the limit is 262144" in reply["message"]
+            ws.send(json.dumps({"type": "step"}))      # the socket is still open
+            assert receive_ws_until(ws, "frame")["epoch"] == 1
+    finally:
+        stop(proc)
+
+
+def receive_ws_until(ws, kind, limit=50):
+    for _ in range(limit):
+        message = json.loads(ws.recv(timeout=20))
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"no {kind!r}")
+
+
+def test_a_flooded_inbox_answers_too_busy_instead_of_growing():
+    websockets = pytest.importorskip("websockets.sync.client")
+    port = free_port()
+    proc, _ = start_server("--port", str(port), "--workers", "0")
+    rows = "".join(f"{(i % 97) / 20 - 2:.3f},{(i % 89) / 20 - 2:.3f},{i % 2}\n" for i in range(4000))
+    message = json.dumps({"type": "upload_csv", "text": rows[:199_000].rsplit("\n", 1)[0]})
+    try:
+        with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None) as ws:
+            for _ in range(3):
+                ws.recv(timeout=10)
+            for _ in range(150):
+                ws.send(message)
+            busy = []
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                reply = json.loads(ws.recv(timeout=30))
+                if reply["type"] == "error" and "too busy" in reply["message"]:
+                    busy.append(reply)
+                    break
+            assert busy, "no 'too busy' error after 150 uploads of 199 KB"
+            assert "dropped" in busy[0]["message"]
+    finally:
+        stop(proc)

@@ -243,11 +243,13 @@ def test_dropout_and_batchnorm_train():
     s.advance(5)
     f = s.frame()
     assert f["metrics"]["test_accuracy"] > 0.9
+    from chainrule import nn
     names = [type(m).__name__ for m in s.net.model]
-    assert names.count("Dropout") == 2 and names.count("BatchNorm1d") == 2
+    assert sum(isinstance(m, nn.Dropout) for m in s.net.model) == 2
+    assert names.count("BatchNorm1d") == 2
     send(s, type="set", settings={"layers": layers(8, 8, activation="relu", dropout=0.0,
                                                    batchnorm=True)})
-    assert [type(m).__name__ for m in s.net.model].count("Dropout") == 0 and s.epoch == 5
+    assert not any(isinstance(m, nn.Dropout) for m in s.net.model) and s.epoch == 5
 
 
 def test_batchnorm_with_batch_size_one_trains_in_pairs():
@@ -556,3 +558,94 @@ def test_every_preset_exports_a_script_that_compiles():
     for name in PRESETS:
         send(s, type="preset", name=name)
         compile(send(s, type="export_script")[0]["text"], name, "exec")
+
+
+# -- issue 19, bug 3: a run whose gradient vanished says why -----------------------------------------
+def relu_spiral():
+    layers = [{"units": u, "activation": "relu", "dropout": 0, "batchnorm": False}
+              for u in (8, 6, 2)]
+    s = Session()
+    send(s, type="set", settings={"dataset": "spiral", "layers": layers, "optimizer": "adam",
+                                  "learning_rate": 0.01,
+                                  "features": ["x1", "x2", "x1sq", "x2sq", "x1x2", "sinx1",
+                                               "sinx2"]})
+    return s
+
+
+def stall_notices(replies):
+    return [r for r in replies if r["type"] == "notice" and r["code"] == "stalled"]
+
+
+def test_a_saturated_tanh_output_is_reported_once():
+    s = relu_spiral()
+    assert not stall_notices(s.advance(2))          # a healthy start says nothing
+    out = s.net.output
+    out.weight.array[:] = 1e4                       # tanh(huge) is exactly +-1 in float32
+    out.bias.array[:] = 1e4
+    notes = stall_notices(s.advance(1))
+    assert len(notes) == 1, notes
+    text = notes[0]["message"]
+    assert "gradient is zero" in text and "tanh" in text and "saturated" in text
+    assert not stall_notices(s.advance(1))          # said once, not every frame
+    send(s, type="reset")
+    assert not stall_notices(s.advance(1))
+
+
+def test_dead_relu_units_are_reported():
+    s = relu_spiral()
+    for layer in s.net.hidden:                      # every unit off on every point
+        layer.linear.bias.array[:] = -1e3
+    notes = stall_notices(s.advance(1))
+    assert len(notes) == 1 and "dead" in notes[0]["message"]
+    assert "most ReLU units" in notes[0]["message"]
+    assert "layer 1: 8 of 8, layer 2: 6 of 6" in notes[0]["message"]
+
+
+# -- issue 19, bug 4: dropout masks come from a seeded stream the script draws too -------------------
+def test_exported_script_with_dropout_retraces_the_session(tmp_path):
+    s = Session({"layers": layers(8, 4, dropout=0.3), "samples": 200})
+    s.advance(6)
+    f = s.frame()
+    out = run_script(send(s, type="export_script")[0]["text"], tmp_path, 6)
+    last = [line for line in out.splitlines() if line.startswith("epoch")][-1]
+    assert float(last.split("test loss")[1].split()[0]) == pytest.approx(f["test_loss"], abs=2e-4)
+    assert float(last.split("train loss")[1].split()[0]) == pytest.approx(f["train_loss"],
+                                                                          abs=2e-4)
+
+
+def test_dropout_masks_do_not_depend_on_other_sessions_or_the_global_generator():
+    import chainrule as cr
+    runs = []
+    for noise in (0, 1):
+        cr.manual_seed(noise)                 # another tab, or user code, drawing from the global
+        s = Session({"layers": layers(8, dropout=0.5), "samples": 100})
+        s.advance(3)
+        runs.append(s.frame()["train_loss"])
+    assert runs[0] == runs[1]
+
+
+# -- issue 19: residual connections ------------------------------------------------------------------
+def test_residual_connections_skip_equal_width_layers_and_export(tmp_path):
+    from chainrule.playground.network import Residual
+    s = Session({"layers": layers(6, 6, 6, 3), "residual": True, "samples": 200,
+                 "dataset": "spiral", "optimizer": "adam", "learning_rate": 0.01})
+    assert [layer.skip for layer in s.net.hidden] == [False, True, True, False]
+    assert sum(isinstance(m, Residual) for m in s.net.model) == 2
+    x = s.train_features[:5]
+    acts, _ = s.net.capture(x)
+    lin = s.net.hidden[1].linear
+    expected = np.tanh(acts[1] @ lin.weight.array.T + lin.bias.array) + acts[1]
+    np.testing.assert_allclose(acts[2], expected, rtol=1e-5, atol=1e-6)
+    s.advance(4)
+    f = s.frame()
+    out = run_script(send(s, type="export_script")[0]["text"], tmp_path, 4)
+    last = [line for line in out.splitlines() if line.startswith("epoch")][-1]
+    assert float(last.split("test loss")[1].split()[0]) == pytest.approx(f["test_loss"], abs=2e-4)
+    # The backprop factors still multiply to the gradient with a skip path in the chain.
+    reply = send(s, type="backprop", layer=2, to=1, **{"from": 2})[0]
+    ex = reply["example"]
+    assert ex["dL_da"] * ex["activation_derivative"] * ex["input_activation"] == \
+        pytest.approx(ex["contribution"], rel=1e-4, abs=1e-9)
+    replies = send(s, type="set", settings={"residual": False})
+    assert any(r.get("code") == "reset" for r in replies)
+    assert not any(layer.skip for layer in s.net.hidden)

@@ -15,7 +15,7 @@ class detect_anomaly(_ModeContext):
     """Context manager (and decorator) that makes the first NaN/Inf-producing operation raise.
 
     >>> with cr.autograd.detect_anomaly():
-    ...     y = (x / 0).sum()   # raises: DivBackward forward produced Inf
+    ...     y = (x / 0).sum()   # raises: DivBackward0 forward produced Inf
     """
 
     _state = state

@@ -27,6 +27,9 @@ def undo_broadcast(grad, shape):
     return grad.reshape(shape)
 
 
+POST_ACCUMULATE_HOOKS = [0]   # how many tensors ever got a post-accumulate-grad hook: 0 skips the
+                              # leaf counting below (the common case costs nothing)
+
 KEPT_GRAD_SIZE = 64   # received gradients of at most this many elements outlive backward
 
 
@@ -43,9 +46,15 @@ def free_node(node, grads, kept):
     (``accumulate_grads``). ``_freed`` makes a second backward raise."""
     d = node.__dict__
     inputs = d.get("inputs")
+    name = d.get("_node_name")
+    hidden = d.get("_hidden")
     d.clear()
     d["_freed"] = True
     d["inputs"] = inputs
+    if name is not None:
+        d["_node_name"] = name
+    if hidden is not None:
+        d["_hidden"] = hidden
     if len(grads) == 1:   # the common case, without the loop
         g = grads[0]
         if g is not None and g.size <= KEPT_GRAD_SIZE:
@@ -61,9 +70,10 @@ def free_node(node, grads, kept):
 
 def _raise_modified(node, t, v):
     raise RuntimeError(
-        f"one of the tensors needed by {node.node_name()} (shape {tuple(t.shape)}) was modified "
-        f"by an in-place operation after it was used (version {v} -> {t._version}); compute the "
-        f"gradient before modifying it, or use an out-of-place operation")
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.array.dtype} {list(t.array.shape)}], which is an input of "
+        f"{node.node_name()}, is at version {t._version}; expected version {v} instead. Hint: "
+        f"compute the gradient before modifying it, or use an out-of-place operation")
 
 
 def root_gradients(roots, gradients, argument, caller):
@@ -124,6 +134,10 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
 
     # Count consumers of each node inside the graph.
     deps = {}
+    # Leaves with post-accumulate-grad hooks (DistributedDataParallel's) get their .grad as soon
+    # as their last consumer ran, not after the whole walk, so the hook can start sending it
+    # while backward goes on: count their uses too.
+    leaf_uses = {} if POST_ACCUMULATE_HOOKS[0] and accumulate and capture is None else None
     stack = list(starts)
     seen = set(starts)
     while stack:
@@ -135,6 +149,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
                 continue
             fn = t.grad_fn
             if fn is None:
+                if leaf_uses is not None and getattr(t, "_post_accumulate_hooks", None):
+                    leaf_uses[id(t)] = leaf_uses.get(id(t), 0) + 1
                 continue
             if fn in deps:
                 deps[fn] += 1
@@ -179,7 +195,12 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             raise RuntimeError(f"{node.node_name()}.backward returned {len(in_grads)} gradients, "
                                f"expected {len(inputs)} (one per forward argument)")
         for t, g in zip(inputs, in_grads):
-            if t is None or g is None:
+            if t is None:
+                continue
+            if leaf_uses and id(t) in leaf_uses:
+                _leaf_use_done(t, g, leaf_uses, leaf_grads, kept, grads)
+                continue
+            if g is None:
                 continue
             arr = t.array
             if g.shape != arr.shape:
@@ -223,6 +244,30 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
     return None
 
 
+def _leaf_use_done(t, g, leaf_uses, leaf_grads, kept, received):
+    """One consumer of leaf ``t`` (which has post-accumulate-grad hooks) handed it ``g``; after
+    the last one, accumulate into ``t.grad`` now and run the hooks."""
+    if g is not None:
+        arr = t.array
+        if g.shape != arr.shape:
+            g = undo_broadcast(g, arr.shape)
+        if g.dtype != arr.dtype:
+            g = g.astype(arr.dtype)
+        _add_leaf(leaf_grads, t, g)
+    left = leaf_uses[id(t)] - 1
+    leaf_uses[id(t)] = left
+    if left:
+        return
+    del leaf_uses[id(t)]
+    entry = leaf_grads.pop(id(t), None)
+    if entry is None:
+        return
+    g = entry[1]
+    if any(g is r for r in received):   # the node about to be freed keeps this array
+        g = g.copy()
+    accumulate_grads([(t, g)], kept)
+
+
 def accumulate_grads(pairs, kept=()):
     """``accumulate_grad`` for several (tensor, gradient) pairs. One array can reach several
     leaves (``a + b`` hands the same gradient to both), and each ``.grad`` must own its memory,
@@ -236,6 +281,10 @@ def accumulate_grads(pairs, kept=()):
             g = g.copy()
         handed.add(id(g))
         accumulate_grad(t, g)
+        hooks = getattr(t, "_post_accumulate_hooks", None)
+        if hooks:
+            for h in list(hooks):
+                h(t)
 
 
 def _add_leaf(leaf_grads, t, g):

@@ -13,6 +13,7 @@ Two flavours share the engine:
 import numpy as np
 
 from . import anomaly
+from .._dtype import EXTRA_FLOAT_NP, is_float_np
 from .grad_mode import no_grad, state as _grad_state
 from .tensor_base import TensorBase, make_tensor
 
@@ -40,9 +41,21 @@ class Function:
     """
 
     raw = False
-    # The name grad_fn prints, "<name>Backward"; None for the class name. Set by ops renamed
-    # after PyTorch's modules (ReLU) whose nodes keep printing their earlier name (ReluBackward).
+    # The name grad_fn prints, "<name>Backward" (a user Function, as PyTorch prints it); None for
+    # the class name. Built-in ops print PyTorch's names ("MulBackward0", ops/node_names.py):
+    # ``_node_name`` is the class's, ``_node_name_of`` a function of the forward arguments for
+    # ops whose PyTorch node depends on the call (``AddmmBackward0`` / ``MmBackward0``).
     backward_name = None
+    _node_name = None
+    _node_name_of = None
+    # next_functions: positions of the forward arguments it leaves out (numbers, integer and
+    # bool tensors), whether it shows Python numbers (PyTorch wraps them for ``x * 2``) and
+    # absent optional tensors (a conv's bias=None) as (None, 0), and an
+    # optional function (node, entries) -> entries giving PyTorch's layout of the same call.
+    _hidden = ()
+    _shows_scalars = False
+    _shows_none = False
+    _next_functions_of = None
     # The name users call the op by (``mse_loss``), for its error messages; None for the
     # class name in lower case (``add``, ``mul``).
     function_name = None
@@ -73,14 +86,31 @@ class Function:
             inputs = []
             tensors = []
             versions = []
-            for a in args:
+            hidden = None
+            for i, a in enumerate(args):
                 if isinstance(a, TensorBase):
                     tensors.append(a)
                     versions.append(a._version)
-                    inputs.append(a if a.requires_grad else None)
+                    if a.requires_grad:
+                        inputs.append(a)
+                        continue
+                    inputs.append(None)
+                    if a.array.dtype.kind == "f":
+                        continue
                 else:
                     inputs.append(None)
+                    if a is None:
+                        if cls._shows_none:
+                            continue
+                    elif cls._shows_scalars and isinstance(a, (int, float)):
+                        continue
+                if hidden is None:
+                    hidden = [i]
+                else:
+                    hidden.append(i)
             ctx.inputs = inputs
+            if hidden is not None:
+                ctx._hidden = hidden
             ctx._tensors = tensors
             ctx._versions = versions
         else:
@@ -100,9 +130,13 @@ class Function:
             with no_grad():
                 out = cls.forward(ctx, *args)
         multi = type(out) is tuple
+        if record and cls._node_name_of is not None:
+            ctx.__dict__["_node_name"] = cls._node_name_of(*arrays)
         if anomaly.state.enabled:
             outs = out if multi else (out,)
-            anomaly.check(cls.node_name(), "forward",
+            if cls._node_name_of is not None and not record:
+                ctx.__dict__["_node_name"] = cls._node_name_of(*arrays)
+            anomaly.check(ctx.node_name(), "forward",
                           [o.array if isinstance(o, TensorBase) else o for o in outs])
         if not record:
             if type(out) is xp_ndarray:
@@ -120,7 +154,7 @@ class Function:
             return _wrap(out, ctx, 0)
         # _wrap written out for the common single-array output: this is every op's hot path
         t = make_tensor(out)
-        if out.dtype.kind == "f":
+        if out.dtype.kind == "f" or out.dtype in EXTRA_FLOAT_NP:   # bfloat16 is kind "V"
             t.requires_grad = True
             t.grad_fn = ctx
         return t
@@ -142,22 +176,29 @@ class Function:
         pass
 
     # -- graph node API ----------------------------------------------------------------------
-    @classmethod
-    def node_name(cls):
-        return (cls.backward_name or cls.__name__) + "Backward"
+    def node_name(self):
+        """The name this node prints as, PyTorch's (``MulBackward0``; ``CubeBackward`` for a
+        user Function)."""
+        return self._node_name or (self.backward_name or type(self).__name__) + "Backward"
 
     def name(self):
         return self.node_name()
 
     @property
     def next_functions(self):
-        """((node, output_nr), ...) for each forward argument, as PyTorch's
+        """((node, output_nr), ...) for each tensor argument, as PyTorch's
         ``grad_fn.next_functions``: the node that made the input, an ``AccumulateGrad`` for a
-        leaf that requires grad, or None for an argument that needs no gradient."""
+        leaf that requires grad (``.variable`` is the leaf), or None for a tensor that needs
+        no gradient."""
         inputs = self.inputs or ()
-        return tuple((None, 0) if t is None else
-                     (t.grad_fn, t._output_nr) if t.grad_fn is not None else
-                     (AccumulateGrad(t), 0) for t in inputs)
+        hidden = self._hidden
+        entries = tuple((None, 0) if t is None else
+                        (t.grad_fn, t._output_nr) if t.grad_fn is not None else
+                        (AccumulateGrad(t), 0)
+                        for i, t in enumerate(inputs) if i not in hidden)
+        if self._next_functions_of is not None:
+            return self._next_functions_of(entries)
+        return entries
 
     def __repr__(self):
         return f"<{self.node_name()} object at {hex(id(self))}>"
@@ -212,7 +253,7 @@ def _wrap(out, ctx=None, output_nr=0):
     else:
         arr = out if type(out) is np.ndarray else np.asarray(out)
     t = make_tensor(arr)
-    if ctx is not None and arr.dtype.kind == "f":  # integer outputs (indices) carry no gradient
+    if ctx is not None and is_float_np(arr.dtype):  # integer outputs (indices) carry no gradient
         t.requires_grad = True
         t.grad_fn = ctx
         t._output_nr = output_nr

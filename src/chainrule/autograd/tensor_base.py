@@ -49,10 +49,12 @@ class TensorBase:
     ``_version``      counts in-place writes (``increment_version``), checked by backward
     ``_retains_grad`` a non-leaf that keeps its ``grad`` (``retain_grad()``)
     ``_hooks``        callables applied to its gradient during backward, or None
+    ``_post_accumulate_hooks`` callables run with the tensor after its ``.grad`` was
+                      accumulated (left unset, not None, by ``make_tensor``: read with getattr)
     """
 
     __slots__ = ("array", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
-                 "_retains_grad", "_hooks", "__weakref__")
+                 "_retains_grad", "_hooks", "_post_accumulate_hooks", "__weakref__")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -3,7 +3,11 @@
 ``reference()``: run every op on its reference path, the version whose forward and backward
 follow the lecture's formula literally, instead of its fast path. Also set by the environment
 variable ``CHAINRULE_REFERENCE=1`` at import time.
+
+``cuda``, ``cudnn`` and ``mps``: the GPU backends' switches and availability, answering as
+PyTorch's CPU build does (``cr.backends.mps.is_available()`` is False ...).
 """
 from .reference import is_reference_enabled, reference
+from . import cuda, cudnn, mps
 
-__all__ = ["reference", "is_reference_enabled"]
+__all__ = ["reference", "is_reference_enabled", "cuda", "cudnn", "mps"]

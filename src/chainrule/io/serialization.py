@@ -191,6 +191,22 @@ def save(obj, f, metadata=None, format=None):
     atomic_write_bytes(f, serialize(arrays, meta))
 
 
+def _check_format_version(path, meta):
+    """A file from a newer chainrule may lay its objects out differently: refuse it clearly rather
+    than misread it. Files without a version (plain safetensors, other tools') are read as data."""
+    if meta.get("format") != FORMAT or "format_version" not in meta:
+        return
+    try:
+        version = int(meta["format_version"])
+    except ValueError:
+        raise CheckpointError(f"load: {path} has format_version {meta['format_version']!r}, "
+                              f"which is not a number: the file is damaged") from None
+    if version > int(FORMAT_VERSION):
+        raise CheckpointError(f"load: {path} was written in chainrule file format version "
+                              f"{version}, newer than the version {FORMAT_VERSION} this chainrule "
+                              f"reads; upgrade chainrule to load it")
+
+
 def _digest(entries, meta, buffer):
     """SHA-256 over the tensor table, the metadata (but the digest itself) and the data bytes."""
     table = json.dumps([entries, {k: v for k, v in meta.items() if k != "sha256"}], sort_keys=True)
@@ -246,6 +262,7 @@ def load_with_metadata(f):
     except SafetensorsError as e:
         raise CheckpointError(f"{e} (chainrule reads safetensors files and PyTorch's .pt/.pth "
                               f"checkpoints)") from None
+    _check_format_version(path, meta)
     if "sha256" in meta and _digest(entries, meta, buffer) != meta["sha256"]:
         raise CheckpointError(f"load: {path} is damaged: its data does not match the checksum "
                               f"stored when it was saved")

@@ -7,6 +7,7 @@ from . import functional as F, init
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.tensor_base import make_tensor
 
 
@@ -132,10 +133,14 @@ class MultiheadAttention(Module):
         v = v.reshape(N, S, h, hd).transpose(1, 2)
         bias = F.multi_head_attention_bias(attn_mask, key_padding_mask, N, h, L, S, q.array.dtype)
         p = self.dropout if self.training else 0.0
-        if need_weights:
-            out, weights = F.scaled_dot_product_attention_with_weights(q, k, v, bias, p)
-        else:
-            out, weights = F.scaled_dot_product_attention(q, k, v, bias, p), None
+        # A query whose keys are all masked: PyTorch's paths that compute the weights, or take
+        # its fused inference kernel, give NaN; its scaled_dot_product_attention path gives 0.
+        nan_rows = need_weights or self._pytorch_fast_path(same, unbatched, attn_mask,
+                                                           key_padding_mask, query)
+        out, weights = F.scaled_dot_product_attention_with_weights(q, k, v, bias, p,
+                                                                   masked_rows_nan=nan_rows)
+        if not need_weights:
+            weights = None
         out = self.out_proj(out.transpose(1, 2).reshape(N, L, E))
         if unbatched:
             out = out.squeeze(0)
@@ -147,6 +152,18 @@ class MultiheadAttention(Module):
             if unbatched:
                 weights = weights.squeeze(0)
         return out, weights
+
+    def _pytorch_fast_path(self, same, unbatched, attn_mask, key_padding_mask, query):
+        """Whether PyTorch's MultiheadAttention.forward takes its fused inference kernel here."""
+        float_mask = any(m is not None and getattr(m, "is_floating_point", lambda: False)()
+                         for m in (attn_mask, key_padding_mask))
+        tensors = [query] + [p for p in (self.in_proj_weight, self.in_proj_bias,
+                                         self.out_proj.weight, self.out_proj.bias)
+                             if p is not None]
+        return (not float_mask and not unbatched and all(same) and not self.training
+                and self.in_proj_weight is not None and self.num_heads % 2 == 0
+                and self.batch_first and self._qkv_same_embed_dim
+                and not (is_grad_enabled() and any(t.requires_grad for t in tensors)))
 
     def extra_repr(self):
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}"

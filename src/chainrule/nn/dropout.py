@@ -19,7 +19,7 @@ class Dropout(_DropoutNd):
     """Independent per element."""
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout1d(_DropoutNd):

@@ -77,13 +77,26 @@ def tanh(input):
     return activation.Tanh.apply(input)
 
 
+def _in_place(input, op, fn, node_name=None):
+    """``fn(input)`` written into ``input``, which is returned (PyTorch's ``inplace=True``):
+    recorded in the graph as an in-place op when the graph needs it (``Tensor._record_inplace``;
+    ``node_name`` where PyTorch's in-place variant prints another name, ``LeakyReluBackward1``)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(input).__name__}")
+    return input._inplace_or_record(op, fn, lambda: fn(input).array, node_name=node_name)
+
+
 def relu(input, inplace=False):
-    """max(0, x)."""
+    """max(0, x); ``inplace=True`` writes the result into ``input`` and returns it."""
+    if inplace:
+        return _in_place(input, "relu_", relu)
     return activation.ReLU.apply(input)
 
 
 def relu6(input, inplace=False):
     """min(max(0, x), 6)."""
+    if inplace:
+        return _in_place(input, "relu6_", relu6)
     return activation.Hardtanh.apply(input, 0.0, 6.0)
 
 
@@ -91,20 +104,29 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """clamp(x, min_val, max_val) with zero gradient at and beyond the edges."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    if inplace:
+        return _in_place(input, "hardtanh_", lambda x: hardtanh(x, min_val, max_val))
     return activation.Hardtanh.apply(input, min_val, max_val)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x if x > 0 else negative_slope * x."""
+    if inplace:
+        return _in_place(input, "leaky_relu_", lambda x: leaky_relu(x, negative_slope),
+                         "LeakyReluBackward1")
     return activation.LeakyReLU.apply(input, negative_slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """x if x > 0 else alpha (e^x - 1)."""
+    if inplace:
+        return _in_place(input, "elu_", lambda x: elu(x, alpha), "EluBackward1")
     return activation.ELU.apply(input, alpha)
 
 
 def selu(input, inplace=False):
+    if inplace:
+        return _in_place(input, "selu_", selu, "EluBackward1")
     return activation.SELU.apply(input)
 
 
@@ -122,18 +144,26 @@ def gelu(input, approximate="none"):
 
 def silu(input, inplace=False):
     """x sigmoid(x) (swish)."""
+    if inplace:
+        return _in_place(input, "silu_", silu)
     return activation.SiLU.apply(input)
 
 
 def mish(input, inplace=False):
+    if inplace:
+        return _in_place(input, "mish_", mish)
     return activation.Mish.apply(input)
 
 
 def hardsigmoid(input, inplace=False):
+    if inplace:
+        return _in_place(input, "hardsigmoid_", hardsigmoid)
     return activation.Hardsigmoid.apply(input)
 
 
 def hardswish(input, inplace=False):
+    if inplace:
+        return _in_place(input, "hardswish_", hardswish)
     return activation.Hardswish.apply(input)
 
 
@@ -385,6 +415,70 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                              eps, None)
 
 
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each sample over groups of C / num_groups channels (and the spatial dims), then
+    w x + b per channel; input (N, C, *)."""
+    x = _input_array(input, "group_norm")
+    if x.ndim < 2:
+        raise RuntimeError(f"group_norm: expected at least 2D input (N, C, *), got shape "
+                           f"{tuple(x.shape)}")
+    n, c = x.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, "
+                           f"but got input of shape {list(x.shape)} and num_groups={num_groups}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != (c,):
+            raise RuntimeError(f"group_norm: expected {name} of shape ({c},), got "
+                               f"{tuple(p.shape)}")
+    # (N, G, C/G, rest): statistics over axes 2 and 3, one weight per (group, channel-in-group)
+    grouped = input.reshape(n, num_groups, c // num_groups, -1)
+    param_shape = (1, num_groups, c // num_groups, 1)
+    out = normalization.Normalize.apply(grouped, weight, bias, (2, 3), param_shape, (0, 3),
+                                        eps, None)
+    return out.reshape(*x.shape)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each channel of each sample over its spatial dims, then w x + b per channel;
+    input (N, C, *). With ``use_input_stats`` the running statistics (if given) move towards the
+    batch average of the per-instance mean and unbiased variance by ``momentum``; without it, the
+    running statistics normalise."""
+    x = _input_array(input, "instance_norm")
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected at least 3D input (N, C, *), got shape "
+                         f"{tuple(x.shape)}")
+    c = x.shape[1]
+    param_shape = (1, c) + (1,) * (x.ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("instance_norm: running_mean and running_var are needed when "
+                               "use_input_stats=False")
+        return normalization.BatchNormEval.apply(input, running_mean.array, running_var.array,
+                                                 weight, bias, param_shape, eps)
+    count = x[0, 0].size
+    if count <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{_torch_size(x.shape)}")
+    axes = tuple(range(2, x.ndim))
+    stats = {} if running_mean is not None else None
+    out = normalization.Normalize.apply(input, weight, bias, axes, param_shape, (0,) + axes,
+                                        eps, stats)
+    if stats is not None:
+        rm, rv = running_mean.array, running_var.array
+        rm *= 1 - momentum
+        rm += momentum * stats["mean"].reshape(x.shape[:2]).mean(axis=0)
+        rv *= 1 - momentum
+        rv += (momentum * count / (count - 1)) * stats["var"].reshape(x.shape[:2]).mean(axis=0)
+        increment_version(running_mean)
+        increment_version(running_var)
+    return out
+
+
+def _torch_size(shape):
+    return f"torch.Size([{', '.join(map(str, shape))}])"
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """x / max(||x||_p, eps) along ``dim``."""
     norm = input.norm(p, dim, keepdim=True).clamp_min(eps)
@@ -403,32 +497,75 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_p(p)
     if not training or p == 0:
         return input
+    if inplace:
+        return _in_place(input, "dropout_", lambda x: dropout(x, p, training))
     return Dropout.apply(input, p, _input_array(input, "dropout").shape, rng())
 
 
-def _channel_dropout(input, p, training, batched_ndim, name):
-    _check_p(p)
-    if not training or p == 0:
-        return input
-    shape = _input_array(input, name).shape
-    if len(shape) not in (batched_ndim, batched_ndim - 1):
-        raise RuntimeError(f"{name}: expected {batched_ndim - 1}D or {batched_ndim}D input, got "
-                           f"shape {tuple(shape)}")
-    spatial = batched_ndim - 2
-    mask_shape = shape[:len(shape) - spatial] + (1,) * spatial
-    return Dropout.apply(input, p, mask_shape, rng())
+def _feature_mask_shape(shape, name):
+    """PyTorch's feature dropout: one draw per (sample, channel), the first two dims."""
+    if len(shape) < 2:
+        raise RuntimeError(f"{name}: Feature dropout requires at least 2 dimensions in the "
+                           f"input, got shape {tuple(shape)}")
+    return tuple(shape[:2]) + (1,) * (len(shape) - 2)
+
+
+def _wrong_rank_warning(name, ndim, spatial):
+    warnings.warn(f"{name}: Received a {ndim}-D input to {name}, which is deprecated and will "
+                  f"result in an error in a future release. To retain the behavior and silence "
+                  f"this warning, please use dropout instead. Note that {name} exists to "
+                  f"provide channel-wise dropout on inputs with {spatial} spatial dimensions, a "
+                  f"channel dimension, and an optional batch dimension (i.e. {spatial + 1}D or "
+                  f"{spatial + 2}D inputs).", stacklevel=3)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
-    return _channel_dropout(input, p, training, 3, "dropout1d")
+    """Zero whole channels of (N, C, L) or unbatched (C, L) inputs, as ``dropout2d``."""
+    _check_p(p)
+    shape = _input_array(input, "dropout1d").shape
+    if len(shape) not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {len(shape)}D "
+                           f"input. Note that dropout1d exists to provide channel-wise dropout "
+                           f"on inputs with 1 spatial dimension, a channel dimension, and an "
+                           f"optional batch dimension (i.e. 2D or 3D inputs).")
+    if not training or p == 0:
+        return input
+    mask_shape = _feature_mask_shape((1,) * (len(shape) == 2) + shape, "dropout1d")
+    return Dropout.apply(input, p, mask_shape[len(shape) == 2:], rng())
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    return _channel_dropout(input, p, training, 4, "dropout2d")
+    """Zero whole channels (dim 1) of (N, C, H, W) inputs with probability p, scaling the rest
+    by 1/(1 - p). Other ranks warn, as PyTorch: a 3-D input is read as (N, C, L), a 2-D one as
+    (N, C) (each element dropped on its own)."""
+    _check_p(p)
+    shape = _input_array(input, "dropout2d").shape
+    if len(shape) not in (3, 4):
+        _wrong_rank_warning("dropout2d", len(shape), 2)
+    if len(shape) == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change in "
+                      "a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    if not training or p == 0:
+        return input
+    return Dropout.apply(input, p, _feature_mask_shape(shape, "dropout2d"), rng())
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
-    return _channel_dropout(input, p, training, 5, "dropout3d")
+    """Zero whole channels of (N, C, D, H, W) or unbatched (C, D, H, W) inputs; other ranks
+    warn and are read as unbatched, as PyTorch."""
+    _check_p(p)
+    shape = _input_array(input, "dropout3d").shape
+    if len(shape) not in (4, 5):
+        _wrong_rank_warning("dropout3d", len(shape), 3)
+    if not training or p == 0:
+        return input
+    batched = len(shape) == 5
+    mask_shape = _feature_mask_shape(shape if batched else (1,) + shape, "dropout3d")
+    return Dropout.apply(input, p, mask_shape if batched else mask_shape[1:], rng())
 
 
 # -- embedding ----------------------------------------------------------------------------------
@@ -478,6 +615,7 @@ def maxout(input, pieces):
     return activation.Maxout.apply(input.reshape(*shape[:-1], shape[-1] // pieces, pieces))
 
 
-from .functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, fold, interpolate)
+from .functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, fold)
+from .functional_interpolate import *  # noqa: E402,F401,F403  (interpolate, upsample)
 from .functional_attention import *  # noqa: E402,F401,F403  (scaled_dot_product_attention)
 from .functional_recurrent import *  # noqa: E402,F401,F403  (recurrent layers and cells)

@@ -41,22 +41,26 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     """softmax(Q K^T * scale + mask) V over (..., L, E) queries, (..., S, E) keys and (..., S, Ev)
     values; scale defaults to 1/sqrt(E). A boolean ``attn_mask`` marks with True the keys a query
     may attend to; a float mask is added to the scores; ``is_causal`` lets query i see keys j <= i.
-    ``dropout_p`` drops attention weights (always, as PyTorch: pass 0.0 in evaluation)."""
+    ``dropout_p`` drops attention weights (always, as PyTorch: pass 0.0 in evaluation). A query
+    whose keys are all masked gets 0 (and gradient 0), as PyTorch 2.13 does."""
     return _attention(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
-                      False)
+                      False, False)
 
 
 def scaled_dot_product_attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0,
-                                              is_causal=False, scale=None, enable_gqa=False):
+                                              is_causal=False, scale=None, enable_gqa=False,
+                                              masked_rows_nan=False):
     """``scaled_dot_product_attention`` that also returns the attention weights
     W = dropout(softmax(Q K^T * scale + mask)) (..., L, S): (output, W). PyTorch has no public
-    equivalent (its MultiheadAttention computes them inside ``F.multi_head_attention_forward``)."""
+    equivalent (its MultiheadAttention computes them inside ``F.multi_head_attention_forward``).
+    ``masked_rows_nan``: a query whose keys are all masked gets NaN (MultiheadAttention's plain
+    softmax) instead of 0 (scaled_dot_product_attention's)."""
     return _attention(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
-                      True)
+                      True, masked_rows_nan)
 
 
 def _attention(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
-               with_weights):
+               with_weights, masked_rows_nan):
     op = "scaled_dot_product_attention"
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor) or t.ndim < 2:
@@ -77,7 +81,8 @@ def _attention(query, key, value, attn_mask, dropout_p, is_causal, scale, enable
     bias = attention_bias(attn_mask, L, S, is_causal, dt, op)
     keep = None if dropout_p == 0.0 else dropout_keep(
         dropout_p, tuple(np.broadcast_shapes(q_shape[:-2], k_shape[:-2])) + (L, S), dt)
-    return ScaledDotProductAttention.apply(query, key, value, bias, keep, scale, with_weights)
+    return ScaledDotProductAttention.apply(query, key, value, bias, keep, scale, with_weights,
+                                           masked_rows_nan)
 
 
 def _mask_array(mask, what, dtype):

@@ -1,11 +1,9 @@
-"""Convolution, pooling, fold/unfold and interpolation functions (``torch.nn.functional`` names).
+"""Convolution, pooling and fold/unfold functions (``torch.nn.functional`` names).
 
 Argument names, defaults and shapes follow PyTorch; each function checks its input and calls one
-op from ``chainrule.ops``' conv, pooling, upsampling or fold.
+op from ``chainrule.ops``' conv, pooling or fold.
 """
-import math
-
-from ..ops import conv, pooling, upsampling
+from ..ops import conv, pooling
 from ..ops.fold import Fold, Unfold
 from ..tensor import Tensor
 from ..autograd.tensor_base import make_tensor
@@ -13,7 +11,8 @@ from .functional_checks import not_a_tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-           "unfold", "fold", "interpolate", "upsample", "upsample_nearest"]
+           "adaptive_max_pool1d", "adaptive_max_pool2d",
+           "unfold", "fold"]
 
 
 def _tuple(value, n, name, op):
@@ -250,6 +249,52 @@ def adaptive_avg_pool2d(input, output_size):
     return pooling.Separable.apply(input, a_h, a_w)
 
 
+def _adaptive_size(output_size, shape, spatial, op):
+    """output_size as a tuple (None keeps that input size), checked positive."""
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != spatial:
+            raise ValueError(f"{op}: output_size must be an int or a tuple of {spatial} ints, "
+                             f"got {output_size!r}")
+        size = tuple(shape[i] if o is None else int(o) for i, o in enumerate(output_size))
+    else:
+        size = (int(output_size),) * spatial
+    if min(size) < 1:
+        raise RuntimeError(f"{op}: output_size must be positive, got {output_size}")
+    return size
+
+
+def _adaptive_max_pool(input, output_size, return_indices, spatial):
+    op = f"adaptive_max_pool{spatial}d"
+    unbatched = _check_input(input, spatial, op)
+    x = input.unsqueeze(0) if unbatched else input
+    if any(n == 0 for n in x.shape[2:]):
+        raise RuntimeError(f"{op}: expected an input with non-zero spatial sizes, got shape "
+                           f"{tuple(input.shape)}")
+    size = _adaptive_size(output_size, tuple(x.shape[2:]), spatial, op)
+    if spatial == 1:
+        x, size = x.unsqueeze(2), (1,) + size
+    rows, row_mask = pooling.adaptive_bins(x.shape[2], size[0])
+    cols, col_mask = pooling.adaptive_bins(x.shape[3], size[1])
+    out, indices = pooling.AdaptiveMaxPool.apply(x, rows, row_mask, cols, col_mask)
+    if spatial == 1:
+        out, indices = out.squeeze(2), indices.squeeze(2)
+    if unbatched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Maximum over ``output_size`` bins of (N, C, L) or (C, L): bin i spans
+    [floor(iL/m), ceil((i+1)L/m)); ``return_indices`` also gives each maximum's position."""
+    return _adaptive_max_pool(input, output_size, return_indices, 1)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Maximum over an (oh, ow) grid of PyTorch's adaptive bins of (N, C, H, W) or (C, H, W)
+    (None keeps that size); ``return_indices`` also gives each maximum's flat index h * W + w."""
+    return _adaptive_max_pool(input, output_size, return_indices, 2)
+
+
 # -- fold / unfold -----------------------------------------------------------------------------
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -285,47 +330,3 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 # -- interpolation -----------------------------------------------------------------------------
-
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
-    """Resize (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``. Only
-    ``mode='nearest'`` is available: output index i reads input floor(i * in/out) (or
-    floor(i / scale_factor) when a scale factor is given, as PyTorch)."""
-    if mode != "nearest":
-        raise NotImplementedError(f"interpolate: mode {mode!r} is not available in chainrule; "
-                                  f"only 'nearest'")
-    spatial = input.ndim - 2
-    if spatial not in (1, 2):
-        raise ValueError(f"interpolate: expected a 3-D or 4-D input, got shape "
-                         f"{tuple(input.shape)}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: give exactly one of size and scale_factor")
-    ins = tuple(input.shape[2:])
-    if size is not None:
-        outs = _tuple(size, spatial, "size", "interpolate")
-        scales = tuple(i / o for i, o in zip(ins, outs))
-    else:
-        sf = tuple(float(f) for f in scale_factor) if isinstance(scale_factor, (tuple, list)) \
-            else (float(scale_factor),) * spatial
-        if len(sf) != spatial:
-            raise ValueError(f"interpolate: scale_factor {scale_factor} does not match the "
-                             f"{spatial} spatial dimensions")
-        outs = tuple(int(math.floor(i * f)) for i, f in zip(ins, sf))
-        scales = tuple(i / o for i, o in zip(ins, outs)) if recompute_scale_factor \
-            else tuple(1.0 / f for f in sf)
-    factors = tuple(o // i if i and o % i == 0 else 0 for i, o in zip(ins, outs))
-    if all(f > 0 for f in factors) and all(abs(s * f - 1) < 1e-12 for s, f in zip(scales, factors)):
-        return upsampling.UpsampleNearestInt.apply(input, factors)
-    dt = input.array.dtype
-    mats = [upsampling.nearest_matrix(i, o, s, dt) for i, o, s in zip(ins, outs, scales)]
-    if spatial == 1:
-        return pooling.Separable.apply(input, None, mats[0])
-    return pooling.Separable.apply(input, mats[0], mats[1])
-
-
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    return interpolate(input, size, scale_factor, mode, align_corners)
-
-
-def upsample_nearest(input, size=None, scale_factor=None):
-    return interpolate(input, size, scale_factor, "nearest")

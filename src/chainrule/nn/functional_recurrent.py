@@ -1,6 +1,7 @@
 """Recurrent functions: one step (``rnn_cell``, ``lstm_cell``, ``gru_cell``), one layer and
 direction over a whole sequence (``rnn_layer``, ``lstm_layer``, ``gru_layer``) and a stack of
-layers (``recurrent_layers``).
+layers (``recurrent_layers``; ``packed_recurrent_layers`` for packed sequences and LSTM's
+projections).
 
 PyTorch has no public equivalent: its recurrent modules call internal functions
 (``_VF.lstm``, ``_VF.gru``, ``_VF.rnn_tanh``, ``_VF.lstm_cell``, ...). These are chainrule's
@@ -21,8 +22,8 @@ from ..ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequ
 from ..random import rng
 from ..autograd.tensor_base import make_tensor
 
-__all__ = ["gru_cell", "gru_layer", "lstm_cell", "lstm_layer", "recurrent_layers", "rnn_cell",
-           "rnn_layer"]
+__all__ = ["gru_cell", "gru_layer", "lstm_cell", "lstm_layer", "packed_recurrent_layers",
+           "recurrent_layers", "rnn_cell", "rnn_layer"]
 
 _RNN_MODES = {"tanh": "RNN_TANH", "relu": "RNN_RELU"}
 
@@ -131,6 +132,70 @@ def recurrent_layers(input, h0, c0, weights, mode, dropout=0.0, training=True,
             outs.append(out)
             h_n.append(h)
         x = outs[0] if D == 1 else cat(outs, 2)
+        if dropout and training and layer < num_layers - 1:
+            x = _layer_dropout(x, dropout)
+    return x, stack(h_n, 0), stack(c_n, 0) if lstm else None
+
+
+# -- a stack of layers over packed (variable-length) sequences ---------------------------------
+
+def _packed_direction(gx, batch_sizes, h0, c0, w_hh, b_hh, w_hr, mode, reverse):
+    """One layer and direction over packed steps: gx (sum of lengths, G*H) the input product,
+    h0/c0 (B, H) in sorted order. Step t updates the first batch_sizes[t] states (the sequences
+    still running); a finished sequence's state stays its last step's, and in reverse a
+    sequence starts from h0 at its own last step. Returns (outputs in packed order, h_n, c_n)."""
+    starts = [0]
+    for b in batch_sizes[:-1]:
+        starts.append(starts[-1] + b)
+    h, c = h0, c0
+    outs = [None] * len(batch_sizes)
+    for t in (reversed(range(len(batch_sizes))) if reverse else range(len(batch_sizes))):
+        b = batch_sizes[t]
+        g = gx[starts[t]:starts[t] + b]
+        if mode == "LSTM":
+            h_t, c_t = LSTMCellStep.apply(g, h[:b], c[:b], w_hh, b_hh)
+            if w_hr is not None:
+                h_t = Linear.apply(h_t, w_hr, None)
+            c = c_t if b == c.shape[0] else cat([c_t, c[b:]], 0)
+        elif mode == "GRU":
+            h_t = GRUCellStep.apply(g, h[:b], w_hh, b_hh)
+        else:
+            h_t = RNNCellStep.apply(g, h[:b], w_hh, b_hh, _NONLINEARITY[mode])
+        h = h_t if b == h.shape[0] else cat([h_t, h[b:]], 0)
+        outs[t] = h_t
+    return cat(outs, 0), h, c
+
+
+_NONLINEARITY = {"RNN_TANH": "tanh", "RNN_RELU": "relu"}
+
+
+def packed_recurrent_layers(data, batch_sizes, h0, c0, weights, mode, dropout=0.0,
+                            training=True, bidirectional=False, proj_weights=None):
+    """``recurrent_layers`` over a packed batch: data (sum of lengths, H_in) with the sequences
+    sorted by decreasing length and interleaved by step, ``batch_sizes`` the sequences running
+    at each step (a list of ints); h0 (and c0) (num_layers * D, B, H) in sorted order.
+    ``proj_weights`` (LSTM's proj_size): one W_hr (P, H) per layer and direction, h = h W_hr^T
+    after each step. Each step is one cell op. Returns (outputs (sum of lengths, D*H), h_n,
+    c_n), c_n None unless LSTM."""
+    D = 2 if bidirectional else 1
+    num_layers = len(weights) // D
+    lstm = mode == "LSTM"
+    states = h0.unbind(0)
+    cells = c0.unbind(0) if lstm else [None] * len(states)
+    x = data
+    h_n, c_n = [], []
+    for layer in range(num_layers):
+        outs = []
+        for direction in range(D):
+            k = layer * D + direction
+            w_ih, w_hh, b_ih, b_hh = weights[k]
+            w_hr = proj_weights[k] if proj_weights is not None else None
+            out, h, c = _packed_direction(Linear.apply(x, w_ih, b_ih), batch_sizes, states[k],
+                                          cells[k], w_hh, b_hh, w_hr, mode, direction)
+            outs.append(out)
+            h_n.append(h)
+            c_n.append(c)
+        x = outs[0] if D == 1 else cat(outs, 1)
         if dropout and training and layer < num_layers - 1:
             x = _layer_dropout(x, dropout)
     return x, stack(h_n, 0), stack(c_n, 0) if lstm else None

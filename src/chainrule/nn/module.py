@@ -13,11 +13,28 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor_base import increment_version
-from ..tensor import Tensor, device as _device
+from ..device import check_available
+from ..tensor import Tensor, _parse_to
 from .parameter import Buffer, Parameter
 from ..autograd.tensor_base import make_tensor
 
-IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
+                                               ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns (PyTorch's ``_IncompatibleKeys``): the keys the module
+    expected and did not get, and those it got and did not expect. Prints
+    ``<All keys matched successfully>`` when both are empty, as tutorials show."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+IncompatibleKeys = _IncompatibleKeys
 
 
 class RemovableHandle:
@@ -358,29 +375,31 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """``to(dtype)``, ``to(device)``, ``to(tensor)``: converts floating-point parameters and
-        buffers in place (integer buffers keep their type); returns self."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, (str, _device)):
-                dev = a
-            else:
-                dtype = a
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` (its dtype and
+        device): converts floating-point parameters and buffers in place (integer buffers keep
+        their type); returns self. A device that cannot hold tensors raises, as in PyTorch."""
+        dev, dtype, _ = _parse_to(args, kwargs, f"{type(self).__name__}.to")
         if dev is not None:
-            _device(dev)
+            check_available(dev, f"{type(self).__name__}.to")
         if dtype is None:
             return self
         nd = _dtype.to_numpy_dtype(dtype)
-        if nd.kind != "f":
+        if not _dtype.is_float_np(nd):
             raise TypeError(f"{type(self).__name__}.to only accepts floating point dtypes, "
                             f"but got desired dtype={dtype}")
-        return self._apply(lambda a: a.astype(nd) if a.dtype.kind == "f" and a.dtype != nd else a)
+        return self._apply(lambda a: a.astype(nd) if _dtype.is_float_np(a.dtype) and a.dtype != nd
+                           else a)
+
+    def cuda(self, device=None):
+        """Move to the GPU: raises here, where chainrule has no CUDA backend (PyTorch's CPU build
+        raises the same AssertionError)."""
+        if isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        check_available(device or "cuda", f"{type(self).__name__}.cuda")
+        return self
+
+    def bfloat16(self):
+        return self.to(_dtype.bfloat16)
 
     def type(self, dst_type):
         return self.to(dst_type)
@@ -424,8 +443,9 @@ class Module:
         return destination
 
     def _load_from_state_dict(self, state_dict, prefix, strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        """Copy this module's own entries (not its children's) from ``state_dict``."""
+                              error_msgs, assign=False):
+        """Copy this module's own entries (not its children's) from ``state_dict``; with
+        ``assign`` the module takes the checkpoint's arrays (and dtypes) instead of copying."""
         persistent = {k: v for k, v in self._buffers.items()
                       if k not in self._non_persistent_buffers_set}
         local = itertools.chain(self._parameters.items(), persistent.items())
@@ -443,21 +463,27 @@ class Module:
                                   f"model is {tuple(target.array.shape)}.")
                 continue
             with no_grad():
-                np.copyto(target.array, arr, casting="unsafe")
+                if assign:
+                    target.array = arr if arr.flags.writeable else arr.copy()
+                else:
+                    np.copyto(target.array, arr, casting="unsafe")
                 increment_version(target)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from ``state_dict`` (chainrule or PyTorch tensors, or NumPy
-        arrays) into this module. Returns ``(missing_keys, unexpected_keys)``; with ``strict``
-        any missing or unexpected key is an error, and a shape mismatch always is. The error
-        lists every offending key."""
+        arrays) into this module. Returns ``(missing_keys, unexpected_keys)``, a namedtuple that
+        prints ``<All keys matched successfully>`` when both are empty; with ``strict`` any
+        missing or unexpected key is an error, and a shape mismatch always is. The error lists
+        every offending key. ``assign=True`` makes the module use the checkpoint's arrays (their
+        memory and dtype) rather than copying into its own, as PyTorch's ``assign``."""
         if not isinstance(state_dict, collections.abc.Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
         missing, unexpected, errors = [], [], []
         expected = set()
         for prefix, module in self.named_modules():
             prefix = prefix + "." if prefix else ""
-            module._load_from_state_dict(state_dict, prefix, strict, missing, unexpected, errors)
+            module._load_from_state_dict(state_dict, prefix, strict, missing, unexpected, errors,
+                                         assign)
             for name in module._parameters:
                 expected.add(prefix + name)
             for name in module._buffers:
@@ -473,7 +499,7 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
-        return IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
 
     # -- hooks -------------------------------------------------------------------------------
     def register_forward_hook(self, hook):

@@ -1,6 +1,8 @@
-"""Normalisation layers: ``BatchNorm1d/2d/3d`` (per channel, over the batch) and ``LayerNorm``
-(per sample, over the trailing dims)."""
+"""Normalisation layers: ``BatchNorm1d/2d/3d`` (per channel, over the batch), ``LayerNorm`` (per
+sample, over the trailing dims), ``GroupNorm`` (per sample and group of channels) and
+``InstanceNorm1d/2d/3d`` (per sample and channel)."""
 import numbers
+import warnings
 
 import numpy as np
 
@@ -131,3 +133,97 @@ class LayerNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per sample over each group
+    of num_channels / num_groups channels (and the spatial dims); weight and bias per channel.
+    No running statistics: the same in train and eval."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None,
+                 *, bias=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                     eps, affine)
+        if affine:
+            self.weight = Parameter(np.ones(num_channels, dtype=nd))
+            if bias:
+                self.bias = Parameter(np.zeros(num_channels, dtype=nd))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self):
+        if self.affine:
+            self.weight.array[...] = 1
+            if self.bias is not None:
+                self.bias.array[...] = 0
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class _InstanceNorm(_BatchNorm):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, statistics per sample and channel over
+    the spatial dims. With ``track_running_stats`` the running statistics (the batch average of
+    the instance statistics) are kept in training and used in eval. Unbatched (C, *) inputs
+    are accepted."""
+
+    _spatial_dims = 1
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
+                         bias=bias)
+
+    def forward(self, input):
+        no_batch = self._spatial_dims + 1
+        if input.ndim not in (no_batch, no_batch + 1):
+            raise ValueError(f"expected {no_batch}D or {no_batch + 1}D input (got {input.ndim}D "
+                             f"input)")
+        feature_dim = input.ndim - no_batch
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match "
+                                 f"num_features ({self.num_features}), but got: "
+                                 f"{input.shape[feature_dim]}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You "
+                          f"can silence this warning by not passing in num_features, which is "
+                          f"not used because affine=False", stacklevel=2)
+        if input.ndim == no_batch:
+            return self._instance_norm(input.unsqueeze(0)).squeeze(0)
+        return self._instance_norm(input)
+
+    def _instance_norm(self, input):
+        use_input_stats = self.training or not self.track_running_stats
+        return F.instance_norm(input, self.running_mean, self.running_var, self.weight,
+                               self.bias, use_input_stats,
+                               self.momentum if self.momentum is not None else 0.0, self.eps)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or unbatched (C, L) inputs."""
+
+    _spatial_dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or unbatched (C, H, W) inputs."""
+
+    _spatial_dims = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of (N, C, D, H, W) or unbatched (C, D, H, W) inputs."""
+
+    _spatial_dims = 3

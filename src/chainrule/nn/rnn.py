@@ -23,6 +23,7 @@ from ..tensor import Tensor
 from . import functional as F, init
 from .module import Module
 from .parameter import Parameter
+from .utils.rnn import PackedSequence
 from ..autograd.tensor_base import make_tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -42,8 +43,13 @@ class RNNBase(Module):
             raise ValueError(f"{name}: hidden_size must be a positive int, got {hidden_size!r}")
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError(f"{name}: num_layers must be a positive int, got {num_layers!r}")
-        if proj_size:
-            raise NotImplementedError(f"{name}: proj_size is not available in chainrule")
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -56,14 +62,17 @@ class RNNBase(Module):
         nd = _dtype.to_numpy_dtype(dtype) or _dtype.default_float_np()
         gates = _GATES[mode] * hidden_size
         D = 2 if bidirectional else 1
+        out_size = proj_size or hidden_size     # the width of h (and of each layer's output)
         self._flat_weights_names = []
         for layer in range(num_layers):
             for direction in range(D):
-                n_in = input_size if layer == 0 else hidden_size * D
+                n_in = input_size if layer == 0 else out_size * D
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = [("weight_ih", (gates, n_in)), ("weight_hh", (gates, hidden_size))]
+                shapes = [("weight_ih", (gates, n_in)), ("weight_hh", (gates, out_size))]
                 if bias:
                     shapes += [("bias_ih", (gates,)), ("bias_hh", (gates,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for pname, shape in shapes:
                     setattr(self, pname + suffix, Parameter(np.empty(shape, nd)))
                     self._flat_weights_names.append(pname + suffix)
@@ -77,7 +86,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[i:i + per]] for i in range(0, len(names), per)]
 
@@ -87,8 +96,16 @@ class RNNBase(Module):
         return (p["weight_ih" + suffix], p["weight_hh" + suffix],
                 p.get("bias_ih" + suffix), p.get("bias_hh" + suffix))
 
+    def _projection(self, layer, direction):
+        return self._parameters.get(f"weight_hr_l{layer}" + ("_reverse" if direction else ""))
+
     def _check_input(self, input, hx):
         name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            input = input.data
+            if input.ndim != 2:
+                raise ValueError(f"{name}: a PackedSequence's data must be 2-D (sum of lengths, "
+                                 f"input_size), got shape {tuple(input.shape)}")
         if not isinstance(input, Tensor) or input.ndim not in (2, 3):
             raise ValueError(f"{name}: expected a 2-D (unbatched) or 3-D (batched) input, got "
                              f"{getattr(input, 'shape', type(input).__name__)}")
@@ -103,35 +120,66 @@ class RNNBase(Module):
         self._check_input(input, hx)
         name = type(self).__name__
         lstm = self.mode == "LSTM"
-        unbatched = input.ndim == 2
-        if unbatched:
+        packed = input if isinstance(input, PackedSequence) else None
+        unbatched = packed is None and input.ndim == 2
+        if packed is not None:
+            input = packed.data
+            if hx is not None and packed.sorted_indices is not None:   # to the sorted order
+                order = packed.sorted_indices
+                hx = tuple(h[:, order.array] for h in hx) if lstm else hx[:, order.array]
+        elif unbatched:
             input = input.unsqueeze(1)
             if hx is not None:
                 hx = tuple(h.unsqueeze(1) for h in hx) if lstm else hx.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
-        L, N = input.shape[:2]
+        if packed is not None:
+            batch_sizes = [int(b) for b in packed.batch_sizes.array]
+            N = batch_sizes[0]
+        else:
+            L, N = input.shape[:2]
         D = 2 if self.bidirectional else 1
         H = self.hidden_size
-        expected = (self.num_layers * D, N, H)
+        expected = (self.num_layers * D, N, self.proj_size or H)
+        expected_c = (self.num_layers * D, N, H)
         if hx is None:
             h0 = make_tensor(np.zeros(expected, input.array.dtype))
-            c0 = h0 if lstm else None
+            c0 = (h0 if not self.proj_size else
+                  make_tensor(np.zeros(expected_c, input.array.dtype))) if lstm else None
         else:
             parts = hx if lstm else (hx,)
             if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
                 raise RuntimeError(f"{name}: hx must be a tuple (h_0, c_0) for LSTM")
-            for what, t in zip(("h_0", "c_0"), parts):
-                if tuple(t.shape) != expected:
-                    raise RuntimeError(f"{name}: Expected hidden size {expected} for {what}, got "
+            for what, t, want in zip(("h_0", "c_0"), parts, (expected, expected_c)):
+                if tuple(t.shape) != want:
+                    raise RuntimeError(f"{name}: Expected hidden size {want} for {what}, got "
                                        f"{tuple(t.shape)}")
             h0 = parts[0]
             c0 = parts[1] if lstm else None
         weights = [self._params(layer, direction) for layer in range(self.num_layers)
                    for direction in range(D)]
-        output, h_n, c_n = F.recurrent_layers(input, h0, c0, weights, self.mode, self.dropout,
-                                              self.training, self.bidirectional)
+        if packed is not None or self.proj_size:
+            # variable lengths (or projections): one cell op per step over the packed layout
+            proj = [self._projection(layer, direction) for layer in range(self.num_layers)
+                    for direction in range(D)] if self.proj_size else None
+            data = input if packed is not None else input.reshape(L * N, input.shape[2])
+            if packed is None:
+                batch_sizes = [N] * L
+            output, h_n, c_n = F.packed_recurrent_layers(
+                data, batch_sizes, h0, c0, weights, self.mode, self.dropout, self.training,
+                self.bidirectional, proj)
+            if packed is None:
+                output = output.reshape(L, N, output.shape[-1])
+        else:
+            output, h_n, c_n = F.recurrent_layers(input, h0, c0, weights, self.mode,
+                                                  self.dropout, self.training,
+                                                  self.bidirectional)
         state = (h_n, c_n) if lstm else h_n
+        if packed is not None:
+            if packed.unsorted_indices is not None:     # back to the caller's batch order
+                back = packed.unsorted_indices.array
+                state = tuple(s[:, back] for s in state) if lstm else state[:, back]
+            return packed._with_data(output), state
         if unbatched:
             output = output.squeeze(1)
             state = tuple(s.squeeze(1) for s in state) if lstm else state.squeeze(1)
@@ -141,6 +189,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.bias is not True:

@@ -1,21 +1,19 @@
-"""``Upsample`` and ``UpsamplingNearest2d`` (nearest-neighbour resizing)."""
+"""``Upsample``, ``UpsamplingNearest2d`` and ``UpsamplingBilinear2d`` (resizing layers)."""
 from . import functional as F
 from .module import Module
 
 
 class Upsample(Module):
-    """Resize (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor``; mode 'nearest'
-    (output index i reads input floor(i / scale_factor))."""
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) to ``size`` or by ``scale_factor``
+    with any mode of ``F.interpolate``: 'nearest', 'nearest-exact', 'linear', 'bilinear',
+    'bicubic', 'trilinear', 'area'."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        if mode != "nearest":
-            raise NotImplementedError(f"Upsample: mode {mode!r} is not available in chainrule; "
-                                      f"only 'nearest'")
         self.size = size
         self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) \
-            else scale_factor
+            else tuple(float(f) for f in scale_factor) if scale_factor else scale_factor
         self.mode = mode
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
@@ -35,3 +33,10 @@ class Upsample(Module):
 class UpsamplingNearest2d(Upsample):
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear resizing with align_corners=True (PyTorch's legacy layer)."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

@@ -20,6 +20,7 @@ upsampling     UpsampleNearestInt, nearest selection matrices
 fold           Unfold, Fold
 recurrent      LSTM, GRU and RNN cell steps and whole-sequence LSTM ops
 attention      ScaledDotProductAttention
+inplace        Fill, CopyFrom, SetItem: what fill_/zero_, copy_ and x[i] = v record in a graph
 
 Nothing is imported here: import the module you need (``from chainrule.ops import activation``).
 """

@@ -107,7 +107,8 @@ class ReLUReference(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * (ctx.a > 0)
+        # where, not g * mask: an infinite upstream gradient must give 0 where a <= 0 (PyTorch)
+        return xp.where(ctx.a > 0, g, 0)
 
 
 class ReLU(Op):
@@ -117,7 +118,7 @@ class ReLU(Op):
     zeros block, which NumPy runs faster than against a broadcast scalar.
     """
 
-    backward_name = "Relu"  # grad_fn keeps its printed name, ReluBackward
+    backward_name = "Relu"  # grad_fn prints PyTorch's name, ReluBackward0
     reference = ReLUReference
 
     # NumPy's maximum against a broadcast scalar 0 runs ~3x slower than against an array of
@@ -151,13 +152,13 @@ class ReLU(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * (ctx.out > 0)
+        return xp.where(ctx.out > 0, g, 0)
 
 
 class LeakyReLU(Op):
     """z = a if a > 0 else slope a;  dz/da = 1 if a > 0 else slope."""
 
-    backward_name = "LeakyRelu"  # grad_fn keeps its printed name, LeakyReluBackward
+    backward_name = "LeakyRelu"  # grad_fn prints PyTorch's name, LeakyReluBackward0
 
     @staticmethod
     def forward(ctx, a, slope):
@@ -173,7 +174,7 @@ class LeakyReLU(Op):
 class ELU(Op):
     """z = a if a > 0 else alpha (e^a - 1);  dz/da = 1 if a > 0 else z + alpha."""
 
-    backward_name = "Elu"  # grad_fn keeps its printed name, EluBackward
+    backward_name = "Elu"  # grad_fn prints PyTorch's name, EluBackward0
 
     @staticmethod
     def forward(ctx, a, alpha):
@@ -192,7 +193,7 @@ class SELU(Op):
     """z = scale (a if a > 0 else alpha (e^a - 1)), alpha = 1.6733..., scale = 1.0507...;
     dz/da = scale if a > 0 else z + scale alpha."""
 
-    backward_name = "Selu"  # grad_fn keeps its printed name, SeluBackward
+    backward_name = "Selu"  # grad_fn prints PyTorch's name, SeluBackward0
 
     alpha = 1.6732632423543772848170429916717
     scale = 1.0507009873554804934193349852946
@@ -238,7 +239,7 @@ class GELU(Op):
     """Exact: z = a Phi(a), dz/da = Phi(a) + a phi(a) (phi the standard normal density).
     'tanh': z = a/2 (1 + tanh(k (a + 0.044715 a^3))), k = sqrt(2/pi)."""
 
-    backward_name = "Gelu"  # grad_fn keeps its printed name, GeluBackward
+    backward_name = "Gelu"  # grad_fn prints PyTorch's name, GeluBackward0
 
     @staticmethod
     def forward(ctx, a, approximate):
@@ -268,7 +269,7 @@ class GELU(Op):
 class SiLU(Op):
     """z = a sigmoid(a) (swish);  dz/da = s (1 + a (1 - s)), s = sigmoid(a)."""
 
-    backward_name = "Silu"  # grad_fn keeps its printed name, SiluBackward
+    backward_name = "Silu"  # grad_fn prints PyTorch's name, SiluBackward0
 
     @staticmethod
     def forward(ctx, a):
@@ -307,12 +308,12 @@ class Hardtanh(Op):
 
     @staticmethod
     def forward(ctx, a, lo, hi):
-        ctx.inside = (a > lo) & (a < hi)
+        ctx.inside = ~((a <= lo) | (a >= hi))  # a NaN input passes its gradient on (PyTorch)
         return xp.clip(a, lo, hi).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.inside, None, None
+        return xp.where(ctx.inside, g, 0), None, None
 
 
 class Hardsigmoid(Op):
@@ -326,7 +327,7 @@ class Hardsigmoid(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.inside / 6
+        return xp.where(ctx.inside, g / 6, 0)  # 0 where flat, even for a NaN g (PyTorch)
 
 
 class Hardswish(Op):
@@ -341,7 +342,7 @@ class Hardswish(Op):
     @staticmethod
     def backward(ctx, g):
         a = ctx.a
-        return g * xp.where(a < -3, 0, xp.where(a <= 3, (2 * a + 3) / 6, 1))
+        return xp.where(a < -3, 0, xp.where(a <= 3, g * ((2 * a + 3) / 6), g))
 
 
 class Softsign(Op):
@@ -363,7 +364,7 @@ class PReLU(Op):
     """z = a if a > 0 else w a (w learned, one per channel or shared);
     dz/da = 1 or w, dz/dw = a where a <= 0."""
 
-    backward_name = "Prelu"  # grad_fn keeps its printed name, PreluBackward
+    backward_name = "Prelu"  # grad_fn prints PyTorch's name, PreluBackward0
 
     @staticmethod
     def forward(ctx, a, w):
@@ -408,7 +409,7 @@ class Softmax(Op):
     @staticmethod
     def forward(ctx, a, dim):
         a = as_float(a)
-        e = xp.exp(a - a.max(axis=dim, keepdims=True))
+        e = xp.exp(a - a.max(axis=dim, keepdims=True, initial=-xp.inf))
         out = e / e.sum(axis=dim, keepdims=True)
         ctx.out, ctx.dim = out, dim
         return out
@@ -426,7 +427,7 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, a, dim):
         a = as_float(a)
-        shifted = a - a.max(axis=dim, keepdims=True)
+        shifted = a - a.max(axis=dim, keepdims=True, initial=-xp.inf)
         out = shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.out, ctx.dim = out, dim
         return out

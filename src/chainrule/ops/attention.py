@@ -8,7 +8,9 @@ class ScaledDotProductAttentionReference(Op):
 
     ``bias`` B is the additive mask (0 or -inf, or any float) and ``keep`` the dropout mask
     already divided by (1 - p), or None. A query row whose keys are all masked (every S = -inf)
-    attends to nothing: its row of P is 0. Backward, one step at a time:
+    attends to nothing: its row of P is 0 (PyTorch's scaled_dot_product_attention), or NaN with
+    ``masked_rows_nan`` (the plain softmax 0/0, as PyTorch's MultiheadAttention gives).
+    Backward, one step at a time:
         dL/dW = dL/dO V^T (+ the gradient of the returned W)
         dL/dV = W^T dL/dO
         dL/dP = dL/dW * keep
@@ -18,7 +20,7 @@ class ScaledDotProductAttentionReference(Op):
     """
 
     @staticmethod
-    def forward(ctx, q, k, v, bias, keep, scale, with_weights):
+    def forward(ctx, q, k, v, bias, keep, scale, with_weights, masked_rows_nan=False):
         s = xp.matmul(q, xp.swapaxes(k, -1, -2)) * scale
         if bias is not None:
             s = s + bias
@@ -26,7 +28,11 @@ class ScaledDotProductAttentionReference(Op):
         row_max = xp.where(xp.isfinite(row_max), row_max, 0)  # a fully masked row: all -inf
         e = xp.exp(s - row_max)
         total = e.sum(axis=-1, keepdims=True)
-        p = e / xp.where(total == 0, 1, total)                 # ... whose e, and P, stay 0
+        if masked_rows_nan:
+            with xp.errstate(invalid="ignore"):
+                p = e / total                                  # ... whose P is 0 / 0
+        else:
+            p = e / xp.where(total == 0, 1, total)             # ... whose e, and P, stay 0
         w = p * keep if keep is not None else p
         ctx.q, ctx.k, ctx.v, ctx.p, ctx.w, ctx.keep, ctx.scale = q, k, v, p, w, keep, scale
         out = xp.matmul(w, v)
@@ -45,7 +51,7 @@ class ScaledDotProductAttentionReference(Op):
         dq = xp.matmul(ds, k) * scale if need[0] else None
         dk = xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale if need[1] else None
         dbias = ds if need[3] else None
-        return dq, dk, dv, dbias, None, None, None
+        return dq, dk, dv, dbias, None, None, None, None
 
 
 class ScaledDotProductAttention(Op):
@@ -53,7 +59,8 @@ class ScaledDotProductAttention(Op):
 
     ``bias`` B is an additive mask (0 or -inf from a boolean mask, or any float mask) broadcast
     over (..., L, S); ``keep`` is the dropout mask already divided by (1 - p). A query row whose
-    keys are all masked attends to nothing (its row of P is 0, not NaN).
+    keys are all masked attends to nothing (its row of P is 0), or gets NaN with
+    ``masked_rows_nan`` (MultiheadAttention's convention in PyTorch).
     With dP~ = (dL/dO V^T + dL/dW) * keep and dS = P * (dP~ - sum_j dP~_j P_j):
         dL/dV = D(P)^T dL/dO,  dL/dQ = dS K * scale,  dL/dK = dS^T Q * scale,  dL/dB = dS.
     With ``with_weights`` the op also returns W = D(P), PyTorch's attention weights.
@@ -64,7 +71,7 @@ class ScaledDotProductAttention(Op):
     reference = ScaledDotProductAttentionReference
 
     @staticmethod
-    def forward(ctx, q, k, v, bias, keep, scale, with_weights):
+    def forward(ctx, q, k, v, bias, keep, scale, with_weights, masked_rows_nan=False):
         s = xp.matmul(q, xp.swapaxes(k, -1, -2))
         s *= scale
         if bias is not None:
@@ -76,7 +83,7 @@ class ScaledDotProductAttention(Op):
         p = xp.exp(s - top)
         total = p.sum(axis=-1, keepdims=True)
         if dead.any():
-            total = xp.where(total == 0, 1, total)
+            total = xp.where(total == 0, xp.nan if masked_rows_nan else 1, total)
         p /= total
         pd = p * keep if keep is not None else p
         out = xp.matmul(pd, v)
@@ -98,4 +105,4 @@ class ScaledDotProductAttention(Op):
         dbias = ds if need[3] else None
         dq = xp.matmul(ds, k) * scale if need[0] else None
         dk = xp.matmul(xp.swapaxes(ds, -1, -2), q) * scale if need[1] else None
-        return dq, dk, dv, dbias, None, None, None
+        return dq, dk, dv, dbias, None, None, None, None

@@ -5,6 +5,7 @@ from .. import _dtype
 from ..autograd.function import Function
 from ..backend import xp
 from ..backends.reference import state as reference_state
+from .node_names import NEXT_FUNCTIONS, NODE_NAMES, SHOWS_NONE, SHOWS_SCALARS
 
 
 class Op(Function):
@@ -20,7 +21,7 @@ class Op(Function):
 
     ``Conv2d.apply`` then runs the twin while ``cr.backends.reference()`` is on (or
     ``CHAINRULE_REFERENCE=1``), and its own fast path otherwise. The twin's node prints as the
-    op's (``Conv2dBackward``), so the two paths differ only in how they compute.
+    op's (``ConvolutionBackward0``), so the two paths differ only in how they compute.
     """
 
     raw = True
@@ -28,6 +29,17 @@ class Op(Function):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        # PyTorch's names for chainrule's own ops; an Op a user writes prints its class name
+        builtin = cls.__module__.startswith("chainrule.ops.")
+        name = NODE_NAMES.get(cls.__name__) if builtin else None
+        if callable(name):
+            cls._node_name, cls._node_name_of = None, staticmethod(name)
+        else:
+            cls._node_name = name or (cls.backward_name or cls.__name__) + "Backward0"
+            cls._node_name_of = None
+        cls._shows_scalars = builtin and cls.__name__ in SHOWS_SCALARS
+        cls._shows_none = builtin and cls.__name__ in SHOWS_NONE
+        cls._next_functions_of = NEXT_FUNCTIONS.get(cls.__name__) if builtin else None
         twin = cls.__dict__.get("reference")
         if twin is None:
             # A subclass of an op with a twin computes something else: it has no twin unless
@@ -39,6 +51,9 @@ class Op(Function):
         if not (isinstance(twin, type) and issubclass(twin, Op)):
             raise TypeError(f"{cls.__name__}.reference must be an Op subclass, got {twin!r}")
         twin.backward_name = cls.backward_name or cls.__name__   # prints, and errs, as the op
+        twin._node_name, twin._node_name_of = cls._node_name, cls.__dict__["_node_name_of"]
+        twin._shows_scalars, twin._next_functions_of = cls._shows_scalars, cls._next_functions_of
+        twin._shows_none = cls._shows_none
         _OPS_WITH_REFERENCE.add(cls)
         _choose_path(cls, reference_state.enabled)
 
@@ -74,7 +89,7 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 def as_float(a):
     """Integer or bool arrays become the default float dtype, as PyTorch does for exp, log, /..."""
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f" or a.dtype in _dtype.EXTRA_FLOAT_NP:
         return a
     return a.astype(_dtype.default_float_np())
 
@@ -103,7 +118,7 @@ def promote(a, b):
 def _scalar_fits(arr, s):
     kind = arr.dtype.kind
     if type(s) is float:
-        return kind == "f"
+        return kind == "f" or arr.dtype in _dtype.EXTRA_FLOAT_NP
     if type(s) is int:
         return kind != "b"
     return True

@@ -234,7 +234,7 @@ class Abs(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * xp.sign(ctx.a)
+        return g * xp.where(xp.isnan(ctx.a), 0, xp.sign(ctx.a))  # PyTorch's sgn(NaN) = 0
 
 
 class Sign(Op):
@@ -242,7 +242,7 @@ class Sign(Op):
 
     @staticmethod
     def forward(ctx, a):
-        return xp.sign(a)
+        return xp.where(xp.isnan(a), 0, xp.sign(a)).astype(a.dtype)  # sign(NaN) = 0 (PyTorch)
 
     @staticmethod
     def backward(ctx, g):
@@ -332,7 +332,41 @@ class Clamp(Op):
             keep = a >= lo
         if hi is not None:
             keep = keep & (a <= hi)
-        return g * keep, None, None
+        return xp.where(keep, g, 0), None, None
+
+
+class ClampTensor(Op):
+    """z = min(max(a, lo), hi) with tensor bounds;  dz/da = 1 where lo <= a <= hi, dz/dlo = 1
+    where a < lo (and lo < hi), dz/dhi = 1 where a > hi (or hi < lo): PyTorch's masks, so a tie
+    sends the whole gradient to ``a``."""
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        out = a
+        if lo is not None:
+            a, lo = promote(a, lo)
+            out = xp.maximum(a, lo)
+        if hi is not None:
+            out, hi = promote(out, hi)
+            out = xp.minimum(out, hi)
+        ctx.a, ctx.lo, ctx.hi = a, lo, hi
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo, hi = ctx.a, ctx.lo, ctx.hi
+        keep = True
+        if lo is not None:
+            keep = a >= lo
+        if hi is not None:
+            keep = keep & (a <= hi)
+        g_lo = g_hi = None
+        need = ctx.needs_input_grad
+        if need[1]:
+            g_lo = xp.where((a < lo) & (lo < hi) if hi is not None else a < lo, g, 0)
+        if need[2]:
+            g_hi = xp.where((a > hi) | (hi < lo) if lo is not None else a > hi, g, 0)
+        return xp.where(keep, g, 0), g_lo, g_hi
 
 
 class Maximum(Op):
@@ -347,8 +381,9 @@ class Maximum(Op):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.a, ctx.b
-        share = xp.where(a == b, 0.5, 1.0).astype(g.dtype)
-        return g * share * (a >= b), g * share * (b >= a)
+        # PyTorch's masks: a NaN operand compares false both ways, so both inputs get g
+        shared = xp.where(a == b, g * 0.5, g)
+        return xp.where(a < b, 0, shared), xp.where(a > b, 0, shared)
 
 
 class Minimum(Op):
@@ -363,8 +398,8 @@ class Minimum(Op):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.a, ctx.b
-        share = xp.where(a == b, 0.5, 1.0).astype(g.dtype)
-        return g * share * (a <= b), g * share * (b <= a)
+        shared = xp.where(a == b, g * 0.5, g)
+        return xp.where(a > b, 0, shared), xp.where(a < b, 0, shared)
 
 
 class Where(Op):
@@ -407,3 +442,82 @@ class Cast(Op):
     @staticmethod
     def backward(ctx, g):
         return g, None
+
+
+# -- hyperbolic functions ----------------------------------------------------------------------
+
+class Sinh(Op):
+    """z = sinh a = (e^a - e^-a)/2;  dz/da = cosh a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        return xp.sinh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * xp.cosh(ctx.a)
+
+
+class Cosh(Op):
+    """z = cosh a = (e^a + e^-a)/2;  dz/da = sinh a."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        return xp.cosh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * xp.sinh(ctx.a)
+
+
+class Asinh(Op):
+    """z = asinh a = ln(a + sqrt(a^2 + 1));  dz/da = 1/sqrt(a^2 + 1)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        return xp.arcsinh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        return g / xp.sqrt(a * a + 1)
+
+
+class Acosh(Op):
+    """z = acosh a = ln(a + sqrt(a^2 - 1)) for a >= 1;  dz/da = 1/sqrt(a^2 - 1)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        with xp.errstate(invalid="ignore"):
+            return xp.arccosh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return g / xp.sqrt(a * a - 1)
+
+
+class Atanh(Op):
+    """z = atanh a = ln((1 + a)/(1 - a))/2 for |a| < 1;  dz/da = 1/(1 - a^2)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        a = as_float(a)
+        ctx.a = a
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return xp.arctanh(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.a
+        with xp.errstate(divide="ignore"):
+            return g / (1 - a * a)

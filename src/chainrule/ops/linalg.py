@@ -1,4 +1,6 @@
 """Matrix products."""
+import math
+
 from ..backend import xp
 from .base import Op, promote
 
@@ -86,7 +88,8 @@ class MatMul(Op):
             if b2.ndim == 2 and a2.ndim > 2:
                 # A batch of inputs against one matrix: a single product over all rows, instead
                 # of a batch of products that the engine would then have to sum.
-                gb = a2.reshape(-1, a2.shape[-1]).T @ g.reshape(-1, g.shape[-1])
+                rows = math.prod(a2.shape[:-1])  # not -1: that cannot be inferred for 0-size arrays
+                gb = a2.reshape(rows, a2.shape[-1]).T @ g.reshape(rows, g.shape[-1])
             else:
                 gb = xp.matmul(xp.swapaxes(a2, -1, -2), g)
             if b.ndim == 1:

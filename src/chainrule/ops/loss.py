@@ -242,7 +242,7 @@ class CrossEntropyLoss(Op):
     are 1) and valid (the not-ignored mask; None when no target is ignored).
     """
 
-    backward_name = "CrossEntropy"  # grad_fn keeps its printed name, CrossEntropyBackward
+    backward_name = "CrossEntropy"  # its error messages; grad_fn prints NllLossBackward0 (node_names)
     reference = CrossEntropyLossReference
 
     @staticmethod
@@ -406,7 +406,7 @@ class BCEWithLogitsLoss(Op):
     log(1 + e^-|x|), stable for any logit;  dL/dx = w [(1 - y) - (1 + (pw - 1) y)(1 - sigmoid x)]
     (= w (sigmoid x - y) without pos_weight);  dL/dy = w (-x + (pw - 1) softplus(-x))."""
 
-    backward_name = "BCEWithLogits"  # grad_fn keeps its printed name, BCEWithLogitsBackward
+    backward_name = "BCEWithLogits"  # its error messages; grad_fn: node_names
 
     @staticmethod
     def forward(ctx, x, y, weight, pos_weight, reduction):
@@ -480,7 +480,7 @@ class KLDivLoss(Op):
     """L = y (log y - x) (0 where y = 0), or e^y (y - x) with log_target;  dL/dx = -y (or -e^y),
     dL/dy = log y + 1 - x (or e^y (y - x + 1)). 'batchmean' divides the sum by the batch size."""
 
-    backward_name = "KLDiv"  # grad_fn keeps its printed name, KLDivBackward
+    backward_name = "KLDiv"  # grad_fn prints KLDivBackward0
     function_name = "kl_div"
 
     @staticmethod
@@ -492,7 +492,8 @@ class KLDivLoss(Op):
             ctx.ey = ey
         else:
             with xp.errstate(divide="ignore", invalid="ignore"):
-                ylogy = xp.where(y > 0, y * xp.log(xp.where(y > 0, y, 1)), 0)
+                # xlogy(y, y): 0 at y = 0, NaN for y < 0 (PyTorch)
+                ylogy = xp.where(y == 0, 0, y * xp.log(xp.where(y == 0, 1, y)))
             loss = ylogy - y * x
         ctx.x, ctx.y, ctx.log_target, ctx.reduction, ctx.n = x, y, log_target, reduction, loss.size
         if reduction == "batchmean":

@@ -97,11 +97,11 @@ class Normalize(Op):
         gx = gw = gb = None
         if need[0]:
             gh = g * ctx.w if ctx.w is not None else g
-            m = xhat.size // ctx.invstd.size
+            m = xhat.size // ctx.invstd.size if ctx.invstd.size else 0  # 0-size input
             gx = m * gh
             gx -= gh.sum(axis=axes, keepdims=True)
             gx -= xhat * (gh * xhat).sum(axis=axes, keepdims=True)
-            gx *= ctx.invstd / m
+            gx *= ctx.invstd / max(m, 1)
         if need[1]:
             gw = (g * xhat).sum(axis=ctx.param_axes).reshape(ctx.wshape)
         if need[2]:

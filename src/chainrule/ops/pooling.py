@@ -218,3 +218,47 @@ class Separable(Op):
         if ctx.a_w is not None:
             g = xp.matmul(g, ctx.a_w)
         return g, None, None
+
+
+def adaptive_bins(n, m):
+    """(m, k) input indices of PyTorch's adaptive bins [floor(i n/m), ceil((i+1) n/m)), each
+    padded to the longest bin k by repeating its first index, and the (m, k) mask of real ones."""
+    i = xp.arange(m)
+    start = (i * n) // m
+    end = -((-(i + 1) * n) // m)
+    k = int((end - start).max())
+    offsets = xp.arange(k)
+    inside = offsets[None, :] < (end - start)[:, None]
+    return xp.where(inside, start[:, None] + offsets[None, :], start[:, None]), inside
+
+
+class AdaptiveMaxPool(Op):
+    """y[n, c, i, j] = max of x[n, c] over the bin rows_i x cols_j (PyTorch's adaptive bins,
+    which may overlap), and its flat index h * W + w in the input plane (the first maximum; a
+    NaN wins, as PyTorch). dL/dx: each dL/dy added at its argmax (overlapping bins add up).
+    Works on (N, C, H, W); ``rows``/``cols`` and their masks come from ``adaptive_bins``."""
+
+    @staticmethod
+    def forward(ctx, x, rows, row_mask, cols, col_mask):
+        N, C, H, W = x.shape
+        mh, kh = rows.shape
+        mw, kw = cols.shape
+        win = x[:, :, rows[:, :, None, None], cols[None, None, :, :]]     # (N, C, mh, kh, mw, kw)
+        valid = row_mask[:, :, None, None] & col_mask[None, None, :, :]
+        win = xp.where(valid, win, -xp.inf).transpose(0, 1, 2, 4, 3, 5).reshape(
+            N, C, mh, mw, kh * kw)
+        arg = win.argmax(axis=-1)
+        out = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        flat_rows = xp.broadcast_to(rows[:, None, :, None], (mh, mw, kh, kw)).reshape(mh, mw, -1)
+        flat_cols = xp.broadcast_to(cols[None, :, None, :], (mh, mw, kh, kw)).reshape(mh, mw, -1)
+        oh, ow = xp.arange(mh)[:, None], xp.arange(mw)[None, :]
+        indices = flat_rows[oh, ow, arg] * W + flat_cols[oh, ow, arg]    # (N, C, mh, mw)
+        ctx.indices, ctx.x_shape = indices, x.shape
+        return out.astype(x.dtype, copy=False), indices
+
+    @staticmethod
+    def backward(ctx, g, g_indices=None):
+        N, C, H, W = ctx.x_shape
+        base = (xp.arange(N * C) * (H * W)).reshape(N, C, 1, 1)
+        gx = xp.bincount((ctx.indices + base).ravel(), weights=g.ravel(), minlength=N * C * H * W)
+        return gx.reshape(ctx.x_shape).astype(g.dtype, copy=False), None, None, None, None

@@ -136,7 +136,7 @@ def lstm_forward(gx, h, c, w_hh, b_hh):
     """One LSTM step on arrays: (h', c', saved) (the formulas are in ``LSTMCellStep``)."""
     gates = _hidden_product(h, w_hh, b_hh)
     gates += gx
-    H = h.shape[-1]
+    H = c.shape[-1]     # the cell's width (h is narrower with LSTM's proj_size)
     act = _sigmoid(gates)
     act[..., 2 * H:3 * H] = xp.tanh(gates[..., 2 * H:3 * H])
     i, f, g, o = act[..., :H], act[..., H:2 * H], act[..., 2 * H:3 * H], act[..., 3 * H:]

@@ -118,8 +118,12 @@ class Var(Op):
     def backward(ctx, g):
         g = _expand(g, ctx.dims, ctx.keepdim)
         with xp.errstate(divide="ignore", invalid="ignore"):
-            return g * ctx.centred * (2.0 / ctx.denom) if ctx.denom > 0 else \
-                g * ctx.centred * xp.nan, None, None, None
+            if ctx.denom > 0 or ctx.dims != tuple(range(ctx.centred.ndim)):
+                # over some dims PyTorch divides by N - correction as it is, even if <= 0
+                scale = 2.0 / ctx.denom if ctx.denom else xp.inf
+                return g * ctx.centred * scale, None, None, None
+            # over all: no degrees of freedom left, NaN where a_i = mean, else inf (PyTorch)
+            return g * xp.where(ctx.centred == 0, xp.nan, xp.inf), None, None, None
 
 
 class Std(Op):
@@ -152,9 +156,9 @@ class Amax(Op):
 
     @classmethod
     def forward(cls, ctx, a, dims, keepdim):
-        if a.size == 0:
-            raise RuntimeError(f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape "
-                               f"{tuple(a.shape)}")
+        if any(a.shape[d] == 0 for d in dims):  # empty dims elsewhere are fine (PyTorch)
+            name = (cls.backward_name or cls.__name__).lower()
+            raise RuntimeError(f"{name}: cannot reduce an empty tensor of shape {tuple(a.shape)}")
         out = cls.reduce(a, axis=dims, keepdims=True)
         ctx.mask = a == out
         ctx.dims, ctx.keepdim = dims, keepdim
@@ -171,6 +175,25 @@ class Amax(Op):
 class Amin(Amax):
     """z = min_i a_i;  the gradient is shared evenly between the elements equal to the min."""
 
+    reduce = staticmethod(xp.min)
+
+
+class MaxAll(Amax):
+    """z = max of all a_i (``x.max()``): as Amax, but the elements that are not the max get an
+    exact 0 even when the upstream gradient is inf or NaN (PyTorch fills them, amax multiplies)."""
+
+    backward_name = "Max"
+
+    @staticmethod
+    def backward(ctx, g):
+        mask = ctx.mask
+        return xp.where(mask, g / mask.sum(), 0).astype(g.dtype), None, None
+
+
+class MinAll(MaxAll):
+    """z = min of all a_i (``x.min()``); the gradient as MaxAll's."""
+
+    backward_name = "Min"
     reduce = staticmethod(xp.min)
 
 
@@ -218,7 +241,7 @@ class LogSumExp(Op):
     @staticmethod
     def forward(ctx, a, dims, keepdim):
         a = as_float(a)
-        m = a.max(axis=dims, keepdims=True)
+        m = a.max(axis=dims, keepdims=True, initial=-xp.inf)  # an empty sum: log 0 = -inf
         m = xp.where(xp.isfinite(m), m, 0)
         out = m + xp.log(xp.exp(a - m).sum(axis=dims, keepdims=True))
         ctx.a, ctx.out, ctx.dims, ctx.keepdim = a, out, dims, keepdim
@@ -253,6 +276,8 @@ class Prod(Op):
 
 def _prod_others(a, axis):
     """For each element, the product of all the others along ``axis`` (exclusive cumprods)."""
+    if a.shape[axis] == 0:
+        return xp.zeros_like(a)
     a = xp.moveaxis(a, axis, -1)
     ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
     left = xp.cumprod(xp.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
@@ -336,6 +361,11 @@ class TopK(Op):
             key = -a.astype(xp.int8) if largest else a.astype(xp.int8)
         # A stable sort gives the first of equal values first, as PyTorch does on CPU.
         idx = xp.argsort(key, axis=dim, kind="stable")
+        if largest and a.dtype.kind == "f":
+            # PyTorch takes NaN as the largest value; NumPy sorts it last
+            first = xp.argsort(~xp.isnan(xp.take_along_axis(a, idx, axis=dim)), axis=dim,
+                               kind="stable")
+            idx = xp.take_along_axis(idx, first, axis=dim)
         idx = xp.take(idx, xp.arange(k), axis=dim)
         values = xp.take_along_axis(a, idx, axis=dim)
         ctx.idx, ctx.dim, ctx.shape = idx, dim, a.shape

@@ -228,3 +228,24 @@ def _pad_index(shape, pad_width, mode):
                              f"'circular', got {mode!r}")
         index.append(pos)
     return xp.ix_(*index)
+
+
+class Triangle(Op):
+    """z = a with the elements above (``upper=False``: tril) or below (``upper=True``: triu) the
+    ``diagonal``-th diagonal of its last two dimensions set to 0;  dz/da = the same mask.
+
+    Diagonal 0 is the main one, positive ones lie above it, negative ones below.
+    """
+
+    @staticmethod
+    def forward(ctx, a, diagonal, upper):
+        rows, cols = a.shape[-2:]
+        i = xp.arange(rows)[:, None]
+        j = xp.arange(cols)[None, :]
+        keep = (j - i >= diagonal) if upper else (j - i <= diagonal)
+        ctx.keep = keep
+        return xp.where(keep, a, xp.zeros((), a.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return xp.where(ctx.keep, g, xp.zeros((), g.dtype)), None, None

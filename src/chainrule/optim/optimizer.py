@@ -3,7 +3,8 @@
 An optimiser holds ``param_groups`` (a list of dicts: ``"params"`` plus that group's options, the
 constructor's ``defaults`` filling whatever a group leaves out) and ``state`` (a dict keyed by
 parameter: step counts, moment estimates). ``step()`` updates every parameter that has a
-``.grad`` in place, directly on ``p.array`` with NumPy ``out=`` arguments, so a step allocates
+``.grad`` in place (a frozen parameter, ``requires_grad=False``, never gets one and is
+skipped, as in PyTorch: transfer learning passes ``model.parameters()`` whole), directly on ``p.array`` with NumPy ``out=`` arguments, so a step allocates
 nothing once its scratch buffers exist.
 
 ``state_dict()`` follows PyTorch's format exactly: parameters are replaced by integer ids in
@@ -122,11 +123,6 @@ class Optimizer:
                                  f"{tuple(p.shape)}) was computed by {p.grad_fn.node_name()}; "
                                  f"optimize the leaf it came from, or detach() it and call "
                                  f"requires_grad_()")
-            if not p.requires_grad:
-                raise ValueError(f"{name}: params[{i}] (shape {tuple(p.shape)}) does not require "
-                                 f"grad, so it can never be updated; pass only trainable "
-                                 f"parameters, e.g. [p for p in model.parameters() if "
-                                 f"p.requires_grad]")
         if len({id(p) for p in tensors}) != len(tensors):
             seen = set()
             dup = next(i for i, p in enumerate(tensors) if id(p) in seen or seen.add(id(p)))

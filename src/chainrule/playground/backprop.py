@@ -36,11 +36,16 @@ def backprop_factors(session, layer, j, i):
                 p.grad = None
             a = make_tensor(features)
             acts, post, deltas_t = [features], [], []
+            outputs_t, fz = [], []
             for hidden in net.hidden:
                 u = hidden.linear(a)
                 u.retain_grad()
                 z = hidden.batchnorm(u) if hidden.batchnorm is not None else u
-                a = hidden.activation(z)
+                out_a = hidden.activation(z)
+                fz.append(out_a.array)      # f(z), before any skip connection adds the input
+                a = out_a + a if hidden.skip else out_a
+                a.retain_grad()
+                outputs_t.append(a)
                 deltas_t.append(u)
                 post.append(z.array)
                 acts.append(a.array)
@@ -92,13 +97,17 @@ def backprop_factors(session, layer, j, i):
                 "layer": m, "delta": _floats(deltas[m - 1][best]),
                 "weights_from_unit": _floats(upper[:, j]) if m == layer + 1 else None})
         z = post[layer - 1][best, j]
-        act = acts[layer][best, j]
+        act = fz[layer - 1][best, j]
         scale = None
         if hidden.batchnorm is not None:
             bn = hidden.batchnorm
             scale = float(bn.weight.array[j] / np.sqrt(bn.running_var.array[j] + bn.eps))
+        # dL/da_j: through the next layer's weights (sum W delta), plus, where the next layer
+        # has a skip connection, straight through it; autograd's value includes both.
+        dL_da = float(outputs_t[layer - 1].grad.array[best, j]) * n if any(
+            h.skip for h in net.hidden) else float(upper[:, j] @ deltas[layer][best])
         example.update(
-            dL_da=float(upper[:, j] @ deltas[layer][best]),
+            dL_da=dL_da,
             activation=hidden.activation_name, z=float(z),
             activation_derivative=float(activation_derivative(
                 hidden.activation_name, np.float64(z), np.float64(act))),

@@ -146,7 +146,7 @@ def empty(problem):
 # -- CSV -----------------------------------------------------------------------------------------
 def _csv_error(line, message):
     where = f"line {line}: " if line else ""
-    raise ProtocolError(f"upload_csv: {where}{message}", "text")
+    raise ProtocolError(f"{where}{message}", "text")
 
 
 def _parse_number(token, line, column):

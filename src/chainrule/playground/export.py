@@ -11,7 +11,7 @@ import tempfile
 
 from ..io import save
 from . import data
-from .network import activation_source
+from .network import activation_source, dropout_seed
 
 _INIT = {
     "uniform": ["nn.init.uniform_(layer.weight, -0.5, 0.5, generator=init_generator)",
@@ -57,13 +57,20 @@ def _model_source(session):
     net, s = session.net, session.settings
     lines = []
     width = len(s["features"])
-    for spec in s["layers"]:
-        lines.append(f"nn.Linear({width}, {spec['units']}),")
+    for spec, layer in zip(s["layers"], net.hidden):
+        block = [f"nn.Linear({width}, {spec['units']}),"]
         if spec["batchnorm"]:
-            lines.append(f"nn.BatchNorm1d({spec['units']}),")
-        lines.append(activation_source(spec["activation"]) + ",")
+            block.append(f"nn.BatchNorm1d({spec['units']}),")
+        block.append(activation_source(spec["activation"]) + ",")
         if spec["dropout"] > 0:
-            lines.append(f"nn.Dropout({spec['dropout']!r}),")
+            block.append(f"nn.Dropout({spec['dropout']!r}),")
+        if layer.skip:
+            block[-1] = block[-1].rstrip(",")
+            lines.append("Residual(   # a skip connection: x + block(x)")
+            lines.extend("    " + line for line in block)
+            lines.append("),")
+        else:
+            lines.extend(block)
         width = spec["units"]
     lines.append(f"nn.Linear({width}, {net.output.out_features}),")
     if net.mode == "tanh_mse":
@@ -112,6 +119,16 @@ def export_script(session):
     """The Python source of a runnable script reproducing ``session``'s experiment."""
     s, net, pts = session.settings, session.net, session.points
     mode = net.mode
+    skips = any(layer.skip for layer in net.hidden)
+    walk = "model.modules()" if skips else "model"   # Residual blocks nest their Linears
+    residual_class = (
+        "\nclass Residual(nn.Module):\n"
+        "    \"\"\"A skip connection: the block's input added to its output (same width).\"\"\"\n\n"
+        "    def __init__(self, *modules):\n"
+        "        super().__init__()\n"
+        "        self.block = nn.Sequential(*modules)\n\n"
+        "    def forward(self, x):\n"
+        "        return x + self.block(x)\n\n\n") if skips else ""
     bn = net.has_batchnorm
     feature_cols = ", ".join(data.FEATURE_SOURCE[f] for f in s["features"])
     init = "\n".join("            " + line for line in _INIT[s["init"]])
@@ -137,6 +154,8 @@ def export_script(session):
                   "    output = evaluate(points)[:, 0]\n"
                   "    total = float(np.sum((labels - labels.mean()) ** 2)) or 1.0\n"
                   "    return 'R2', 1 - float(np.sum((output - labels) ** 2)) / total\n")
+    dropout_line = (f"cr.manual_seed({dropout_seed(s['seed'])!r})   # the dropout masks' stream, "
+                    f"as in the Playground\n") if any(l["dropout"] > 0 for l in s["layers"]) else ""
     settings_text = pprint.pformat(json.loads(json.dumps(s)), width=99, sort_dicts=False)
     return f'''"""A chainrule Playground experiment, exported as a script.
 
@@ -176,16 +195,16 @@ def targets(labels):
 train_x, test_x = features(train_points), features(test_points)
 train_t, test_t = targets(train_labels), targets(test_labels)
 
-# -- model -----------------------------------------------------------------------------------------
+{residual_class}# -- model -----------------------------------------------------------------------------------------
 model = nn.Sequential(
 {_model_source(session)}
 )
 init_generator = cr.Generator().manual_seed({s["seed"]!r})
 with cr.no_grad():
-    for layer in model:
+    for layer in {walk}:
         if isinstance(layer, nn.Linear):
 {init}
-weights = [layer.weight for layer in model if isinstance(layer, nn.Linear)]
+weights = [layer.weight for layer in {walk} if isinstance(layer, nn.Linear)]
 optimizer = {_optimizer_source(s)}
 loss_fn = {_LOSS[mode]}
 shuffle_generator = cr.Generator().manual_seed({s["seed"] + 1!r})
@@ -226,7 +245,7 @@ def train_epoch():
 
 
 model.train()
-for epoch in range(1, EPOCHS + 1):
+{dropout_line}for epoch in range(1, EPOCHS + 1):
     train_epoch()
     if epoch % max(1, EPOCHS // 10) == 0 or epoch == EPOCHS:
         print(f"epoch {{epoch:5d}}  train loss {{loss_of(train_x, train_t):.4f}}  "

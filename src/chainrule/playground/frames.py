@@ -12,7 +12,7 @@ from ..train.metrics import accuracy, confusion_matrix
 from .data import features
 from .network import per_example_loss, predicted_class, probabilities
 
-OUTPUT_SIZE = 50
+OUTPUT_SIZE = 80      # 6,400 cells: a smooth map; the node maps, not this, dominate a frame's cost
 NODE_SIZE = 20
 RADIUS = 6.0
 

@@ -13,6 +13,7 @@ from ..autograd import no_grad
 from ..nn import functional as F
 from ..random import Generator
 from ..autograd.tensor_base import make_tensor
+from ..ops.dropout import Dropout as DropoutOp
 
 ACTIVATION_MODULES = {"relu": ("ReLU", ()), "tanh": ("Tanh", ()), "sigmoid": ("Sigmoid", ()),
                       "linear": ("Identity", ()), "leakyrelu": ("LeakyReLU", (0.01,)),
@@ -115,16 +116,60 @@ def predicted_class(mode, probs):
     return probs.argmax(axis=1)
 
 
+class SessionDropout(nn.Dropout):
+    """``nn.Dropout`` drawing its masks from the network's own generator instead of the global one,
+    so a session's masks depend on its seed alone (not on other tabs in the same process) and the
+    exported script, which seeds the global generator with the same seed, draws the same masks."""
+
+    def __init__(self, p, generator):
+        super().__init__(p)
+        self.generator = generator
+
+    def forward(self, input):
+        if not self.training or self.p == 0:
+            return input
+        return DropoutOp.apply(input, self.p, input.shape, self.generator.rng)
+
+
+def dropout_seed(seed):
+    """The seed of the dropout masks' stream (the initialisation uses ``seed``, the mini-batch
+    order ``seed + 1``)."""
+    return seed + 2
+
+
+class Residual(nn.Module):
+    """A skip connection around a block of modules: ``x + block(x)`` (the block keeps the width).
+    The exported script defines the same class, so the state dict's keys (``1.block.0.weight``)
+    match."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        self.block = nn.Sequential(*modules)
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
+def skip_layers(settings):
+    """Which hidden layers add their input to their output: with ``residual`` on, every hidden
+    layer after the first that is as wide as the layer before it."""
+    layers = settings["layers"]
+    return [bool(settings.get("residual")) and i > 0 and layer["units"] == layers[i - 1]["units"]
+            for i, layer in enumerate(layers)]
+
+
 class HiddenLayer:
     """One hidden layer's modules: ``linear``, ``batchnorm`` (or None), ``activation``, ``dropout``
     (or None) and the activation's name."""
 
-    def __init__(self, linear, batchnorm, activation_name, dropout_p):
+    def __init__(self, linear, batchnorm, activation_name, dropout_p, generator):
         self.linear = linear
         self.batchnorm = batchnorm
         self.activation_name = activation_name
         self.activation = activation_module(activation_name)
-        self.dropout = nn.Dropout(dropout_p) if dropout_p > 0 else None
+        self.generator = generator
+        self.dropout = SessionDropout(dropout_p, generator) if dropout_p > 0 else None
+        self.skip = False           # a residual connection adds this layer's input to its output
 
     def modules(self):
         return [m for m in (self.linear, self.batchnorm, self.activation, self.dropout)
@@ -157,14 +202,18 @@ class Network:
         self.mode = output_mode(problem, classes, settings["loss"])
         self.classes = classes
         generator = Generator().manual_seed(settings["seed"])
+        masks = Generator().manual_seed(dropout_seed(settings["seed"]))
         self.hidden = []
         width = len(self.feature_names)
         for spec in settings["layers"]:
             linear = nn.Linear(width, spec["units"])
             initialise(linear, settings["init"], generator)
             bn = nn.BatchNorm1d(spec["units"]) if spec["batchnorm"] else None
-            self.hidden.append(HiddenLayer(linear, bn, spec["activation"], spec["dropout"]))
+            self.hidden.append(HiddenLayer(linear, bn, spec["activation"], spec["dropout"],
+                                           masks))
             width = spec["units"]
+        for layer, skip in zip(self.hidden, skip_layers(settings)):
+            layer.skip = skip
         self.output = nn.Linear(width, output_units(self.mode, classes))
         initialise(self.output, settings["init"], generator)
         self.compose()
@@ -172,7 +221,13 @@ class Network:
     # -- structure -------------------------------------------------------------------------------
     def compose(self):
         """(Re)build the Sequential from the current modules (same weights)."""
-        modules = [m for layer in self.hidden for m in layer.modules()] + [self.output]
+        modules = []
+        for layer in self.hidden:
+            if layer.skip:
+                modules.append(Residual(*layer.modules()))
+            else:
+                modules.extend(layer.modules())
+        modules.append(self.output)
         if self.mode == "tanh_mse":
             modules.append(nn.Tanh())
         elif self.mode == "softmax_mse":
@@ -201,7 +256,7 @@ class Network:
             changed = layer.dropout is not None
             layer.dropout = None
         elif layer.dropout is None:
-            layer.dropout, changed = nn.Dropout(p), True
+            layer.dropout, changed = SessionDropout(p, layer.generator), True
         else:
             changed = False
             layer.dropout.p = p
@@ -218,7 +273,8 @@ class Network:
         """One eval-mode forward pass of ``inputs`` (n, features) float32, keeping every layer.
 
         Returns ``(activations, output)``: ``activations[l]`` is layer l's output (l = 0: the
-        features, then each hidden layer after batch norm and activation), ``output`` the model's
+        features, then each hidden layer after batch norm, activation and any skip
+        connection), ``output`` the model's
         output (what the loss takes). Nothing is recorded for autograd.
         """
         was_training = self.model.training
@@ -228,10 +284,13 @@ class Network:
                 x = make_tensor(inputs)
                 acts = [inputs]
                 for layer in self.hidden:
+                    skipped = x
                     x = layer.linear(x)
                     if layer.batchnorm is not None:
                         x = layer.batchnorm(x)
                     x = layer.activation(x)
+                    if layer.skip:
+                        x = x + skipped
                     acts.append(x.array)
                 out = self.output(x)
                 if self.mode == "tanh_mse":

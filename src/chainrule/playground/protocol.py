@@ -40,7 +40,7 @@ DEFAULT_SETTINGS = {
     "problem": "classification", "loss": "mse", "optimizer": "sgd", "learning_rate": 0.03,
     "momentum": 0.9, "beta1": 0.9, "beta2": 0.999, "alpha": 0.99, "eps": 1e-8,
     "regularization": "none", "regularization_rate": 0, "init": "uniform", "seed": 1,
-    "epochs_per_frame": 5, "discretize": False, "show_test_data": False,
+    "epochs_per_frame": 5, "discretize": False, "show_test_data": False, "residual": False,
 }
 
 
@@ -141,8 +141,10 @@ def _object(value, path, fields, required):
         check = fields.get(key)
         where = f"{path}.{key}" if path else key
         if check is None:
-            raise ProtocolError(f"{path or 'message'} has an unknown field {key!r}; allowed: "
-                                f"{', '.join(sorted(fields))}", where)
+            allowed = (f"allowed: {', '.join(sorted(fields))}" if fields else
+                       "this message takes no fields")
+            raise ProtocolError(f"{path or 'message'} has an unknown field {key!r}; {allowed}",
+                                where)
         out[key] = check(v, where)
     for key in required:
         if key not in value:
@@ -184,6 +186,7 @@ SETTINGS_FIELDS = {
     "epochs_per_frame": integer(1, 50),
     "discretize": boolean,
     "show_test_data": boolean,
+    "residual": boolean,
 }
 
 

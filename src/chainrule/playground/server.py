@@ -29,6 +29,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_MAX_SESSIONS = 32
 TRAIN_BUDGET_S = 0.2     # the most training time between two frames, however large the network
+INBOX_MESSAGES = 64      # page messages waiting per tab; more are dropped with a "too busy" error
+INBOX_BYTES = 4 << 20    # and at most this many characters of them
+WS_MAX_SIZE = 16 << 20   # frames up to this size reach the protocol's own limit and its clear error
 
 
 class Connection:
@@ -38,6 +41,8 @@ class Connection:
         self.websocket = websocket
         self.session = session
         self.inbox = asyncio.Queue()
+        self.inbox_chars = 0         # characters waiting in the inbox (INBOX_BYTES bounds them)
+        self.dropped = 0             # messages dropped since the last "too busy" error
         self.seq = 0                 # last frame sent
         self.awaiting_ack = False
         self.trained_ahead = False   # one frame's epochs trained while waiting for an ack
@@ -58,11 +63,29 @@ class Connection:
                 raw = event.get("text")
                 if raw is None:
                     raw = event.get("bytes") or b""
-                await self.inbox.put(raw)
+                if (self.inbox.qsize() >= INBOX_MESSAGES
+                        or self.inbox_chars + len(raw) > INBOX_BYTES):
+                    self.dropped += 1       # bounded: a flood costs messages, not memory
+                    continue
+                self.inbox_chars += len(raw)
+                self.inbox.put_nowait(raw)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             await self.inbox.put(None)
+
+    async def take(self, raw):
+        """Handle one message taken from the inbox, first reporting any that were dropped."""
+        if raw is None:
+            return False
+        self.inbox_chars -= len(raw)
+        if self.dropped:
+            count, self.dropped = self.dropped, 0
+            await self.send(error(f"too busy: {count} message(s) dropped because "
+                                  f"{INBOX_MESSAGES} messages or {INBOX_BYTES >> 20} MiB were "
+                                  f"already waiting; send them again more slowly"))
+        await self.handle(raw)
+        return True
 
     async def handle(self, raw):
         try:
@@ -86,17 +109,16 @@ class Connection:
 
     async def run(self):
         session = self.session
-        await self.send(await asyncio.to_thread(session.hello))
-        await self.send(await asyncio.to_thread(session.data_message))
-        receiver = asyncio.create_task(self.receive())
+        receiver = None
         loop = asyncio.get_running_loop()
-        try:
+        try:     # a page may leave at any moment, even before its hello is sent
+            await self.send(await asyncio.to_thread(session.hello))
+            await self.send(await asyncio.to_thread(session.data_message))
+            receiver = asyncio.create_task(self.receive())
             while True:
                 while not self.inbox.empty():
-                    raw = self.inbox.get_nowait()
-                    if raw is None:
+                    if not await self.take(self.inbox.get_nowait()):
                         return
-                    await self.handle(raw)
                 timeout = None
                 if session.playing and not self.trained_ahead:
                     for note in await asyncio.to_thread(session.advance, None, TRAIN_BUDGET_S):
@@ -117,13 +139,13 @@ class Connection:
                     raw = await asyncio.wait_for(self.inbox.get(), timeout)
                 except asyncio.TimeoutError:
                     continue
-                if raw is None:
+                if not await self.take(raw):
                     return
-                await self.handle(raw)
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             return   # the page went away mid-send
         finally:
-            receiver.cancel()
+            if receiver is not None:
+                receiver.cancel()
 
     def _frame_text(self):
         self.seq += 1
@@ -229,7 +251,7 @@ def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions
         workers = int(os.environ.get("CHAINRULE_PLAYGROUND_WORKERS", os.cpu_count() or 1))
     app = create_app(max_sessions=max_sessions, workers=max(0, workers))
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                            timeout_graceful_shutdown=1, ws_max_size=1 << 20)
+                            timeout_graceful_shutdown=1, ws_max_size=WS_MAX_SIZE)
     server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from . import data
+from .diagnosis import stall_message, stalled
 from .frames import build_frame
 from .handlers import handle
 from .network import Network, targets
@@ -28,8 +29,9 @@ class Session:
 
     ``settings`` (the protocol's full settings), ``points`` with their feature matrices
     ``train_features`` / ``test_features``, the ``net`` and its ``trainer`` (optimiser, epoch,
-    mini-batch order), and the three flags the connection reads: ``playing``, ``dirty``
-    (something changed that a frame should show) and ``diverged``.
+    mini-batch order), the three flags the connection reads: ``playing``, ``dirty``
+    (something changed that a frame should show) and ``diverged``, and ``stalled`` (the
+    "training stalled" notice was sent, ``diagnosis.py``).
     """
 
     def __init__(self, settings=None):
@@ -78,6 +80,7 @@ class Session:
         self.net = Network(self.settings, self.points.classes, self.points.problem)
         self.trainer = Trainer(self.net, self.settings)
         self.diverged = False
+        self.stalled = False        # a "stalled" notice was sent; cleared when gradients return
         self.dirty = True
 
     def targets(self):
@@ -109,6 +112,13 @@ class Session:
                 self.diverged = True
                 self.playing = False
                 notices.append(notice("diverged", DIVERGED_MESSAGE))
+            elif not stalled(self.trainer):
+                self.stalled = False
+            elif not self.stalled:
+                message = stall_message(self)
+                if message:
+                    self.stalled = True
+                    notices.append(notice("stalled", message))
         self.dirty = True
         return notices
 

@@ -37,7 +37,8 @@ def apply_settings(session, patch):
         for a, b in zip(layers_old, layers_new)))
     reset = (shape_changed or output_changed(old_points, session.points)
              or new["features"] != old["features"] or new["problem"] != old["problem"]
-             or new["init"] != old["init"] or new["seed"] != old["seed"])
+             or new["init"] != old["init"] or new["seed"] != old["seed"]
+             or new["residual"] != old["residual"])
     if reset:
         session.reset_network()
         notes.append(notice("reset", RESET_MESSAGE))

@@ -2,12 +2,12 @@
 import csv
 import json
 import os
-import shutil
 import sys
 
 import click
 import numpy as np
 
+from ..io.serialization import atomic_write_bytes
 from ..tensor import Tensor
 from .config import ConfigError, build_all, build_data, build_model, check_config, load_config
 from ..autograd.tensor_base import make_tensor
@@ -60,7 +60,8 @@ def train(config, output, epochs, resume, overwrite, quiet):
               f"Pass --overwrite to replace it, --resume to continue it, or --output FOLDER to "
               f"write elsewhere")
     os.makedirs(out, exist_ok=True)
-    shutil.copyfile(config, os.path.join(out, "config.toml"))
+    with open(config, "rb") as f:  # atomically: a kill mid-copy leaves no half config
+        atomic_write_bytes(os.path.join(out, "config.toml"), f.read())
     ckpt = os.path.join(out, CHECKPOINT_NAME)
     info = parts["info"]
     click.echo(f"data: {info['source']} ({len(parts['train'])} training, "

@@ -28,7 +28,7 @@ from ..autograd.tensor_base import make_tensor
 
 def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, scheduler=None,
         metrics=(), callbacks=(), clip_grad_norm=None, progress=True, resume_from=None,
-        checkpoint=None, batch_size=32, shuffle=True, checkpoint_extra=None):
+        checkpoint=None, batch_size=32, shuffle=True, checkpoint_extra=None, stop_on_nan=True):
     """Train ``model`` for ``epochs`` passes over ``train_data``; returns a ``History``.
 
     ``train_data`` / ``val_data``: a DataLoader, a Dataset, or an ``(X, y)`` pair of tensors (then
@@ -43,26 +43,42 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
     ``resume_from``: such a checkpoint: training continues after its epoch up to ``epochs`` with
     the same weights, optimizer and scheduler state, history and random-number streams, so the
     result is bit-identical to a run that was never interrupted.
+    ``stop_on_nan``: raise ``FloatingPointError`` at the first batch whose loss is NaN or
+    infinite, before its backward pass and step, so the weights stay the last finite ones.
+
+    Under ``mpirun`` (after ``chainrule.distributed.init_process_group()``) it trains
+    data-parallel: see ``chainrule.distributed.training`` and docs/distributed.md.
     """
     from ..io import load_checkpoint, save_checkpoint
+    from ..distributed import training as data_parallel
 
     train_loader = as_loader(train_data, batch_size, shuffle, "train_data")
+    world = data_parallel.data_parallel_world()
+    saved_model = given_model = model
+    if world is not None:
+        train_loader = data_parallel.shard_loader(train_loader, world)
+        saved_model = data_parallel.unwrap(model)
+        model = data_parallel.wrap_model(model)   # a new wrapper unless it is one already
+        progress = progress and world.rank() == 0
+        callbacks = data_parallel.rank_callbacks(callbacks, world)
     val_loader = as_loader(val_data, batch_size, False, "val_data") if val_data is not None else None
     metric_fns = [get_metric(m) for m in metrics]
     generators = _loader_generators(train_loader)
     history, start_epoch = History(), 0
     if resume_from is not None:
-        state = load_checkpoint(resume_from, model, optimizer, scheduler, generators=generators)
+        state = load_checkpoint(resume_from, saved_model, optimizer, scheduler, generators=generators)
         start_epoch, history = int(state["epoch"]), History.from_dict(state["history"])
     callbacks = list(callbacks)
     for cb in callbacks:
-        cb.set_context(model, optimizer, scheduler, history)
+        cb.set_context(saved_model, optimizer, scheduler, history)
     _call(callbacks, "on_train_begin", {})
 
     for epoch in range(start_epoch, epochs):
         logs = {}
         _call(callbacks, "on_epoch_begin", epoch, logs)
         started = time.perf_counter()
+        if world is not None:
+            data_parallel.set_epoch(train_loader, epoch)
         model.train()
         total_loss, seen, outputs, targets = 0.0, 0, [], []
         bar = _progress_bar(train_loader, epoch, epochs, progress)
@@ -72,6 +88,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
             optimizer.zero_grad()
             output = model(*inputs)
             loss = loss_fn(output, y)
+            if stop_on_nan:
+                _check_finite_loss(loss, epoch, batch_index)
             loss.backward()
             if clip_grad_norm is not None:
                 clip_grad_norm_(model.parameters(), clip_grad_norm)
@@ -86,6 +104,11 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
             if bar is not train_loader:
                 bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
             _call(callbacks, "on_batch_end", batch_index, {"loss": batch_loss, "size": n})
+        if world is not None:
+            total_loss, seen = data_parallel.sum_over_ranks(world, total_loss, seen)
+            if metric_fns:
+                outputs = [data_parallel.gather_rows(world, np.concatenate(outputs))]
+                targets = [data_parallel.gather_rows(world, np.concatenate(targets))]
         if seen == 0:
             raise ValueError("fit: the training loader gave no batches (is drop_last=True with a "
                              "batch_size larger than the dataset?)")
@@ -101,13 +124,17 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
         stop = _call(callbacks, "on_epoch_end", epoch, logs)
         history.append(epoch + 1, logs)
         _close_bar(bar, train_loader, logs)
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, model, optimizer, scheduler, epoch=epoch + 1,
+        if checkpoint is not None and (world is None or world.rank() == 0):
+            save_checkpoint(checkpoint, saved_model, optimizer, scheduler, epoch=epoch + 1,
                             history=history.to_dict(), generators=generators,
                             extra=checkpoint_extra)
+        if checkpoint is not None and world is not None:
+            data_parallel.barrier(world)   # the file is complete before any rank goes on
         if stop:
             break
     _call(callbacks, "on_train_end", history.last())
+    if model is not given_model:
+        model.remove_hooks()   # the wrapper fit made ends here; the model can be wrapped again
     return history
 
 
@@ -228,3 +255,13 @@ def _close_bar(bar, loader, logs):
         return
     bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if isinstance(v, float) and k != "time"})
     bar.close()
+
+
+def _check_finite_loss(loss, epoch, batch_index):
+    value = loss.item()
+    if not np.isfinite(value):
+        raise FloatingPointError(
+            f"fit: the loss is {value} at epoch {epoch + 1}, batch {batch_index + 1}; training "
+            f"stopped before this batch's step, so the weights are the last finite ones. Try a "
+            f"smaller learning rate or clip_grad_norm=1.0, find the op that made it with "
+            f"cr.autograd.detect_anomaly(), or pass stop_on_nan=False to train on regardless")

@@ -1,4 +1,5 @@
-"""Utilities: ``chainrule.utils.data`` holds Dataset and DataLoader."""
+"""Utilities: ``chainrule.utils.data`` holds Dataset and DataLoader (and, as in PyTorch,
+``chainrule.utils.data.distributed.DistributedSampler``)."""
 from . import data
 
 __all__ = ["data"]

@@ -36,6 +36,7 @@ layout (longest-path layers, barycentre ordering) rendered to SVG text directly 
 matplotlib. Graphs with more than ``max_nodes`` nodes are summarised: ops collapsed into the module
 that owns them when ``module`` is given, or straight chains of ops collapsed into one node.
 """
+import re
 import inspect
 import shutil
 
@@ -262,5 +263,4 @@ def _small_grad(g, max_values):
 
 
 def _op_name(fn):
-    name = fn.node_name()
-    return name[:-len("Backward")] if name.endswith("Backward") else name
+    return re.sub(r"Backward\d*$", "", fn.node_name())

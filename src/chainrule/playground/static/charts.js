@@ -62,7 +62,7 @@ function formatNumber(v) {
  * the history's rows. With `log` the y axis is logarithmic (gradient magnitudes span decades).
  */
 export class LineChart {
-  constructor(canvas, tooltip, { series = [], log = false, xLabel = "epoch", minY = null, yTicks = false } = {}) {
+  constructor(canvas, tooltip, { series = [], log = false, xLabel = "epoch", minY = null, yTicks = false, xTicks = false, legend = false } = {}) {
     this.canvas = canvas;
     this.tooltip = tooltip;
     this.series = series;
@@ -70,6 +70,8 @@ export class LineChart {
     this.xLabel = xLabel;
     this.minY = minY;
     this.yTicks = yTicks;
+    this.xTicks = xTicks;   // epoch values along the bottom
+    this.legend = legend;   // each series' name, colour and latest value, top right
     this.history = new History();
     this.hoverIndex = null;
     canvas.addEventListener("mousemove", (e) => this.hover(e));
@@ -82,6 +84,11 @@ export class LineChart {
 
   setSeries(series) {
     this.series = series;
+  }
+
+  setLog(log) {
+    this.log = log;
+    this.draw();
   }
 
   bounds() {
@@ -112,7 +119,7 @@ export class LineChart {
     const ctx = this.canvas.getContext("2d");
     const { width, height } = this.canvas;
     ctx.clearRect(0, 0, width, height);
-    const pad = { left: (this.yTicks ? 34 : 2) * ratio, right: 2 * ratio, top: 4 * ratio, bottom: 4 * ratio };
+    const pad = { left: (this.yTicks ? 40 : 2) * ratio, right: 2 * ratio, top: 4 * ratio, bottom: (this.xTicks ? 16 : 4) * ratio };
     const w = width - pad.left - pad.right;
     const h = height - pad.top - pad.bottom;
     const b = this.bounds();
@@ -123,6 +130,7 @@ export class LineChart {
       return pad.top + h - ((t - b.lo) / (b.hi - b.lo)) * h;
     };
     if (this.yTicks) this.drawTicks(ctx, b, yAt, pad, ratio, width);
+    if (this.xTicks) this.drawXTicks(ctx, b, xAt, pad, ratio, height);
     const { xs, rows } = this.history;
     this.series.forEach((s, k) => {
       ctx.beginPath();
@@ -143,6 +151,7 @@ export class LineChart {
       }
       ctx.stroke();
     });
+    if (this.legend) this.drawLegend(ctx, pad, ratio, width);
     if (this.hoverIndex !== null && this.hoverIndex < xs.length) {
       const px = xAt(xs[this.hoverIndex]);
       ctx.strokeStyle = "rgba(0,0,0,0.35)";
@@ -162,15 +171,59 @@ export class LineChart {
     }
   }
 
+  drawLegend(ctx, pad, ratio, width) {
+    const { rows } = this.history;
+    const last = rows[rows.length - 1] || [];
+    ctx.font = `${11 * ratio}px system-ui, sans-serif`;
+    ctx.textBaseline = "middle";
+    const lines = this.series.map((s, k) => `${s.label} ${formatNumber(last[k])}`);
+    const textWidth = Math.max(...lines.map((t) => ctx.measureText(t).width));
+    const x = width - pad.right - textWidth - 26 * ratio;
+    let y = pad.top + 9 * ratio;
+    ctx.fillStyle = "rgba(255,255,255,0.85)";
+    ctx.fillRect(x - 4 * ratio, pad.top, textWidth + 28 * ratio, lines.length * 15 * ratio + 4 * ratio);
+    this.series.forEach((s, k) => {
+      ctx.strokeStyle = s.color;
+      ctx.lineWidth = 2.5 * ratio;
+      ctx.beginPath();
+      ctx.moveTo(x, y);
+      ctx.lineTo(x + 16 * ratio, y);
+      ctx.stroke();
+      ctx.fillStyle = "#333";
+      ctx.fillText(lines[k], x + 20 * ratio, y);
+      y += 15 * ratio;
+    });
+  }
+
+  drawXTicks(ctx, b, xAt, pad, ratio, height) {
+    ctx.font = `${10 * ratio}px system-ui, sans-serif`;
+    ctx.fillStyle = "#777";
+    ctx.textBaseline = "bottom";
+    const span = b.x1 - b.x0;
+    const step = 10 ** Math.floor(Math.log10(span / 4 || 1));
+    const nice = Math.max(1, [1, 2, 5, 10].map((m) => m * step).find((s) => span / s <= 5) || step * 10);
+    const first = Math.ceil(b.x0 / nice) * nice;
+    for (let x = first; x <= b.x1 + 1e-9; x += nice) {
+      const px = xAt(x);
+      const label = String(x);
+      ctx.textAlign = px - ctx.measureText(label).width / 2 < pad.left ? "left" : "center";
+      ctx.fillText(label, px, height - 1 * ratio);
+    }
+    ctx.textAlign = "right";
+    ctx.fillText(this.xLabel, xAt(b.x1), height - 1 * ratio);
+    ctx.textAlign = "left";
+  }
+
   drawTicks(ctx, b, yAt, pad, ratio, width) {
-    ctx.font = `${9 * ratio}px system-ui, sans-serif`;
-    ctx.fillStyle = "#888";
+    ctx.font = `${10 * ratio}px system-ui, sans-serif`;
+    ctx.fillStyle = "#777";
     ctx.strokeStyle = "rgba(0,0,0,0.07)";
     ctx.lineWidth = ratio;
     ctx.textBaseline = "middle";
     const ticks = [];
     if (this.log) {
       for (let e = Math.ceil(b.lo); e <= Math.floor(b.hi); e++) ticks.push(10 ** e);
+      if (ticks.length < 2) ticks.splice(0, ticks.length, 10 ** b.lo, 10 ** ((b.lo + b.hi) / 2), 10 ** b.hi);
     } else {
       ticks.push(b.lo, (b.lo + b.hi) / 2, b.hi);
     }
@@ -180,7 +233,8 @@ export class LineChart {
       ctx.moveTo(pad.left, y);
       ctx.lineTo(width - pad.right, y);
       ctx.stroke();
-      const label = this.log ? `1e${Math.round(Math.log10(t))}` : formatNumber(t);
+      const exact = Number.isInteger(Math.round(Math.log10(t) * 1e6) / 1e6);
+      const label = this.log && exact ? `1e${Math.round(Math.log10(t))}` : formatNumber(t);
       ctx.fillText(label, 2 * ratio, y);
     }
   }
@@ -189,7 +243,7 @@ export class LineChart {
     const { xs, rows } = this.history;
     if (!xs.length) return;
     const rect = this.canvas.getBoundingClientRect();
-    const left = this.yTicks ? 34 : 2;
+    const left = this.yTicks ? 40 : 2;
     const t = (event.clientX - rect.left - left) / Math.max(1, rect.width - left - 2);
     const b = this.bounds();
     if (!b) return;

@@ -17,7 +17,7 @@ const DATASET_NAMES = {
 const SELECTS = ["learning_rate", "regularization", "regularization_rate", "problem", "optimizer", "loss", "init"];
 const NUMBER_INPUTS = ["momentum", "beta1", "beta2", "alpha", "eps", "epochs_per_frame", "seed"];
 const SLIDERS = { train_ratio: (v) => `${v}%`, noise: String, batch_size: String, classes: String, samples: String };
-const CHECKBOXES = ["show_test_data", "discretize"];
+const CHECKBOXES = ["show_test_data", "discretize", "residual"];
 const NUMERIC = new Set(["learning_rate", "regularization_rate"]);
 
 const byId = (id) => document.getElementById(id);
@@ -252,7 +252,8 @@ export class Controls {
     picker.hidden = regression;
     if (regression) return;
     this.classes = classes;
-    if (this.pointClass >= classes) this.pointClass = classes - 1;
+    // pointClass === classes is the "+" chip: the next click adds the first point of a new class.
+    if (this.pointClass > classes || (this.pointClass === classes && classes >= 8)) this.pointClass = classes - 1;
     picker.innerHTML = "";
     for (let k = 0; k < classes; k++) {
       const chip = document.createElement("button");

@@ -77,6 +77,29 @@ function paint(canvas, n, colorAt, smooth, wash = 0) {
 }
 
 /**
+ * Bilinear resampling of an n x n grid of cell-centre values to m x m (m > n), so a discretized
+ * map's boundary is the interpolated zero line rather than the edges of the cells.
+ */
+export function upsample(values, n, m) {
+  const out = new Float32Array(m * m);
+  const scale = n / m;
+  for (let r = 0; r < m; r++) {
+    const y = Math.min(n - 1, Math.max(0, (r + 0.5) * scale - 0.5));
+    const y0 = Math.floor(y), y1 = Math.min(n - 1, y0 + 1), fy = y - y0;
+    for (let c = 0; c < m; c++) {
+      const x = Math.min(n - 1, Math.max(0, (c + 0.5) * scale - 0.5));
+      const x0 = Math.floor(x), x1 = Math.min(n - 1, x0 + 1), fx = x - x0;
+      const top = values[y0 * n + x0] * (1 - fx) + values[y0 * n + x1] * fx;
+      const bottom = values[y1 * n + x0] * (1 - fx) + values[y1 * n + x1] * fx;
+      out[r * m + c] = top * (1 - fy) + bottom * fy;
+    }
+  }
+  return out;
+}
+
+const DISCRETE_UPSAMPLE = 4;   // a discretized map is thresholded on a 4x finer interpolated grid
+
+/**
  * Draw a node's map (a feature or a hidden unit) on the diverging scale. Values within [-1, 1]
  * keep their absolute colour so a weak unit looks weak; wider ranges (features, ReLU) are scaled
  * into it so their shape stays visible.
@@ -131,14 +154,17 @@ export function drawOutputMap(canvas, output, n, { discretize = false, classes =
     }, smooth && !discretize, OUTPUT_WASH);
     return;
   }
-  if (output.kind === "value") {
-    const values = decodeGrid(output);
-    const span = Math.max(1, Math.abs(output.lo), Math.abs(output.hi));
-    paint(canvas, n, (i) => signedRgb(discretize ? Math.sign(values[i]) : values[i] / span), smooth && !discretize, OUTPUT_WASH);
+  const raw = decodeGrid(output);
+  const span = output.kind === "value" ? Math.max(1, Math.abs(output.lo), Math.abs(output.hi)) : 1;
+  if (discretize) {
+    // The server sends signs when it discretizes, so interpolating them finds the zero line
+    // between cells of opposite sign: a smooth boundary instead of a staircase.
+    const m = n * DISCRETE_UPSAMPLE;
+    const fine = upsample(raw, n, m);
+    paint(canvas, m, (i) => signedRgb(fine[i] === 0 ? 0 : Math.sign(fine[i])), false, OUTPUT_WASH);
     return;
   }
-  const values = decodeGrid(output);
-  paint(canvas, n, (i) => signedRgb(discretize ? Math.sign(values[i]) : values[i]), smooth && !discretize, OUTPUT_WASH);
+  paint(canvas, n, (i) => signedRgb(raw[i] / span), smooth, OUTPUT_WASH);
 }
 
 /** Map input coordinates in [-6, 6]² to canvas pixels (x2 up). */

@@ -10,6 +10,7 @@ import {
   OUTPUT_WASH, drawBlank, drawLegend, drawOutputMap, drawPoints, drawProbabilityMap, drawSignedMap, fromPixel,
 } from "./heatmap.js";
 import { decodeHash, encodeHash } from "./state-url.js";
+import { applyEmbed, encodeEmbed, readEmbed } from "./embed.js";
 
 const byId = (id) => document.getElementById(id);
 
@@ -22,6 +23,7 @@ const state = {
   data: null,
   frame: null,
   page: { extended: false },
+  embed: readEmbed(window.location.hash),   // hideText / hide= from the link (embed.js)
   hover: null,
   selectedWeight: null,
   backpropInFlight: false,
@@ -85,11 +87,12 @@ const network = new NetworkView(byId("network"), {
 
 const lossChart = new LineChart(byId("loss-chart"), byId("loss-chart").nextElementSibling, {
   series: [
-    { label: "test loss", color: "#222", width: 1.6 },
-    { label: "training loss", color: "#9e9e9e", width: 1.6 },
+    { label: "test loss", color: "#222", width: 1.8 },
+    { label: "training loss", color: "#9e9e9e", width: 1.8 },
   ],
-  minY: 0,
+  minY: 0, yTicks: true, xTicks: true, legend: true,
 });
+byId("loss-log").addEventListener("change", (e) => lossChart.setLog(e.target.checked));
 const gradients = new GradientView(byId("grad-chart"), byId("grad-chart").nextElementSibling, byId("grad-bars"));
 
 // ---------------------------------------------------------------- helpers
@@ -106,6 +109,14 @@ function toast(message, kind = "info", ms = kind === "error" ? 7000 : 3500) {
   // Never let a burst of messages cover the page.
   const all = byId("toasts").children;
   while (all.length > 4) all[0].remove();
+}
+
+applyEmbed(state.embed);
+for (const problem of state.embed.problems) toast(`Link: ${problem}`, "warn");
+
+function sameExperiment(a, b) {
+  const strip = ({ show_test_data, discretize, ...rest }) => JSON.stringify(rest, Object.keys(rest).sort());
+  return strip(a) === strip(b);
 }
 
 function download(filename, blob) {
@@ -163,7 +174,8 @@ function needsExtended(layers) {
 
 function writeHash() {
   if (!state.settings) return;
-  const hash = `#${encodeHash(state.settings, state.page)}`;
+  const embed = encodeEmbed(state.embed);
+  const hash = `#${encodeHash(state.settings, state.page)}${embed ? `&${embed}` : ""}`;
   if (hash !== window.location.hash) history.replaceState(null, "", hash);
 }
 
@@ -321,6 +333,14 @@ function renderSettings() {
 
 connection.on("settings", (message) => {
   state.settings = message.settings;
+  // A preset's description holds only while its settings do (display toggles aside).
+  if (state.presetPending) {          // the preset's own settings, as the server applied them
+    state.presetPending = false;
+    state.presetSettings = message.settings;
+  } else if (state.presetSettings && !sameExperiment(state.presetSettings, message.settings)) {
+    state.presetSettings = null;
+    byId("preset-description").innerHTML = "";
+  }
   if (!state.page.extended && needsExtended(message.settings.layers)) {
     state.page.extended = true;
     applyLimits();
@@ -346,7 +366,14 @@ connection.on("notice", (notice) => {
     state.selectedWeight = null;
     network.select(null);
   }
-  toast(notice.message, notice.code === "diverged" ? "error" : "info");
+  const stall = byId("stall-note");
+  if (notice.code === "reset") stall.hidden = true;
+  if (notice.code === "stalled") {    // stays until a reset: a toast alone is easily missed
+    stall.textContent = notice.message;
+    stall.hidden = false;
+  }
+  toast(notice.message, notice.code === "diverged" ? "error" : notice.code === "stalled" ? "warn" : "info",
+    notice.code === "stalled" ? 12000 : undefined);
 });
 
 connection.on("error", (error) => {
@@ -466,6 +493,7 @@ byId("preset-select").addEventListener("change", (event) => {
   const preset = state.presets.find((p) => p.name === name);
   connection.send({ type: "preset", name });
   if (preset) {
+    state.presetPending = true;
     byId("preset-description").innerHTML = `<b>${preset.title}</b><br>${preset.description}`;
   }
 });
@@ -500,4 +528,11 @@ buildAxes();
 drawBlank(outputCanvas);
 connection.open();
 // For the browser tests and the curious: the page's state, read-only by convention.
-window.playground = { state, connection, formatNumber };
+window.playground = {
+  state, connection, formatNumber, lossChart,
+  selectWeight(address) {    // what a click on a link does (used by tests and embeds)
+    state.selectedWeight = address;
+    network.select(address);
+    requestBackprop();
+  },
+};

@@ -90,7 +90,7 @@ export class NetworkView {
 
   signatureOf(settings, outputUnits) {
     const width = this.container.parentElement?.clientWidth || 0;
-    return JSON.stringify([settings.features, settings.layers, outputUnits, this.limits, width]);
+    return JSON.stringify([settings.features, settings.layers, outputUnits, this.limits, width, !!settings.residual]);
   }
 
   layout(settings, outputUnits) {
@@ -118,9 +118,19 @@ export class NetworkView {
     this.geometry = geometry;
     const { slots, sizes, node, top, centers, width, height, columnHeight } = geometry;
     const root = this.container;
+    // The nodes under the mouse are about to go: no mouseleave will come, so end any hover now
+    // (else the output panel keeps showing a map of a unit that no longer exists).
+    this.hideCard();
+    this.callbacks.onHoverNode(null);
     root.innerHTML = "";
     root.style.width = `${width}px`;
     root.style.height = `${height}px`;
+    // A network wider than its column (10 x 32) is scaled down to fit, never clipped.
+    const available = (root.parentElement?.clientWidth || width) - 2;
+    const scale = width > available ? available / width : 1;
+    this.scale = scale;
+    // zoom (not a transform) so the layout box shrinks too: no scroll bar, no clipped output.
+    root.style.zoom = scale < 1 ? String(scale) : "";
     root.style.setProperty("--node", `${node}px`);
 
     this.svg = svgElement("svg", { class: "links", width, height });
@@ -147,7 +157,10 @@ export class NetworkView {
       const el = this.nodeElement(centers[0] - node / 2, y, node, `feature ${on ? "" : "disabled"}`);
       el.dataset.feature = feature.id;
       el.title = on ? `${feature.text} (click to turn off)` : `${feature.text} (click to turn on)`;
-      el.addEventListener("click", () => this.callbacks.onToggleFeature(feature.id));
+      el.addEventListener("click", () => {
+        this.callbacks.onHoverNode(null);
+        this.callbacks.onToggleFeature(feature.id);
+      });
       const canvas = el.querySelector("canvas");
       const { values, peak } = featureValues(feature, THUMB);
       drawSignedValues(canvas, values, THUMB, peak);
@@ -214,6 +227,7 @@ export class NetworkView {
     });
 
     this.buildLinks();
+    this.buildSkips(settings);
     if (this.frame) this.update(this.frame);
   }
 
@@ -292,6 +306,24 @@ export class NetworkView {
     const layers = this.copyLayers();
     Object.assign(layers[index], patch);
     this.callbacks.onLayersChange(layers);
+  }
+
+  /** Residual connections: an orange dashed arc from each unit to the same unit one layer on. */
+  buildSkips(settings) {
+    const layers = settings.layers;
+    layers.forEach((layer, i) => {
+      if (!settings.residual || i === 0 || layer.units !== layers[i - 1].units) return;
+      const from = this.positions[i];
+      const to = this.positions[i + 1];
+      from.forEach((a, j) => {
+        const b = to[j];
+        const x0 = a.x + a.size / 2;
+        const x1 = b.x + b.size / 2;
+        const y = a.y;
+        const d = `M${x0},${y} Q${(x0 + x1) / 2},${y - a.size * 0.6} ${x1},${b.y}`;
+        this.svg.append(svgElement("path", { d, class: "skip", stroke: "#ef6c00", "stroke-width": 1.6, "stroke-dasharray": "4 3", fill: "none" }));
+      });
+    });
   }
 
   buildLinks() {

@@ -27,7 +27,9 @@ export function renderMetrics(container, frame, problem) {
       // Shade each cell by its share of the true class: the diagonal dark when the net is right.
       const share = count / rowTotal;
       const color = t === p ? classColor(t) : "#c62828";
-      return `<td style="background:${color}${Math.round(share * 200 + 20).toString(16).padStart(2, "0")}" title="true ${t}, predicted ${p}: ${count}">${count}</td>`;
+      // Dark cells get white text, so a saturated diagonal stays readable.
+      const ink = share > 0.5 ? "color:#fff;font-weight:600;text-shadow:0 0 2px rgba(0,0,0,0.6)" : "color:#222";
+      return `<td style="background:${color}${Math.round(share * 200 + 20).toString(16).padStart(2, "0")};${ink}" title="true ${t}, predicted ${p}: ${count}">${count}</td>`;
     }).join("");
     return `<tr><th>${t}</th>${cells}</tr>`;
   }).join("");
@@ -113,9 +115,10 @@ export function renderBackprop(container, reply, weightName) {
     row("δ<sub>j</sub> = ∂L/∂z<sub>j</sub>", n(ex.dL_dz));
     row("a<sub>i</sub> (input to the weight)", n(ex.input_activation));
     row("contribution δ<sub>j</sub>·a<sub>i</sub>", n(ex.contribution));
+    const share = `∂L<sub>${ex.index}</sub>/∂w, point #${ex.index}'s share (the mean above averages ${reply.examples} of these)`;
     formula = ex.dL_da !== null && ex.dL_da !== undefined
-      ? `∂L/∂w = ∂L/∂a<sub>j</sub> · f′(z<sub>j</sub>)${ex.batchnorm_scale != null ? " · γ/σ" : ""} · a<sub>i</sub> = ${n(ex.dL_da)} × ${n(ex.activation_derivative)}${ex.batchnorm_scale != null ? ` × ${n(ex.batchnorm_scale)}` : ""} × ${n(ex.input_activation)} = ${n(ex.contribution)}`
-      : `∂L/∂w = δ<sub>out</sub> · a<sub>i</sub> = ${n(ex.dL_dz)} × ${n(ex.input_activation)} = ${n(ex.contribution)}`;
+      ? `${share} = ∂L/∂a<sub>j</sub> · f′(z<sub>j</sub>)${ex.batchnorm_scale != null ? " · γ/σ" : ""} · a<sub>i</sub> = ${n(ex.dL_da)} × ${n(ex.activation_derivative)}${ex.batchnorm_scale != null ? ` × ${n(ex.batchnorm_scale)}` : ""} × ${n(ex.input_activation)} = ${n(ex.contribution)}`
+      : `${share} = δ<sub>out</sub> · a<sub>i</sub> = ${n(ex.dL_dz)} × ${n(ex.input_activation)} = ${n(ex.contribution)}`;
   }
   container.innerHTML = `
     <div><b>${escapeHtml(weightName)}</b></div>

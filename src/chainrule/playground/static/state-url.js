@@ -5,6 +5,7 @@
 // Page-only state that is not a server setting (the extended mode) rides along under its own key.
 
 const PAGE_KEYS = ["extended"];
+const EMBED_KEYS = ["hideText", "hide"];   // read by embed.js; not settings
 
 export function encodeLayer(layer) {
   let text = `${layer.units}-${layer.activation}`;
@@ -61,6 +62,7 @@ export function decodeHash(hash, template) {
       page[key] = raw === "1" || raw === "true";
       continue;
     }
+    if (EMBED_KEYS.includes(key)) continue;
     if (!(key in template)) {
       problems.push(`unknown setting "${key}" in the link`);
       continue;

@@ -1,0 +1,4 @@
+"""``cr.nn.parallel``: ``DistributedDataParallel`` (over ``chainrule.distributed``'s MPI)."""
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]

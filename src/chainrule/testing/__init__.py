@@ -1,0 +1,2 @@
+"""Testing tools: ``python -m chainrule.testing.fuzz`` compares chainrule with PyTorch on random
+programs, optimiser runs and layer configurations (PyTorch is needed only for this)."""
