@@ -261,7 +261,7 @@ def markdown(checked, totals):
            "single-machine scripts of pytorch/examples, with how many times they use each name. Each name",
            "is looked up on the matching chainrule namespace (`cr.Tensor` for tensor methods).",
            "This page is written by the script:", "",
-           "```bash", "python scripts/torch_coverage.py --markdown docs/coverage.md", "```", "",
+           "```bash", "source .venv/bin/activate", "python scripts/torch_coverage.py --markdown docs/coverage.md", "```", "",
            f"**Coverage: {by_name:.1f}% of {len(checked)} names, {by_use:.1f}% of their uses.**", "",
            "| namespace | names chainrule has | by name | by use |", "|---|---|---|---|"]
     out += [f"| {ns} | {frac} | {p_name} | {p_use} |" for ns, frac, p_name, p_use in rows]

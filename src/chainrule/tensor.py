@@ -1138,29 +1138,7 @@ class Tensor(TensorBase):
     def random_(self, low=0, high=None, generator=None):
         return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
 
-    # ---- what beginner scripts also call: new_* factories, narrow, diag, multinomial, unique
-
-    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        """A new tensor holding ``data``, with this tensor's dtype unless ``dtype`` is given."""
-        from .creation import tensor
-        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
-
-    def _new_filled(self, op, size, fill_value, dtype, device, requires_grad):
-        from .creation import full
-        return full(_shape_args(size, op), fill_value, dtype=dtype or self.dtype, device=device,
-                    requires_grad=requires_grad)
-
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_filled("new_zeros", size, 0, dtype, device, requires_grad)
-
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_filled("new_ones", size, 1, dtype, device, requires_grad)
-
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_filled("new_empty", size, 0, dtype, device, requires_grad)
-
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return self._new_filled("new_full", (size,), fill_value, dtype, device, requires_grad)
+    # ---- what beginner scripts also call: narrow, diag, multinomial, unique
 
     def narrow(self, dim, start, length):
         """The ``length`` elements from ``start`` along ``dim`` (a view in PyTorch, a slice here)."""
