@@ -40,7 +40,7 @@ CORE = {
 }
 
 # coverage by name of the list when this floor was set; raise it as gaps close, never lower it
-FLOOR_PERCENT = 85.0
+FLOOR_PERCENT = 94.0
 
 
 @pytest.mark.parametrize("namespace", sorted(CORE))
