@@ -79,7 +79,9 @@ def has_name(namespace, name):
 IMPORT_FROM = re.compile(r"^[ \t]*from[ \t]+(torch(?:\.\w+)*)[ \t]+import[ \t]+(?:\(([\w\s,]+)\)|([\w \t,]+))", re.M)
 IMPORT_AS = re.compile(r"^\s*import\s+(torch(?:\.\w+)*)\s+as\s+(\w+)", re.M)
 DOTTED = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)")
-METHOD = re.compile(r"\.([a-z_][a-z0-9_]*)\b(\s*\()?")
+METHOD = re.compile(r"(\w*)\.([a-z_][a-z0-9_]*)\b(\s*\()?")
+# `torch.exp(x)`, `np.unique(a)`: a call on a module, not a tensor method
+MODULE_NAMES = {"np", "numpy", "math", "os", "sys", "random", "time", "json", "re", "plt"}
 
 
 def classify(torch_path):
@@ -159,7 +161,9 @@ def scan_source(text, counts):
     optimizer = public_names(torch.optim.Optimizer) - BUILTIN_METHODS
     attributes = {n for n in tensor if not callable(getattr(torch.Tensor, n, None))}
     code = re.sub(r"^[ \t]*(?:import|from)[ \t].*$", "", text, flags=re.M)   # torch.utils.data is no .data
-    for name, call in METHOD.findall(code):
+    for owner, name, call in METHOD.findall(code):
+        if owner in aliases or owner in MODULE_NAMES:
+            continue
         if name in tensor and (call or name in attributes):
             counts[("Tensor", name)] += 1
         if call and name in module:

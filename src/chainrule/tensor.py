@@ -17,6 +17,7 @@ from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .device import CPU, check_available, device
 from .index_parsing import describe_index, normalise_index, split_integer_selects
+from .ops.diagonal import Diag
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops import inplace as inplace_ops
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
@@ -1138,7 +1139,7 @@ class Tensor(TensorBase):
     def random_(self, low=0, high=None, generator=None):
         return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
 
-    # ---- what beginner scripts also call: narrow, diag, multinomial, unique
+    # ---- what beginner scripts also call: narrow, diag, unique
 
     def narrow(self, dim, start, length):
         """The ``length`` elements from ``start`` along ``dim`` (a view in PyTorch, a slice here)."""
@@ -1158,12 +1159,7 @@ class Tensor(TensorBase):
         """A 1-D tensor as a diagonal matrix, or a 2-D tensor's ``diagonal``-th diagonal."""
         if self.ndim not in (1, 2):
             raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {tuple(self.shape)}")
-        from .ops.diagonal import Diag
         return Diag.apply(self, int(diagonal))
-
-    def multinomial(self, num_samples, replacement=False, *, generator=None):
-        from .creation import multinomial
-        return multinomial(self, num_samples, replacement=replacement, generator=generator)
 
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
         """The distinct values (sorted), and optionally where each element went and how many there were."""

@@ -25,7 +25,7 @@ CORE = {
     "Tensor": ["backward", "item", "view", "reshape", "size", "shape", "dtype", "grad", "grad_fn",
                "requires_grad", "detach", "numpy", "to", "sum", "mean", "argmax", "unsqueeze",
                "squeeze", "transpose", "t", "add_", "zero_", "new_zeros", "new_tensor", "narrow",
-               "diag", "multinomial", "unique", "clone", "float", "type", "view_as", "masked_fill"],
+               "diag", "unique", "clone", "float", "type", "view_as", "masked_fill"],
     "nn": ["Module", "Linear", "ReLU", "Sequential", "Conv2d", "MaxPool2d", "Flatten", "Dropout",
            "CrossEntropyLoss", "MSELoss", "NLLLoss", "BCELoss", "Softmax", "LSTM", "Embedding",
            "BatchNorm2d", "Parameter", "init.xavier_uniform_", "utils.clip_grad_norm_"],

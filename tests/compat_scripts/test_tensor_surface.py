@@ -1,5 +1,5 @@
 """Tensor methods and cr functions that PyTorch's tutorials and examples call, against PyTorch:
-new_* factories, narrow, diag, unique, multinomial and the legacy typed constructors."""
+new_* factories, narrow, diag, unique and the legacy typed constructors."""
 import numpy as np
 import pytest
 
@@ -75,16 +75,6 @@ def test_unique_like_pytorch(data, dim):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         assert str(a.dtype).split(".")[1] == str(b.dtype).split(".")[1]
     np.testing.assert_array_equal(cr.tensor(data).unique().numpy(), torch.tensor(data).unique().numpy())
-
-
-def test_multinomial_method_draws_from_the_weights():
-    cr.manual_seed(0)
-    w = cr.tensor([0.0, 1.0, 0.0, 3.0])
-    draws = w.multinomial(400, replacement=True)
-    assert draws.dtype == cr.int64 and tuple(draws.shape) == (400,)
-    counts = np.bincount(draws.numpy(), minlength=4)
-    assert counts[0] == counts[2] == 0 and 250 < counts[3] < 350
-    assert sorted(w.multinomial(2).tolist()) == [1, 3]      # without replacement: both non-zero ones
 
 
 @pytest.mark.parametrize("name", ["FloatTensor", "DoubleTensor", "LongTensor", "IntTensor",
