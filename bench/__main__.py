@@ -4,6 +4,7 @@
     python -m bench --workload W2 -w W3  # some of them
     python -m bench --quick --json out.json
     python -m bench --distributed        # W3 data-parallel on 2 ranks (bench/distributed.py)
+    python -m bench --profile -w W3      # where chainrule's step spends its time
 """
 import argparse
 import sys
@@ -23,10 +24,18 @@ def main(argv=None, prog="python -m bench"):
     p.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     p.add_argument("--distributed", action="store_true",
                    help="W3 data-parallel: chainrule DDP on 2 ranks vs 1, beside PyTorch DDP")
+    p.add_argument("--profile", action="store_true",
+                   help="instead: chainrule's step under cProfile, time in products vs the rest")
     args = p.parse_args(argv)
     if args.distributed:
         from .distributed import main as distributed_main
         distributed_main(quick=args.quick)
+        return 0
+    if args.profile:
+        from .profile import format_profile, profile_workload
+        names = args.workload or list(WORKLOADS)
+        print(format_profile({n: profile_workload(n, steps=3 if args.quick else None)
+                              for n in names}))
         return 0
     try:
         import torch  # noqa: F401
@@ -51,7 +60,8 @@ def main(argv=None, prog="python -m bench"):
         write_json(args.json, machine, results, gflops)
         print(f"wrote {args.json}")
     bad = [n for n, r in results.items()
-           if not r["loss_match"] or not r.get("numpy_loss_match", True)]
+           if not r["loss_match"] or not r.get("numpy_loss_match", True)
+           or not r.get("reference_loss_match", True)]
     if bad:
         print(f"loss mismatch after five steps: {', '.join(bad)}", file=sys.stderr)
         return 1

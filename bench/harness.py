@@ -14,8 +14,26 @@ FRAMEWORKS = ("chainrule", "torch")
 
 
 def contenders(name):
-    """The two frameworks, plus the hand-written NumPy reference where the workload has one."""
-    return FRAMEWORKS + (("numpy",) if name in NUMPY_REFERENCE else ())
+    """The two frameworks, chainrule's reference path, and the hand-written NumPy step where
+    the workload has one."""
+    return FRAMEWORKS + ("reference",) + (("numpy",) if name in NUMPY_REFERENCE else ())
+
+
+def build_step(name, framework):
+    """The workload's step for one contender; "reference" is chainrule's step with every op on
+    its reference twin (``cr.backends.reference()``, which also turns the compiled kernels off)."""
+    build = WORKLOADS[name][1]
+    if framework != "reference":
+        return build(framework)
+    import chainrule as cr
+    step = build("chainrule")
+    fast_run = step.run
+
+    def run(want_loss=False):
+        with cr.backends.reference():
+            return fast_run(want_loss)
+    step.run = run
+    return step
 
 
 def percentiles(samples):
@@ -61,10 +79,9 @@ def time_steps(steps, rounds, per_round):
 
 def losses_after(name, steps=5):
     """Each framework's loss after ``steps`` steps from the same start (fresh models)."""
-    build = WORKLOADS[name][1]
     out = {}
     for fw in contenders(name):
-        step = build(fw)
+        step = build_step(name, fw)
         for _ in range(steps - 1):
             step.run()
         out[fw] = step.run(want_loss=True)
@@ -86,6 +103,9 @@ def status(field):
 warm = WORKLOADS["W1"][1](sys.argv[2])
 warm.run()
 del warm
+if sys.argv[2] == "chainrule":   # Numba's compiler and kernel cache load once per process
+    from chainrule import kernels
+    kernels.warm_up()
 with open("/proc/self/clear_refs", "w") as f:
     f.write("5")  # reset the peak (VmHWM) to the current resident size
 base = status("VmRSS:")
@@ -142,8 +162,7 @@ def machine_info():
 
 
 def run_workload(name, quick=False):
-    build = WORKLOADS[name][1]
-    steps = {fw: build(fw) for fw in contenders(name)}
+    steps = {fw: build_step(name, fw) for fw in contenders(name)}
     warm = 3 if quick else 20
     for step in steps.values():
         for _ in range(warm):
@@ -156,7 +175,12 @@ def run_workload(name, quick=False):
     losses = losses_after(name)
     cr_loss, torch_loss = losses["chainrule"], losses["torch"]
     match = bool(np.isclose(cr_loss, torch_loss, rtol=2e-3, atol=1e-4))
-    result = {"description": WORKLOADS[name][0]}
+    result = {"description": WORKLOADS[name][0], "kernels": _kernels_in_use()}
+    for q in ("p10", "p50", "p90"):
+        result[f"reference_ms_{q}"] = stats["reference"][q]
+    result["reference_ratio"] = stats["reference"]["p50"] / stats["torch"]["p50"]
+    result["reference_loss_match"] = bool(np.isclose(losses["reference"], torch_loss, rtol=2e-3,
+                                                     atol=1e-4))
     if "numpy" in steps:
         for q in ("p10", "p50", "p90"):
             result[f"numpy_ms_{q}"] = stats["numpy"][q]
@@ -183,10 +207,15 @@ def run_workload(name, quick=False):
     return result
 
 
+def _kernels_in_use():
+    from chainrule import kernels
+    return kernels.available()
+
+
 def format_table(results, gflops):
     head = (f"{'workload':<22}{'chainrule p50':>14}{'torch p50':>11}{'ratio':>7}{'p10 ratio':>10}"
             f"{'cr p10-p90':>16}{'samples/s':>11}{'cr MB':>8}{'torch MB':>9}{'loss ok':>8}{'floor':>8}"
-            f"{'numpy p50':>11}{'np/torch':>9}")
+            f"{'ref p50':>11}{'ref/torch':>10}{'numpy p50':>11}{'np/torch':>9}")
     lines = [head, "-" * len(head)]
     for name, r in results.items():
         floor = f"{r['flops'] / (gflops * 1e9) * 1e3:.2f}" if r.get("flops") else "-"
@@ -197,12 +226,17 @@ def format_table(results, gflops):
             f"{r['chainrule_ms_p10']:>8.3f}-{r['chainrule_ms_p90']:<7.3f}"
             f"{r['chainrule_samples_per_s']:>11.0f}{mem(r['chainrule_peak_mb']):>8}"
             f"{mem(r['torch_peak_mb']):>9}{str(r['loss_match']):>8}{floor:>8}"
+            f"{r['reference_ms_p50']:>9.3f}ms{r['reference_ratio']:>10.2f}"
             + (f"{r['numpy_ms_p50']:>9.3f}ms{r['numpy_ratio']:>9.2f}" if "numpy_ratio" in r
                else f"{'-':>11}{'-':>9}"))
     lines.append(f"floor: NumPy float32 matmul {gflops:.1f} GFLOP/s; 'floor' = the step's matmul "
                  f"FLOPs at that rate, in ms (W2, W3)")
     lines.append("numpy: the same step hand-written in NumPy (bench/numpy_reference.py), no "
                  "autograd; np/torch = its median over PyTorch's")
+    kernels_on = any(r.get("kernels") for r in results.values())
+    lines.append("chainrule: the fast path, compiled kernels "
+                 + ("on (Numba)" if kernels_on else "off (no Numba, or CHAINRULE_KERNELS=0)")
+                 + "; ref: every op on its reference twin, no kernels (cr.backends.reference())")
     return "\n".join(lines)
 
 
@@ -210,8 +244,8 @@ def format_markdown(results, gflops):
     """The table as Markdown (for the README's Performance section)."""
     lines = ["| workload | chainrule p50 | PyTorch p50 | ratio | p10 ratio | chainrule p10-p90 | samples/s "
              "(chainrule) | peak MB chainrule / PyTorch | loss after 5 steps agrees | "
-             "hand-written NumPy p50 (ratio) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "reference path p50 (ratio) | hand-written NumPy p50 (ratio) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         mem = " / ".join("-" if v is None else f"{v:.1f}" if v >= 0.1 else "<0.1"
                          for v in (r["chainrule_peak_mb"], r["torch_peak_mb"]))
@@ -220,6 +254,7 @@ def format_markdown(results, gflops):
                      f"{r['chainrule_ms_p10']:.3f}-{r['chainrule_ms_p90']:.3f} ms | "
                      f"{r['chainrule_samples_per_s']:,.0f} | {mem} | "
                      f"{'yes' if r['loss_match'] else 'NO'} | "
+                     f"{r['reference_ms_p50']:.3f} ms ({r['reference_ratio']:.2f}) | "
                      + (f"{r['numpy_ms_p50']:.3f} ms ({r['numpy_ratio']:.2f}) |"
                         if "numpy_ratio" in r else "- |"))
     floors = [f"{n}: {r['flops'] / (gflops * 1e9) * 1e3:.2f} ms" for n, r in results.items()

@@ -348,7 +348,7 @@ def _flat_forward_batch_last(ctx, x4, w4, b, pads, d, o):
     O = w4.shape[0]
     buf, Hp, Wp = flat_frame(x4, pads, w4.shape[2:], d, batch_last=True)
     cols = im2col_flat(buf, w4.shape[2:], d, Wp, o[0])[0]               # (K, L*N)
-    y = (w4.reshape(O, -1) @ cols).reshape(O, o[0], Wp, N)[:, :, :o[1]].transpose(3, 0, 1, 2)
+    y = xp.matmul(w4.reshape(O, -1), cols).reshape(O, o[0], Wp, N)[:, :, :o[1]].transpose(3, 0, 1, 2)
     out = xp.empty((N, O) + tuple(o), dtype=y.dtype)
     if b is None:
         out[...] = y
@@ -375,9 +375,9 @@ def _flat_backward_batch_last(ctx, g, need):
     gT = gT.reshape(O, L * N)
     gx = gw = None
     if need[1]:
-        gw = (cols @ gT.T).T.reshape(ctx.w_shape)
+        gw = xp.matmul(cols, gT.T).T.reshape(ctx.w_shape)
     if need[0]:
-        gcols = (w4.reshape(O, -1).T @ gT).reshape(1, C, kh, kw, L, N)
+        gcols = xp.matmul(w4.reshape(O, -1).T, gT).reshape(1, C, kh, kw, L, N)
         gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[0].transpose(3, 0, 1, 2)
         gx = crop(gpad, pads, inner_size(ctx.x_shape))
         gx = xp.ascontiguousarray(gx).reshape(ctx.x_shape)

@@ -10,6 +10,7 @@ has a ``...Reference`` twin right above it that runs the lecture's step equation
 and step by step (``cr.backends.reference()``). ``RNNCellStep`` is already the equation as
 written and has none.
 """
+from .. import kernels
 from ..backend import xp
 from .base import Op
 
@@ -345,6 +346,9 @@ def lstm_steps(acts, h0, c0, w_hh, reverse):
     previous state of step t is a slice, never a concatenation; acts the gate activations,
     tcs (T, N, H) tanh(c_t).
     """
+    fused = _lstm_steps_fused(acts, h0, c0, w_hh, reverse)
+    if fused is not None:
+        return fused
     T, _, N, H = acts.shape
     dt = acts.dtype
     half, shift = _gate_vector(_HALF, dt), _gate_vector(_SHIFT, dt)
@@ -376,6 +380,36 @@ def lstm_steps(acts, h0, c0, w_hh, reverse):
     return hs, cs, acts, tcs
 
 
+def _lstm_steps_fused(acts, h0, c0, w_hh, reverse):
+    """``lstm_steps`` with the gates' scaling and the cell update of each step as one compiled
+    pass (``kernels.recurrent_kernels``, bit-equal; the tanh stays NumPy's, which rounds as the
+    reference does); None where no kernel or the dtypes differ."""
+    kernel = kernels.get("lstm_gates_cell")
+    dt = acts.dtype
+    if kernel is None or dt.kind != "f" or any(a.dtype != dt for a in (h0, c0, w_hh)):
+        return None
+    T, _, N, H = acts.shape
+    half, shift = xp.array(_HALF, dtype=dt), xp.array(_SHIFT, dtype=dt)
+    w4 = xp.empty((4, H, H), dtype=dt)
+    xp.multiply(w_hh.reshape(4, H, H).transpose(0, 2, 1), half[:, None, None], out=w4)
+    hs = xp.empty((T + 1, N, H), dtype=dt)
+    cs = xp.empty((T + 1, N, H), dtype=dt)
+    tcs = xp.empty((T, N, H), dtype=dt)
+    out_, prev_ = (0, 1) if reverse else (1, 0)
+    hs[T if reverse else 0] = h0
+    cs[T if reverse else 0] = c0
+    buf = xp.empty((4, N, H), dtype=dt)
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        a = acts[t]
+        xp.matmul(hs[t + prev_], w4, out=buf)
+        a += buf
+        xp.tanh(a, out=a)
+        kernel(a, half, shift, cs[t + prev_], cs[t + out_])
+        xp.tanh(cs[t + out_], out=tcs[t])
+        xp.multiply(a[3], tcs[t], out=hs[t + out_])
+    return hs, cs, acts, tcs
+
+
 def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     """Backward through time of ``lstm_steps``: (dL/dgx (T, N, 4H), dL/dh0, dL/dc0).
 
@@ -383,6 +417,9 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     a step allocates nothing; the gate gradients go straight into dL/dgx's (N, 4H) rows, whose
     product with W_hh gives dL/dh.
     """
+    fused = _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse)
+    if fused is not None:
+        return fused
     hs, cs, acts, tcs = saved
     T, _, N, H = acts.shape
     dt = acts.dtype
@@ -417,6 +454,30 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
         xp.multiply(dct, f, out=dc_buf)
         xp.matmul(dgx[t], w_hh, out=dh_buf)
         dc, dh = dc_buf, dh_buf   # both read above before being overwritten: safe to reuse
+    return dgx, dh, dc
+
+
+def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
+    """``lstm_sequence_backward`` with each step's elementwise part as one compiled pass
+    (``kernels.recurrent_kernels``, bit-equal); None where no kernel or the dtypes differ."""
+    kernel = kernels.get("lstm_backward_step")
+    hs, cs, acts, tcs = saved
+    dt = acts.dtype
+    arrays = (w_hh, dhs, dh_last) + (() if dc_last is None else (dc_last,))
+    if kernel is None or dt.kind != "f" or any(a.dtype != dt for a in arrays):
+        return None
+    T, _, N, H = acts.shape
+    prev_ = 1 if reverse else 0
+    dgx = xp.empty((T, N, 4 * H), dtype=dt)
+    dh_buf, dc_buf = xp.empty((N, H), dtype=dt), xp.empty((N, H), dtype=dt)
+    dh, dc = xp.broadcast_to(dh_last, (N, H)), dc_last
+    one = dt.type(1)
+    for t in (range(T) if reverse else range(T - 1, -1, -1)):
+        has_dc = dc is not None
+        kernel(dhs[t], dh, dc if has_dc else dh, has_dc, acts[t], tcs[t], cs[t + prev_], dgx[t],
+               dc_buf, one)
+        xp.matmul(dgx[t], w_hh, out=dh_buf)
+        dc, dh = dc_buf, dh_buf
     return dgx, dh, dc
 
 

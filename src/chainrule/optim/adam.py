@@ -1,6 +1,7 @@
 """Adam: momentum on the gradient plus RMSProp's per-dimension scaling, bias-corrected."""
 import numpy as np
 
+from .. import kernels
 from ..autograd.tensor_base import increment_version
 from ._inplace import decay_addcmul_
 from .optimizer import (Optimizer, check_betas, check_lr, check_nonnegative,
@@ -75,6 +76,9 @@ class Adam(Optimizer):
         amsgrad = group["amsgrad"]
         for p, x, g, st, step in self._params_with_grad(group):
             m, v = st["exp_avg"].array, st["exp_avg_sq"].array
+            if _fused_step(x, g, m, v, st.get("max_exp_avg_sq"), lr, beta1, beta2, eps, step):
+                increment_version(p)
+                continue
             tmp, denom = self._buffer(x, "tmp"), self._buffer(x, "denom")
             m *= beta1  # lerp's value in passes that touch one array fewer
             np.multiply(g, 1 - beta1, out=tmp)
@@ -97,3 +101,21 @@ class Adam(Optimizer):
             denom *= step_size * bias_correction2_sqrt
             x -= denom
             increment_version(p)
+
+
+def _fused_step(x, g, m, v, vmax, lr, beta1, beta2, eps, step):
+    """Adam's step in one pass (``kernels.adam``, the same operations as the passes in
+    ``Adam._step_group``) where a compiled kernel and contiguous float arrays allow it; False
+    leaves the step to the NumPy passes."""
+    kernel = kernels.get("adam")
+    vmax = vmax.array if vmax is not None else v
+    arrays = kernel and x.dtype.kind == "f" and kernels.flat(x, g, m, v, vmax)
+    if not arrays:
+        return False
+    bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+    step_size = lr / (1 - beta1 ** step)
+    cast = x.dtype.type
+    kernel(*arrays, cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2),
+           cast(eps * bias_correction2_sqrt), cast(step_size * bias_correction2_sqrt),
+           vmax is not v)
+    return True

@@ -1,6 +1,7 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
 import numpy as np
 
+from .. import kernels
 from ..autograd.tensor_base import increment_version, make_tensor
 from ._inplace import add_scaled_
 from .optimizer import Optimizer, check_lr, check_nonnegative, check_not_differentiable
@@ -75,6 +76,9 @@ class SGD(Optimizer):
                 if buf_t is None:
                     buf = np.array(g, copy=True)
                     st["momentum_buffer"] = make_tensor(buf)
+                elif _fused_step(x, g, buf_t.array, lr, momentum, 1 - dampening, nesterov):
+                    increment_version(p)
+                    continue
                 else:
                     buf = buf_t.array
                     buf *= momentum
@@ -88,3 +92,15 @@ class SGD(Optimizer):
                     g, owned = buf, False
             add_scaled_(x, g, -lr, g if owned else self._buffer(x, "tmp"))
             increment_version(p)
+
+
+def _fused_step(x, g, buf, lr, momentum, gain, nesterov):
+    """The momentum step in one pass (``kernels.sgd_momentum``) where a compiled kernel and
+    contiguous float arrays allow it; False leaves the step to the NumPy passes above."""
+    kernel = kernels.get("sgd_momentum")
+    arrays = kernel and x.dtype.kind == "f" and kernels.flat(x, g, buf)
+    if not arrays:
+        return False
+    cast = x.dtype.type
+    kernel(*arrays, cast(lr), cast(momentum), cast(gain), nesterov)
+    return True

@@ -1,0 +1,22 @@
+"""ReLU's forward and backward as single-pass kernels (compiled in ``chainrule.kernels``).
+
+NumPy's ``where(out > 0, g, 0)`` makes two passes and a boolean temporary; the kernel reads g and
+out once. It keeps the same values exactly: where the output is not positive the gradient is an
+exact +0.0, even for an infinite or NaN g (PyTorch's threshold_backward does the same).
+"""
+
+
+def relu_forward(a, out):
+    """out = max(a, 0), NaN propagating as NumPy's maximum (and -0.0 -> +0.0, as it does)."""
+    for i in range(a.size):
+        v = a[i]
+        out[i] = 0 if v <= 0 else v     # NaN <= 0 is false: NaN passes through
+
+
+def relu_backward(g, out, gx, zero):
+    """gx = g where out > 0, else ``zero`` (0 in g's dtype)."""
+    for i in range(g.size):
+        gx[i] = g[i] if out[i] > 0 else zero
+
+
+KERNELS = {"relu_forward": relu_forward, "relu_backward": relu_backward}

@@ -1,0 +1,42 @@
+"""The optimisers' updates as single-pass kernels (compiled by Numba in ``chainrule.kernels``).
+
+Each loop body is the NumPy code of ``chainrule.optim`` written per element, in its order:
+the scalars arrive already cast to the arrays' dtype, as NumPy casts a Python float against a
+float32 array, so every operation rounds as NumPy's does.
+"""
+import math
+
+
+def sgd_momentum(x, g, buf, lr, momentum, gain, nesterov):
+    """``buf = momentum buf + gain g``; ``x -= lr (g + momentum buf)`` (Nesterov) or
+    ``x -= lr buf``."""
+    for i in range(x.size):
+        b = buf[i] * momentum + g[i] * gain
+        buf[i] = b
+        if nesterov:
+            x[i] -= (b * momentum + g[i]) * lr
+        else:
+            x[i] -= b * lr
+
+
+def adam(x, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_scaled,
+         step_scale, amsgrad):
+    """Adam's step as ``chainrule.optim.Adam`` writes it in passes::
+
+        m = beta1 m + (1 - beta1) g;   v = beta2 v + ((1 - beta2) g) g
+        x -= (m / (sqrt(v) + eps sqrt(bc2))) (lr sqrt(bc2) / bc1)
+    """
+    for i in range(x.size):
+        gi = g[i]
+        mi = m[i] * beta1 + gi * one_minus_beta1
+        m[i] = mi
+        vi = v[i] * beta2 + (gi * one_minus_beta2) * gi
+        v[i] = vi
+        if amsgrad:
+            if vi > vmax[i] or math.isnan(vi):
+                vmax[i] = vi
+            vi = vmax[i]
+        x[i] -= (mi / (math.sqrt(vi) + eps_scaled)) * step_scale
+
+
+KERNELS = {"sgd_momentum": sgd_momentum, "adam": adam}

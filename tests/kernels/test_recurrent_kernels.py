@@ -1,0 +1,68 @@
+"""The LSTM's fused steps (chainrule.kernels.recurrent_kernels) give bit for bit the outputs
+and gradients of the NumPy passes in ops.recurrent.lstm_steps and lstm_sequence_backward."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import kernels
+
+pytest.importorskip("numba")
+
+
+@pytest.fixture(autouse=True)
+def fast_path():
+    """Kernels belong to the fast path, off under CHAINRULE_REFERENCE=1: turn the switch off."""
+    with cr.backends.reference(False):
+        yield
+
+
+def _grads(dtype, use_kernels, batch, bidirectional, use_state, seed=0):
+    cr.manual_seed(seed)
+    lstm = cr.nn.LSTM(5, 7, num_layers=2, bidirectional=bidirectional).to(
+        cr.float64 if dtype == np.float64 else cr.float32)
+    rng = np.random.default_rng(seed)
+    x = cr.from_numpy(rng.standard_normal((6, batch, 5)).astype(dtype)).requires_grad_()
+    if use_kernels:
+        out, (h, c) = lstm(x)
+    else:
+        with kernels.disabled():
+            out, (h, c) = lstm(x)
+    w_out = cr.from_numpy(rng.standard_normal(out.shape).astype(dtype))
+    loss = (out * w_out).sum()
+    if use_state:               # gradients arriving at h_T and c_T as well
+        loss = loss + (h * h).sum() + (c * 3).sum()
+    if use_kernels:
+        loss.backward()
+    else:
+        with kernels.disabled():
+            loss.backward()
+    outputs = [t.detach().numpy() for t in (out, h, c)]
+    return outputs + [x.grad.numpy()] + [p.grad.numpy() for p in lstm.parameters()]
+
+
+def bits(a):
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch, bidirectional, use_state",
+                         [(3, False, False), (1, True, True), (4, True, False), (2, False, True)])
+def test_fused_lstm_backward_equals_numpy_passes(dtype, batch, bidirectional, use_state):
+    fast = _grads(dtype, True, batch, bidirectional, use_state)
+    slow = _grads(dtype, False, batch, bidirectional, use_state)
+    assert len(fast) == len(slow)
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(bits(a), bits(b))
+
+
+def test_the_kernel_is_what_ran(monkeypatch):
+    """Guard against a silent fallback: the fused path is taken for float32 inputs."""
+    calls = []
+    for name in ("lstm_backward_step", "lstm_gates_cell"):
+        real = kernels.get(name)
+        monkeypatch.setitem(kernels._kernels, name,
+                            lambda *a, _real=real, _name=name: (calls.append(_name), _real(*a)))
+    _grads(np.float32, True, 2, False, False)
+    for name in ("lstm_backward_step", "lstm_gates_cell"):
+        assert calls.count(name) == 2 * 6          # two layers, six steps
