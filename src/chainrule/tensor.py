@@ -1141,6 +1141,15 @@ class Tensor(TensorBase):
 
     # ---- what beginner scripts also call: narrow, diag, unique
 
+    @property
+    def is_xpu(self):
+        """False: chainrule's tensors live on the CPU (device lines test it beside ``is_cuda``)."""
+        return False
+
+    @property
+    def is_mps(self):
+        return False
+
     def narrow(self, dim, start, length):
         """The ``length`` elements from ``start`` along ``dim`` (a view in PyTorch, a slice here)."""
         d = normalize_dim(dim, self.ndim, "narrow")

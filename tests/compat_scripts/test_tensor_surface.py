@@ -96,3 +96,8 @@ def test_legacy_constructor_isinstance_checks_dtype():
     assert isinstance(cr.zeros(2), cr.FloatTensor) and not isinstance(cr.zeros(2), cr.LongTensor)
     assert isinstance(cr.arange(3), cr.LongTensor)
     assert isinstance(torch.zeros(2), torch.FloatTensor) and not isinstance(torch.zeros(2), torch.LongTensor)
+
+
+def test_accelerator_flags_answer_as_pytorch_on_the_cpu():
+    for name in ("is_cuda", "is_xpu", "is_mps"):
+        assert getattr(cr.zeros(1), name) is getattr(torch.zeros(1), name) is False
