@@ -5,13 +5,14 @@
     python -m bench --quick --json out.json
     python -m bench --distributed        # W3 data-parallel on 2 ranks (bench/distributed.py)
     python -m bench --profile -w W3      # where chainrule's step spends its time
+    python -m bench --device cuda        # W2-W5 on the GPU, both frameworks (needs CuPy)
 """
 import argparse
 import sys
 
 from .harness import (format_markdown, format_table, machine_info, matmul_gflops, run_workload,
                       write_json)
-from .workloads import WORKLOADS
+from .workloads import DEVICE, GPU_WORKLOADS, WORKLOADS
 
 
 def main(argv=None, prog="python -m bench"):
@@ -26,6 +27,8 @@ def main(argv=None, prog="python -m bench"):
                    help="W3 data-parallel: chainrule DDP on 2 ranks vs 1, beside PyTorch DDP")
     p.add_argument("--profile", action="store_true",
                    help="instead: chainrule's step under cProfile, time in products vs the rest")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
+                   help="run W2-W5 on this device in both frameworks (default cpu)")
     args = p.parse_args(argv)
     if args.distributed:
         from .distributed import main as distributed_main
@@ -44,6 +47,15 @@ def main(argv=None, prog="python -m bench"):
               file=sys.stderr)
         return 2
     names = args.workload or list(WORKLOADS)
+    if args.device == "cuda":
+        import chainrule as cr
+        if not (cr.cuda.is_available() and torch.cuda.is_available()):
+            print("bench: --device cuda needs a GPU, CuPy (pip install 'chainrule[cuda]') and a "
+                  "CUDA build of PyTorch", file=sys.stderr)
+            return 2
+        names = [n for n in names if n in GPU_WORKLOADS]
+        DEVICE["name"] = "cuda"
+        print(f"device: {torch.cuda.get_device_name()} (W2-W5 on the GPU)")
     machine = machine_info()
     gflops = matmul_gflops(1024 if args.quick else 2048)
     print(f"machine: {machine.get('cpu', machine['processor'])}, {machine['cpus']} cores, "

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .workloads import NUMPY_REFERENCE, WORKLOADS
+from .workloads import DEVICE, NUMPY_REFERENCE, WORKLOADS
 
 FRAMEWORKS = ("chainrule", "torch")
 
@@ -16,7 +16,8 @@ FRAMEWORKS = ("chainrule", "torch")
 def contenders(name):
     """The two frameworks, chainrule's reference path, and the hand-written NumPy step where
     the workload has one."""
-    return FRAMEWORKS + ("reference",) + (("numpy",) if name in NUMPY_REFERENCE else ())
+    on_cpu = DEVICE["name"] == "cpu"      # the NumPy reference has no GPU version
+    return FRAMEWORKS + ("reference",) + (("numpy",) if name in NUMPY_REFERENCE and on_cpu else ())
 
 
 def build_step(name, framework):

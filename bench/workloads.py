@@ -13,6 +13,25 @@ from . import numpy_reference as ref
 
 VOCAB, SEQ, EMB, HIDDEN = 65, 64, 64, 256
 
+# Where W2-W5 run (``python -m bench --device cuda``): both frameworks on that device.
+DEVICE = {"name": "cpu"}
+GPU_WORKLOADS = ("W2", "W3", "W4", "W5")
+
+
+def _place(lib, model, *tensors):
+    """The model (in place) and the tensors on ``DEVICE``."""
+    device = DEVICE["name"]
+    if device == "cpu":
+        return tensors
+    model.to(device)
+    return tuple(t.to(device) for t in tensors)
+
+
+def _synchronize(lib):
+    """Wait for the GPU at the end of a step, so that a step's time is its whole work."""
+    if DEVICE["name"] != "cpu":
+        lib.cuda.synchronize()
+
 
 class Step:
     def __init__(self, run, samples, flops=None):
@@ -72,6 +91,7 @@ def _classifier_step(framework, model, x_np, y_np, make_opt, clip=None, reshape_
         lib, F = torch, torch.nn.functional
         x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
         clip_fn = torch.nn.utils.clip_grad_norm_ if clip else None
+    x, y = _place(lib, model, x, y)
     opt = make_opt(lib.optim, model.parameters())
     params = list(model.parameters())
 
@@ -85,6 +105,7 @@ def _classifier_step(framework, model, x_np, y_np, make_opt, clip=None, reshape_
             clip_fn(params, clip)
         opt.step()
         opt.zero_grad()
+        _synchronize(lib)
         return loss.item() if want_loss else None
     return run
 

@@ -36,15 +36,16 @@ def accuracy(model, X, y, batch=500):
     return correct / len(X)
 
 
-def main(quick=False, root=DEFAULT_ROOT, epochs=None, seed=0):
+def main(quick=False, root=DEFAULT_ROOT, epochs=None, seed=0, device="cpu"):
     images, labels = cr.datasets.load_mnist(root, train=False)   # (10000, 1, 28, 28) in [0, 1]
     n_train, n_test = (1000, 500) if quick else (8000, 2000)
     epochs = epochs or (2 if quick else 12)
     X_train, y_train = (images[:n_train] - 0.1307) / 0.3081, labels[:n_train]
     X_test, y_test = (images[-n_test:] - 0.1307) / 0.3081, labels[-n_test:]
+    X_train, y_train, X_test, y_test = (t.to(device) for t in (X_train, y_train, X_test, y_test))
 
     cr.manual_seed(seed)
-    model = lenet5()
+    model = lenet5().to(device)
     optimizer = cr.optim.Adam(model.parameters(), lr=2e-3)
     scheduler = cr.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     loss_fn = nn.CrossEntropyLoss()
@@ -78,9 +79,11 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="small subset (also CHAINRULE_CI=1)")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--root", default=DEFAULT_ROOT, help="folder with the MNIST IDX files")
+    parser.add_argument("--device", default="cuda" if cr.cuda.is_available() else "cpu",
+                        help="where to train (default: cuda when available)")
     args = parser.parse_args()
     try:
         main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", root=args.root,
-             epochs=args.epochs)
+             epochs=args.epochs, device=args.device)
     except cr.datasets.MNISTFileError as e:   # the data is missing: say where to get it
         parser.exit(2, f"{parser.prog}: {e}\nThen run again, or name the folder with --root FOLDER.\n")

@@ -23,14 +23,14 @@ def make_model():
                          nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def main(quick=False, root=DEFAULT_ROOT):
+def main(quick=False, root=DEFAULT_ROOT, device="cpu"):
     images, labels = cr.datasets.load_mnist(root, train=False, flatten=True)   # (10000, 784), (10000,)
     n_train, n_test, epochs = (1000, 500, 2) if quick else (8000, 2000, 12)
     X_train, y_train = images[:n_train], labels[:n_train]
     X_test, y_test = images[-n_test:], labels[-n_test:]
 
     cr.manual_seed(0)
-    model = make_model()
+    model = make_model().to(device)     # fit() moves each batch to the model's device
     optimizer = cr.optim.Adam(model.parameters(), lr=1e-3)
     scheduler = cr.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.3)
     history = cr.train.fit(model, nn.CrossEntropyLoss(), optimizer, (X_train, y_train),
@@ -57,8 +57,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small subset (also CHAINRULE_CI=1)")
     parser.add_argument("--root", default=DEFAULT_ROOT, help="folder with the MNIST IDX files")
+    parser.add_argument("--device", default="cuda" if cr.cuda.is_available() else "cpu",
+                        help="where to train (default: cuda when available)")
     args = parser.parse_args()
     try:
-        main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", root=args.root)
+        main(quick=args.quick or os.environ.get("CHAINRULE_CI") == "1", root=args.root,
+             device=args.device)
     except cr.datasets.MNISTFileError as e:   # the data is missing: say where to get it
         parser.exit(2, f"{parser.prog}: {e}\nThen run again, or name the folder with --root FOLDER.\n")

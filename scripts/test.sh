@@ -24,5 +24,6 @@ fi
 if [ "$#" -eq 0 ]; then
     echo "== the core tests again with CHAINRULE_REFERENCE=1"
     CHAINRULE_REFERENCE=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_smoke.py \
-        tests/autograd tests/nn tests/optim tests/conv tests/recurrent tests/attention tests/workflow
+        tests/autograd tests/nn tests/optim tests/conv tests/recurrent tests/attention tests/workflow \
+        tests/cuda
 fi

@@ -1,6 +1,8 @@
 """``repr`` of tensors in PyTorch's style: ``tensor([1.0000, 2.5000], requires_grad=True)``."""
 import numpy as np
 
+from .backend import is_device_array, to_host
+
 from . import _dtype
 
 # dtypes PyTorch leaves out of the repr because they are what a literal would produce
@@ -67,9 +69,11 @@ def _format_array(a, indent):
 
 
 def format_tensor(t, prefix="tensor("):
-    a = t.array
+    a = to_host(t.array)
     body = format_array(a, len(prefix))
     extras = []
+    if is_device_array(t.array):
+        extras.append(f"device='{t.device}'")
     if a.size == 0:
         extras.append(f"size={tuple(a.shape)}")
     if a.dtype not in _IMPLICIT and a.dtype != _dtype.default_float_np():

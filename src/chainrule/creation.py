@@ -9,9 +9,10 @@ import numbers
 import numpy as np
 
 from . import _dtype
+from .backend import array_module, is_device_array, placed_like, to_device, to_host
 from .device import check_available
 from ._out import write_out
-from .random import rng
+from .random import device_rng, rng
 from .tensor import Tensor, _shape_args
 from .autograd.tensor_base import make_tensor
 
@@ -43,18 +44,21 @@ def _check_device(dev, op="tensor"):
 
 
 def _check_options(op, device=None, layout=None, pin_memory=False):
-    check_available(device, op)
+    where = check_available(device, op)
     if layout is not None and layout is not strided:
         raise RuntimeError(f"{op}: layout {layout!r} is not supported; chainrule tensors are "
                            f"{strided!r}")
     if pin_memory:
         raise RuntimeError(f"{op}: pin_memory=True requires a CUDA or other accelerator backend; "
                            f"no pinned memory allocator is available on this system")
+    return where
 
 
 def _finish(op, arr, out=None, requires_grad=False, device=None, layout=None, pin_memory=False):
     """The checks and ``out=``/``requires_grad`` handling every factory shares."""
-    _check_options(op, device, layout, pin_memory)
+    where = _check_options(op, device, layout, pin_memory)
+    if where.type != "cpu":
+        arr = to_device(arr, where.type, where.index)
     if out is not None:
         if requires_grad:
             raise RuntimeError(f"{op}(): functions with out=... arguments don't support "
@@ -90,10 +94,12 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
 
     Python floats become float32 (the default dtype), ints int64 and bools bool, as in PyTorch.
     """
-    _check_options("tensor", device, None, pin_memory)
+    if device is None and isinstance(data, Tensor) and is_device_array(data.array):
+        device = data.device
+    where = _check_options("tensor", device, None, pin_memory)
     nd = _dtype.to_numpy_dtype(dtype)
     if isinstance(data, Tensor):
-        arr = np.array(data.array, dtype=nd)
+        arr = np.array(to_host(data.array), dtype=nd)
     elif isinstance(data, np.ndarray):
         arr = np.array(data, dtype=nd)
     else:
@@ -102,6 +108,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
         raise TypeError(f"tensor: could not build a numeric tensor from {type(data).__name__} "
                         f"(NumPy made dtype {arr.dtype})")
     _dtype.from_numpy_dtype(arr.dtype)
+    if where.type != "cpu":
+        arr = to_device(arr, where.type, where.index)
     return _new(arr, requires_grad)
 
 
@@ -134,7 +142,7 @@ def _flat(data):
 
 def _unwrap(data):
     if isinstance(data, Tensor):
-        return data.array
+        return to_host(data.array)
     if isinstance(data, (list, tuple)):
         return [_unwrap(x) for x in data]
     return data
@@ -151,10 +159,10 @@ def _holds_float64(data):
 def as_tensor(data, dtype=None, device=None):
     """Like ``tensor`` but shares memory with a NumPy array or tensor when the dtype fits."""
     if isinstance(data, Tensor) and (dtype is None or _dtype.to_numpy_dtype(dtype) == data.array.dtype):
-        return data
+        return data if device is None else data.to(device)
     if isinstance(data, np.ndarray) and (dtype is None or _dtype.to_numpy_dtype(dtype) == data.dtype):
-        _check_device(device, "as_tensor")
-        return from_numpy(data)
+        if check_available(device, "as_tensor").type == "cpu":
+            return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 
 
@@ -214,6 +222,7 @@ def full(size, fill_value, out=None, dtype=None, layout=None, device=None, requi
 
 def _like(op, input, make, dtype, layout, device, requires_grad, pin_memory=False):
     nd = _dtype.to_numpy_dtype(dtype) or input.array.dtype
+    device = input.device if device is None else device      # PyTorch: the input's device
     return _finish(op, make(input.array.shape, nd), None, requires_grad, device, layout, pin_memory)
 
 
@@ -281,13 +290,22 @@ def eye(n, m=None, out=None, dtype=None, layout=None, device=None, requires_grad
     return _finish("eye", np.eye(n, m, dtype=nd), out, requires_grad, device, layout, pin_memory)
 
 
+def _source(generator, device, op):
+    """Where a random factory draws: ``generator``, else the generator of the device it makes
+    the tensor on (CuPy's on a GPU, so nothing crosses the bus), else the default one."""
+    where = check_available(device, op)
+    if generator is None and where.type != "cpu":
+        return device_rng(where.type, where.index)
+    return rng(generator)
+
+
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False, **kwargs):
     """Uniform on [0, 1)."""
     shape = _size(size, kwargs.pop("size", None), "rand")
     _no_more(kwargs, "rand")
     nd = _float_dtype(_out_dtype(dtype, out, "rand"))
-    arr = rng(generator).random(shape, dtype=np.float64).astype(nd)
+    arr = _source(generator, device, "rand").random(shape, dtype=np.float64).astype(nd)
     return _finish("rand", arr, out, requires_grad, device, layout, pin_memory)
 
 
@@ -297,7 +315,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     shape = _size(size, kwargs.pop("size", None), "randn")
     _no_more(kwargs, "randn")
     nd = _float_dtype(_out_dtype(dtype, out, "randn"))
-    arr = rng(generator).standard_normal(shape).astype(nd)
+    arr = _source(generator, device, "randn").standard_normal(shape).astype(nd)
     return _finish("randn", arr, out, requires_grad, device, layout, pin_memory)
 
 
@@ -326,18 +344,21 @@ def randperm(n, generator=None, out=None, dtype=None, layout=None, device=None,
 
 def rand_like(input, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None, generator=None):
+    device = input.device if device is None else device
     return rand(*input.shape, generator=generator, dtype=dtype or input.dtype, layout=layout,
                 device=device, requires_grad=requires_grad)
 
 
 def randn_like(input, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None, generator=None):
+    device = input.device if device is None else device
     return randn(*input.shape, generator=generator, dtype=dtype or input.dtype, layout=layout,
                  device=device, requires_grad=requires_grad)
 
 
 def randint_like(input, low=0, high=None, dtype=None, layout=None, device=None,
                  requires_grad=False, memory_format=None, generator=None):
+    device = input.device if device is None else device
     return randint(low, high, tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                    layout=layout, device=device, requires_grad=requires_grad)
 
@@ -371,14 +392,14 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, out=None, dtype=None, l
 
 
 def bernoulli(input, p=None, generator=None, out=None):
-    probs = input.array if p is None else np.full(input.shape, p)
-    arr = (rng(generator).random(probs.shape) < probs).astype(input.array.dtype)
+    probs = input.array if p is None else array_module(input.array).full(input.shape, p)
+    arr = (rng(generator, like=input.array).random(probs.shape) < probs).astype(input.array.dtype)
     return make_tensor(arr) if out is None else write_out("bernoulli", out, arr)
 
 
 def multinomial(input, num_samples, replacement=False, generator=None, out=None):
     """Draw category indices from (rows of) non-negative weights."""
-    probs = np.asarray(input.array, dtype=np.float64)
+    probs = np.asarray(to_host(input.array), dtype=np.float64)   # drawn on the host
     single = probs.ndim == 1
     probs = np.atleast_2d(probs)
     if (probs < 0).any() or not np.isfinite(probs).all():
@@ -390,5 +411,5 @@ def multinomial(input, num_samples, replacement=False, generator=None, out=None)
         if total <= 0:
             raise RuntimeError("multinomial: each row of weights must have a positive sum")
         out_[i] = g.choice(row.size, size=num_samples, replace=replacement, p=row / total)
-    result = out_[0] if single else out_
+    result = placed_like(out_[0] if single else out_, input.array)
     return make_tensor(result) if out is None else write_out("multinomial", out, result)

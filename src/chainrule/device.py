@@ -14,6 +14,9 @@ KNOWN_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep
 
 AVAILABLE_TYPES = {"cpu"}
 
+# device type -> a function that tries to enable it on first request (cupy_backend.enable)
+ENABLERS = {}
+
 
 def register_device_type(type):
     """Enable tensors on ``type`` (a backend calls this once it can allocate there)."""
@@ -107,6 +110,9 @@ def check_available(dev, op="tensor"):
     if d.type in AVAILABLE_TYPES:
         return d
     if d.type == "cuda":
+        enable = ENABLERS.get("cuda")   # cupy_backend.enable: imports CuPy now, if installed
+        if enable is not None and enable():
+            return d
         # PyTorch's CPU build raises exactly this (an AssertionError) for any CUDA tensor.
         raise AssertionError(f"Torch not compiled with CUDA enabled: {op} on {str(d)!r} needs a "
                              f"CUDA backend, and chainrule here computes on the CPU only "

@@ -5,6 +5,8 @@ copy weights across instead of expecting equal random draws.
 """
 import numpy as np
 
+from .backend import device_of, is_device_array, module_for
+
 _DEFAULT_SEED = 67280421310721
 
 
@@ -21,6 +23,8 @@ class Generator:
             raise ValueError(f"manual_seed: seed must be non-negative, got {seed}")
         self._seed = seed
         self.rng = np.random.Generator(np.random.PCG64(seed))
+        if self is default_generator:
+            _device_generators.clear()     # torch.manual_seed seeds every device too
         return self
 
     def seed(self):
@@ -49,7 +53,9 @@ default_generator = Generator()
 
 
 def manual_seed(seed):
-    """Seed chainrule's default generator (weights, dropout, shuffling, random tensors)."""
+    """Seed chainrule's default generator (weights, dropout, shuffling, random tensors) and
+    every device's."""
+    _device_seeds.clear()
     return default_generator.manual_seed(seed)
 
 
@@ -69,6 +75,34 @@ def set_rng_state(state):
     default_generator.set_state(state)
 
 
-def rng(generator=None):
-    """The NumPy Generator to draw from: ``generator``'s, or the default one."""
+def rng(generator=None, like=None):
+    """The Generator to draw from: ``generator``'s, else the default one; for arrays ``like`` a
+    device array, the generator of that array's device (CuPy's, drawing on the GPU)."""
+    if generator is None and like is not None and is_device_array(like):
+        return device_rng(*device_of(like))
     return (generator or default_generator).rng
+
+
+# (device type, index) -> that device's Generator; made on first use from the default seed
+_device_generators = {}
+
+
+def device_rng(device_type, index=None):
+    """The generator of a device (``cuda:0``): its array module's ``random.default_rng``,
+    seeded by ``manual_seed`` (or ``cr.cuda.manual_seed``) as PyTorch seeds CUDA's."""
+    key = (device_type, index or 0)
+    g = _device_generators.get(key)
+    if g is None:
+        seed = _device_seeds.get(device_type, default_generator.initial_seed())
+        g = _device_generators[key] = module_for(device_type).random.default_rng(seed)
+    return g
+
+
+_device_seeds = {}   # set by seed_device; otherwise a device follows manual_seed
+
+
+def seed_device(device_type, seed):
+    """Seed every generator of ``device_type`` (``cr.cuda.manual_seed_all``)."""
+    _device_seeds[device_type] = int(seed)
+    for key in [k for k in _device_generators if k[0] == device_type]:
+        del _device_generators[key]

@@ -15,11 +15,13 @@ from .autograd.engine import accumulate_grads, root_gradients, run_backward
 from .autograd.engine import POST_ACCUMULATE_HOOKS
 from .autograd.grad_mode import state as _grad_state
 from .autograd.tensor_base import TensorBase, increment_version, make_tensor
-from .device import CPU, check_available, device
+from .backend import as_array, device_of, is_device_array, placed_like, to_device, to_host
+from .device import AVAILABLE_TYPES, CPU, ENABLERS, check_available, device
 from .index_parsing import describe_index, normalise_index, split_integer_selects
 from .ops.diagonal import Diag
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops import inplace as inplace_ops
+from .ops import device_copy
 from .ops.shape import (Expand, Flatten, Flip, Permute, Repeat, Reshape, Roll, Split, Squeeze,
                         Transpose, Unbind, Unflatten, Unsqueeze, View)
 from .ops.shape import Triangle
@@ -58,7 +60,7 @@ class Tensor(TensorBase):
     __hash__ = object.__hash__
 
     def __new__(cls, data=(), dtype=None, requires_grad=False):
-        arr = np.array(data.array if isinstance(data, Tensor) else data,
+        arr = np.array(to_host(data.array) if isinstance(data, Tensor) else data,
                        dtype=_dtype.to_numpy_dtype(dtype) or _dtype.default_float_np())
         t = make_tensor(arr, cls)
         if requires_grad:
@@ -76,7 +78,9 @@ class Tensor(TensorBase):
 
     @property
     def device(self):
-        return CPU
+        if type(self.array) is np.ndarray:
+            return CPU
+        return device(*device_of(self.array))
 
     @property
     def ndim(self):
@@ -93,7 +97,7 @@ class Tensor(TensorBase):
 
     @data.setter
     def data(self, value):
-        arr = value.array if isinstance(value, Tensor) else np.asarray(value)
+        arr = value.array if isinstance(value, Tensor) else as_array(value)
         self.array = arr
 
     @property
@@ -111,7 +115,7 @@ class Tensor(TensorBase):
 
     @property
     def is_cuda(self):
-        return False
+        return type(self.array) is not np.ndarray and device_of(self.array)[0] == "cuda"
 
     @property
     def itemsize(self):
@@ -149,14 +153,22 @@ class Tensor(TensorBase):
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
+        if is_device_array(self.array):
+            if force:
+                return to_host(self.array)
+            _raise_not_on_host(self)
         return self.array
 
     def __array__(self, dtype=None, copy=None):
+        if is_device_array(self.array):
+            _raise_not_on_host(self)
         if dtype is not None:
             return self.array.astype(dtype)
         return self.array.copy() if copy else self.array
 
     def cpu(self, memory_format=None):
+        if is_device_array(self.array):
+            return self.to("cpu")
         return self
 
     def contiguous(self):
@@ -262,7 +274,13 @@ class Tensor(TensorBase):
         ``copy=True``; a dtype change is an op in the graph."""
         dev, dtype, copy = _parse_to(args, kwargs, "to")
         if dev is not None:
-            check_available(dev, "to")
+            dev = check_available(dev, "to")
+            here = self.device
+            moves = dev.type != here.type or (dev.index not in (None, here.index)
+                                              and here.index is not None)
+            if moves:
+                moved = device_copy.ToCopy.apply(self, dev.type, dev.index)
+                return moved if dtype is None else moved.to(dtype)
         nd = None if dtype is None else _dtype.to_numpy_dtype(dtype)
         if nd is None or nd == self.array.dtype:
             return elementwise.Copy.apply(self) if copy else self
@@ -271,21 +289,26 @@ class Tensor(TensorBase):
         return elementwise.Cast.apply(self, nd)
 
     def cuda(self, device=None, non_blocking=False, memory_format=None):
-        """A copy on the GPU: raises here, where chainrule has no CUDA backend (as PyTorch's CPU
-        build does)."""
+        """A copy on the GPU (itself when already there); raises PyTorch's CPU-build error where
+        CUDA is not available."""
         if isinstance(device, int) and not isinstance(device, bool):
             device = f"cuda:{device}"
-        check_available(device or "cuda", "cuda")
-        return self
+        return self.to(check_available(device or "cuda", "cuda"))
 
     def get_device(self):
         """The device index; -1 for the CPU, as PyTorch."""
-        return -1
+        index = self.device.index
+        return -1 if index is None else index
 
     def is_pinned(self, device=None):
         return False
 
     def pin_memory(self, device=None):
+        """Itself where CUDA is available (chainrule copies to the GPU from ordinary memory; the
+        call only exists to speed copies up); PyTorch's CPU-build error otherwise."""
+        enable = ENABLERS.get("cuda")
+        if "cuda" in AVAILABLE_TYPES or (enable is not None and enable()):
+            return self
         raise RuntimeError("pin_memory: Cannot access accelerator device when none is available "
                            "(pinned memory speeds host-to-GPU copies; chainrule has no GPU here)")
 
@@ -316,7 +339,8 @@ class Tensor(TensorBase):
         return self.to(_dtype.bool)
 
     def type_as(self, other):
-        return self.to(other.dtype)
+        """Cast to ``other``'s type, which for PyTorch includes its device (a CUDA type)."""
+        return self.to(other.device, other.dtype)
 
     # -- Python protocol ---------------------------------------------------------------------
     def __repr__(self):
@@ -710,15 +734,15 @@ class Tensor(TensorBase):
 
     def all(self, dim=None, keepdim=False):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "all")
-        return make_tensor(np.asarray(self.array.all(axis=axes, keepdims=keepdim)))
+        return make_tensor(as_array(self.array.all(axis=axes, keepdims=keepdim)))
 
     def any(self, dim=None, keepdim=False):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "any")
-        return make_tensor(np.asarray(self.array.any(axis=axes, keepdims=keepdim)))
+        return make_tensor(as_array(self.array.any(axis=axes, keepdims=keepdim)))
 
     def count_nonzero(self, dim=None):
         axes = None if dim is None else normalize_dims(dim, self.ndim, "count_nonzero")
-        return make_tensor(np.asarray(np.count_nonzero(self.array, axis=axes), dtype=np.int64))
+        return make_tensor(as_array(np.count_nonzero(self.array, axis=axes), np.int64))
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         d = normalize_dim(dim, self.ndim, "topk")
@@ -913,7 +937,12 @@ class Tensor(TensorBase):
                 before, self._or_before(value, before), index))
             return
         self._inplace_check("__setitem__")
-        self.array[index] = _raw(value)
+        value = _raw(value)
+        if is_device_array(self.array):   # list/NumPy indices and values join the device
+            index = tuple(placed_like(i, self.array) if isinstance(i, np.ndarray) else i
+                          for i in index)
+            value = placed_like(value, self.array) if isinstance(value, np.ndarray) else value
+        self.array[index] = value
         increment_version(self)
 
     def masked_fill(self, mask, value):
@@ -1218,7 +1247,8 @@ class Tensor(TensorBase):
     # -- new tensors like this one (its dtype unless told) -------------------------------------
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
                    pin_memory=False):
-        arr = np.array(_raw(data), dtype=_dtype.to_numpy_dtype(dtype) or self.array.dtype)
+        arr = np.array(to_host(_raw(data)) if isinstance(data, Tensor) else _raw(data),
+                       dtype=_dtype.to_numpy_dtype(dtype) or self.array.dtype)
         return self._new_made("new_tensor", arr, device, requires_grad, pin_memory)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
@@ -1245,11 +1275,11 @@ class Tensor(TensorBase):
         return _dtype.to_numpy_dtype(dtype) or self.array.dtype
 
     def _new_made(self, op, arr, device, requires_grad, pin_memory):
-        check_available(device, op)
+        where = self.device if device is None else check_available(device, op)
         if pin_memory:
             raise RuntimeError(f"{op}: pin_memory=True requires a CUDA or other accelerator "
                                f"backend; no pinned memory allocator is available on this system")
-        t = make_tensor(arr)
+        t = make_tensor(arr if where.type == "cpu" else to_device(arr, where.type, where.index))
         return t.requires_grad_(True) if requires_grad else t
 
     def _matrix_arg(self, op):
@@ -1257,6 +1287,11 @@ class Tensor(TensorBase):
             raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
                                f"{tuple(self.shape)}")
         return self
+
+
+def _raise_not_on_host(t):
+    raise TypeError(f"can't convert {t.device} device type tensor to numpy. Use Tensor.cpu() to "
+                    f"copy the tensor to host memory first.")
 
 
 def _parse_to(args, kwargs, op):
@@ -1366,7 +1401,7 @@ def _consumes(node, tensor, before):
 
 def _nondiff(fn, a, b):
     x, y = promote(_raw(a), _raw(b))
-    return make_tensor(np.asarray(fn(x, y)))
+    return make_tensor(as_array(fn(x, y)))
 
 
 def _trunc_divide(a, b):
@@ -1375,14 +1410,14 @@ def _trunc_divide(a, b):
 
 def _bool_arg(x, op):
     a = _raw(x)
-    a = np.asarray(a)
+    a = as_array(a)
     if a.dtype.kind != "b":
         raise TypeError(f"{op}: expected a bool mask/condition, got dtype {a.dtype}")
     return a
 
 
 def _long_arg(x, op):
-    a = np.asarray(_raw(x))
+    a = as_array(_raw(x))
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected an integer (int64) index tensor, got dtype {a.dtype}")
     return a
@@ -1398,14 +1433,14 @@ def _correction(unbiased, correction):
 
 def _arg_reduce(fn, t, dim, keepdim, op):
     if dim is None:
-        r = np.asarray(fn(t.array))
+        r = as_array(fn(t.array))
         if keepdim:
             r = r.reshape((1,) * t.ndim)
         return make_tensor(r.astype(np.int64))
     d = normalize_dim(dim, t.ndim, op)
     if t.ndim == 0:
-        return make_tensor(np.zeros((), np.int64))
-    return make_tensor(np.asarray(fn(t.array, axis=d, keepdims=keepdim)).astype(np.int64))
+        return make_tensor(np.zeros((), np.int64, like=t.array))
+    return make_tensor(as_array(fn(t.array, axis=d, keepdims=keepdim)).astype(np.int64))
 
 
 def _infer_shape(t, shape, op):

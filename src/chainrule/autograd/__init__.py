@@ -1,6 +1,8 @@
 """Reverse-mode automatic differentiation: Function, the backward engine, grad mode, gradcheck."""
 import numpy as np
 
+from ..backend import owned_copy
+
 from .anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .engine import root_gradients, run_backward
 from .function import Function, once_differentiable
@@ -34,7 +36,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "this is intended")
             out.append(None)
         else:
-            out.append(make_tensor(np.array(g, dtype=t.array.dtype)))
+            out.append(make_tensor(owned_copy(g, t.array.dtype)))
     return tuple(out)
 
 

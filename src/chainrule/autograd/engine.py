@@ -9,6 +9,8 @@ as they are consumed; each node's saved arrays are freed after its backward unle
 """
 import numpy as np
 
+from ..backend import array_module, owned_copy
+
 from . import anomaly
 from .tensor_base import TensorBase, make_tensor
 
@@ -95,13 +97,13 @@ def root_gradients(roots, gradients, argument, caller):
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs: this "
                                    f"tensor has shape {tuple(arr.shape)}; pass {argument}= (a "
                                    f"tensor of that shape) to {caller}()")
-            seeds.append(np.ones(arr.shape, dtype=arr.dtype))
+            seeds.append(array_module(arr).ones(arr.shape, dtype=arr.dtype))
             continue
-        g = g.array if isinstance(g, TensorBase) else np.asarray(g)
+        g = g.array if isinstance(g, TensorBase) else array_module(arr).asarray(g)
         if g.shape != arr.shape:
             raise RuntimeError(f"{caller}: {argument} has shape {tuple(g.shape)} but the tensor "
                                f"has shape {tuple(arr.shape)}")
-        seeds.append(np.array(g, dtype=arr.dtype))
+        seeds.append(owned_copy(g, arr.dtype))
     return seeds
 
 
@@ -182,7 +184,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             for t in capture_nodes[node]:
                 captured[id(t)] = grads[t._output_nr]
         if node._n_out > 1 and any(g is None for g in grads):
-            grads = [np.zeros(s, dt) if g is None else g
+            made = array_module(next(g for g in grads if g is not None))
+            grads = [made.zeros(s, dt) if g is None else g
                      for g, (s, dt) in zip(grads, node._out_meta)]
         for t, v in zip(node._tensors, node._versions):
             if t._version != v:
@@ -302,8 +305,9 @@ def accumulate_grad(t, g):
     if old is None:
         # The leaf must own its gradient: backward may hand the same array (or a read-only
         # broadcast view) to several inputs, and users clip or zero grads in place.
-        if g.base is not None or not g.flags.writeable or g.dtype != t.array.dtype:
-            g = np.array(g, dtype=t.array.dtype)
+        writeable = getattr(g.flags, "writeable", True)   # CuPy's arrays have no such flag
+        if g.base is not None or not writeable or g.dtype != t.array.dtype:
+            g = owned_copy(g, t.array.dtype)
         t.grad = make_tensor(g)
     else:
         if old.array.shape != g.shape:
@@ -323,7 +327,7 @@ def _apply_hooks(t, g, retain):
                 g = r.array if isinstance(r, TensorBase) else np.asarray(r)
     if retain and t._retains_grad:
         if t.grad is None:
-            t.grad = make_tensor(np.array(g))
+            t.grad = make_tensor(owned_copy(g))
         else:
             t.grad = make_tensor(t.grad.array + g)
     return g

@@ -16,6 +16,7 @@ from . import anomaly
 from .._dtype import EXTRA_FLOAT_NP, is_float_np
 from .grad_mode import no_grad, state as _grad_state
 from .tensor_base import TensorBase, make_tensor
+from ..backend import device_of, is_device_array, to_device
 
 xp_ndarray = np.ndarray
 
@@ -74,13 +75,18 @@ class Function:
     def apply(cls, *args):
         arrays = []
         record = False
+        on_device = False
         for a in args:
             if isinstance(a, TensorBase):
                 arrays.append(a.array)
+                if type(a.array) is not xp_ndarray:
+                    on_device = True
                 if a.requires_grad:
                     record = True
             else:
                 arrays.append(a)
+        if on_device:
+            same_device(cls, args, arrays)
         ctx = cls.__new__(cls)
         if record and _grad_state.enabled:
             inputs = []
@@ -251,13 +257,39 @@ def _wrap(out, ctx=None, output_nr=0):
     if isinstance(out, TensorBase):
         arr = out.array
     else:
-        arr = out if type(out) is np.ndarray else np.asarray(out)
+        arr = out if type(out) is np.ndarray or is_device_array(out) else np.asarray(out)
     t = make_tensor(arr)
     if ctx is not None and is_float_np(arr.dtype):  # integer outputs (indices) carry no gradient
         t.requires_grad = True
         t.grad_fn = ctx
         t._output_nr = output_nr
     return t
+
+
+def same_device(op, args, arrays):
+    """Check the tensor arguments share one device, as PyTorch does before any kernel runs;
+    a 0-d CPU tensor (a number held as a tensor) joins the others' device, as in PyTorch."""
+    devices = []
+    for i, a in enumerate(args):
+        if isinstance(a, TensorBase):
+            d = device_of(a.array)
+            if d not in devices:
+                devices.append(d)
+    if len(devices) == 1:
+        return
+    place = next(d for d in devices if d[0] != "cpu")
+    if len(devices) == 2 and ("cpu", None) in devices:
+        scalars = [i for i, a in enumerate(args) if isinstance(a, TensorBase)
+                   and type(a.array) is np.ndarray]
+        if all(args[i].array.ndim == 0 for i in scalars):
+            for i in scalars:
+                arrays[i] = to_device(arrays[i], *place)
+            return
+    names = [t if i is None else f"{t}:{i}" for t, i in devices]
+    name = op.function_name or (op.backward_name or op.__name__).lower()
+    raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two "
+                       f"devices, {names[0] if devices[0] != ('cpu', None) else names[1]} and "
+                       f"{names[1] if devices[0] != ('cpu', None) else names[0]}! (in {name})")
 
 
 def once_differentiable(fn):

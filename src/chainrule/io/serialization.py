@@ -26,6 +26,8 @@ import tempfile
 
 import numpy as np
 
+from ..backend import is_device_array
+from ..device import device
 from ..tensor import Tensor
 from . import torch_format
 from .safetensors_format import SafetensorsError, deserialize, serialize
@@ -161,7 +163,9 @@ def save_format(f, format=None):
 def save(obj, f, metadata=None, format=None):
     """Save ``obj`` (a state dict, or nested dicts/lists of tensors, numbers and strings) to the
     path ``f``, atomically: PyTorch's zip format for ``.pt``/``.pth`` or ``format="torch"``,
-    else safetensors. ``metadata``: extra str -> str pairs for a safetensors header."""
+    else safetensors. ``metadata``: extra str -> str pairs for a safetensors header. Tensors on
+    a GPU are copied to the host first (the file holds values, not devices)."""
+    obj = _on_host(obj)
     if save_format(f, format) == "torch":
         if metadata:
             raise ValueError("save: metadata goes into a safetensors header; PyTorch's format "
@@ -220,11 +224,33 @@ def load(f, map_location=None, weights_only=True, mmap=None):
 
     ``f`` is a path or a binary file object. Raises ``CheckpointError`` naming the file when it
     is truncated, damaged, or (a PyTorch file) names a global other than tensors and
-    containers; nothing is returned half-loaded. ``map_location``/``weights_only`` are accepted
-    for PyTorch compatibility: everything lands on the CPU, and loading never runs code, as if
-    ``weights_only=True`` always held.
+    containers; nothing is returned half-loaded. Tensors land on the CPU, or on
+    ``map_location`` when it names a device (``"cuda"``, ``cr.device("cpu")``); loading never
+    runs code, as if ``weights_only=True`` always held.
     """
     obj, _ = load_with_metadata(f)
+    if isinstance(map_location, (str, device)):
+        obj = _placed(obj, lambda t: t.to(map_location))
+    return obj
+
+
+def _placed(obj, move):
+    """``obj`` with every tensor in its dicts, lists and tuples replaced by ``move(tensor)``."""
+    if isinstance(obj, Tensor):
+        return move(obj)
+    if isinstance(obj, dict):
+        return type(obj)((k, _placed(v, move)) for k, v in obj.items()) \
+            if type(obj) is not dict else {k: _placed(v, move) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and not hasattr(obj, "_fields"):
+        return type(obj)(_placed(v, move) for v in obj)
+    return obj
+
+
+def _on_host(obj):
+    if isinstance(obj, Tensor):
+        return obj.detach().cpu() if is_device_array(obj.array) else obj
+    if isinstance(obj, (dict, list, tuple)):
+        return _placed(obj, lambda t: t.detach().cpu() if is_device_array(t.array) else t)
     return obj
 
 

@@ -71,12 +71,18 @@ def warm_up():
     return True
 
 
+def on_host(*arrays):
+    """True when every array is a NumPy array (the kernels are compiled for host memory)."""
+    return all(type(a) is np.ndarray for a in arrays)
+
+
 def flat(*arrays):
-    """The arrays as 1-D views if all are C-contiguous and of one shape and dtype, else None
-    (the kernels index them element by element)."""
+    """The arrays as 1-D views if all are host (NumPy) arrays, C-contiguous and of one shape and
+    dtype, else None (the kernels index them element by element; a CUDA array keeps its own
+    library's path)."""
     first = arrays[0]
     for a in arrays:
-        if not a.flags.c_contiguous or a.shape != first.shape or a.dtype != first.dtype:
+        if not on_host(a) or not a.flags.c_contiguous or a.shape != first.shape or a.dtype != first.dtype:
             return None
     return [a.reshape(-1) for a in arrays]
 

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ..autograd.tensor_base import increment_version
+from ..backend import array_module, as_array, is_array
 from ..functions import pad  # noqa: F401  (F.pad, as in PyTorch)
 from ..ops import activation, loss, normalization
 from ..ops.dropout import Dropout
@@ -293,9 +294,7 @@ def _class_target_shape(input, target, op):
 
 def _target_array(target, op, what="class-index targets"):
     """The integer array of ``target``; ``what`` names it in the error for any other dtype."""
-    t = _raw(target)
-    if not isinstance(t, np.ndarray):
-        t = np.asarray(t)
+    t = as_array(_raw(target))
     if t.dtype.kind not in "iu":
         raise TypeError(f"{op}: {what} must be integer (long) tensors, got dtype {t.dtype}; "
                         f"convert them with .long()")
@@ -314,7 +313,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if input.ndim == 0:
         raise ValueError("cross_entropy: input must have at least one dimension (the classes)")
     t = _raw(target)
-    if isinstance(t, np.ndarray) and t.dtype.kind == "f":
+    if is_array(t) and t.dtype.kind == "f":
         if tuple(t.shape) != tuple(input.shape):
             raise ValueError(f"cross_entropy: got a float target of shape {tuple(t.shape)} for "
                              f"input of shape {tuple(input.shape)}; class-index targets must be "
@@ -499,7 +498,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input
     if inplace:
         return _in_place(input, "dropout_", lambda x: dropout(x, p, training))
-    return Dropout.apply(input, p, _input_array(input, "dropout").shape, rng())
+    return Dropout.apply(input, p, _input_array(input, "dropout").shape, rng(like=input.array))
 
 
 def _feature_mask_shape(shape, name):
@@ -531,7 +530,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     if not training or p == 0:
         return input
     mask_shape = _feature_mask_shape((1,) * (len(shape) == 2) + shape, "dropout1d")
-    return Dropout.apply(input, p, mask_shape[len(shape) == 2:], rng())
+    return Dropout.apply(input, p, mask_shape[len(shape) == 2:], rng(like=input.array))
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
@@ -551,7 +550,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "behavior, please switch to using dropout1d instead.", stacklevel=2)
     if not training or p == 0:
         return input
-    return Dropout.apply(input, p, _feature_mask_shape(shape, "dropout2d"), rng())
+    return Dropout.apply(input, p, _feature_mask_shape(shape, "dropout2d"), rng(like=input.array))
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
@@ -565,7 +564,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
         return input
     batched = len(shape) == 5
     mask_shape = _feature_mask_shape(shape if batched else (1,) + shape, "dropout3d")
-    return Dropout.apply(input, p, mask_shape if batched else mask_shape[1:], rng())
+    return Dropout.apply(input, p, mask_shape if batched else mask_shape[1:], rng(like=input.array))
 
 
 # -- embedding ----------------------------------------------------------------------------------
@@ -575,7 +574,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     """Rows of ``weight`` picked by the integer tensor ``input``: output shape input.shape + (D,)."""
     idx = _target_array(input, "embedding", "indices")
     n = weight.shape[0]
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
+    if type(idx) is np.ndarray and idx.size and (idx.min() < 0 or idx.max() >= n):  # GPU: no wait
         bad = idx[(idx < 0) | (idx >= n)][0]
         raise IndexError(f"embedding: index {int(bad)} is out of range for {n} embeddings "
                          f"(expected 0 <= index < {n})")
@@ -604,7 +603,7 @@ def one_hot(tensor, num_classes=-1):
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got values in "
                            f"[{idx.min()}, {idx.max()}]")
-    return make_tensor(np.eye(num_classes, dtype=np.int64)[idx])
+    return make_tensor(array_module(idx).eye(num_classes, dtype=np.int64)[idx])
 
 
 def maxout(input, pieces):

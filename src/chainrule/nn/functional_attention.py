@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from ..backend import array_module, placed_like
+
 from ..ops.attention import ScaledDotProductAttention
 from ..random import rng
 from ..tensor import Tensor
@@ -80,7 +82,10 @@ def _attention(query, key, value, attn_mask, dropout_p, is_causal, scale, enable
     scale = 1.0 / math.sqrt(q_shape[-1]) if scale is None else float(scale)
     bias = attention_bias(attn_mask, L, S, is_causal, dt, op)
     keep = None if dropout_p == 0.0 else dropout_keep(
-        dropout_p, tuple(np.broadcast_shapes(q_shape[:-2], k_shape[:-2])) + (L, S), dt)
+        dropout_p, tuple(np.broadcast_shapes(q_shape[:-2], k_shape[:-2])) + (L, S), dt,
+        query.array)
+    if bias is not None and not isinstance(bias, Tensor):
+        bias = placed_like(bias, query.array)
     return ScaledDotProductAttention.apply(query, key, value, bias, keep, scale, with_weights,
                                            masked_rows_nan)
 
@@ -131,15 +136,15 @@ def multi_head_attention_bias(attn_mask, key_padding_mask, batch_size, num_heads
     return bias
 
 
-def dropout_keep(p, shape, dtype):
+def dropout_keep(p, shape, dtype, like=None):
     """Inverted-dropout mask: 1/(1-p) with probability 1-p, else 0; None when p == 0."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if p == 0.0:
         return None
     if p == 1.0:
-        return np.zeros(shape, dtype)
-    return (rng().random(shape) >= p).astype(dtype) / dtype.type(1.0 - p)
+        return array_module(like).zeros(shape, dtype)
+    return (rng(like=like).random(shape) >= p).astype(dtype) / dtype.type(1.0 - p)
 
 
 def _repeat_heads(t, rep):

@@ -93,7 +93,8 @@ def rnn_layer(input, h0, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", 
 
 def _layer_dropout(x, p):
     """Inverted dropout between layers: x m / (1 - p), m ~ Bernoulli(1 - p) drawn in float64."""
-    keep = (rng().random(x.array.shape) >= p).astype(x.array.dtype) / x.array.dtype.type(1 - p)
+    keep = (rng(like=x.array).random(x.array.shape) >= p).astype(x.array.dtype) / \
+        x.array.dtype.type(1 - p)
     return x * make_tensor(keep)
 
 

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ..backend import placed_like
+
 from ..autograd.tensor_base import increment_version
 from ..random import rng
 
@@ -59,7 +61,7 @@ def _calculate_correct_fan(tensor, mode):
 
 def _fill(tensor, values):
     arr = tensor.array
-    np.copyto(arr, values, casting="unsafe")
+    np.copyto(arr, placed_like(values, arr), casting="unsafe")   # drawn on the host, once
     increment_version(tensor)
     return tensor
 

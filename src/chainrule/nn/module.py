@@ -13,6 +13,7 @@ import numpy as np
 from .. import _dtype
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor_base import increment_version
+from ..backend import placed_like, to_device
 from ..device import check_available
 from ..tensor import Tensor, _parse_to
 from .parameter import Buffer, Parameter
@@ -380,7 +381,8 @@ class Module:
         their type); returns self. A device that cannot hold tensors raises, as in PyTorch."""
         dev, dtype, _ = _parse_to(args, kwargs, f"{type(self).__name__}.to")
         if dev is not None:
-            check_available(dev, f"{type(self).__name__}.to")
+            dev = check_available(dev, f"{type(self).__name__}.to")
+            self._apply(lambda a: to_device(a, dev.type, dev.index))
         if dtype is None:
             return self
         nd = _dtype.to_numpy_dtype(dtype)
@@ -391,12 +393,11 @@ class Module:
                            else a)
 
     def cuda(self, device=None):
-        """Move to the GPU: raises here, where chainrule has no CUDA backend (PyTorch's CPU build
-        raises the same AssertionError)."""
+        """Move the parameters and buffers to the GPU, in place; raises PyTorch's CPU-build
+        AssertionError where CUDA is not available."""
         if isinstance(device, int) and not isinstance(device, bool):
             device = f"cuda:{device}"
-        check_available(device or "cuda", f"{type(self).__name__}.cuda")
-        return self
+        return self.to(check_available(device or "cuda", f"{type(self).__name__}.cuda"))
 
     def bfloat16(self):
         return self.to(_dtype.bfloat16)
@@ -414,7 +415,7 @@ class Module:
         return self.to(_dtype.float16)
 
     def cpu(self):
-        return self
+        return self.to("cpu")
 
     # -- state dict --------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars):
@@ -464,9 +465,9 @@ class Module:
                 continue
             with no_grad():
                 if assign:
-                    target.array = arr if arr.flags.writeable else arr.copy()
-                else:
-                    np.copyto(target.array, arr, casting="unsafe")
+                    target.array = arr if getattr(arr.flags, "writeable", True) else arr.copy()
+                else:     # across devices too, as PyTorch's copy_ does
+                    np.copyto(target.array, placed_like(arr, target.array), casting="unsafe")
                 increment_version(target)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):

@@ -25,6 +25,7 @@ from .module import Module
 from .parameter import Parameter
 from .utils.rnn import PackedSequence
 from ..autograd.tensor_base import make_tensor
+from ..backend import array_module
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -143,9 +144,10 @@ class RNNBase(Module):
         expected = (self.num_layers * D, N, self.proj_size or H)
         expected_c = (self.num_layers * D, N, H)
         if hx is None:
-            h0 = make_tensor(np.zeros(expected, input.array.dtype))
+            h0 = make_tensor(array_module(input.array).zeros(expected, input.array.dtype))
             c0 = (h0 if not self.proj_size else
-                  make_tensor(np.zeros(expected_c, input.array.dtype))) if lstm else None
+                  make_tensor(array_module(input.array).zeros(expected_c, input.array.dtype))) \
+                if lstm else None
         else:
             parts = hx if lstm else (hx,)
             if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
@@ -275,7 +277,8 @@ class RNNCellBase(Module):
         if unbatched:
             input = input.unsqueeze(0)
         if hx is None:
-            z = make_tensor(np.zeros((input.shape[0], self.hidden_size), input.array.dtype))
+            z = make_tensor(array_module(input.array).zeros((input.shape[0], self.hidden_size),
+                                                            input.array.dtype))
             hx = (z,) * n_states
         else:
             hx = tuple(hx) if n_states == 2 else (hx,)

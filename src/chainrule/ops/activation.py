@@ -5,7 +5,7 @@ the hard ones, Softmax and LogSoftmax, Maxout. Stable for any input: nothing her
 import math
 
 from .. import kernels
-from ..backend import xp
+from ..backend import array_module, xp
 from .base import Op, as_float
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -35,10 +35,15 @@ def erf(x):
     |x| < 2: erf x = 2/sqrt(pi) e^(-x^2) sum_k 2^k x^(2k+1) / (1 3 5 ... (2k+1)), a series of
     positive terms (no cancellation). |x| >= 2: 1 - erfc|x| from the continued fraction.
     """
-    x = xp.asarray(x, dtype=xp.float64)
+    x = array_module(x).asarray(x, dtype=xp.float64)
     out = xp.empty_like(x)
     a = xp.abs(x)
     small = a < 2.0
+    if type(x) is not xp.ndarray:
+        # on a GPU: both formulas everywhere and a select (a boolean gather would wait for
+        # the device to count the elements); the unselected one may overflow, harmlessly
+        with xp.errstate(all="ignore"):
+            return xp.where(small, _erf_series(x), xp.sign(x) * (1.0 - erfc_positive(a)))
     if small.all():
         return _erf_series(x)
     out[small] = _erf_series(x[small])
@@ -146,9 +151,9 @@ class ReLU(Op):
             return out
         if a.dtype.kind != "f" or a.size < 8192 or not a.flags.c_contiguous:
             return xp.maximum(a, 0)
-        zeros = ReLU._zeros.get(a.dtype)
+        zeros = ReLU._zeros.get((type(a), a.dtype))
         if zeros is None:
-            zeros = ReLU._zeros[a.dtype] = xp.zeros(ReLU._BLOCK, a.dtype)
+            zeros = ReLU._zeros[type(a), a.dtype] = array_module(a).zeros(ReLU._BLOCK, a.dtype)
             zeros.flags.writeable = False
         out = xp.empty_like(a)
         flat_a, flat_out = a.reshape(-1), out.reshape(-1)
@@ -409,7 +414,7 @@ class Maxout(Op):
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         xp.put_along_axis(out, ctx.idx, g[..., None], axis=-1)
         return out
 

@@ -78,11 +78,12 @@ class ScaledDotProductAttention(Op):
             s = s + bias
         top = s.max(axis=-1, keepdims=True)
         dead = ~xp.isfinite(top)
-        if dead.any():  # fully masked rows: softmax of all -inf would be NaN
+        on_device = type(dead) is not xp.ndarray      # there: always mask, never ask the host
+        if on_device or dead.any():  # fully masked rows: softmax of all -inf would be NaN
             top = xp.where(dead, 0, top)
         p = xp.exp(s - top)
         total = p.sum(axis=-1, keepdims=True)
-        if dead.any():
+        if on_device or dead.any():
             total = xp.where(total == 0, xp.nan if masked_rows_nan else 1, total)
         p /= total
         pd = p * keep if keep is not None else p

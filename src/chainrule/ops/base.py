@@ -3,7 +3,7 @@ import weakref
 
 from .. import _dtype
 from ..autograd.function import Function
-from ..backend import xp
+from ..backend import DEVICE_ARRAYS, xp
 from ..backends.reference import state as reference_state
 from .node_names import NEXT_FUNCTIONS, NODE_NAMES, SHOWS_NONE, SHOWS_SCALARS
 
@@ -104,13 +104,15 @@ def promote(a, b):
     """
     ta = type(a)
     tb = type(b)
-    if ta is xp.ndarray and tb is xp.ndarray:
+    a_array = ta is xp.ndarray or ta in DEVICE_ARRAYS
+    b_array = tb is xp.ndarray or tb in DEVICE_ARRAYS
+    if a_array and b_array:
         if a.dtype == b.dtype:
             return a, b
         return _promote_arrays(a, b)
-    if ta is xp.ndarray:
+    if a_array:
         return a if _scalar_fits(a, b) else _scalar_upcast(a, b), b
-    if tb is xp.ndarray:
+    if b_array:
         return a, b if _scalar_fits(b, a) else _scalar_upcast(b, a)
     return a, b
 

@@ -21,10 +21,17 @@ adds, never a loop over pixels, images or channels).
 """
 from typing import NamedTuple
 
-from numpy.lib.stride_tricks import as_strided
-
-from ..backend import xp
+from ..backend import array_module, contiguous, xp
 from .base import Op
+
+
+def as_strided(x, shape, strides, writeable=True):
+    """NumPy's ``as_strided`` from the array's own library (CuPy's for a GPU array, which has
+    no ``writeable`` flag)."""
+    module = array_module(x)
+    if module is xp:
+        return xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=writeable)
+    return module.lib.stride_tricks.as_strided(x, shape, strides)
 
 
 # -- geometry ----------------------------------------------------------------------------------
@@ -67,7 +74,7 @@ def pad_array(x, pads, value=0.0, extent=None):
         Hp, Wp = max(Hp, extent[0]), max(Wp, extent[1])
     if (Hp, Wp) == (H, W):
         return x
-    out = xp.empty((N, C, Hp, Wp), dtype=x.dtype)
+    out = array_module(x).empty((N, C, Hp, Wp), dtype=x.dtype)
     out.fill(value)
     out[:, :, pt:pt + H, pl:pl + W] = x
     return out
@@ -102,7 +109,7 @@ def col2im(cols, shape, k, s, d, o):
     N, C = shape[:2]
     cols = cols.reshape(N, C, k[0], k[1], o[0], o[1])
     disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
-    out = xp.zeros(shape, dtype=cols.dtype)
+    out = array_module(cols).zeros(shape, dtype=cols.dtype)
     for n, sl in offset_slices(k, s, d, o):
         i, j = divmod(n, k[1])
         if disjoint:  # windows do not overlap: each position is written once
@@ -157,7 +164,7 @@ def flat_frame(x4, pads, k, d, batch_last=False):
     Hp, Wp = H + pt + pb, W + pl + pr
     images = x4.transpose(1, 2, 3, 0)[None] if batch_last else x4[..., None]
     A, B = images.shape[0], images.shape[-1]
-    buf = xp.zeros((A, C, Hp * Wp + d[1] * (k[1] - 1), B), dtype=x4.dtype)
+    buf = array_module(x4).zeros((A, C, Hp * Wp + d[1] * (k[1] - 1), B), dtype=x4.dtype)
     buf[:, :, :Hp * Wp].reshape(A, C, Hp, Wp, B)[:, :, pt:pt + H, pl:pl + W] = images
     return buf, Hp, Wp
 
@@ -180,7 +187,7 @@ def col2im_flat(cols, k, d, Hp, Wp, OH):
     the batch last). The wrapped positions of ``cols`` must be zero (they are: they come from
     zeroed gradients)."""
     A, C, _, _, L, B = cols.shape
-    out = xp.zeros((A, C, Hp * Wp + d[1] * (k[1] - 1), B), dtype=cols.dtype)
+    out = array_module(cols).zeros((A, C, Hp * Wp + d[1] * (k[1] - 1), B), dtype=cols.dtype)
     for i in range(k[0]):
         for j in range(k[1]):
             off = i * d[0] * Wp + j * d[1]
@@ -307,7 +314,7 @@ class Conv(Op):
             return gx, gw, gb, None, None, None, None, None
         if ctx.flat:  # back to flat rows, zero at the wrapped positions
             Hp, Wp = ctx.frame
-            framed = xp.zeros((N, O, o[0], Wp), dtype=g.dtype)
+            framed = array_module(g).zeros((N, O, o[0], Wp), dtype=g.dtype)
             framed[:, :, :, :o[1]] = grad_to4d(g)
             g = framed
         g3 = g.reshape(N, O, -1) if G == 1 else g.reshape(N, G, O // G, -1)
@@ -349,7 +356,7 @@ def _flat_forward_batch_last(ctx, x4, w4, b, pads, d, o):
     buf, Hp, Wp = flat_frame(x4, pads, w4.shape[2:], d, batch_last=True)
     cols = im2col_flat(buf, w4.shape[2:], d, Wp, o[0])[0]               # (K, L*N)
     y = xp.matmul(w4.reshape(O, -1), cols).reshape(O, o[0], Wp, N)[:, :, :o[1]].transpose(3, 0, 1, 2)
-    out = xp.empty((N, O) + tuple(o), dtype=y.dtype)
+    out = array_module(y).empty((N, O) + tuple(o), dtype=y.dtype)
     if b is None:
         out[...] = y
     else:
@@ -369,7 +376,7 @@ def _flat_backward_batch_last(ctx, g, need):
     O, C, kh, kw = w4.shape
     N = g.shape[0]
     L = o[0] * Wp
-    gT = xp.zeros((O, o[0], Wp, N), dtype=g.dtype)  # zero at the wrapped positions
+    gT = array_module(g).zeros((O, o[0], Wp, N), dtype=g.dtype)  # zero at the wrapped positions
     g4 = grad_to4d(g)
     gT[:, :, :o[1], :] = g4.transpose(1, 2, 3, 0)
     gT = gT.reshape(O, L * N)
@@ -380,7 +387,7 @@ def _flat_backward_batch_last(ctx, g, need):
         gcols = xp.matmul(w4.reshape(O, -1).T, gT).reshape(1, C, kh, kw, L, N)
         gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[0].transpose(3, 0, 1, 2)
         gx = crop(gpad, pads, inner_size(ctx.x_shape))
-        gx = xp.ascontiguousarray(gx).reshape(ctx.x_shape)
+        gx = contiguous(gx).reshape(ctx.x_shape)
     return gx, gw
 
 
@@ -415,7 +422,7 @@ class ConvTranspose(Op):
         if b is not None:
             y = y + b[:, None, None]
         else:
-            y = xp.ascontiguousarray(y)
+            y = contiguous(y)
         ctx.x3, ctx.wg, ctx.groups, ctx.full = x3, wg, G, full
         ctx.geom = WindowGeometry(k, stride, dilation, (H, W), pads)
         ctx.x_shape, ctx.w_shape = x.shape, w.shape

@@ -1,5 +1,5 @@
 """Dropout as one op: the mask drawn once, kept for backward."""
-from ..backend import xp
+from ..backend import array_module, xp
 from .base import Op
 
 
@@ -10,7 +10,7 @@ class Dropout(Op):
     @staticmethod
     def forward(ctx, x, p, mask_shape, generator):
         if p >= 1:
-            mask = xp.zeros(mask_shape, dtype=x.dtype)
+            mask = array_module(x).zeros(mask_shape, dtype=x.dtype)
         else:
             draw = generator.random(mask_shape, dtype=x.dtype if x.dtype in
                                     (xp.float32, xp.float64) else xp.float64)

@@ -1,5 +1,5 @@
 """Embedding lookup as one op: rows gathered forward, scatter-added backward."""
-from ..backend import xp
+from ..backend import array_module, xp
 from .base import Op
 
 
@@ -14,7 +14,7 @@ class EmbeddingReference(Op):
 
     @staticmethod
     def backward(ctx, g):
-        gw = xp.zeros(ctx.wshape, dtype=g.dtype)
+        gw = array_module(g).zeros(ctx.wshape, dtype=g.dtype)
         xp.add.at(gw, ctx.idx, g)
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
@@ -35,7 +35,7 @@ class Embedding(Op):
 
     @staticmethod
     def backward(ctx, g):
-        gw = xp.zeros(ctx.wshape, dtype=g.dtype)
+        gw = array_module(g).zeros(ctx.wshape, dtype=g.dtype)
         idx = ctx.idx.reshape(-1)
         if idx.size:
             # A segment sum over the positions sorted by index: ufunc.at is unbuffered and ~7x

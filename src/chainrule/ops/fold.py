@@ -2,7 +2,7 @@
 
 The ops take kernel, stride, padding, dilation in that order, as Conv and the pooling ops do;
 ``nn.functional.unfold`` and ``fold`` keep PyTorch's (kernel_size, dilation, padding, stride)."""
-from ..backend import xp
+from ..backend import contiguous, xp
 from .base import Op
 from .conv import WindowGeometry, col2im, crop, im2col, out_size, pad_array
 
@@ -47,7 +47,7 @@ class Fold(Op):
         pads = ((p[0], p[0]), (p[1], p[1]))
         shape = (N, CK // kk, size[0] + 2 * p[0], size[1] + 2 * p[1])
         ctx.geom = WindowGeometry(k, s, d, o, pads)
-        return xp.ascontiguousarray(crop(col2im(x, shape, k, s, d, o), pads, size))
+        return contiguous(crop(col2im(x, shape, k, s, d, o), pads, size))
 
     @staticmethod
     def backward(ctx, g):

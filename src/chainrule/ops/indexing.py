@@ -1,11 +1,11 @@
 """Indexing, gathering and scattering."""
-from ..backend import xp
+from ..backend import array_module, is_array, placed_like, xp
 from .base import Op
 
 
 def has_advanced(index):
     """True when ``index`` (a normalised tuple) holds an integer or boolean array."""
-    return any(type(i) is xp.ndarray for i in index)
+    return any(is_array(i) for i in index)
 
 
 class GetItem(Op):
@@ -14,13 +14,15 @@ class GetItem(Op):
 
     @staticmethod
     def forward(ctx, a, index):
+        if type(a) is not xp.ndarray:   # a list or NumPy index meets a device array there
+            index = tuple(placed_like(i, a) if type(i) is xp.ndarray else i for i in index)
         ctx.shape, ctx.index = a.shape, index
         out = a[index]
         return out
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         if has_advanced(ctx.index):
             xp.add.at(out, ctx.index, g)
         else:
@@ -34,7 +36,7 @@ class MaskedFill(Op):
     @staticmethod
     def forward(ctx, a, mask, value):
         ctx.mask = mask
-        return xp.where(mask, xp.asarray(value, dtype=a.dtype), a)
+        return xp.where(mask, array_module(a).asarray(value, dtype=a.dtype), a)
 
     @staticmethod
     def backward(ctx, g):
@@ -49,7 +51,7 @@ def _within_index(index, dim):
 
 def _scatter_index(index, dim):
     """Full index tuple that addresses, for every element of ``index``, its target in ``dim``."""
-    grids = list(xp.ogrid[tuple(slice(0, n) for n in index.shape)])
+    grids = list(array_module(index).ogrid[tuple(slice(0, n) for n in index.shape)])
     grids[dim] = index
     return tuple(grids)
 
@@ -64,7 +66,7 @@ class Gather(Op):
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         xp.add.at(out, _scatter_index(ctx.index, ctx.dim), g)
         return out, None, None
 
@@ -84,7 +86,7 @@ class ScatterAdd(Op):
     def backward(ctx, g):
         gsrc = None
         if ctx.needs_input_grad[3]:
-            gsrc = xp.zeros(ctx.src_shape, dtype=g.dtype)
+            gsrc = array_module(g).zeros(ctx.src_shape, dtype=g.dtype)
             gsrc[ctx.used] = xp.take_along_axis(g[_within_index(ctx.index, ctx.dim)], ctx.index,
                                                 axis=ctx.dim)
         return g, None, None, gsrc
@@ -100,7 +102,7 @@ class IndexSelect(Op):
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         moved = xp.moveaxis(out, ctx.dim, 0)
         xp.add.at(moved, ctx.index, xp.moveaxis(g, ctx.dim, 0))
         return out, None, None

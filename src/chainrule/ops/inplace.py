@@ -2,7 +2,7 @@
 tensor in a graph). The other in-place methods (``add_``, ``relu_``...) record their out-of-place
 op; ``Tensor._record_inplace`` makes the tensor take the node.
 """
-from ..backend import xp
+from ..backend import array_module, xp
 from .base import Op
 
 
@@ -25,7 +25,7 @@ class CopyFrom(Op):
 
     @staticmethod
     def forward(ctx, a, src):
-        return xp.array(xp.broadcast_to(src, a.shape), dtype=a.dtype)
+        return array_module(a).array(xp.broadcast_to(src, a.shape), dtype=a.dtype)
 
     @staticmethod
     def backward(ctx, g):

@@ -1,13 +1,13 @@
 """The losses of ``nn``, each one op (one graph node) with its gradient written out."""
-from ..backend import xp
+from ..backend import array_module, xp
 from .base import Op, promote
 
 
 def _reduce(loss, reduction):
     if reduction == "mean":
-        return xp.asarray(loss.mean() if loss.size else xp.nan, dtype=loss.dtype)
+        return array_module(loss).asarray(loss.mean() if loss.size else xp.nan, dtype=loss.dtype)
     if reduction == "sum":
-        return xp.asarray(loss.sum(), dtype=loss.dtype)
+        return array_module(loss).asarray(loss.sum(), dtype=loss.dtype)
     return loss
 
 
@@ -76,7 +76,7 @@ class MSELoss(_DifferenceLoss):
         total = xp.dot(flat, flat)
         if reduction == "mean":
             total = total / d.size if d.size else xp.nan
-        return xp.asarray(total, dtype=d.dtype)
+        return array_module(d).asarray(total, dtype=d.dtype)
 
 
 class L1Loss(_DifferenceLoss):
@@ -174,7 +174,7 @@ class CrossEntropyLossReference(Op):
         logp = _log_softmax_reference(_classes_last(x))
         M, C = logp.shape
         eps = label_smoothing
-        w = weight if weight is not None else xp.ones(C, dtype=logp.dtype)
+        w = weight if weight is not None else array_module(logp).ones(C, dtype=logp.dtype)
         if target.dtype.kind == "f":                       # class probabilities
             y = w * ((1 - eps) * _classes_last(target) + eps / C)
             mean_denominator = M
@@ -182,8 +182,8 @@ class CrossEntropyLossReference(Op):
             t = target.reshape(-1)
             counted = t != ignore_index
             t = _check_targets(t, counted, C, "cross_entropy", ignore_index)
-            onehot = xp.zeros((M, C), dtype=logp.dtype)
-            onehot[xp.arange(M), t] = 1
+            onehot = array_module(logp).zeros((M, C), dtype=logp.dtype)
+            onehot[array_module(t).arange(M), t] = 1
             y = ((1 - eps) * w * onehot + (eps / C) * w) * counted[:, None]
             mean_denominator = (w[t] * counted).sum()
         loss = -(y * logp).sum(axis=1)
@@ -194,7 +194,7 @@ class CrossEntropyLossReference(Op):
         total = loss.sum()
         if reduction == "mean":
             total = total / mean_denominator if mean_denominator else xp.nan
-        return xp.asarray(total, dtype=x.dtype)
+        return array_module(x).asarray(total, dtype=x.dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -261,7 +261,7 @@ class CrossEntropyLoss(Op):
 
     @staticmethod
     def backward(ctx, g):
-        up = g / ctx.denom if ctx.denom else g
+        up = g / ctx.denom if type(g) is not xp.ndarray or ctx.denom else g   # device: no bool()
         if ctx.probability_targets:
             return _cross_entropy_probabilities_backward(ctx, g, up)
         if not ctx.eps and ctx.w_t is None:
@@ -304,15 +304,21 @@ def _cross_entropy_class_indices(ctx, shifted, log_s, target, ignore_index, dtyp
     M, C = shifted.shape
     eps, weight, reduction = ctx.eps, ctx.weight, ctx.reduction
     t = target.reshape(-1)
-    lo, hi = (t.min(), t.max()) if t.size else (0, -1)
-    valid = None
-    if lo <= ignore_index <= hi:  # only then can a target equal ignore_index
+    if type(t) is not xp.ndarray:
+        # On a GPU, asking min/max/all here would wait for the device every step: mask always,
+        # and leave out-of-range targets unchecked (PyTorch's CUDA kernels assert on the device).
         valid = t != ignore_index
-        if valid.all():
-            valid = None
-    tt = t if valid is None and 0 <= lo and hi < C else \
-        _check_targets(t, valid, C, "cross_entropy", ignore_index)
-    rows = xp.arange(M)
+        tt = xp.where(valid, t, 0)
+    else:
+        lo, hi = (t.min(), t.max()) if t.size else (0, -1)
+        valid = None
+        if lo <= ignore_index <= hi:  # only then can a target equal ignore_index
+            valid = t != ignore_index
+            if valid.all():
+                valid = None
+        tt = t if valid is None and 0 <= lo and hi < C else \
+            _check_targets(t, valid, C, "cross_entropy", ignore_index)
+    rows = array_module(t).arange(M)
     nll = (log_s[:, 0] - shifted[rows, tt])
     w_t = weight[tt] if weight is not None else None
     if valid is not None:
@@ -330,10 +336,12 @@ def _cross_entropy_class_indices(ctx, shifted, log_s, target, ignore_index, dtyp
     if reduction == "mean":
         denom = (w_t.sum() if w_t is not None else M)
         ctx.denom = denom
-        return xp.asarray(loss.sum() / denom, dtype=dtype) if denom else \
-            xp.asarray(xp.nan, dtype=dtype)
+        if type(loss) is not xp.ndarray:       # 0 / 0 is NaN there without asking the host
+            return (loss.sum() / denom).astype(dtype)
+        return array_module(loss).asarray(loss.sum() / denom, dtype=dtype) if denom else \
+            array_module(loss).asarray(xp.nan, dtype=dtype)
     ctx.denom = 1
-    return xp.asarray(loss.sum(), dtype=dtype)
+    return array_module(loss).asarray(loss.sum(), dtype=dtype)
 
 
 def _softmax_minus_one_hot(ctx, up):
@@ -341,7 +349,7 @@ def _softmax_minus_one_hot(ctx, up):
     M = ctx.e.shape[0]
     u = up.reshape(-1, 1) if up.ndim else up
     gx = ctx.e * (u / ctx.s)
-    gx[xp.arange(M), ctx.tt] -= u[:, 0] if up.ndim else u
+    gx[array_module(gx).arange(M), ctx.tt] -= u[:, 0] if up.ndim else u
     return gx
 
 
@@ -358,7 +366,7 @@ def _cross_entropy_class_indices_backward(ctx, up):
         smooth = (eps / C) * up if valid is None else (eps / C) * up * valid
         a = b + smooth * (weight.sum() if weight is not None else C)
     gx = p * a[:, None]
-    gx[xp.arange(M), ctx.tt] -= b
+    gx[array_module(gx).arange(M), ctx.tt] -= b
     if eps:
         gx -= smooth[:, None] * (weight if weight is not None else 1)
     return gx
@@ -378,26 +386,27 @@ class NLLLoss(Op):
         if valid.all():
             valid = None
         tt = _check_targets(t, valid, C, "nll_loss", ignore_index)
-        w_t = weight[tt] if weight is not None else xp.ones(M, dtype=logp.dtype)
+        w_t = weight[tt] if weight is not None else array_module(logp).ones(M, dtype=logp.dtype)
         if valid is not None:
             w_t = w_t * valid
-        loss = -x2[xp.arange(M), tt] * w_t
+        loss = -x2[array_module(tt).arange(M), tt] * w_t
         ctx.shape, ctx.tt, ctx.w_t, ctx.reduction, ctx.dtype = shape, tt, w_t, reduction, logp.dtype
         if reduction == "none":
             return loss.reshape(target.shape)
         if reduction == "mean":
             ctx.denom = w_t.sum()
-            return xp.asarray(loss.sum() / ctx.denom if ctx.denom else xp.nan, dtype=logp.dtype)
+            return array_module(logp).asarray(loss.sum() / ctx.denom if ctx.denom else xp.nan,
+                                              dtype=logp.dtype)
         ctx.denom = 1
-        return xp.asarray(loss.sum(), dtype=logp.dtype)
+        return array_module(logp).asarray(loss.sum(), dtype=logp.dtype)
 
     @staticmethod
     def backward(ctx, g):
         M = ctx.tt.shape[0]
         C = ctx.shape[1] if len(ctx.shape) > 1 else ctx.shape[0]
         up = g.reshape(-1) if ctx.reduction == "none" else (g / ctx.denom if ctx.denom else g)
-        gx = xp.zeros((M, C), dtype=ctx.dtype)
-        gx[xp.arange(M), ctx.tt] = -ctx.w_t * up
+        gx = array_module(up).zeros((M, C), dtype=ctx.dtype)
+        gx[array_module(gx).arange(M), ctx.tt] = -ctx.w_t * up
         return _classes_back(gx, ctx.shape), None, None, None, None
 
 
@@ -498,7 +507,7 @@ class KLDivLoss(Op):
         ctx.x, ctx.y, ctx.log_target, ctx.reduction, ctx.n = x, y, log_target, reduction, loss.size
         if reduction == "batchmean":
             ctx.n = x.shape[0] if x.ndim else 1
-            return xp.asarray(loss.sum() / ctx.n, dtype=loss.dtype)
+            return array_module(loss).asarray(loss.sum() / ctx.n, dtype=loss.dtype)
         return _reduce(loss, reduction)
 
     @staticmethod

@@ -9,11 +9,11 @@ input with a bias and ``MmBackward0`` without one, ``x.sum()`` is ``SumBackward0
 ``x.sum(1)`` is ``SumBackward1``. Where chainrule fuses what PyTorch composes (cross-entropy is
 log-softmax then NLL in PyTorch), the node prints PyTorch's last step.
 """
-from ..backend import xp
+from ..backend import is_array, xp
 
 
 def _is_array(a):
-    return type(a) is xp.ndarray
+    return is_array(a)
 
 
 def _linear(x, weight, bias, *rest):
@@ -89,7 +89,7 @@ def _getitem(a, index):
 
 def _setitem(a, value, index):
     """``x[i] = v`` is ``CopySlices`` in PyTorch, ``IndexPutBackward0`` with a list, array or mask."""
-    advanced = any(type(i) is xp.ndarray or type(i) is list for i in index)
+    advanced = any(is_array(i) or type(i) is list for i in index)
     return "IndexPutBackward0" if advanced else "CopySlices"
 
 

@@ -1,6 +1,6 @@
 """Max, average and adaptive average pooling on whole arrays, through the window geometry of
 ``conv``."""
-from ..backend import xp
+from ..backend import array_module, contiguous, placed_like, xp
 from .base import Op
 from .conv import (WindowGeometry, col2im, from4d, grad_to4d, offset_slices, out_size, pad_array,
                    to4d, unpad_grad, windows)
@@ -43,7 +43,7 @@ class MaxPoolReference(Op):
         k, s, d, o, pads = ctx.geom
         g4 = grad_to4d(g)
         N, C = g4.shape[:2]
-        gcols = xp.zeros((N, C, k[0] * k[1], o[0], o[1]), dtype=g.dtype)
+        gcols = array_module(g).zeros((N, C, k[0] * k[1], o[0], o[1]), dtype=g.dtype)
         xp.put_along_axis(gcols, ctx.arg[:, :, None], g4[:, :, None], axis=2)
         gpad = col2im(gcols.reshape(N, C * k[0] * k[1], o[0] * o[1]), ctx.pad_shape, k, s, d, o)
         gx = unpad_grad(gpad, pads, ctx.x_shape)
@@ -69,7 +69,7 @@ class MaxPool(Op):
         if len(views) == 4:  # 2x2, the common case: a tournament tree, 8 whole-array passes
             # on contiguous copies of the four strided views: NumPy vectorises contiguous
             # passes only (LeNet's first pool: 0.52 -> 0.27 ms with the copies)
-            out, arg = _max_arg_2x2([xp.ascontiguousarray(v) for v in views])
+            out, arg = _max_arg_2x2([contiguous(v) for v in views])
             ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
             ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
             return from4d(out, spatial)
@@ -78,7 +78,7 @@ class MaxPool(Op):
             xp.maximum(out, v, out=out)
         # The argmax, fused with the max: walking the offsets backwards, the last write at each
         # output is the FIRST offset holding the maximum (PyTorch's choice on ties).
-        arg = xp.zeros(out.shape, dtype=xp.uint8 if len(views) < 256 else xp.int32)
+        arg = array_module(out).zeros(out.shape, dtype=xp.uint8 if len(views) < 256 else xp.int32)
         for n in range(len(views) - 1, -1, -1):
             xp.putmask(arg, views[n] == out, n)
         ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
@@ -96,10 +96,11 @@ class MaxPool(Op):
         # Disjoint windows: g times each offset's 0/1 mask, written straight into the strided
         # slice (4x faster than where + assignment); where() keeps an inf or NaN in g from
         # leaking into the positions that did not win (inf * 0 = NaN).
-        multiply = disjoint and bool(xp.isfinite(g4).all())
+        multiply = disjoint and type(g4) is xp.ndarray and bool(xp.isfinite(g4).all())  # GPU: skip
         tiled = multiply and all(kk == ss and dd == 1 and oo * ss == n
                                  for kk, ss, dd, oo, n in zip(k, s, d, o, pad_shape[2:]))
-        gpad = (xp.empty if tiled else xp.zeros)(pad_shape, dtype=g.dtype)
+        made = array_module(g)
+        gpad = (made.empty if tiled else made.zeros)(pad_shape, dtype=g.dtype)
         for n, sl in offset_slices(k, s, d, o):
             if multiply:
                 xp.multiply(g4, arg == n, out=gpad[sl])
@@ -117,8 +118,8 @@ class MaxPool(Op):
         """PyTorch's ``return_indices``: the flat (h * W + w) input position of each maximum."""
         k, s, d, o, pads = ctx.geom
         ki, kj = xp.divmod(ctx.arg.astype(xp.int64), k[1])
-        rows = xp.arange(o[0])[:, None] * s[0] - pads[0][0] + ki * d[0]
-        cols = xp.arange(o[1])[None, :] * s[1] - pads[1][0] + kj * d[1]
+        rows = array_module(ki).arange(o[0])[:, None] * s[0] - pads[0][0] + ki * d[0]
+        cols = array_module(kj).arange(o[1])[None, :] * s[1] - pads[1][0] + kj * d[1]
         return rows * x_shape_hw[1] + cols
 
 
@@ -132,17 +133,18 @@ def _max_arg_2x2(v):
     return xp.maximum(left, right), xp.where(take_right, arg_right, arg_left)
 
 
-def _pool_counts(x4_hw, k, s, p, d, o, extent, count_include_pad, dtype):
+def _pool_counts(x4_hw, k, s, p, d, o, extent, count_include_pad, dtype, like=None):
     """How many positions each average divides by: the window's overlap with the input, or with
     the input plus its padding (but never the ceil_mode overhang), PyTorch's rule."""
     H, W = x4_hw
-    mask = xp.zeros((1, 1) + tuple(max(e, n + 2 * pp) for e, n, pp in zip(extent, (H, W), p)),
+    mask = array_module(like).zeros((1, 1) + tuple(max(e, n + 2 * pp)
+                                                   for e, n, pp in zip(extent, (H, W), p)),
                     dtype=dtype)
     if count_include_pad:
         mask[:, :, :H + 2 * p[0], :W + 2 * p[1]] = 1
     else:
         mask[:, :, p[0]:p[0] + H, p[1]:p[1] + W] = 1
-    total = xp.zeros((1, 1) + o, dtype=dtype)
+    total = array_module(like).zeros((1, 1) + o, dtype=dtype)
     for _, sl in offset_slices(k, s, d, o):
         total += mask[sl]
     return total[0, 0]
@@ -170,7 +172,8 @@ class AvgPool(Op):
         elif not ceil_mode and (count_include_pad or p == (0, 0)):
             count = x.dtype.type(k[0] * k[1])
         else:
-            count = _pool_counts(x4.shape[2:], k, s, p, d, o, extent, count_include_pad, x.dtype)
+            count = _pool_counts(x4.shape[2:], k, s, p, d, o, extent, count_include_pad, x.dtype,
+                                 x)
         out /= count
         ctx.count, ctx.geom = count, WindowGeometry(k, s, d, o, pads)
         ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
@@ -203,6 +206,7 @@ class Separable(Op):
 
     @staticmethod
     def forward(ctx, x, a_h, a_w):
+        a_h, a_w = placed_like(a_h, x), placed_like(a_w, x)
         ctx.a_h, ctx.a_w = a_h, a_w
         y = x
         if a_h is not None:
@@ -240,6 +244,8 @@ class AdaptiveMaxPool(Op):
 
     @staticmethod
     def forward(ctx, x, rows, row_mask, cols, col_mask):
+        rows, row_mask, cols, col_mask = (placed_like(a, x)
+                                          for a in (rows, row_mask, cols, col_mask))
         N, C, H, W = x.shape
         mh, kh = rows.shape
         mw, kw = cols.shape
@@ -251,7 +257,7 @@ class AdaptiveMaxPool(Op):
         out = xp.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
         flat_rows = xp.broadcast_to(rows[:, None, :, None], (mh, mw, kh, kw)).reshape(mh, mw, -1)
         flat_cols = xp.broadcast_to(cols[None, :, None, :], (mh, mw, kh, kw)).reshape(mh, mw, -1)
-        oh, ow = xp.arange(mh)[:, None], xp.arange(mw)[None, :]
+        oh, ow = array_module(arg).arange(mh)[:, None], array_module(arg).arange(mw)[None, :]
         indices = flat_rows[oh, ow, arg] * W + flat_cols[oh, ow, arg]    # (N, C, mh, mw)
         ctx.indices, ctx.x_shape = indices, x.shape
         return out.astype(x.dtype, copy=False), indices
@@ -259,6 +265,6 @@ class AdaptiveMaxPool(Op):
     @staticmethod
     def backward(ctx, g, g_indices=None):
         N, C, H, W = ctx.x_shape
-        base = (xp.arange(N * C) * (H * W)).reshape(N, C, 1, 1)
+        base = (array_module(g).arange(N * C) * (H * W)).reshape(N, C, 1, 1)
         gx = xp.bincount((ctx.indices + base).ravel(), weights=g.ravel(), minlength=N * C * H * W)
         return gx.reshape(ctx.x_shape).astype(g.dtype, copy=False), None, None, None, None

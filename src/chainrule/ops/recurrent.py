@@ -11,7 +11,7 @@ and step by step (``cr.backends.reference()``). ``RNNCellStep`` is already the e
 written and has none.
 """
 from .. import kernels
-from ..backend import xp
+from ..backend import array_module, contiguous, xp
 from .base import Op
 
 # -- the lecture's equations, one step at a time (the reference twins' building blocks) -----
@@ -233,7 +233,7 @@ def gru_backward(saved, dh_new, dgx=None, dgh=None):
     H = h.shape[-1]
     r, z = rz[..., :H], rz[..., H:]
     if dgx is None:
-        dgx = xp.empty(rz.shape[:-1] + (3 * H,), dtype=rz.dtype)
+        dgx = array_module(rz).empty(rz.shape[:-1] + (3 * H,), dtype=rz.dtype)
     dnp = dgx[..., 2 * H:]
     xp.multiply(dh_new, 1 - z, out=dnp)
     dnp *= 1 - n * n
@@ -328,8 +328,8 @@ _HALF = (0.5, 0.5, 1, 0.5)    # per gate i, f, g, o: sigma(a) = (1 + tanh(a/2)) 
 _SHIFT = (0.5, 0.5, 0, 0.5)
 
 
-def _gate_vector(values, dtype):
-    return xp.array(values, dtype=dtype)[:, None, None]
+def _gate_vector(values, dtype, like=None):
+    return array_module(like).array(values, dtype=dtype)[:, None, None]
 
 
 def lstm_steps(acts, h0, c0, w_hh, reverse):
@@ -351,19 +351,19 @@ def lstm_steps(acts, h0, c0, w_hh, reverse):
         return fused
     T, _, N, H = acts.shape
     dt = acts.dtype
-    half, shift = _gate_vector(_HALF, dt), _gate_vector(_SHIFT, dt)
+    half, shift = _gate_vector(_HALF, dt, acts), _gate_vector(_SHIFT, dt, acts)
     # W_hh^T per gate, (4, H, H) contiguous, scaled: the step's product is one batched matmul
     # straight into the gate-major layout (also faster than h @ W_hh^T through the view).
-    w4 = xp.empty((4, H, H), dtype=dt)
+    w4 = array_module(acts).empty((4, H, H), dtype=dt)
     xp.multiply(w_hh.reshape(4, H, H).transpose(0, 2, 1), half, out=w4)
-    hs = xp.empty((T + 1, N, H), dtype=dt)
-    cs = xp.empty((T + 1, N, H), dtype=dt)
-    tcs = xp.empty((T, N, H), dtype=dt)
+    hs = array_module(acts).empty((T + 1, N, H), dtype=dt)
+    cs = array_module(acts).empty((T + 1, N, H), dtype=dt)
+    tcs = array_module(acts).empty((T, N, H), dtype=dt)
     out_, prev_ = (0, 1) if reverse else (1, 0)        # slot of step t's result / its input
     hs[T if reverse else 0] = h0
     cs[T if reverse else 0] = c0
-    buf = xp.empty((4, N, H), dtype=dt)
-    ig = xp.empty((N, H), dtype=dt)
+    buf = array_module(acts).empty((4, N, H), dtype=dt)
+    ig = array_module(acts).empty((N, H), dtype=dt)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         a = acts[t]
         xp.matmul(hs[t + prev_], w4, out=buf)
@@ -386,7 +386,8 @@ def _lstm_steps_fused(acts, h0, c0, w_hh, reverse):
     reference does); None where no kernel or the dtypes differ."""
     kernel = kernels.get("lstm_gates_cell")
     dt = acts.dtype
-    if kernel is None or dt.kind != "f" or any(a.dtype != dt for a in (h0, c0, w_hh)):
+    if (kernel is None or dt.kind != "f" or any(a.dtype != dt for a in (h0, c0, w_hh))
+            or not kernels.on_host(acts, h0, c0, w_hh)):
         return None
     T, _, N, H = acts.shape
     half, shift = xp.array(_HALF, dtype=dt), xp.array(_SHIFT, dtype=dt)
@@ -424,12 +425,13 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     T, _, N, H = acts.shape
     dt = acts.dtype
     prev_ = 1 if reverse else 0
-    dgx = xp.empty((T, N, 4 * H), dtype=dt)
+    dgx = array_module(acts).empty((T, N, 4 * H), dtype=dt)
     dgx4 = dgx.reshape(T, N, 4, H).transpose(0, 2, 1, 3)      # gate-major view of the same rows
-    deriv, up = xp.empty((4, N, H), dtype=dt), xp.empty((4, N, H), dtype=dt)
-    dht, dct, tmp = (xp.empty((N, H), dtype=dt) for _ in range(3))
+    made = array_module(acts)
+    deriv, up = made.empty((4, N, H), dtype=dt), made.empty((4, N, H), dtype=dt)
+    dht, dct, tmp = (array_module(acts).empty((N, H), dtype=dt) for _ in range(3))
     dh, dc = dh_last, dc_last
-    dh_buf, dc_buf = xp.empty((N, H), dtype=dt), xp.empty((N, H), dtype=dt)
+    dh_buf, dc_buf = made.empty((N, H), dtype=dt), made.empty((N, H), dtype=dt)
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         a, tc = acts[t], tcs[t]
         i, f, g, o = a
@@ -464,7 +466,8 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
     hs, cs, acts, tcs = saved
     dt = acts.dtype
     arrays = (w_hh, dhs, dh_last) + (() if dc_last is None else (dc_last,))
-    if kernel is None or dt.kind != "f" or any(a.dtype != dt for a in arrays):
+    if (kernel is None or dt.kind != "f" or any(a.dtype != dt for a in arrays)
+            or not kernels.on_host(acts, *arrays)):
         return None
     T, _, N, H = acts.shape
     prev_ = 1 if reverse else 0
@@ -492,7 +495,8 @@ class RecurrentSequenceReference(Op):
     def forward(ctx, gx, h0, w_hh, b_hh, mode, reverse):
         T = gx.shape[0]
         steps = range(T - 1, -1, -1) if reverse else range(T)
-        hs = xp.empty((T,) + h0.shape, dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
+        hs = array_module(gx).empty((T,) + h0.shape,
+                                    dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
         h, saved = h0, {}
         for t in steps:
             h_prev = h
@@ -505,14 +509,14 @@ class RecurrentSequenceReference(Op):
             hs[t] = h
         ctx.steps, ctx.saved, ctx.w_hh, ctx.mode = steps, saved, w_hh, mode
         ctx.has_bias = b_hh is not None
-        return hs, xp.array(h, dtype=hs.dtype)
+        return hs, array_module(hs).array(h, dtype=hs.dtype)
 
     @staticmethod
     def backward(ctx, dhs, dh_last):
         w_hh, mode = ctx.w_hh, ctx.mode
-        dgx = xp.zeros(dhs.shape[:2] + (w_hh.shape[0],), dtype=dhs.dtype)
+        dgx = array_module(dhs).zeros(dhs.shape[:2] + (w_hh.shape[0],), dtype=dhs.dtype)
         dw_hh = xp.zeros_like(w_hh)
-        db_hh = xp.zeros(w_hh.shape[0], dtype=dhs.dtype)
+        db_hh = array_module(dhs).zeros(w_hh.shape[0], dtype=dhs.dtype)
         dh = dh_last
         for t in reversed(ctx.steps):
             dh_t = dhs[t] + dh
@@ -550,10 +554,11 @@ class RecurrentSequence(Op):
         ctx.w_hh, ctx.b_hh, ctx.mode, ctx.reverse = w_hh, b_hh, mode, reverse
         T = gx.shape[0]
         N, H = h0.shape[-2:]
-        hs = xp.empty((T + 1, N, H), dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
+        hs = array_module(gx).empty((T + 1, N, H),
+                                    dtype=xp.result_type(gx.dtype, h0.dtype, w_hh.dtype))
         out_, prev_ = (0, 1) if reverse else (1, 0)   # slots as in lstm_steps
         hs[T if reverse else 0] = h0
-        w_t = xp.ascontiguousarray(w_hh.T)             # once per sequence, not per step
+        w_t = contiguous(w_hh.T)             # once per sequence, not per step
         saved = [None] * T
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             h = hs[t + prev_]
@@ -572,7 +577,7 @@ class RecurrentSequence(Op):
     @staticmethod
     def backward(ctx, dhs, dh_last):
         mode, reverse, w_hh, hs = ctx.mode, ctx.reverse, ctx.w_hh, ctx.hs
-        dgx = xp.empty(dhs.shape[:2] + (w_hh.shape[0],), dtype=hs.dtype)
+        dgx = array_module(hs).empty(dhs.shape[:2] + (w_hh.shape[0],), dtype=hs.dtype)
         dgh = xp.empty_like(dgx) if mode == "GRU" else dgx
         dh = dh_last
         out_ = 0 if reverse else 1
@@ -620,7 +625,7 @@ class LSTMLayerReference(Op):
         T = x.shape[0]
         steps = range(T - 1, -1, -1) if reverse else range(T)
         dt = xp.result_type(x.dtype, w_ih.dtype, h0.dtype, w_hh.dtype)
-        hs = xp.empty((T,) + h0.shape, dtype=dt)
+        hs = array_module(x).empty((T,) + h0.shape, dtype=dt)
         h, c, saved = h0, c0, {}
         for t in steps:
             gates = _plus_bias(x[t] @ w_ih.T, b_ih) + _plus_bias(h @ w_hh.T, b_hh)
@@ -630,14 +635,14 @@ class LSTMLayerReference(Op):
             hs[t] = h
         ctx.x, ctx.w_ih, ctx.w_hh, ctx.steps, ctx.saved = x, w_ih, w_hh, steps, saved
         ctx.has_bias = b_ih is not None, b_hh is not None
-        return hs, xp.array(h, dtype=dt), xp.array(c, dtype=dt)
+        return hs, array_module(x).array(h, dtype=dt), array_module(x).array(c, dtype=dt)
 
     @staticmethod
     def backward(ctx, dhs, dh_last, dc_last):
         x, w_ih, w_hh = ctx.x, ctx.w_ih, ctx.w_hh
-        dx = xp.zeros(x.shape, dtype=dhs.dtype)
+        dx = array_module(dhs).zeros(x.shape, dtype=dhs.dtype)
         dw_ih, dw_hh = xp.zeros_like(w_ih), xp.zeros_like(w_hh)
-        db = xp.zeros(w_hh.shape[0], dtype=dhs.dtype)
+        db = array_module(dhs).zeros(w_hh.shape[0], dtype=dhs.dtype)
         dh, dc = dh_last, dc_last
         for t in reversed(ctx.steps):
             h_prev, step_saved = ctx.saved[t]
@@ -674,9 +679,9 @@ class LSTMLayer(Op):
         T, N, E = x.shape
         H = w_hh.shape[1]
         dt = xp.result_type(x.dtype, w_ih.dtype, h0.dtype, w_hh.dtype)
-        half = _gate_vector(_HALF, dt)
+        half = _gate_vector(_HALF, dt, x)
         x2 = x.reshape(T * N, E)
-        w4 = xp.empty((4, E, H), dtype=dt)
+        w4 = array_module(x).empty((4, E, H), dtype=dt)
         xp.multiply(w_ih.reshape(4, H, E).transpose(0, 2, 1), half, out=w4)
         pre = xp.matmul(x2, w4)                              # (4, T*N, H), one product per gate
         for b in (b_ih, b_hh):

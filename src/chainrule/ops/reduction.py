@@ -1,5 +1,5 @@
 """Reductions and the softmax family. ``dims`` arguments arrive normalised (sorted tuples)."""
-from ..backend import xp
+from ..backend import array_module, xp
 from .base import Op, as_float
 
 
@@ -23,7 +23,7 @@ def expand_to(g, shape):
         n *= s
     if n > _VIEW_ABOVE:
         return xp.broadcast_to(g, shape)
-    out = xp.empty(shape, g.dtype)
+    out = array_module(g).empty(shape, g.dtype)
     out[...] = g
     return out
 
@@ -206,7 +206,7 @@ class MaxDim(Op):
     def forward(cls, ctx, a, dim, keepdim):
         if a.ndim == 0:
             ctx.idx = None
-            return a.copy(), xp.zeros((), xp.int64)
+            return a.copy(), array_module(a).zeros((), xp.int64)
         if a.shape and a.shape[dim] == 0:
             raise IndexError(f"max/min: dimension {dim} of shape {tuple(a.shape)} is empty")
         idx = cls.pick(a, axis=dim, keepdims=True)
@@ -224,7 +224,7 @@ class MaxDim(Op):
             return g, None, None
         if not ctx.keepdim:
             g = xp.expand_dims(g, ctx.dim)
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         xp.put_along_axis(out, ctx.idx, g, axis=ctx.dim)
         return out, None, None
 
@@ -279,7 +279,7 @@ def _prod_others(a, axis):
     if a.shape[axis] == 0:
         return xp.zeros_like(a)
     a = xp.moveaxis(a, axis, -1)
-    ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
+    ones = array_module(a).ones(a.shape[:-1] + (1,), dtype=a.dtype)
     left = xp.cumprod(xp.concatenate([ones, a[..., :-1]], axis=-1), axis=-1)
     right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(a, -1)[..., :-1]], axis=-1), axis=-1), -1)
     return xp.moveaxis(left * right, -1, axis)
@@ -355,7 +355,7 @@ class TopK(Op):
             raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
         if a.ndim == 0:
             ctx.idx, ctx.dim, ctx.shape = None, dim, a.shape
-            return a.copy(), xp.zeros((), xp.int64)
+            return a.copy(), array_module(a).zeros((), xp.int64)
         key = -a if largest else a
         if a.dtype.kind == "b":
             key = -a.astype(xp.int8) if largest else a.astype(xp.int8)
@@ -366,7 +366,7 @@ class TopK(Op):
             first = xp.argsort(~xp.isnan(xp.take_along_axis(a, idx, axis=dim)), axis=dim,
                                kind="stable")
             idx = xp.take_along_axis(idx, first, axis=dim)
-        idx = xp.take(idx, xp.arange(k), axis=dim)
+        idx = xp.take(idx, array_module(idx).arange(k), axis=dim)
         values = xp.take_along_axis(a, idx, axis=dim)
         ctx.idx, ctx.dim, ctx.shape = idx, dim, a.shape
         return values, idx.astype(xp.int64)
@@ -375,6 +375,6 @@ class TopK(Op):
     def backward(ctx, g, g_idx):
         if ctx.idx is None:
             return g, None, None, None, None
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         xp.put_along_axis(out, ctx.idx, g, axis=ctx.dim)
         return out, None, None, None, None

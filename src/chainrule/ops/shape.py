@@ -1,5 +1,5 @@
 """Operations that move elements without changing them: their backward moves gradients back."""
-from ..backend import xp
+from ..backend import array_module, xp
 from .base import Op
 
 
@@ -46,7 +46,7 @@ class Permute(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g.transpose(xp.argsort(ctx.dims)), None
+        return g.transpose(tuple(sorted(range(len(ctx.dims)), key=ctx.dims.__getitem__))), None
 
 
 class Transpose(Op):
@@ -130,7 +130,7 @@ class Cat(Op):
     @staticmethod
     def forward(ctx, dim, *arrays):
         ctx.dim = dim
-        ctx.bounds = xp.cumsum([a.shape[dim] for a in arrays])[:-1]
+        ctx.bounds = xp.cumsum([a.shape[dim] for a in arrays])[:-1].tolist()
         return xp.concatenate(arrays, axis=dim)
 
     @staticmethod
@@ -192,12 +192,12 @@ class Pad(Op):
             ctx.crop = tuple(slice(lo, hi) for lo, hi in zip(lows, highs))
             pos = [(max(lo, 0), max(hi, 0)) for lo, hi in pad_width]
             return xp.pad(cropped, pos, mode="constant", constant_values=value)
-        ctx.index = _pad_index(a.shape, pad_width, mode)
+        ctx.index = _pad_index(a.shape, pad_width, mode, a)
         return a[ctx.index]
 
     @staticmethod
     def backward(ctx, g):
-        out = xp.zeros(ctx.shape, dtype=g.dtype)
+        out = array_module(g).zeros(ctx.shape, dtype=g.dtype)
         if ctx.mode == "constant":
             inner = tuple(slice(max(lo, 0), g.shape[i] - max(hi, 0))
                           for i, (lo, hi) in enumerate(ctx.pad_width))
@@ -207,11 +207,11 @@ class Pad(Op):
         return out, None, None, None
 
 
-def _pad_index(shape, pad_width, mode):
+def _pad_index(shape, pad_width, mode, like=None):
     """Open-mesh index arrays that gather a padded array from the original."""
     index = []
     for n, (lo, hi) in zip(shape, pad_width):
-        pos = xp.arange(-lo, n + hi)
+        pos = array_module(like).arange(-lo, n + hi)
         if mode == "reflect":
             if lo >= n or hi >= n:
                 raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the "
@@ -240,12 +240,12 @@ class Triangle(Op):
     @staticmethod
     def forward(ctx, a, diagonal, upper):
         rows, cols = a.shape[-2:]
-        i = xp.arange(rows)[:, None]
-        j = xp.arange(cols)[None, :]
+        i = array_module(a).arange(rows)[:, None]
+        j = array_module(a).arange(cols)[None, :]
         keep = (j - i >= diagonal) if upper else (j - i <= diagonal)
         ctx.keep = keep
-        return xp.where(keep, a, xp.zeros((), a.dtype))
+        return xp.where(keep, a, array_module(a).zeros((), a.dtype))
 
     @staticmethod
     def backward(ctx, g):
-        return xp.where(ctx.keep, g, xp.zeros((), g.dtype)), None, None
+        return xp.where(ctx.keep, g, array_module(g).zeros((), g.dtype)), None, None

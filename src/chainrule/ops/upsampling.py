@@ -1,7 +1,7 @@
 """Upsampling: nearest by integer factors as one broadcast copy; every other resize (nearest,
 nearest-exact, linear, cubic) as an interpolation matrix per axis, applied with
 ``pooling.Separable``."""
-from ..backend import xp
+from ..backend import array_module, contiguous, xp
 from .base import Op
 
 
@@ -13,15 +13,16 @@ class UpsampleNearestIntReference(Op):
 
     @staticmethod
     def forward(ctx, x, factors):
-        sources = xp.ix_(*[xp.arange(n * f) // f for n, f in zip(x.shape[2:], factors)])
+        made = array_module(x)
+        sources = xp.ix_(*[made.arange(n * f) // f for n, f in zip(x.shape[2:], factors)])
         ctx.sources, ctx.x_shape = sources, x.shape
         # NumPy lays out a gather after slices in its own order; the fast op's output is
         # C-contiguous, and ``is_contiguous`` should not depend on the path.
-        return xp.ascontiguousarray(x[(slice(None), slice(None)) + sources])
+        return contiguous(x[(slice(None), slice(None)) + sources])
 
     @staticmethod
     def backward(ctx, g):
-        gx = xp.zeros(ctx.x_shape, dtype=g.dtype)
+        gx = array_module(g).zeros(ctx.x_shape, dtype=g.dtype)
         xp.add.at(gx, (slice(None), slice(None)) + ctx.sources, g)
         return gx, None
 

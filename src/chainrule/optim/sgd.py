@@ -74,7 +74,7 @@ class SGD(Optimizer):
                 st = state[p]
                 buf_t = st.get("momentum_buffer")
                 if buf_t is None:
-                    buf = np.array(g, copy=True)
+                    buf = g.copy()
                     st["momentum_buffer"] = make_tensor(buf)
                 elif _fused_step(x, g, buf_t.array, lr, momentum, 1 - dampening, nesterov):
                     increment_version(p)

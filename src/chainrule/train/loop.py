@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import random as _random
 from ..autograd.grad_mode import no_grad
+from ..backend import to_host
 from ..nn.utils import clip_grad_norm_
 from ..tensor import Tensor
 from ..utils.data import DataLoader, Dataset, TensorDataset
@@ -68,6 +69,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
     if resume_from is not None:
         state = load_checkpoint(resume_from, saved_model, optimizer, scheduler, generators=generators)
         start_epoch, history = int(state["epoch"]), History.from_dict(state["history"])
+    device = _model_device(model)
     callbacks = list(callbacks)
     for cb in callbacks:
         cb.set_context(saved_model, optimizer, scheduler, history)
@@ -83,7 +85,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
         total_loss, seen, outputs, targets = 0.0, 0, [], []
         bar = _progress_bar(train_loader, epoch, epochs, progress)
         for batch_index, batch in enumerate(bar):
-            *inputs, y = batch
+            *inputs, y = _to_device(batch, device)
 
             optimizer.zero_grad()
             output = model(*inputs)
@@ -99,8 +101,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs=1, val_data=None, schedule
             batch_loss = loss.item()
             total_loss, seen = total_loss + batch_loss * n, seen + n
             if metric_fns:
-                outputs.append(output.array.copy())
-                targets.append(y.array)
+                outputs.append(to_host(output.array).copy())
+                targets.append(to_host(y.array))
             if bar is not train_loader:
                 bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
             _call(callbacks, "on_batch_end", batch_index, {"loss": batch_loss, "size": n})
@@ -150,13 +152,15 @@ def evaluate(model, data, loss_fn=None, metrics=(), batch_size=256):
     model.eval()
     try:
         total_loss, seen, outputs, targets = 0.0, 0, [], []
-        for *inputs, y in loader:
+        device = _model_device(model)
+        for batch in loader:
+            *inputs, y = _to_device(batch, device)
             output = model(*inputs)
             if loss_fn is not None:
                 total_loss += loss_fn(output, y).item() * len(y)
             seen += len(y)
-            outputs.append(output.array)
-            targets.append(y.array)
+            outputs.append(to_host(output.array))
+            targets.append(to_host(y.array))
     finally:
         model.train(was_training)
     if seen == 0:
@@ -179,8 +183,9 @@ def predict(model, data, batch_size=256):
     model.eval()
     try:
         outputs = []
+        device = _model_device(model)
         for batch in loader:
-            inputs = batch[:1] if len(batch) > 1 else batch
+            inputs = _to_device(batch[:1] if len(batch) > 1 else batch, device)
             outputs.append(model(*inputs).array)
     finally:
         model.train(was_training)
@@ -188,6 +193,20 @@ def predict(model, data, batch_size=256):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _model_device(model):
+    """The device of the model's first parameter (None for the CPU or a model without any)."""
+    for p in model.parameters():
+        return None if p.device.type == "cpu" else p.device
+    return None
+
+
+def _to_device(batch, device):
+    """The batch's tensors on ``device`` (the model's), as a PyTorch loop's ``.to(device)``."""
+    if device is None:
+        return batch
+    return [t.to(device) if isinstance(t, Tensor) else t for t in batch]
+
+
 def as_loader(data, batch_size, shuffle, name):
     """A DataLoader for ``data``: a DataLoader (as is), a Dataset, or a tuple of tensors/arrays."""
     if isinstance(data, DataLoader):
