@@ -671,7 +671,8 @@ class Tensor(TensorBase):
         return reduction.Mean.apply(x, normalize_dims(dim, x.ndim, "mean"), keepdim)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
-        return reduction.Var.apply(self, normalize_dims(dim, self.ndim, "var"),
+        dims = None if dim is None else normalize_dims(dim, self.ndim, "var")
+        return reduction.Var.apply(self, dims,
                            _correction(unbiased, correction), keepdim)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1036,6 +1037,12 @@ class Tensor(TensorBase):
         if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
                                f"operation. ({op}: wrap the update in `with chainrule.no_grad():`)")
+        if _views_an_input(self):
+            raise RuntimeError(
+                f"{op}: in-place operation on a view (made by {self.grad_fn.node_name()}) of a "
+                f"tensor in the autograd graph; chainrule would not carry the change to the "
+                f"viewed tensor as PyTorch does; write it out of place (x = x + ...) or apply "
+                f"it to a clone()")
         before = make_tensor(self.array)
         before.requires_grad, before.grad_fn = self.requires_grad, self.grad_fn
         before._output_nr = self._output_nr
@@ -1239,10 +1246,12 @@ class Tensor(TensorBase):
         return Triangle.apply(self._matrix_arg("triu"), int(diagonal), True)
 
     def tril_(self, diagonal=0):
-        return self._inplace("tril_", self.tril(diagonal).array)
+        return self._inplace_or_record("tril_", lambda b: b.tril(diagonal),
+                                       lambda: self.tril(diagonal).array)
 
     def triu_(self, diagonal=0):
-        return self._inplace("triu_", self.triu(diagonal).array)
+        return self._inplace_or_record("triu_", lambda b: b.triu(diagonal),
+                                       lambda: self.triu(diagonal).array)
 
     # -- new tensors like this one (its dtype unless told) -------------------------------------
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False, layout=None,
@@ -1378,6 +1387,14 @@ class _HookHandle:
 
 def _raw(x):
     return x.array if isinstance(x, Tensor) else x
+
+
+def _views_an_input(tensor):
+    """Whether ``tensor``'s values are a view of one of its node's inputs (``x[0]``, ``x.t()``):
+    a recorded in-place op gives the tensor a new array, which the viewed tensor would not see."""
+    node = tensor.grad_fn
+    return node is not None and any(np.may_share_memory(tensor.array, t.array)
+                                    for t in getattr(node, "_tensors", ()))
 
 
 def _consumes(node, tensor, before):

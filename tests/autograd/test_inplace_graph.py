@@ -114,9 +114,25 @@ def test_inplace_modules_modify_their_input_and_return_it():
 def test_an_operand_computed_from_the_modified_tensor_is_refused_clearly():
     w = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
     h = w * 2
-    with pytest.raises(RuntimeError, match=r"__setitem__: an operand .* computed from the tensor"):
+    with pytest.raises(RuntimeError, match=r"__setitem__: an operand .* computed from the tensor"
+                       r"|add_: in-place operation on a view"):
         h[1:] += w[:-1]    # h[1:] is read from h, then written back into it
     c = cr.zeros(3)
     c[1:] += w[:-1]        # a tensor outside the graph: x[i] += v works, as in PyTorch
     c.sum().backward()
     assert w.grad.tolist() == [1.0, 1.0, 0.0]
+
+
+def test_an_inplace_op_on_a_view_of_a_graph_tensor_is_refused_not_lost():
+    """PyTorch carries an in-place change of a view (x[0].mul_(2)) to the viewed tensor;
+    chainrule cannot yet, so it refuses rather than leave the viewed tensor unchanged."""
+    w = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    h = w * 2
+    for view in (lambda t: t[0], lambda t: t.t(), lambda t: t.reshape(4)):
+        with pytest.raises(RuntimeError, match="in-place operation on a view"):
+            view(h).mul_(2.0)
+    assert h.tolist() == [[2.0, 4.0], [6.0, 8.0]]
+    t = h.clone()
+    t.tril_()                          # on the tensor itself: recorded, as in PyTorch
+    t.sum().backward()
+    assert w.grad.tolist() == [[2.0, 0.0], [2.0, 2.0]]

@@ -16,7 +16,7 @@ CASES = 200 if os.environ.get("CI") == "true" else 300
 def test_fixed_seed_has_no_mismatch():
     found = []
     for case in range(CASES):
-        kind, mismatches, script = run_case(SEED, case, list(KINDS), None, cr, torch)
+        kind, mismatches, script, _ = run_case(SEED, case, list(KINDS), None, cr, torch)
         if mismatches:
             found.append(f"case {case} ({kind}): {'; '.join(mismatches)}\n{script}")
     assert not found, "\n\n".join(found)
@@ -46,3 +46,18 @@ def test_missing_torch_is_said_clearly(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)       # import torch now raises ImportError
     with pytest.raises(SystemExit, match="PyTorch, which is not installed"):
         main(["--cases", "1"])
+
+
+def test_a_float32_only_error_is_not_taken_for_rounding(capsys, monkeypatch):
+    """float32 differences the libraries' float64 results explain are counted apart; an op
+    wrong only in float32 must still count as a mismatch, not as rounding."""
+    import numpy as np
+    from chainrule.ops import elementwise
+    forward = elementwise.Sin.forward
+
+    def off_in_float32(ctx, a):
+        out = forward(ctx, a)
+        return out * np.float32(1.01) if out.dtype == np.float32 else out
+    monkeypatch.setattr(elementwise.Sin, "forward", staticmethod(off_in_float32))
+    assert main(["--cases", "60", "--seed", "1", "--ops", "sin", "add", "mul", "--quiet"]) > 0
+    assert "ROUNDING" not in capsys.readouterr().out

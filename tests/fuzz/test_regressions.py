@@ -46,6 +46,10 @@ CASES = {
                                   [f64(4.0, -1.0, 9.0, 1.0)]),
     "var_no_degrees_of_freedom": ("return [x0.var(dim=-1, correction=2), x0.std(dim=-1, correction=2), "
                                   "x0.reshape(()).var(correction=1)]", [f64(-0.67)]),
+    # x.var() (no dim) and x.var(dim=0) of a vector differ in PyTorch when N - correction = 0:
+    # the second divides 2 (a_i - mean) by 0 as it is, keeping the sign of a_i - mean
+    "var_dim_given_no_degrees_of_freedom": ("return [x0.var(dim=0, correction=2), "
+                                            "x0.var(correction=2)]", [f64(-0.61, 0.02)]),
     "var_dims_empty_denominator": ("return [x0.var(dim=-1, correction=2, keepdim=True)]",
                                    [f64(0.1, 0.7, shape=(1, 2))]),
     "kl_div_negative_target": ("return [F.kl_div(x0, x1, reduction='sum')]",
@@ -55,6 +59,45 @@ CASES = {
                                       [f64(-3.4, 5.1, 0.5)]),
     "max_all_inf_upstream": ("r = x0.max() / x0\n    q = x0.min() / x0\n    return [r, q]",
                              [f64(-1.9, 0.0, 2.3, 30.0)]),
+    # a 0-d tensor's gradient arrives as a NumPy scalar, which t[mask] = v's backward indexed
+    "setitem_zero_d_mask": ("t = x0.clone()\n    t[t > 1.0] = x1.mean()\n    return [t * 0.5]",
+                            [f64(2.0).reshape(()), f64(1.0, 3.0)]),
+    # tril_/triu_ on a tensor in the graph are recorded (they raised)
+    "tril_inplace_in_graph": ("return [x0.clone().tril_(), (x0 * 2).triu_(1)]",
+                              [f64(*range(6), shape=(2, 3))]),
+    # PyTorch ignores the scale factor on an axis whose size stays (linear modes) or, in its
+    # 2-D nearest kernel, doubles
+    "interpolate_kept_or_doubled_axis": (
+        "return [F.interpolate(x0, scale_factor=(2.25, 1.3), mode='nearest'), "
+        "F.interpolate(x0, scale_factor=(2.25, 1.3), mode='bilinear'), "
+        "F.interpolate(x0.flatten(2), scale_factor=1.3, mode='linear')]",
+        [f64(*range(6), shape=(1, 1, 2, 3))]),
+    # the target's gradient at targets <= 0: NaN at 0, NaN below 0 except where the upstream
+    # gradient is 0 (PyTorch's xlogy rule; chainrule gave -inf at 0 and NaN below)
+    "kl_div_target_gradient_at_zero_and_below": (
+        "return [F.kl_div(x0, x1, reduction='none'), F.kl_div(x0, x1 * 0.5, reduction='sum')]",
+        [f64(0.3, -1.2, 0.5, 0.1, 0.7, 0.2), f64(0.5, 0.0, -0.3, 0.0, -0.3, 2.0)]),
+    # PyTorch computes x ** -0.5 as 1 / sqrt(x) (and x ** 0.5's gradient through it): -0.0 gives
+    # -inf, where IEEE pow (and chainrule) gave +inf
+    "pow_half_signed_zero": ("return [x0 ** -0.5, x0 ** 0.5]", [f64(-0.0, 0.0, 4.0)]),
+    # nearest source indices are computed in float32, as PyTorch does: (4 + 0.5) / 2.25 is 2
+    "interpolate_nearest_exact_float32_index": (
+        "return [F.interpolate(x0, scale_factor=2.25, mode='nearest-exact')]",
+        [f64(1.0, 2.0, 3.0, shape=(1, 1, 3))]),
+    # prod's gradient as PyTorch's: z / a_i when no a_i is 0 (inf / inf = NaN at an infinite
+    # a_i), and all zeros for prod() of a tensor with two zeros, even under an inf upstream
+    "prod_divides_without_zeros": ("return [(x0 / x1).prod(dim=-1)]",
+                                   [f64(2.2, -3.6, -0.5), f64(0.26, 0.0, 0.0)]),
+    "prod_two_zeros_inf_upstream": ("return [1.0 / x0.prod()]", [f64(0.0, 3.0, 0.0)]),
+    # a zero remainder keeps the dividend's sign in PyTorch (NumPy's takes the divisor's)
+    "remainder_signed_zero": ("return [1.0 / (x0 % -1.5), 1.0 / (x0 % 1.5)]",
+                              [f64(0.0, -0.0, 3.0, -3.0, 2.0, -2.0)]),
+    # hardswish's slope at the corners is the outer side's: 0 at -3, 1 at 3 (was -0.5, 1.5)
+    "hardswish_corners": ("return [F.hardswish(x0), F.hardswish(F.relu6(x0 + 1.0))]",
+                          [f64(-3.0, 3.0, 2.0, 6.0, 2.9)]),
+    # PyTorch's softsign is the composite a / (|a| + 1): an infinite upstream gradient gives NaN
+    "softsign_inf_upstream": ("s = F.softsign(x0)\n    return [s, s.var(correction=2)]",
+                              [f64(0.86, -0.79)]),
 }
 
 
@@ -72,3 +115,10 @@ def test_regression(name):
         assert difference(g, w, "float64") is None, (i, g, w)
     for i, (g, w) in enumerate(zip(got_grad, want_grad)):
         assert difference(g, w, "float64") is None, (f"gradient of x{i}", g, w)
+
+
+def test_interpolate_area_may_round_a_size_to_empty():
+    """PyTorch gives an empty output (and refuses its backward); chainrule raised."""
+    for lib in (cr, torch):
+        out = lib.nn.functional.interpolate(lib.ones(1, 1, 1), scale_factor=0.5, mode="area")
+        assert tuple(out.shape) == (1, 1, 0)

@@ -611,3 +611,39 @@ def test_output_map_is_finer_and_a_discretized_map_is_interpolated(page):
     assert fine[0] == -1 and fine[-1] == 1 and sorted(fine) == fine
     assert len({round(v, 4) for v in fine}) > 2        # interpolated, not two blocks
     assert js(page, "document.getElementById('output-map').width") >= 320
+
+
+def test_a_token_url_opens_the_page_and_a_cross_site_page_cannot_connect(browser, server):
+    """Served to other machines (a classroom), the printed URL with ?token= opens the page (its
+    WebSocket authenticated by the cookie that URL sets) and drops the token from the address;
+    without the token nothing is served; and a page from another origin cannot open /ws."""
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "chainrule.playground", "--host", "127.0.0.2",
+                                "--port", str(port), "--workers", "0"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"http://\S+\?token=\w+", line).group(0)
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.goto(url)
+        page.wait_for_function("Number(document.body.dataset.seq) >= 1")
+        assert "token" not in page.url
+        # This page (origin 127.0.0.2) opening the loopback Playground's socket is cross-site.
+        other = server.replace("http://", "ws://") + "ws"
+        outcome = page.evaluate("""(url) => new Promise((resolve) => {
+            const ws = new WebSocket(url);
+            ws.onopen = () => resolve("opened");
+            ws.onclose = () => resolve("refused");
+        })""", other)
+        assert outcome == "refused"
+        context.close()
+        stranger = browser.new_context().new_page()
+        response = stranger.goto(url.split("?")[0])
+        assert response.status == 403 and "token" in stranger.text_content("body")
+        stranger.context.close()
+    finally:
+        process.send_signal(2)
+        process.communicate(timeout=10)

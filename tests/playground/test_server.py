@@ -19,6 +19,9 @@ with warnings.catch_warnings():   # Starlette 1.x nudges towards httpx2; httpx w
 
 from chainrule.playground.server import create_app  # noqa: E402
 
+LOCAL = "http://127.0.0.1:8765"   # the Playground answers only to loopback names by default
+WS = "ws://127.0.0.1:8765/ws"
+
 
 def receive_until(ws, kind, limit=50):
     """Messages up to and including the first of type ``kind``."""
@@ -40,12 +43,12 @@ def opening(ws):
 
 @pytest.fixture
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(train_budget=60), base_url=LOCAL) as c:
         yield c
 
 
 def test_round_trip_trains_the_circle_with_acks(client):
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(WS) as ws:
         hello, data, frame = opening(ws)
         assert hello["protocol"] == 1 and len(data["train"]) == 250
         ws.send_json({"type": "play"})
@@ -64,7 +67,7 @@ def test_round_trip_trains_the_circle_with_acks(client):
 
 
 def test_no_new_frame_before_the_ack(client):
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(WS) as ws:
         _, _, frame = opening(ws)
         ws.send_json({"type": "play"})
         time.sleep(0.3)              # the server trains one frame ahead, then must wait
@@ -80,7 +83,7 @@ def test_no_new_frame_before_the_ack(client):
 
 
 def test_bad_messages_get_errors_and_the_session_survives(client):
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(WS) as ws:
         _, _, frame = opening(ws)
         ws.send_text("{nope")
         err = ws.receive_json()
@@ -98,7 +101,7 @@ def test_bad_messages_get_errors_and_the_session_survives(client):
 
 
 def test_architecture_change_resets_with_a_notice_mid_run(client):
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(WS) as ws:
         _, _, frame = opening(ws)
         ws.send_json({"type": "play"})
         ws.send_json({"type": "ack", "seq": frame["seq"]})
@@ -121,7 +124,7 @@ def test_architecture_change_resets_with_a_notice_mid_run(client):
 
 
 def test_replies_carry_files(client):
-    with client.websocket_connect("/ws") as ws:
+    with client.websocket_connect(WS) as ws:
         opening(ws)
         ws.send_json({"type": "export_script", "id": 4})
         script = ws.receive_json()
@@ -137,23 +140,23 @@ def test_replies_carry_files(client):
 def test_session_limit_and_sessions_are_freed():
     app = create_app(max_sessions=1)
     state = app.state.playground
-    with TestClient(app) as client:
-        with client.websocket_connect("/ws") as ws:
+    with TestClient(app, base_url=LOCAL) as client:
+        with client.websocket_connect(WS) as ws:
             opening(ws)
             assert state["sessions"] == 1
-            with client.websocket_connect("/ws") as second:
+            with client.websocket_connect(WS) as second:
                 err = second.receive_json()
                 assert err["type"] == "error" and "too many sessions" in err["message"]
         deadline = time.monotonic() + 10
         while state["sessions"] and time.monotonic() < deadline:
             time.sleep(0.02)
         assert state["sessions"] == 0
-        with client.websocket_connect("/ws") as ws:   # the slot is free again
+        with client.websocket_connect(WS) as ws:   # the slot is free again
             opening(ws)
 
 
 def test_two_tabs_are_independent(client):
-    with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
+    with client.websocket_connect(WS) as a, client.websocket_connect(WS) as b:
         _, _, fa = opening(a)
         _, _, fb = opening(b)
         a.send_json({"type": "set", "settings": {"layers": []}})
@@ -170,7 +173,7 @@ def test_two_tabs_are_independent(client):
 def test_static_page_is_served(tmp_path):
     (tmp_path / "index.html").write_text("<!doctype html><title>Playground</title>")
     (tmp_path / "app.js").write_text("export const x = 1;")
-    with TestClient(create_app(static_dir=tmp_path)) as client:
+    with TestClient(create_app(static_dir=tmp_path), base_url=LOCAL) as client:
         page = client.get("/")
         assert page.status_code == 200 and "Playground" in page.text
         js = client.get("/app.js")
@@ -179,10 +182,10 @@ def test_static_page_is_served(tmp_path):
 
 
 def test_sessions_in_worker_processes():
-    app = create_app(workers=2)
-    with TestClient(app) as client:
+    app = create_app(workers=2, train_budget=60)   # whole frames of epochs, however loaded
+    with TestClient(app, base_url=LOCAL) as client:
         pool = app.state.playground["pool"]
-        with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
+        with client.websocket_connect(WS) as a, client.websocket_connect(WS) as b:
             _, _, fa = opening(a)
             _, _, fb = opening(b)
             assert sorted(w.sessions for w in pool.workers) == [1, 1]   # one tab per process

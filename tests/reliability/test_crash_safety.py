@@ -175,3 +175,32 @@ def test_train_run_folder_survives_sigkill(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     history = json.loads((out / "history.json").read_text())
     assert history["epoch"][-1] == last + 2
+
+
+def test_a_save_removes_the_stale_temporaries_of_killed_writers(tmp_path):
+    """Only names of the writer's own pattern beside the same target, and only old ones."""
+    from chainrule.io.serialization import atomic_write_bytes
+    target = tmp_path / "model.pt"
+    stale = tmp_path / ".model.pt.ab12cd_9.tmp"
+    fresh = tmp_path / ".model.pt.zz99yy00.tmp"            # a writer still at work
+    other = tmp_path / ".weights.pt.ab12cd_9.tmp"          # another target's
+    mine = tmp_path / "model.pt.tmp"                       # not the writer's pattern
+    for f in (stale, fresh, other, mine):
+        f.write_bytes(b"partial")
+    old = time.time() - 3600
+    for f in (stale, other, mine):
+        os.utime(f, (old, old))
+    atomic_write_bytes(target, b"whole")
+    assert target.read_bytes() == b"whole"
+    assert not stale.exists() and fresh.exists() and other.exists() and mine.exists()
+
+
+def test_a_resumed_csv_log_drops_a_half_written_last_line(tmp_path):
+    from chainrule.train.callbacks import CSVLogger
+    log = tmp_path / "log.csv"
+    log.write_text("epoch,loss\n1,0.5\n2,0.4")               # killed in the middle of row 2
+    logger = CSVLogger(log, append=True)
+    logger.on_train_begin({})
+    logger.on_epoch_end(1, {"loss": 0.25})
+    logger.on_train_end({})
+    assert log.read_text().splitlines() == ["epoch,loss", "1,0.5", "2,0.25"]

@@ -22,7 +22,10 @@ import hashlib
 import json
 import math
 import os
+import re
+import stat
 import tempfile
+import time
 
 import numpy as np
 
@@ -131,6 +134,7 @@ def atomic_write_bytes(path, data):
         except OSError:
             pass
         raise
+    remove_stale_temporaries(path)
     try:  # make the rename itself durable
         dir_fd = os.open(folder, os.O_RDONLY)
         try:
@@ -139,6 +143,35 @@ def atomic_write_bytes(path, data):
             os.close(dir_fd)
     except OSError:
         pass
+
+
+STALE_TEMPORARY_SECONDS = 60
+
+
+def remove_stale_temporaries(path, older_than=STALE_TEMPORARY_SECONDS):
+    """Remove the temporary files that killed writers of ``path`` left beside it: only names of
+    atomic_write_bytes's own pattern (``.<name>.<8 characters>.tmp``) untouched for
+    ``older_than`` seconds, so a writer still at work keeps its file. Returns the names removed."""
+    folder, name = os.path.split(os.path.abspath(path))
+    pattern = re.compile(r"\." + re.escape(name) + r"\.[a-z0-9_]{8}\.tmp")
+    removed = []
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not pattern.fullmatch(entry):
+            continue
+        full = os.path.join(folder, entry)
+        try:
+            info = os.lstat(full)            # a link is not followed, nor removed
+            if stat.S_ISREG(info.st_mode) and now - info.st_mtime > older_than:
+                os.unlink(full)
+                removed.append(entry)
+        except OSError:
+            pass
+    return removed
 
 
 def atomic_write_text(path, text):

@@ -49,11 +49,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if recompute_scale_factor and size is not None:
         raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
     ins = tuple(input.shape[2:])
-    outs, scales = _output_size(ins, size, scale_factor, recompute_scale_factor or mode == "area")
+    outs, scales = _output_size(ins, size, scale_factor, recompute_scale_factor or mode == "area",
+                                empty_ok=mode == "area")
     dt = input.array.dtype
     if mode == "area":
         return _separable(input, [pooling.adaptive_matrix(i, o, dt) for i, o in zip(ins, outs)])
     scales = [i / o if s is None else 1.0 / s for i, o, s in zip(ins, outs, scales)]
+    # PyTorch's kernels ignore a given scale factor on some axes (found by the fuzzer): the
+    # linear modes copy an axis whose size stays, and the 2-D nearest kernel also reads
+    # i >> 1 on an axis whose size doubles (its 1-D and 3-D kernels use the scale as it is)
+    if mode in ("linear", "bilinear", "trilinear") and not align_corners:
+        scales = [1.0 if o == i else s for i, o, s in zip(ins, outs, scales)]
+    elif mode == "nearest" and ndim == 4:
+        scales = [1.0 if o == i else 0.5 if o == 2 * i else s
+                  for i, o, s in zip(ins, outs, scales)]
     if mode == "nearest":
         factors = tuple(o // i if i and o % i == 0 else 0 for i, o in zip(ins, outs))
         if ndim < 5 and all(f > 0 for f in factors) and all(
@@ -68,8 +77,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return _separable(input, mats)
 
 
-def _output_size(ins, size, scale_factor, recompute):
-    """(output size, scale factor or None per axis), checked as PyTorch checks them."""
+def _output_size(ins, size, scale_factor, recompute, empty_ok=False):
+    """(output size, scale factor or None per axis), checked as PyTorch checks them ('area',
+    adaptive average pooling, gives an empty output where a scale factor rounds a size to 0)."""
     dim = len(ins)
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
@@ -98,7 +108,7 @@ def _output_size(ins, size, scale_factor, recompute):
                          f"(N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) "
                          f"format.")
     outs = tuple(int(math.floor(float(i) * float(f))) for i, f in zip(ins, factors))
-    if any(o <= 0 for o in outs):
+    if any(o <= 0 for o in outs) and not empty_ok:
         raise RuntimeError(f"interpolate: scale_factor {scale_factor} gives an empty output "
                            f"{outs} for input size {ins}")
     return outs, (None,) * dim if recompute else tuple(float(f) for f in factors)

@@ -347,7 +347,8 @@ class Hardsigmoid(Op):
 
 
 class Hardswish(Op):
-    """z = a relu6(a + 3) / 6;  dz/da = 0 below -3, 1 above 3, (2a + 3)/6 between."""
+    """z = a relu6(a + 3) / 6;  dz/da = 0 up to -3, 1 from 3 on, (2a + 3)/6 between (at the
+    corners PyTorch takes the outer side's slope: 0 at -3, 1 at 3)."""
 
     @staticmethod
     def forward(ctx, a):
@@ -358,7 +359,7 @@ class Hardswish(Op):
     @staticmethod
     def backward(ctx, g):
         a = ctx.a
-        return xp.where(a < -3, 0, xp.where(a <= 3, g * ((2 * a + 3) / 6), g))
+        return xp.where(a <= -3, 0, xp.where(a < 3, g * ((2 * a + 3) / 6), g))
 
 
 class Softsign(Op):
@@ -368,12 +369,16 @@ class Softsign(Op):
     def forward(ctx, a):
         a = as_float(a)
         d = 1 + xp.abs(a)
-        ctx.d = d
+        ctx.a, ctx.d = a, d
         return a / d
 
     @staticmethod
     def backward(ctx, g):
-        return g / (ctx.d * ctx.d)
+        # 1 / d - |a| / d^2 = 1 / d^2, written as PyTorch's composite a / (|a| + 1) computes it,
+        # so an infinite upstream gradient gives inf - inf = NaN there too
+        a, d = ctx.a, ctx.d
+        with xp.errstate(invalid="ignore"):
+            return g / d - g * a / (d * d) * xp.sign(a)
 
 
 class PReLU(Op):

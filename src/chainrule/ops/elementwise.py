@@ -69,6 +69,17 @@ class Div(Op):
         return (gb if need[0] else None), (-gb * ctx.out if need[1] else None)
 
 
+def _power(a, p):
+    """a ** p as PyTorch computes it for a number p: a^-0.5 as 1 / sqrt(a), so -0.0 ** -0.5 is
+    -inf (IEEE pow gives +inf); a^0.5 as sqrt(a) (-0.0 stays -0.0)."""
+    if not is_array(p):
+        if p == -0.5:
+            return 1 / xp.sqrt(a)
+        if p == 0.5:
+            return xp.sqrt(a)
+    return a ** p
+
+
 class Pow(Op):
     """z = a^p;  dz/da = p a^(p-1),  dz/dp = a^p ln a."""
 
@@ -78,7 +89,8 @@ class Pow(Op):
         if is_array(p) and p.dtype.kind != "f" and is_array(a) \
                 and a.dtype.kind != "f" and (p < 0).any():
             raise RuntimeError("pow: integers to negative integer powers are not allowed")
-        out = a ** p
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            out = _power(a, p)
         ctx.a, ctx.p, ctx.out = a, p, out
         return out
 
@@ -94,7 +106,7 @@ class Pow(Op):
                 ga = xp.zeros_like(g * a)
             else:
                 with xp.errstate(divide="ignore", invalid="ignore"):
-                    ga = g * p * a ** (p - 1)
+                    ga = g * p * _power(a, p - 1)
                 if is_array(p):
                     ga = xp.where(p == 0, 0, ga)  # d/da a^0 = 0, also at a = 0 (PyTorch)
         if need[1]:
@@ -111,7 +123,13 @@ class Remainder(Op):
     def forward(ctx, a, b):
         a, b = promote(a, b)
         ctx.a, ctx.b = a, b
-        return xp.remainder(a, b)
+        if xp.result_type(a, b).kind != "f":
+            return xp.remainder(a, b)
+        # PyTorch's formula: fmod, moved by b where the signs differ; a zero keeps a's sign
+        # (NumPy's remainder gives it b's: 0.0 % -1.5 is -0.0 there, 0.0 in PyTorch)
+        with xp.errstate(invalid="ignore"):
+            mod = xp.fmod(a, b)
+            return xp.where((mod != 0) & ((b < 0) != (mod < 0)), mod + b, mod)
 
     @staticmethod
     def backward(ctx, g):

@@ -45,6 +45,7 @@ class SetItem(Op):
 
     @staticmethod
     def backward(ctx, g):
+        g = xp.asarray(g)                   # a 0-d gradient can arrive as a NumPy scalar
         ga = g.copy()
         ga[ctx.index] = 0
         return ga, g[ctx.index], None

@@ -487,7 +487,8 @@ class BCELoss(Op):
 
 class KLDivLoss(Op):
     """L = y (log y - x) (0 where y = 0), or e^y (y - x) with log_target;  dL/dx = -y (or -e^y),
-    dL/dy = log y + 1 - x (or e^y (y - x + 1)). 'batchmean' divides the sum by the batch size."""
+    dL/dy = log y + 1 - x (or e^y (y - x + 1)). 'batchmean' divides the sum by the batch size.
+    At y <= 0 the target's gradient follows PyTorch's xlogy rule (see backward)."""
 
     backward_name = "KLDiv"  # grad_fn prints KLDivBackward0
     function_name = "kl_div"
@@ -525,6 +526,12 @@ class KLDivLoss(Op):
             if need[0]:
                 gx = -y * up
             if need[1]:
-                with xp.errstate(divide="ignore"):
-                    gy = (xp.log(y) + 1 - x) * up
+                # PyTorch differentiates xlogy(y, y) - y x with xlogy's rule: xlogy(g, y) for
+                # the first y (0 where y = 0, or where g = 0 and y is not NaN), g y / y for the
+                # second; so NaN at y = 0 and for y < 0, except 0 where g = 0 and y < 0
+                up = xp.broadcast_to(up, y.shape)
+                with xp.errstate(divide="ignore", invalid="ignore"):
+                    zero = (y == 0) | ((up == 0) & ~xp.isnan(y))
+                    first = xp.where(zero, 0, up * xp.log(xp.where(zero, 1, y)))
+                    gy = first + up * y / y - up * x
         return gx, gy, None, None

@@ -106,6 +106,8 @@ class Var(Op):
     @staticmethod
     def forward(ctx, a, dims, correction, keepdim):
         a = as_float(a)
+        ctx.whole = dims is None        # x.var(): no dim given (x.var(dim=0) of a vector differs)
+        dims = tuple(range(a.ndim)) if dims is None else dims
         mean = a.mean(axis=dims, keepdims=True)
         centred = a - mean
         n = _count(a.shape, dims)
@@ -118,11 +120,11 @@ class Var(Op):
     def backward(ctx, g):
         g = _expand(g, ctx.dims, ctx.keepdim)
         with xp.errstate(divide="ignore", invalid="ignore"):
-            if ctx.denom > 0 or ctx.dims != tuple(range(ctx.centred.ndim)):
-                # over some dims PyTorch divides by N - correction as it is, even if <= 0
+            if ctx.denom > 0 or not ctx.whole:
+                # with a dim given PyTorch divides by N - correction as it is, even if <= 0
                 scale = 2.0 / ctx.denom if ctx.denom else xp.inf
                 return g * ctx.centred * scale, None, None, None
-            # over all: no degrees of freedom left, NaN where a_i = mean, else inf (PyTorch)
+            # x.var(): no degrees of freedom left, NaN where a_i = mean, else inf with g's sign
             return g * xp.where(ctx.centred == 0, xp.nan, xp.inf), None, None, None
 
 
@@ -254,18 +256,27 @@ class LogSumExp(Op):
 
 
 class Prod(Op):
-    """z = prod_i a_i;  dz/da_i = prod_{j != i} a_j (computed without dividing, so zeros work)."""
+    """z = prod_i a_i;  dz/da_i = prod_{j != i} a_j, which is z / a_i when no a_i is 0 (PyTorch
+    divides then, so an infinite a_i gets inf / inf = NaN and an underflowed z gives 0), else
+    computed without dividing (exclusive products), so zeros work."""
 
     @staticmethod
     def forward(ctx, a, dim, keepdim):
         ctx.a, ctx.dim, ctx.keepdim = a, dim, keepdim
-        if dim is None:
-            return xp.prod(a)
-        return xp.prod(a, axis=dim, keepdims=keepdim)
+        ctx.out = xp.prod(a) if dim is None else xp.prod(a, axis=dim, keepdims=keepdim)
+        return ctx.out
 
     @staticmethod
     def backward(ctx, g):
         a, dim = ctx.a, ctx.dim
+        if a.ndim and a.size and not (a == 0).any():
+            out = ctx.out if dim is None or ctx.keepdim else xp.expand_dims(ctx.out, dim)
+            if dim is not None and not ctx.keepdim:
+                g = xp.expand_dims(g, dim)
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                return g * (out / a), None, None
+        if dim is None and a.ndim and (a == 0).sum() > 1:
+            return xp.zeros_like(a), None, None     # every product of others holds a 0 (PyTorch)
         if dim is None:
             flat = a.reshape(-1)
             return (g * _prod_others(flat, 0)).reshape(a.shape), None, None

@@ -59,8 +59,10 @@ class UpsampleNearestInt(Op):
 
 
 def nearest_matrix(n, m, scale, dtype):
-    """(m, n) selection matrix of PyTorch's 'nearest': output i reads floor(i * scale)."""
-    src = xp.minimum(xp.floor(xp.arange(m) * scale).astype(xp.int64), n - 1)
+    """(m, n) selection matrix of PyTorch's 'nearest': output i reads floor(i * scale), in
+    float32 as PyTorch computes it (in float64, 4.5 / 2.25 rounds below 2)."""
+    src = xp.arange(m, dtype=xp.float32) * xp.float32(scale)
+    src = xp.minimum(xp.floor(src).astype(xp.int64), n - 1)
     sel = xp.zeros((m, n), dtype=dtype)
     sel[xp.arange(m), src] = 1
     return sel
@@ -68,8 +70,9 @@ def nearest_matrix(n, m, scale, dtype):
 
 def nearest_exact_matrix(n, m, scale, dtype):
     """(m, n) selection matrix of PyTorch's 'nearest-exact': output i reads
-    floor((i + 0.5) * scale), the input pixel whose centre is nearest."""
-    src = xp.minimum(xp.floor((xp.arange(m) + 0.5) * scale).astype(xp.int64), n - 1)
+    floor((i + 0.5) * scale), the input pixel whose centre is nearest (in float32, as above)."""
+    src = (xp.arange(m, dtype=xp.float32) + xp.float32(0.5)) * xp.float32(scale)
+    src = xp.minimum(xp.floor(src).astype(xp.int64), n - 1)
     sel = xp.zeros((m, n), dtype=dtype)
     sel[xp.arange(m), src] = 1
     return sel

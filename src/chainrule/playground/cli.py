@@ -1,4 +1,5 @@
-"""``chainrule playground [--host H] [--port P] [--open]``: start the Playground server.
+"""``chainrule playground [--host H] [--port P] [--open] [--token T | --no-token]``: start the
+Playground server.
 
 ``playground`` is the click command registered in ``chainrule/cli.py``; ``main`` is the same
 command on argparse for ``python -m chainrule.playground`` (no click needed).
@@ -18,6 +19,12 @@ def add_arguments(parser):
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port to listen on (default {DEFAULT_PORT})")
     parser.add_argument("--open", action="store_true", help="open the page in a web browser")
+    parser.add_argument("--token", default=None,
+                        help="the token a non-loopback --host requires (default: a random one, "
+                             "printed in the URL)")
+    parser.add_argument("--no-token", action="store_true",
+                        help="serve a non-loopback --host without a token: anyone who can reach "
+                             "it can use it")
     parser.add_argument("--max-sessions", type=int, default=None,
                         help="most browser tabs served at once (default 32)")
     parser.add_argument("--workers", type=int, default=None,
@@ -37,7 +44,8 @@ def run(args):
         return 2
     try:
         serve(host=args.host, port=args.port, open_browser=args.open,
-              max_sessions=args.max_sessions, workers=getattr(args, "workers", None))
+              max_sessions=args.max_sessions, workers=getattr(args, "workers", None),
+              token=getattr(args, "token", None), no_token=getattr(args, "no_token", False))
     except KeyboardInterrupt:
         pass
     except OSError as e:
@@ -71,8 +79,15 @@ if click is not None:
     @click.option("--workers", default=None, type=int,
                   help="Processes the sessions train in (default: one per CPU core; 0 trains in "
                        "the server process).")
-    def playground(host, port, open_browser, max_sessions, workers):
+    @click.option("--token", default=None,
+                  help="The token a non-loopback --host requires (default: a random one, printed "
+                       "in the URL).")
+    @click.option("--no-token", is_flag=True,
+                  help="Serve a non-loopback --host without a token: anyone who can reach it can "
+                       "use it.")
+    def playground(host, port, open_browser, max_sessions, workers, token, no_token):
         code = run(argparse.Namespace(host=host, port=port, open=open_browser,
-                                      max_sessions=max_sessions, workers=workers))
+                                      max_sessions=max_sessions, workers=workers, token=token,
+                                      no_token=no_token))
         if code:
             sys.exit(code)

@@ -82,13 +82,14 @@ class Points:
                 "test": rows(self.test, self.test_labels)}
 
     def to_csv(self):
+        """The points as ``x1,x2,label,split`` lines, every cell through ``csv_cell``."""
         out = io.StringIO()
         out.write("x1,x2,label,split\n")
         for split, x, y in (("train", self.train, self.train_labels),
                             ("test", self.test, self.test_labels)):
             for (a, b), c in zip(x.tolist(), y.tolist()):
                 label = str(int(c)) if self.problem == "classification" else repr(float(c))
-                out.write(f"{a!r},{b!r},{label},{split}\n")
+                out.write(",".join(map(csv_cell, (repr(a), repr(b), label, split))) + "\n")
         return out.getvalue()
 
     # -- editing ---------------------------------------------------------------------------------
@@ -157,6 +158,26 @@ def _parse_number(token, line, column):
     if not math.isfinite(value):
         _csv_error(line, f"{column} must be finite, got {token!r}")
     return value
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text):
+    """``text`` as a CSV cell a spreadsheet will not run as a formula (OWASP's "CSV injection"
+    advice): a cell that is not a number and starts with ``= + - @``, a tab or a carriage return
+    gets a leading ``'`` (and quotes where it needs them). Finite numbers (``-1.5``, ``+2``,
+    ``-1e-05``) stay as they are."""
+    if text.startswith(FORMULA_STARTS):
+        try:
+            if math.isfinite(float(text)):
+                return text
+        except ValueError:
+            pass
+        text = "'" + text
+    if any(c in text for c in ',"\n\r'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def parse_csv(text, problem, train_ratio, seed):

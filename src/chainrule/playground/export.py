@@ -9,9 +9,12 @@ import os
 import pprint
 import tempfile
 
+import numpy as np
+
 from ..io import save
 from . import data
 from .network import activation_source, dropout_seed
+from .protocol import ProtocolError, full_settings
 
 _INIT = {
     "uniform": ["nn.init.uniform_(layer.weight, -0.5, 0.5, generator=init_generator)",
@@ -115,8 +118,33 @@ def model_bytes(session):
         os.unlink(path)
 
 
+def checked_for_export(session):
+    """Raise ``ProtocolError`` unless everything the script embeds passed validation.
+
+    The script is Python source: a string that reached the settings without passing the
+    protocol's checks (a feature name holding a quote and code, a seed that is not an int) would
+    become code. So the settings are validated again, as a whole, right here, and the points
+    must be finite numbers with integer or numeric labels."""
+    try:
+        checked = full_settings(session.settings)
+    except ProtocolError as e:
+        raise ProtocolError(f"nothing exported: {e.message}", e.field) from None
+    if checked != session.settings:
+        raise ProtocolError("nothing exported: the settings are not in their validated form")
+    pts = session.points
+    for name in ("train", "test", "train_labels", "test_labels"):
+        array = getattr(pts, name)
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "iuf" \
+                or not np.all(np.isfinite(array)):
+            raise ProtocolError(f"nothing exported: the points' {name} are not finite numbers")
+    if type(pts.classes) is not int or type(session.regenerations) is not int:
+        raise ProtocolError("nothing exported: the class count and regenerations must be ints")
+
+
 def export_script(session):
-    """The Python source of a runnable script reproducing ``session``'s experiment."""
+    """The Python source of a runnable script reproducing ``session``'s experiment; raises
+    ``ProtocolError`` when anything it would embed did not pass validation."""
+    checked_for_export(session)
     s, net, pts = session.settings, session.net, session.points
     mode = net.mode
     skips = any(layer.skip for layer in net.hidden)

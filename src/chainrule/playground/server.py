@@ -16,13 +16,16 @@ import traceback
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .guard import LOOPBACK_NAMES, Guard, new_token
 from .protocol import MAX_FPS, ProtocolError, dumps, error, message_id, parse_message
 from .session import Session
+from .workers import WorkerLost
 
 STATIC_DIR = Path(__file__).with_name("static")
 DEFAULT_HOST = "127.0.0.1"
@@ -37,8 +40,9 @@ WS_MAX_SIZE = 16 << 20   # frames up to this size reach the protocol's own limit
 class Connection:
     """One tab: its session, its inbox of page messages and the frame flow control."""
 
-    def __init__(self, websocket, session, max_fps=MAX_FPS):
+    def __init__(self, websocket, session, max_fps=MAX_FPS, train_budget=TRAIN_BUDGET_S):
         self.websocket = websocket
+        self.train_budget = train_budget
         self.session = session
         self.inbox = asyncio.Queue()
         self.inbox_chars = 0         # characters waiting in the inbox (INBOX_BYTES bounds them)
@@ -100,6 +104,8 @@ class Connection:
             return
         try:
             replies = await asyncio.to_thread(self.session.handle, message)
+        except WorkerLost:
+            raise
         except Exception as e:   # a bug must not take the tab down: report it and go on
             traceback.print_exc()
             replies = [error(f"{message['type']}: internal error ({type(e).__name__}: {e}); the "
@@ -121,7 +127,8 @@ class Connection:
                         return
                 timeout = None
                 if session.playing and not self.trained_ahead:
-                    for note in await asyncio.to_thread(session.advance, None, TRAIN_BUDGET_S):
+                    for note in await asyncio.to_thread(session.advance, None,
+                                                             self.train_budget):
                         await self.send(note)
                     self.trained_ahead = True
                     continue
@@ -141,6 +148,10 @@ class Connection:
                     continue
                 if not await self.take(raw):
                     return
+        except WorkerLost as e:    # its process died: say so, and end this tab's session
+            with contextlib.suppress(Exception):
+                await self.send(error(str(e)))
+                await self.websocket.close(code=1011)
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             return   # the page went away mid-send
         finally:
@@ -163,11 +174,14 @@ def _close_later(loop, opening):
 
 
 def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=STATIC_DIR,
-               workers=0):
+               workers=0, token=None, allowed_hosts=LOOPBACK_NAMES, train_budget=TRAIN_BUDGET_S):
     """The Starlette app: ``/ws`` (one session per connection) and the page from ``static_dir``.
 
     ``workers`` > 0 runs the sessions in that many worker processes (so tabs use every core);
-    0 keeps them in this process (one core for all, as in the tests).
+    0 keeps them in this process (one core for all, as in the tests). Every request passes
+    ``guard.Guard`` first: ``token`` (None: none needed) and ``allowed_hosts`` (the names the
+    ``Host`` header may give; None: any, for a server reachable from other machines).
+    ``train_budget`` is the most training time in seconds between two frames.
     """
     state = {"sessions": 0, "max_sessions": max_sessions, "started": time.time(), "pool": None}
 
@@ -199,8 +213,13 @@ def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=ST
         loop = asyncio.get_running_loop()
         opening = loop.run_in_executor(None, new_session)
         try:
-            session = await opening
-            await Connection(websocket, session, max_fps=max_fps).run()
+            try:
+                session = await opening
+            except WorkerLost as e:    # its worker died as it opened: a reload gets another
+                await websocket.send_text(dumps(error(str(e))))
+                return
+            await Connection(websocket, session, max_fps=max_fps,
+                             train_budget=train_budget).run()
         finally:
             state["sessions"] -= 1
             # Free the session without awaiting: a cancelled task (server shutdown) could not.
@@ -215,7 +234,8 @@ def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=ST
 
     routes = [WebSocketRoute("/ws", websocket_endpoint), Route("/health", health)]
     routes.append(Mount("/", StaticFiles(directory=str(static_dir), html=True, check_dir=False)))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    guard = Middleware(Guard, token=token, allowed_hosts=allowed_hosts)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[guard])
     app.state.playground = state
     return app
 
@@ -232,8 +252,12 @@ def single_threaded_blas():
 
 
 def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions=None,
-          workers=None, log_level="warning"):
+          workers=None, log_level="warning", token=None, no_token=False):
     """Run the Playground until Ctrl-C (which stops it within about two seconds).
+
+    On loopback (the default) no token is needed, and only requests addressed to a loopback name
+    are served. On any other ``host`` every request needs a token: ``token``, or a random one,
+    printed in the URL (``?token=...``), unless ``no_token=True`` says so explicitly.
 
     A script that calls ``serve`` must do so under ``if __name__ == "__main__":``: the worker
     processes import the script again, and ``serve`` refuses to run during that import.
@@ -241,20 +265,28 @@ def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions
     from .workers import refuse_unguarded_main
     refuse_unguarded_main()
     import uvicorn
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: serving the Playground on {host}: anyone who can reach this address "
-              f"can use it (and its CPU); there is no authentication", file=sys.stderr)
+    local = host in LOOPBACK_NAMES
+    if local or no_token:
+        token = token if not no_token else None
+    else:
+        token = token or os.environ.get("CHAINRULE_PLAYGROUND_TOKEN") or new_token()
+    if not local:
+        who = ("anyone who can reach this address can use it (and its CPU); there is no "
+               "authentication (--no-token)" if token is None else
+               "anyone with the address and its token can use it (and its CPU)")
+        print(f"warning: serving the Playground on {host}: {who}", file=sys.stderr)
     single_threaded_blas()
     max_sessions = max_sessions or int(os.environ.get("CHAINRULE_PLAYGROUND_MAX_SESSIONS",
                                                       DEFAULT_MAX_SESSIONS))
     if workers is None:
         workers = int(os.environ.get("CHAINRULE_PLAYGROUND_WORKERS", os.cpu_count() or 1))
-    app = create_app(max_sessions=max_sessions, workers=max(0, workers))
+    app = create_app(max_sessions=max_sessions, workers=max(0, workers), token=token,
+                     allowed_hosts=LOOPBACK_NAMES if local else None)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                             timeout_graceful_shutdown=1, ws_max_size=WS_MAX_SIZE)
     server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/"
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
     async def main():
         task = asyncio.create_task(server.serve())

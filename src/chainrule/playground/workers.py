@@ -23,6 +23,11 @@ UNGUARDED_MAIN = (
     "or pass workers=0 to train in the server process.")
 
 
+class WorkerLost(Exception):
+    """The worker process that held a session is gone (killed, out of memory, crashed): the
+    session's network is lost with it. The pool starts a replacement for new sessions."""
+
+
 def refuse_unguarded_main():
     """Raise ``RuntimeError`` when called from a spawned child that is re-running ``__main__``.
 
@@ -90,6 +95,7 @@ class Worker:
         child.close()
         self.lock = threading.Lock()
         self.sessions = 0
+        self.lost = False
 
     def wait_ready(self):
         """Block until the worker has started; raise if it died on the way (most often because
@@ -104,11 +110,28 @@ class Worker:
 
     def call(self, op, sid, *args):
         with self.lock:
-            self.conn.send((op, sid, args))
-            status, result, state = self.conn.recv()
+            if self.lost:
+                raise WorkerLost(self.lost_message())
+            try:
+                self.conn.send((op, sid, args))
+                status, result, state = self.conn.recv()
+            except (EOFError, OSError) as e:    # the process died mid-request
+                self.lost = True
+                raise WorkerLost(self.lost_message()) from e
         if status != "ok":
             raise RuntimeError(f"playground worker: {result}")
         return result, state
+
+    def alive(self):
+        return not self.lost and self.process.is_alive()
+
+    def lost_message(self):
+        self.process.join(timeout=1)
+        code = self.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else \
+            f"exit code {code}"
+        return (f"the worker process training this session stopped ({how}); its network is "
+                f"lost. Reload the page for a new session (the other tabs are not affected)")
 
     def stop(self):
         try:
@@ -124,7 +147,7 @@ class WorkerPool:
     """``n`` worker processes (spawned: no fork of a threaded server)."""
 
     def __init__(self, n):
-        context = multiprocessing.get_context("spawn")
+        self.context = context = multiprocessing.get_context("spawn")
         self.workers = [Worker(context) for _ in range(n)]
         try:
             for worker in self.workers:     # they start in parallel; wait for each in turn
@@ -136,7 +159,18 @@ class WorkerPool:
         self.lock = threading.Lock()
         self.next_id = 0
 
+    def replace_lost(self):
+        """Start a new process for every worker that died; their sessions stay lost."""
+        with self.lock:      # held while the new one starts: no session may pick it earlier
+            for i, worker in enumerate(self.workers):
+                if not worker.alive():
+                    worker.lost = True
+                    fresh = Worker(self.context)
+                    fresh.wait_ready()
+                    self.workers[i] = fresh
+
     def session(self):
+        self.replace_lost()
         with self.lock:
             worker = min(self.workers, key=lambda w: w.sessions)
             worker.sessions += 1
@@ -188,7 +222,7 @@ class RemoteSession:
             self.opened = False
             try:
                 self._call("close")
-            except (RuntimeError, OSError, EOFError):
+            except (RuntimeError, OSError, EOFError, WorkerLost):
                 pass
             with self.pool.lock:
                 self.worker.sessions -= 1

@@ -7,6 +7,7 @@ Write your own by subclassing ``Callback`` and overriding any of the hooks. Befo
 ``on_epoch_end`` to stop training after that epoch.
 """
 import csv
+import io
 import math
 import os
 
@@ -142,23 +143,42 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs):
         os.makedirs(os.path.dirname(os.path.abspath(self.filename)), exist_ok=True)
+        if self.append:
+            _drop_partial_last_line(self.filename)
         exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename)
         self._file = open(self.filename, "a" if self.append else "w", newline="")
-        self._writer = csv.writer(self._file, delimiter=self.separator)
         self._header_written = bool(exists)
+
+    def _write_row(self, row):
+        # each row goes out in one write, so a killed run leaves whole lines (a cut one, from
+        # an older writer, is dropped when the run resumes)
+        line = io.StringIO()
+        csv.writer(line, delimiter=self.separator).writerow(row)
+        self._file.write(line.getvalue())
+        self._file.flush()
 
     def on_epoch_end(self, epoch, logs):
         if self._keys is None:
             self._keys = sorted(logs)
         if not self._header_written:
-            self._writer.writerow(["epoch"] + self._keys)
+            self._write_row(["epoch"] + self._keys)
             self._header_written = True
-        self._writer.writerow([epoch + 1] + [_cell(logs.get(k)) for k in self._keys])
-        self._file.flush()
+        self._write_row([epoch + 1] + [_cell(logs.get(k)) for k in self._keys])
         return False
 
     def on_train_end(self, logs):
         self._file.close()
+
+
+def _drop_partial_last_line(filename):
+    """Cut a file back to its last newline: the half-written row a killed writer may leave."""
+    try:
+        with open(filename, "rb+") as f:
+            data = f.read()
+            if data and not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+    except FileNotFoundError:
+        pass
 
 
 def _cell(value):

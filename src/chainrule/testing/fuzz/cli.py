@@ -30,9 +30,11 @@ def kind_of(case, kinds):
 
 
 def run_case(seed, case, kinds, ops, cr, torch, allow_nan=False):
-    """``(kind, mismatch descriptions or None when skipped, reproducer script)``."""
+    """``(kind, mismatch descriptions or None when skipped, reproducer script, rounding)``:
+    ``rounding`` lists a float32 program's differences decided by float32 rounding
+    (compare.rounding_decided); they are printed but not counted as mismatches."""
     from . import layers, optimizers
-    from .compare import compare_program
+    from .compare import compare_program, rounding_decided
     from .programs import generate
     from .reproducer import program_script
     from .shrink import shrink
@@ -40,17 +42,23 @@ def run_case(seed, case, kinds, ops, cr, torch, allow_nan=False):
     rng = np.random.default_rng([seed, case])
     kind = kind_of(case, kinds)
     if kind == "optimizers":
-        return (kind,) + optimizers.fuzz_one(rng, ops, cr, torch)
+        return (kind,) + optimizers.fuzz_one(rng, ops, cr, torch) + ([],)
     if kind == "layers":
-        return (kind,) + layers.fuzz_one(rng, ops, cr, torch)
+        return (kind,) + layers.fuzz_one(rng, ops, cr, torch) + ([],)
     prog = generate(rng, torch, allowed=ops, allow_nan=allow_nan)
     if prog is None:
-        return kind, None, ""
+        return kind, None, "", []
     found = compare_program(prog, cr, torch)
+    if found and rounding_decided(prog, cr, torch, found):
+        return kind, [], program_script(prog, f"fuzz --seed {seed} --case {case}"), found
+
+    def unexplained(p):
+        f = compare_program(p, cr, torch)
+        return bool(f) and not rounding_decided(p, cr, torch, f)
     if found:
-        prog = shrink(prog, lambda p: bool(compare_program(p, cr, torch)))
+        prog = shrink(prog, unexplained)
         found = compare_program(prog, cr, torch)
-    return kind, found, program_script(prog, f"fuzz --seed {seed} --case {case} (shrunk)")
+    return kind, found, program_script(prog, f"fuzz --seed {seed} --case {case} (shrunk)"), []
 
 
 def main(argv=None):
@@ -64,7 +72,10 @@ def main(argv=None):
     p.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     p.add_argument("--nan", action="store_true",
                    help="let programs compute NaN values too (see docs/reliability.md)")
-    p.add_argument("--quiet", action="store_true", help="mismatch lines only, no reproducers")
+    p.add_argument("--quiet", action="store_true",
+                   help="mismatch lines only: no reproducers, no progress lines")
+    p.add_argument("--progress", type=int, default=1000, metavar="N",
+                   help="print progress to stderr every N cases (default 1000)")
     args = p.parse_args(argv)
     torch = _torch()
     import warnings
@@ -74,17 +85,27 @@ def main(argv=None):
 
     ops = set(args.ops) if args.ops else None
     cases = [args.case] if args.case is not None else range(args.cases)
-    mismatches = skipped = 0
-    for case in cases:
-        kind, found, script = run_case(args.seed, case, args.kinds, ops, cr, torch, args.nan)
+    mismatches = skipped = rounding = 0
+    for done, case in enumerate(cases, 1):
+        if not args.quiet and done % args.progress == 0:
+            print(f"[{done}/{len(cases)} cases, {mismatches} mismatches so far]", file=sys.stderr,
+                  flush=True)
+        kind, found, script, rounded = run_case(args.seed, case, args.kinds, ops, cr, torch,
+                                                args.nan)
         if found is None:
             skipped += 1
             continue
+        if rounded:
+            rounding += 1
+            print(f"ROUNDING seed={args.seed} case={case} {kind} (float32 rounding decides, "
+                  f"compare.rounding_decided): {'; '.join(rounded)}", flush=True)
         if found:
             mismatches += 1
             print(f"MISMATCH seed={args.seed} case={case} {kind}: {'; '.join(found)}", flush=True)
             if not args.quiet:
                 print("    " + script.replace("\n", "\n    "), flush=True)
+    notes = ([f"{rounding} decided by float32 rounding"] if rounding else []) + (
+        [f"{skipped} skipped: nothing to compare"] if skipped else [])
     print(f"{len(cases)} cases, {mismatches} mismatches"
-          + (f" ({skipped} skipped: nothing to compare)" if skipped else ""))
+          + (f" ({'; '.join(notes)})" if notes else ""))
     return mismatches

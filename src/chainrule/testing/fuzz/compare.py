@@ -1,7 +1,10 @@
 """Run one program in both libraries and compare outputs and every input gradient.
 
 Tolerances are per dtype and relative to the size of PyTorch's values; NaN must be NaN where
-PyTorch has NaN, and an infinity the same infinity.
+PyTorch has NaN, and an infinity the same infinity. A float32 difference where both libraries
+agree in float64 and one of them differs from its own float64 result is decided by float32
+rounding (a value that rounds to 1.0 or to 0.99999994, then decides a branch):
+``rounding_decided`` tells those apart, so the fuzzer counts them separately.
 """
 import warnings
 
@@ -65,6 +68,77 @@ def difference(got, want, dtype):
     return None
 
 
+def _labelled(prog, got, want, dtype):
+    """``{label: description}`` of every output and input gradient that differs."""
+    (got_out, got_grad), (want_out, want_grad) = got, want
+    found = {}
+    for name, g, w in zip(prog.outputs, got_out, want_out):
+        d = difference(g, w, dtype)
+        if d:
+            found[f"output {name}"] = d
+    for (name, _), g, w in zip(prog.inputs, got_grad, want_grad):
+        d = difference(g, w, dtype)
+        if d:
+            found[f"gradient of {name}"] = d
+    return found
+
+
+def _run_in(prog, lib, dtype):
+    """The program's (outputs, gradients) in ``lib`` with its inputs cast to ``dtype``, the
+    results cast back to the program's dtype."""
+    cast = (lambda a: None if a is None else a.astype(dtype))
+    result = run_program(prog.source(), lib, [cast(a) for _, a in prog.inputs],
+                         [cast(w) for w in prog.weights])
+    return tuple([None if a is None else a.astype(prog.dtype) for a in part] for part in result)
+
+
+def _amplified_rounding(prog, cr, torch):
+    """Whether the first line whose float32 value differs between the libraries (beyond the
+    tolerance) gives PyTorch's value in chainrule when fed PyTorch's operands: the op is right,
+    and what it amplified was a last-bit difference upstream (every earlier line agreed)."""
+    as_np = (lambda t: t.detach().numpy() if hasattr(t, "detach") else None)
+    mine = {"m": cr, "F": cr.nn.functional}
+    theirs = {"m": torch, "F": torch.nn.functional}
+    for name, a in prog.inputs:
+        mine[name], theirs[name] = cr.tensor(a.copy()), torch.tensor(a.copy())
+    with torch.no_grad(), cr.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, expr in prog.lines:
+            want, got = eval(expr, theirs), eval(expr, mine)
+            if difference(as_np(got), as_np(want), "float32"):
+                fed = {"m": cr, "F": cr.nn.functional}
+                fed.update({k: cr.tensor(v.numpy().copy()) for k, v in theirs.items()
+                            if isinstance(v, torch.Tensor)})
+                return difference(as_np(eval(expr, fed)), as_np(want), "float32") is None
+            mine[name], theirs[name] = got, want
+    return False
+
+
+def rounding_decided(prog, cr, torch, found):
+    """Whether every mismatch in ``found`` (compare_program's list) of a float32 program is
+    decided by float32 rounding. Either PyTorch's own float32 result there differs from its
+    float64 result of the same program (on the same, exactly representable inputs): the
+    float32 value is rounding noise (a cancellation of terms near 1e17) and comparing it means
+    nothing. Or the libraries agree there in float64, and the first line where their float32
+    values part is an op that, fed PyTorch's operands, gives PyTorch's value: a last-bit
+    difference upstream was amplified (a value that rounds to 1.0 in one library and to
+    0.99999994 in the other, then meets ``x ** inf``). Such cases are counted and printed
+    apart, not hidden; an op wrong only in float32 fails both tests."""
+    if prog.dtype != "float32" or not found:
+        return False
+    labels = [f.split(":", 1)[0] for f in found]
+    try:
+        torch64 = _run_in(prog, torch, np.float64)
+        itself = _labelled(prog, _run_in(prog, torch, np.float32), torch64, "float32")
+        rest = [label for label in labels if label not in itself]
+        if not rest:
+            return True
+        wide = _labelled(prog, _run_in(prog, cr, np.float64), torch64, "float32")
+        return not any(label in wide for label in rest) and _amplified_rounding(prog, cr, torch)
+    except Exception:
+        return False
+
+
 def compare_program(prog, cr, torch):
     """A list of mismatch descriptions (empty when chainrule agrees with PyTorch), or None when
     PyTorch itself rejects the program's backward pass (then there is nothing to compare)."""
@@ -78,13 +152,5 @@ def compare_program(prog, cr, torch):
         got_out, got_grad = run_program(source, cr, inputs, prog.weights)
     except Exception as e:  # chainrule rejected a program PyTorch runs
         return [f"chainrule raised {type(e).__name__}: {str(e).splitlines()[0][:160]}"]
-    found = []
-    for i, (g, w) in enumerate(zip(got_out, want_out)):
-        d = difference(g, w, prog.dtype)
-        if d:
-            found.append(f"output {prog.outputs[i]}: {d}")
-    for (name, _), g, w in zip(prog.inputs, got_grad, want_grad):
-        d = difference(g, w, prog.dtype)
-        if d:
-            found.append(f"gradient of {name}: {d}")
-    return found
+    found = _labelled(prog, (got_out, got_grad), (want_out, want_grad), prog.dtype)
+    return [f"{label}: {d}" for label, d in found.items()]

@@ -100,6 +100,43 @@ def _encoder_layer(rng):
             f"norm_first={bool(rng.integers(2))})", [("float", (_n(rng, 1, 2), _n(rng, 1, 3), d))])
 
 
+def _group_norm(rng):
+    groups = _n(rng, 1, 3)
+    c = groups * _n(rng, 1, 2)
+    return (f"GroupNorm({groups}, {c}, eps={_p(rng, 1e-5, 1e-3)}, affine={bool(rng.integers(2))})",
+            [("float", (_n(rng, 1, 3), c) + tuple(_n(rng, 1, 3) for _ in range(_n(rng, 0, 2))))])
+
+
+def _instance_norm(rng, dims):
+    c = _n(rng, 1, 3)
+    return (f"InstanceNorm{dims}d({c}, eps={_p(rng, 1e-5, 1e-3)}, momentum={_p(rng, 0.1, 0.5)}, "
+            f"affine={bool(rng.integers(2))}, track_running_stats={bool(rng.integers(2))})",
+            [("float", (_n(rng, 1, 2), c) + tuple(_n(rng, 2, 4) for _ in range(dims)))])
+
+
+def _adaptive_max(rng, dims):
+    out = _n(rng, 1, 3) if dims == 1 else (_n(rng, 1, 3), _p(rng, None, _n(rng, 1, 3)))
+    return (f"AdaptiveMaxPool{dims}d({out!r})",
+            [("float", (_n(rng, 1, 2), _n(rng, 1, 2)) + tuple(_n(rng, 1, 6) for _ in range(dims)))])
+
+
+def _upsample(rng):
+    """Every mode of F.interpolate, by scale factor or size, with and without align_corners."""
+    mode = _p(rng, "nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
+    dims = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}.get(mode, _n(rng, 1, 3))
+    spatial = tuple(_n(rng, 1, 4) for _ in range(dims))
+    if rng.integers(2) and mode != "bicubic" and not (mode == "nearest" and dims != 2):
+        # (PyTorch's backward of these by a scale factor can disagree with its forward; see
+        # known_differences._interpolate_backward_disagrees)
+        how = f"scale_factor={_p(rng, 2, 3, 0.5, 1.5, 2.25)}"
+    else:
+        how = f"size={tuple(_n(rng, 1, 5) for _ in range(dims))!r}"
+    corners = (f", align_corners={bool(rng.integers(2))}"
+               if mode in ("linear", "bilinear", "bicubic", "trilinear") and rng.integers(2) else "")
+    return (f"Upsample({how}, mode={mode!r}{corners})",
+            [("float", (_n(rng, 1, 2), _n(rng, 1, 2)) + spatial)])
+
+
 def _act(name, args=""):
     return lambda rng: (f"{name}({args(rng) if callable(args) else args})",
                         [("float", tuple(_n(rng, 0, 3) for _ in range(_n(rng, 1, 3))))])
@@ -139,8 +176,11 @@ CONFIGS = {
                                    [("float", (_n(r, 1, 2), c, _n(r, 1, 3)))]))(_p(r, 1, 3)),
     "Flatten": lambda r: ("Flatten()", [("float", (_n(r), _n(r), _n(r)))]),
     "Unflatten": lambda r: ("Unflatten(1, (2, 3))", [("float", (_n(r), 6))]),
-    "Upsample": lambda r: (f"Upsample(scale_factor={_n(r, 1, 3)}, mode='nearest')",
-                           [("float", (1, _n(r, 1, 2), _n(r, 1, 3), _n(r, 1, 3)))]),
+    "Upsample": _upsample,
+    "GroupNorm": _group_norm, "InstanceNorm1d": lambda r: _instance_norm(r, 1),
+    "InstanceNorm2d": lambda r: _instance_norm(r, 2),
+    "AdaptiveMaxPool1d": lambda r: _adaptive_max(r, 1),
+    "AdaptiveMaxPool2d": lambda r: _adaptive_max(r, 2),
     "UpsamplingNearest2d": lambda r: (f"UpsamplingNearest2d(scale_factor={_n(r, 1, 2)})",
                                       [("float", (1, 1, _n(r, 1, 3), _n(r, 1, 3)))]),
     "Unfold": lambda r: (f"Unfold(kernel_size={_n(r, 1, 2)}, stride={_n(r, 1, 2)})",

@@ -249,6 +249,70 @@ def _inplace(rng, s):
     return f"{{0}} * {{0}}.detach().clone().{op}({arg})"
 
 
+def _inplace_unary(rng, s):
+    """The in-place forms with no tensor operand that op_table's ``_inplace`` leaves out."""
+    (shape,) = s
+    ops = ["relu_()", "sigmoid_()", "tanh_()", "zero_()", f"fill_({_scalar(rng)})",
+           f"masked_fill_({{0}} > {_scalar(rng)}, {_scalar(rng)})"]
+    if len(shape) >= 2:
+        ops += [f"tril_({int(rng.integers(-2, 3))})", f"triu_({int(rng.integers(-2, 3))})"]
+    return f"{{0}}.clone().{ops[int(rng.integers(len(ops)))]}"
+
+
+def _inplace_binary(rng, s):
+    """``{0}``'s clone (or a detached copy outside the graph) updated in place by ``{1}``: the
+    methods, the augmented assignments (``x += y`` is ``x.__iadd__(y)``) and ``copy_``."""
+    a, b = s
+    if not _broadcasts_to(b, a):
+        return None
+    op = str(rng.choice(["add_({1})", "sub_({1}, alpha=2.0)", "mul_({1})", "div_({1})",
+                         "__iadd__({1})", "__isub__({1})", "__imul__({1})", "__itruediv__({1})",
+                         "copy_({1})", "clamp_(min={1})", "clamp_(max={1})", "pow_({1})"]))
+    target = "{0}.detach().clone()" if rng.integers(4) == 0 else "{0}.clone()"
+    return f"{target}.{op}"
+
+
+def _setitem(rng, s):
+    """``t[index] = value`` on a clone (CopySlices in PyTorch), written as one expression; the
+    index is basic, advanced or a boolean mask, the value a scalar or a 0-d node of the graph."""
+    a, b = s
+    index = _index(rng, (a,)) if rng.integers(3) else None
+    index = index[len("{0}["):-1] if index else f"t > {_scalar(rng)}"
+    value = str(rng.choice(["{1}.sum()", "{1}.mean()", str(_scalar(rng))]))
+    return f"(lambda t: (t.__setitem__(({index}), {value}), t)[1])({{0}}.clone())"
+
+
+def _broadcasts_to(b, a):
+    try:
+        return np.broadcast_shapes(a, b) == tuple(a)
+    except ValueError:
+        return False
+
+
+def _triangle(method):
+    def make(rng, s):
+        (shape,) = s
+        if len(shape) < 2:
+            return None
+        return f"{{0}}.{method}({int(rng.integers(-2, 3))})"
+    return make
+
+
+def _interpolate(rng, s):
+    (shape,) = s
+    if len(shape) not in (3, 4, 5) or 0 in shape:
+        return None
+    dims = len(shape) - 2
+    modes = ["nearest", "nearest-exact", "area"] + [
+        {1: "linear", 2: "bilinear", 3: "trilinear"}[dims]] + (["bicubic"] if dims == 2 else [])
+    mode = str(rng.choice(modes))
+    how = (f"scale_factor={float(rng.choice([0.5, 1.3, 2.0, 2.25, 3.0]))}" if rng.integers(2)
+           else f"size={tuple(int(n) for n in rng.integers(1, 6, dims))}")
+    corners = (f", align_corners={bool(rng.integers(2))}"
+               if mode not in ("nearest", "nearest-exact", "area") else "")
+    return f"F.interpolate({{0}}, {how}, mode={mode!r}{corners})"
+
+
 def _clamp(rng, s):
     lo = _scalar(rng)
     kind = rng.integers(3)
@@ -323,7 +387,7 @@ UNARY = [
 ] + [(n, _unary(f"{{0}}.{n}()")) for n in (
     "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sign", "sin", "cos", "tanh",
     "sigmoid", "relu", "reciprocal", "square", "log2", "log10", "floor", "ceil", "round",
-    "trunc", "clone", "contiguous")] + [
+    "trunc", "clone", "contiguous", "sinh", "cosh", "asinh", "acosh", "atanh")] + [
     ("clamp", _clamp),
     ("where_scalar", lambda r, s: f"m.where({{0}} > {_scalar(r)}, {{0}}, {_scalar(r)})"),
     ("masked_fill", lambda r, s: f"{{0}}.masked_fill({{0}} < {_scalar(r)}, {_scalar(r)})"),
@@ -348,7 +412,8 @@ UNARY = [
     ("expand", _expand), ("repeat", _repeat), ("flip", _flip), ("roll", _roll),
     ("split", _split), ("chunk", _chunk), ("unbind", _unbind), ("index", _index),
     ("gather", _gather), ("index_select", _index_select), ("pad", _pad),
-    ("inplace", _inplace),
+    ("inplace", _inplace), ("inplace_unary", _inplace_unary),
+    ("interpolate", _interpolate), ("tril", _triangle("tril")), ("triu", _triangle("triu")),
     ("elu", lambda r, s: f"F.elu({{0}}, alpha={float(r.choice([0.5, 1.0, 2.0]))})"),
     ("gelu", lambda r, s: f"F.gelu({{0}}, approximate={r.choice(['none', 'tanh'])!r})"),
     ("hardtanh", lambda r, s: f"F.hardtanh({{0}}, -0.5, {float(r.choice([0.5, 1.0]))})"),
@@ -369,6 +434,7 @@ BINARY = [
     ("where", _binary("m.where({0} > {1}, {0}, {1})")),
     ("clamp_tensor", _binary("{0}.clamp(min={1})")), ("loss", _loss),
     ("cat", _cat), ("stack", _stack),
+    ("inplace_binary", _inplace_binary), ("setitem", _setitem),
 ]
 
 MATMUL = ["{0} @ {1}", "m.matmul({0}, {1})"]
