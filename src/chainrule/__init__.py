@@ -27,6 +27,8 @@ from . import optim
 from . import datasets, io, train, utils
 from . import distributed   # cheap: mpi4py loads on init_process_group
 from .io import load, save
+from .legacy_tensors import (BoolTensor, ByteTensor, DoubleTensor, FloatTensor, IntTensor,
+                             LongTensor)
 from ._dtype import bfloat16
 from .creation import layout, strided
 from .device import get_default_device, set_default_device

@@ -192,6 +192,11 @@ def einsum(equation, *operands):
     return Einsum.apply(equation, *operands)
 
 
+# tensor methods that scripts also call as cr.name(input, ...)
+for _name in ("narrow", "diag", "unique"):
+    globals()[_name] = _method_wrapper(_name)
+
+
 def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-D tensors: with ``indexing="ij"`` output k varies along
     dimension k; with ``"xy"`` the first two dimensions swap (NumPy's and MATLAB's default).

@@ -18,6 +18,7 @@ from .autograd.tensor_base import TensorBase, increment_version, make_tensor
 from .backend import as_array, device_of, is_device_array, placed_like, to_device, to_host
 from .device import AVAILABLE_TYPES, CPU, ENABLERS, check_available, device
 from .index_parsing import describe_index, normalise_index, split_integer_selects
+from .ops.diagonal import Diag
 from .ops import activation, elementwise, indexing, linalg, reduction
 from .ops import inplace as inplace_ops
 from .ops import device_copy
@@ -1173,6 +1174,49 @@ class Tensor(TensorBase):
 
     def random_(self, low=0, high=None, generator=None):
         return self._inplace("random_", rng(generator).integers(low, high, self.array.shape))
+
+    # ---- what beginner scripts also call: narrow, diag, unique
+
+    @property
+    def is_xpu(self):
+        """False: chainrule's tensors live on the CPU (device lines test it beside ``is_cuda``)."""
+        return False
+
+    @property
+    def is_mps(self):
+        return False
+
+    def narrow(self, dim, start, length):
+        """The ``length`` elements from ``start`` along ``dim`` (a view in PyTorch, a slice here)."""
+        d = normalize_dim(dim, self.ndim, "narrow")
+        size = self.shape[d]
+        start = int(_raw(start))
+        if not -size <= start <= size:
+            raise IndexError(f"narrow: start ({start}) out of range for dimension {d} of size {size} "
+                             f"(expected to be in range of [{-size}, {size}])")
+        start = start + size if start < 0 else start
+        if length < 0 or start + length > size:
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                               f"({size}) of dimension {d}")
+        return self[(slice(None),) * d + (slice(start, start + length),)]
+
+    def diag(self, diagonal=0):
+        """A 1-D tensor as a diagonal matrix, or a 2-D tensor's ``diagonal``-th diagonal."""
+        if self.ndim not in (1, 2):
+            raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {tuple(self.shape)}")
+        return Diag.apply(self, int(diagonal))
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (sorted), and optionally where each element went and how many there were."""
+        found = np.unique(self.array, return_inverse=True, return_counts=True, axis=dim)
+        values, inverse, counts = found
+        out = [make_tensor(values)]
+        if return_inverse:
+            shape = self.array.shape if dim is None else (self.array.shape[dim],)
+            out.append(make_tensor(inverse.reshape(shape).astype(np.int64)))
+        if return_counts:
+            out.append(make_tensor(counts.astype(np.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
 
 
     # -- hyperbolic functions and triangles -----------------------------------------------------

@@ -562,6 +562,12 @@ def _cases():
         lambda m, x: m.nn.functional.cross_entropy(
             x, m.tensor([1, 2, 0]), weight=m.tensor(w4, dtype=x.dtype), ignore_index=1,
             label_smoothing=0.3), [((3, 4),)])
+    # -- what PyTorch's tutorials and examples also call (the compat work of issue 14) -------
+    add("diag_vector", lambda m, x: m.diag(x, 1), [((3,),)])
+    add("diag_matrix", lambda m, x: m.diag(x, -1), [((3, 4),), ((4, 2),)])
+    add("narrow", lambda m, x: x.narrow(-1, 1, 2), [((3, 4),), ((2, 3, 4),)])
+    add("pixel_shuffle", lambda m, x: m.nn.functional.pixel_shuffle(x, 2), [((1, 8, 2, 3),)])
+    add("pixel_unshuffle", lambda m, x: m.nn.functional.pixel_unshuffle(x, 2), [((2, 1, 4, 2),)])
     return c
 
 

@@ -141,8 +141,26 @@ CASES = {
     "Identity": (nn.Identity, (_x, 2, 3)),
     "Flatten": (nn.Flatten, (_x, 2, 3, 4)),
     "Unflatten": (lambda: nn.Unflatten(1, (2, 2)), (_x, 3, 4)),
+    "TransformerDecoderLayer": (lambda: nn.TransformerDecoderLayer(4, 2, 8), (_x, 3, 2, 4), (_x, 5, 2, 4)),
+    "TransformerDecoder": (lambda: nn.TransformerDecoder(nn.TransformerDecoderLayer(4, 2, 8), 2),
+                           (_x, 3, 2, 4), (_x, 5, 2, 4)),
+    "Transformer": (lambda: nn.Transformer(4, 2, 1, 1, 8), (_x, 5, 2, 4), (_x, 3, 2, 4)),
+    "PixelShuffle": (lambda: nn.PixelShuffle(2), (_x, 1, 8, 2, 2)),
+    "PixelUnshuffle": (lambda: nn.PixelUnshuffle(2), (_x, 1, 2, 4, 4)),
+    "ReflectionPad1d": (lambda: nn.ReflectionPad1d(1), (_x, 1, 2, 4)),
+    "ReflectionPad2d": (lambda: nn.ReflectionPad2d(1), (_x, 1, 2, 3, 3)),
+    "ReplicationPad1d": (lambda: nn.ReplicationPad1d(1), (_x, 1, 2, 4)),
+    "ReplicationPad2d": (lambda: nn.ReplicationPad2d(1), (_x, 1, 2, 3, 3)),
+    "ConstantPad1d": (lambda: nn.ConstantPad1d(1, 2.0), (_x, 1, 2, 4)),
+    "ConstantPad2d": (lambda: nn.ConstantPad2d(1, 2.0), (_x, 1, 2, 3, 3)),
+    "ZeroPad1d": (lambda: nn.ZeroPad1d(1), (_x, 1, 2, 4)),
+    "ZeroPad2d": (lambda: nn.ZeroPad2d(1), (_x, 1, 2, 3, 3)),
 }
 WITHOUT_FUNCTIONAL = {"Identity", "Flatten", "Unflatten"}
+# F.pad is chainrule.functions.pad (the same function as cr.pad), outside nn/functional*.py where
+# the tracer counts calls: the padding layers' one call is to it, and none goes to an op directly.
+WITHOUT_FUNCTIONAL |= {f"{kind}Pad{d}d" for kind in ("Reflection", "Replication", "Constant", "Zero")
+                       for d in (1, 2)}
 # Containers without a forward of their own, and the cells' shared base.
 NO_FORWARD = {"ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "RNNCellBase"}
 # A wrapper whose forward is the wrapped module's (and needs MPI): tests/distributed covers it.

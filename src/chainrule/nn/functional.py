@@ -618,3 +618,6 @@ from .functional_conv import *  # noqa: E402,F401,F403  (conv, pooling, fold)
 from .functional_interpolate import *  # noqa: E402,F401,F403  (interpolate, upsample)
 from .functional_attention import *  # noqa: E402,F401,F403  (scaled_dot_product_attention)
 from .functional_recurrent import *  # noqa: E402,F401,F403  (recurrent layers and cells)
+
+
+from .functional_pixelshuffle import pixel_shuffle, pixel_unshuffle  # noqa: E402,F401

@@ -5,6 +5,6 @@ CIFAR-10).
     train = datasets.MNIST("data", download=True, transform=transforms.Compose([
         transforms.RandomCrop(28, padding=2), transforms.Normalize((0.1307,), (0.3081,))]))
 """
-from . import datasets, functional, transforms
+from . import datasets, functional, models, transforms, utils
 
-__all__ = ["datasets", "functional", "transforms"]
+__all__ = ["datasets", "functional", "models", "transforms", "utils"]
