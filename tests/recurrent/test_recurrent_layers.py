@@ -144,3 +144,21 @@ def test_recurrent_bad_input_errors():
         GRU(3, 4)(cr.randn(5, 2, 3), cr.randn(1, 3, 4))
     with pytest.raises(ValueError, match="dropout"):
         LSTM(3, 4, dropout=2)
+
+
+@pytest.mark.parametrize("reference", [False, True])
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN"])
+def test_empty_batch_runs_forward_and_backward_as_torch(layer, reference):
+    """A batch of zero sequences: empty outputs, empty input gradients, zero weight gradients."""
+    cr.manual_seed(0)
+    ours = getattr(cr.nn, layer)(3, 4)
+    theirs = getattr(torch.nn, layer)(3, 4)
+    with cr.backends.reference(reference):
+        x = cr.zeros(5, 0, 3, requires_grad=True)
+        out, _ = ours(x)
+        out.sum().backward()
+    tx = torch.zeros(5, 0, 3, requires_grad=True)
+    tout, _ = theirs(tx)
+    tout.sum().backward()
+    assert tuple(out.shape) == tuple(tout.shape) and tuple(x.grad.shape) == tuple(tx.grad.shape)
+    assert float(ours.weight_hh_l0.grad.abs().sum()) == 0.0

@@ -70,7 +70,6 @@ def sum_over_ranks(world, *values):
 def gather_rows(world, array):
     """Every rank's ``array`` concatenated along the first axis in rank order (the ranks may
     have different numbers of rows)."""
-    MPI = process_group.mpi()
     array = np.ascontiguousarray(array)
     rows = np.array([array.shape[0]], np.int64)
     counts = np.empty(world.size(), np.int64)

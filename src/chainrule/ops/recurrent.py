@@ -700,7 +700,8 @@ class LSTMLayer(Op):
         need = ctx.needs_input_grad
         T, N, G = dgx.shape
         dg2 = dgx.reshape(T * N, G)
-        dx = xp.matmul(dg2, ctx.w_ih).reshape(T, N, -1) if need[0] else None
+        # explicit trailing sizes: -1 cannot be inferred when the batch is empty (N = 0)
+        dx = xp.matmul(dg2, ctx.w_ih).reshape(T, N, ctx.w_ih.shape[1]) if need[0] else None
         dw_ih = xp.matmul(dg2.T, ctx.x2) if need[1] else None
         db = dg2.sum(axis=0) if need[2] or need[3] else None
         db_ih = db if need[2] else None
@@ -709,5 +710,5 @@ class LSTMLayer(Op):
         if need[6]:
             hs = ctx.saved[0]
             prev = hs[1:] if reverse else hs[:-1]
-            dw_hh = xp.matmul(dg2.T, prev.reshape(T * N, -1))
+            dw_hh = xp.matmul(dg2.T, prev.reshape(T * N, prev.shape[-1]))
         return dx, dw_ih, db_ih, db_hh, dh, dc, dw_hh, None

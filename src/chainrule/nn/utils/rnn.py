@@ -106,7 +106,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
                                f"{tuple(sequences[0].shape[1:])}, sequence {i} has "
                                f"{tuple(s.shape)}")
     lengths = np.array([s.shape[0] for s in sequences], dtype=np.int64)
-    T, B = int(lengths.max()), len(sequences)
+    T = int(lengths.max())
     first = sequences[0]
     pad_row = make_tensor(np.full((1,) + tuple(first.shape[1:]), padding_value,
                                   dtype=first.array.dtype))

@@ -119,6 +119,6 @@ def _script(name, hyper, problem, two_groups):
         "import torch", "import chainrule as cr",
         "from chainrule.testing.fuzz.optimizers import run_optimizer",
         f"problem = ({lit(start)}, {lit(scale)}, {lit(target)}, {unused!r})",
-        f"for lib in (cr, torch):",
+        "for lib in (cr, torch):",
         f"    print(lib.__name__, run_optimizer(lib, {name!r}, {hyper!r}, problem, "
         f"{two_groups!r})[-1])"])
