@@ -128,8 +128,13 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def _unpickle(data, read_record, where):
+    return _load_naming_damage(_RestrictedUnpickler(io.BytesIO(data), read_record, where), where)
+
+
+def _load_naming_damage(unpickler, where):
+    """``unpickler.load()``, every failure raised as a TorchFormatError naming the file."""
     try:
-        return _RestrictedUnpickler(io.BytesIO(data), read_record, where).load()
+        return unpickler.load()
     except TorchFormatError as e:
         if str(e).startswith("load:"):
             raise
@@ -219,16 +224,7 @@ class _LegacyUnpickler(_RestrictedUnpickler):
 def _unpickle_stream(stream, storages, where):
     unpickler = _LegacyUnpickler(stream, None, where)
     unpickler.storages = storages
-    try:
-        return unpickler.load()
-    except TorchFormatError as e:
-        if str(e).startswith("load:"):
-            raise
-        raise TorchFormatError(f"load: {where}: {e}") from None
-    except (pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError,
-            IndexError, KeyError) as e:
-        raise TorchFormatError(f"load: {where}: its pickle is damaged ({type(e).__name__}: "
-                               f"{e})") from None
+    return _load_naming_damage(unpickler, where)
 
 
 # -- writing -------------------------------------------------------------------------------------
