@@ -174,29 +174,31 @@ def from_numpy(ndarray):
     return make_tensor(ndarray)
 
 
+def _filled(name, make, size, kwargs, out, dtype, layout, device, requires_grad, pin_memory):
+    """zeros/ones/empty: the shape from ``size`` (or ``size=``), torch's keywords, then ``make``."""
+    shape = _size(size, kwargs.pop("size", None), name)
+    _no_more(kwargs, name)
+    nd = _float_dtype(_out_dtype(dtype, out, name))
+    return _finish(name, make(shape, nd), out, requires_grad, device, layout, pin_memory)
+
+
 def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, **kwargs):
     """A tensor of zeros: ``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
-    shape = _size(size, kwargs.pop("size", None), "zeros")
-    _no_more(kwargs, "zeros")
-    nd = _float_dtype(_out_dtype(dtype, out, "zeros"))
-    return _finish("zeros", np.zeros(shape, nd), out, requires_grad, device, layout, pin_memory)
+    return _filled("zeros", np.zeros, size, kwargs, out, dtype, layout, device, requires_grad,
+                   pin_memory)
 
 
 def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
          pin_memory=False, **kwargs):
-    shape = _size(size, kwargs.pop("size", None), "ones")
-    _no_more(kwargs, "ones")
-    nd = _float_dtype(_out_dtype(dtype, out, "ones"))
-    return _finish("ones", np.ones(shape, nd), out, requires_grad, device, layout, pin_memory)
+    return _filled("ones", np.ones, size, kwargs, out, dtype, layout, device, requires_grad,
+                   pin_memory)
 
 
 def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
           pin_memory=False, memory_format=None, **kwargs):
-    shape = _size(size, kwargs.pop("size", None), "empty")
-    _no_more(kwargs, "empty")
-    nd = _float_dtype(_out_dtype(dtype, out, "empty"))
-    return _finish("empty", np.empty(shape, nd), out, requires_grad, device, layout, pin_memory)
+    return _filled("empty", np.empty, size, kwargs, out, dtype, layout, device, requires_grad,
+                   pin_memory)
 
 
 def _no_more(kwargs, op):
