@@ -438,12 +438,13 @@ def _cases():
     add("sdpa_fully_masked_row", lambda m, q, k, v: m.nn.functional.scaled_dot_product_attention(
         q, k, v, attn_mask=m.tensor([[True, False, True], [False, False, False]])),
         [((2, 2, 4), (2, 3, 4), (2, 3, 2))])
-    # -- recurrent layers and cells, cross-entropy, MSE (twins in ops/recurrent.py, ops/loss.py) --
+    # -- recurrent layers and cells, cross-entropy, MSE (twins in ops/recurrent.py,
+    # ops/lstm_layer.py, ops/loss.py) --
     # No functional API runs an LSTM layer in both libraries, so these helpers apply chainrule's
     # op directly and PyTorch's own kernel (torch._VF, which its nn.LSTM runs) for the same maths;
     # a reverse direction is the forward one on the time-flipped sequence.
-    from chainrule.ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequence,
-                                         RNNCellStep)
+    from chainrule.ops.lstm_layer import LSTMLayer
+    from chainrule.ops.recurrent import GRUCellStep, LSTMCellStep, RecurrentSequence, RNNCellStep
 
     def lstm_layer(m, reverse, x, w_ih, w_hh, b_ih=None, b_hh=None, h0=None, c0=None):
         if m is cr:

@@ -1,5 +1,5 @@
 """The LSTM's fused steps (chainrule.kernels.recurrent_kernels) give bit for bit the outputs
-and gradients of the NumPy passes in ops.recurrent.lstm_steps and lstm_sequence_backward."""
+and gradients of the NumPy passes in ops.lstm_layer.lstm_steps and lstm_sequence_backward."""
 import numpy as np
 import pytest
 
@@ -59,10 +59,10 @@ def test_fused_lstm_backward_equals_numpy_passes(dtype, batch, bidirectional, us
 def test_the_kernel_is_what_ran(monkeypatch):
     """Guard against a silent fallback: the fused path is taken for float32 inputs."""
     calls = []
-    for name in ("lstm_backward_step", "lstm_gates_cell"):
+    for name in ("lstm_backward_step", "lstm_gates_cell", "lstm_hidden"):
         real = kernels.get(name)
         monkeypatch.setitem(kernels._kernels, name,
                             lambda *a, _real=real, _name=name: (calls.append(_name), _real(*a)))
     _grads(np.float32, True, 2, False, False)
-    for name in ("lstm_backward_step", "lstm_gates_cell"):
+    for name in ("lstm_backward_step", "lstm_gates_cell", "lstm_hidden"):
         assert calls.count(name) == 2 * 6          # two layers, six steps

@@ -71,7 +71,7 @@ def test_sequence_op_gradcheck(mode, G, reverse):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
 def test_lstm_layer_op_gradcheck(bias, reverse):
-    from chainrule.ops.recurrent import LSTMLayer
+    from chainrule.ops.lstm_layer import LSTMLayer
     H, E = 2, 3
 
     def leaf(*shape, seed):

@@ -11,14 +11,15 @@ through ``nn.functional`` as every other module does.
 Layout as PyTorch: sequences (L, N, H_in), states (N, H); weights W_ih (G*H, H_in),
 W_hh (G*H, H), biases (G*H,), gates stacked LSTM (i, f, g, o), GRU (r, z, n). The input's
 contribution x W_ih^T + b_ih is one matrix product for the whole sequence (for LSTM fused into
-the layer op); the steps run inside one op per layer and direction (``chainrule.ops.recurrent``).
+the layer op); the steps run inside one op per layer and direction (``chainrule.ops.recurrent``,
+``chainrule.ops.lstm_layer``).
 The layer functions trust their shapes: ``recurrent_layers``' callers, the modules, check them
 against their sizes first, as PyTorch's modules do.
 """
 from ..functions import cat, stack
 from ..ops.linear import Linear
-from ..ops.recurrent import (GRUCellStep, LSTMCellStep, LSTMLayer, RecurrentSequence,
-                              RNNCellStep)
+from ..ops.lstm_layer import LSTMLayer
+from ..ops.recurrent import GRUCellStep, LSTMCellStep, RecurrentSequence, RNNCellStep
 from ..random import rng
 from ..autograd.tensor_base import make_tensor
 
