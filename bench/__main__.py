@@ -39,6 +39,14 @@ def main(argv=None, prog="python -m bench"):
         names = args.workload or list(WORKLOADS)
         print(format_profile({n: profile_workload(n, steps=3 if args.quick else None)
                               for n in names}))
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return 0
+        from .products import format_products, products_comparison
+        print()
+        print(format_products({n: products_comparison(n, reps=2 if args.quick else None)
+                               for n in names}))
         return 0
     try:
         import torch  # noqa: F401

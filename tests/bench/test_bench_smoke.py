@@ -38,3 +38,20 @@ def test_unknown_workload_is_refused():
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
     assert "invalid choice: 'W99'" in res.stderr
+
+
+def test_products_are_recorded_with_their_layouts():
+    """--profile's product replay sees every product of a W2 step: three forward, and the
+    weight gradients and input gradients of backward (the first layer's input needs none)."""
+    sys.path.insert(0, ROOT)
+    from bench.products import record_products, time_products
+    calls = record_products("W2")
+    shapes = [tuple(spec[0] for spec in args) for _, args, _ in calls]
+    assert shapes[:3] == [((128, 784), (784, 256)), ((128, 256), (256, 256)),
+                          ((128, 256), (256, 10))]
+    assert len(calls) == 8
+    assert ((256, 128), (128, 784)) in shapes          # dL/dW1 = g^T x
+    layouts = {spec[2] for _, args, _ in calls for spec in args}
+    assert layouts == {"C", "F"}                       # W^T and g^T are transposed views
+    numpy_ms, torch_ms = time_products(calls[:1], reps=1)
+    assert numpy_ms > 0 and torch_ms > 0
