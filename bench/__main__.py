@@ -8,6 +8,7 @@
     python -m bench --device cuda        # W2-W5 on the GPU, both frameworks (needs CuPy)
 """
 import argparse
+import importlib.util
 import sys
 
 from .harness import (format_markdown, format_table, machine_info, matmul_gflops, run_workload,
@@ -39,9 +40,7 @@ def main(argv=None, prog="python -m bench"):
         names = args.workload or list(WORKLOADS)
         print(format_profile({n: profile_workload(n, steps=3 if args.quick else None)
                               for n in names}))
-        try:
-            import torch  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("torch") is None:
             return 0
         from .products import format_products, products_comparison
         print()
