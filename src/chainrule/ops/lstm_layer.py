@@ -103,8 +103,10 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     gradients (N, H). ``dhs`` (T, N, H) is dL/d(every h).
 
     Per step (formulas in ``_lstm_step_backward_reference``) everything is written into
-    preallocated buffers, so a step allocates nothing; the gate gradients go straight into the
-    step's (N, 4H) rows of dL/dpre, whose product with W_hh gives dL/dh.
+    preallocated buffers, so a step allocates nothing. The steps run feature-major as the forward
+    did: the gate gradients of step t are the (4H, N) block ``dgt[t]``, and dL/dh_{t-1}^T =
+    W_hh^T dgt[t] is again the fast form of the product. After the loop one transposing copy
+    gives dL/dpre in the (T*N, 4H) layout of the products over all steps.
     """
     fused = _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse)
     if fused is not None:
@@ -115,15 +117,16 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     dt = acts.dtype
     m = array_module(acts)
     prev_ = 1 if reverse else 0
-    dgx = m.empty((T, N, G), dtype=dt)
+    wt = contiguous(w_hh.T)
+    dgt = m.empty((T, G, N), dtype=dt)
     deriv, up = m.empty((G, N), dtype=dt), m.empty((G, N), dtype=dt)
     dht, dct, tmp = (m.empty((H, N), dtype=dt) for _ in range(3))
-    dh, dc = dh_last, None if dc_last is None else dc_last.T
-    dh_buf, dc_buf = m.empty((N, H), dtype=dt), m.empty((H, N), dtype=dt)
+    dh, dc = dh_last.T, None if dc_last is None else dc_last.T
+    dh_buf, dc_buf = m.empty((H, N), dtype=dt), m.empty((H, N), dtype=dt)
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         a, tc = acts[t], tcs[t]
         i, f, g, o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        xp.add(dhs[t].T, dh.T, out=dht)
+        xp.add(dhs[t].T, dh, out=dht)
         # dc~ = dL/dc' + dL/dh' * o * (1 - tanh^2 c')
         xp.multiply(tc, tc, out=tmp)
         xp.subtract(1, tmp, out=tmp)
@@ -140,17 +143,20 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
         deriv *= a
         xp.multiply(g, g, out=deriv[2 * H:3 * H])
         xp.subtract(1, deriv[2 * H:3 * H], out=deriv[2 * H:3 * H])
-        xp.multiply(up.T, deriv.T, out=dgx[t])
+        xp.multiply(up, deriv, out=dgt[t])
         xp.multiply(dct, f, out=dc_buf)
-        xp.matmul(dgx[t], w_hh, out=dh_buf)
+        xp.matmul(wt, dgt[t], out=dh_buf)
         dc, dh = dc_buf, dh_buf   # both read above before being overwritten: safe to reuse
-    return dgx, dh, contiguous(dc.T)
+    dgx = m.empty((T, N, G), dtype=dt)
+    dgx[...] = dgt.transpose(0, 2, 1)
+    return dgx, contiguous(dh.T), contiguous(dc.T)
 
 
 def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
-    """``lstm_sequence_backward`` with each step's elementwise part as one compiled pass
-    (``kernels.recurrent_kernels``, bit-equal); None where no kernel or the dtypes differ."""
-    kernel = kernels.get("lstm_backward_step")
+    """``lstm_sequence_backward`` with each step's elementwise part, and the final transposing
+    copy, as compiled passes (``kernels.recurrent_kernels``, bit-equal); None where no kernel or
+    the dtypes differ."""
+    kernel, transpose = kernels.get("lstm_backward_step"), kernels.get("transpose_blocks")
     cs, acts, tcs, _ = saved
     dt = acts.dtype
     arrays = (w_hh, dhs, dh_last) + (() if dc_last is None else (dc_last,))
@@ -160,19 +166,22 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
     T, G, N = acts.shape
     H = G // 4
     prev_ = 1 if reverse else 0
+    wt = xp.ascontiguousarray(w_hh.T)
     dhs = xp.ascontiguousarray(dhs)
-    dgx = xp.empty((T, N, G), dtype=dt)
-    dh = xp.ascontiguousarray(xp.broadcast_to(dh_last, (N, H)))
+    dgt = xp.empty((T, G, N), dtype=dt)
+    dh = xp.ascontiguousarray(xp.broadcast_to(dh_last, (N, H)).T)
     dc = None if dc_last is None else xp.ascontiguousarray(dc_last.T)
-    dh_buf, dc_buf = xp.empty((N, H), dtype=dt), xp.empty((H, N), dtype=dt)
+    dh_buf, dc_buf = xp.empty((H, N), dtype=dt), xp.empty((H, N), dtype=dt)
     one = dt.type(1)
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         has_dc = dc is not None
         kernel(dhs[t], dh, dc if has_dc else dc_buf, has_dc, acts[t], tcs[t], cs[t + prev_],
-               dgx[t], dc_buf, one)
-        xp.matmul(dgx[t], w_hh, out=dh_buf)
+               dgt[t], dc_buf, one)
+        xp.matmul(wt, dgt[t], out=dh_buf)
         dc, dh = dc_buf, dh_buf
-    return dgx, dh, xp.ascontiguousarray(dc.T)
+    dgx = xp.empty((T, N, G), dtype=dt)
+    transpose(dgt, dgx)
+    return dgx, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
 
 
 class LSTMLayerReference(Op):
