@@ -16,12 +16,13 @@ def fast_path():
         yield
 
 
-def _grads(dtype, use_kernels, batch, bidirectional, use_state, seed=0):
+def _grads(dtype, use_kernels, batch, bidirectional, use_state, seed=0, batch_first=False):
     cr.manual_seed(seed)
-    lstm = cr.nn.LSTM(5, 7, num_layers=2, bidirectional=bidirectional).to(
-        cr.float64 if dtype == np.float64 else cr.float32)
+    lstm = cr.nn.LSTM(5, 7, num_layers=2, bidirectional=bidirectional,
+                      batch_first=batch_first).to(cr.float64 if dtype == np.float64 else cr.float32)
     rng = np.random.default_rng(seed)
-    x = cr.from_numpy(rng.standard_normal((6, batch, 5)).astype(dtype)).requires_grad_()
+    shape = (batch, 6, 5) if batch_first else (6, batch, 5)   # batch_first: strided views inside
+    x = cr.from_numpy(rng.standard_normal(shape).astype(dtype)).requires_grad_()
     if use_kernels:
         out, (h, c) = lstm(x)
     else:
@@ -45,11 +46,14 @@ def bits(a):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch, bidirectional, use_state",
-                         [(3, False, False), (1, True, True), (4, True, False), (2, False, True)])
-def test_fused_lstm_backward_equals_numpy_passes(dtype, batch, bidirectional, use_state):
-    fast = _grads(dtype, True, batch, bidirectional, use_state)
-    slow = _grads(dtype, False, batch, bidirectional, use_state)
+@pytest.mark.parametrize("batch, bidirectional, use_state, batch_first",
+                         [(3, False, False, False), (1, True, True, False),
+                          (4, True, False, False), (2, False, True, False),
+                          (17, True, True, True), (0, False, True, True)])
+def test_fused_lstm_backward_equals_numpy_passes(dtype, batch, bidirectional, use_state,
+                                                 batch_first):
+    fast = _grads(dtype, True, batch, bidirectional, use_state, batch_first=batch_first)
+    slow = _grads(dtype, False, batch, bidirectional, use_state, batch_first=batch_first)
     assert len(fast) == len(slow)
     for a, b in zip(fast, slow):
         assert a.dtype == b.dtype == dtype
