@@ -1,0 +1,107 @@
+"""im2col and col2im, convolution's unfolding and folding, as single-pass kernels (compiled in
+``chainrule.kernels``).
+
+NumPy builds the columns by copying a strided window view (slow for short rows) or a padded flat
+frame whose rows carry wrapped positions that the products then compute for nothing; a kernel
+writes each column entry once, straight from the unpadded input, zero in the padding, and folds
+the column gradients straight into the unpadded input gradient. The columns are (N, C*kh*kw,
+OH*OW), row (c*kh + i)*kw + j holding kernel offset (i, j) of channel c; the array may be a
+strided view (the batch-folded layout (C*kh*kw, N, OH*OW) seen as (N, C*kh*kw, OH*OW)).
+The copies are exact; col2im adds in the order of ``ops.conv.col2im`` (kernel offsets in turn,
+onto zeros), so results are bit-equal to it.
+"""
+
+
+def _valid(lo_pad, offset, stride, size, count):
+    """The range [first, stop) of output positions o whose input position o*stride + offset -
+    lo_pad lies inside [0, size)."""
+    shift = lo_pad - offset
+    first = -(-shift // stride) if shift > 0 else 0
+    stop = (size - 1 + shift) // stride + 1 if size - 1 + shift >= 0 else 0
+    stop = min(stop, count)
+    return first, max(first, stop)
+
+
+def _im2col_kernel(unit_stride):
+    """``im2col`` compiled for one kind of stride: with ``unit_stride`` (sw = 1) the row copies
+    are contiguous runs, which the compiler vectorises only where no strided loop shares the
+    function, so each kind gets its own kernel."""
+    def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, OW, folded, cols):
+        """cols[n, (c kh + i) kw + j, oh OW + ow] = x[n, c, oh sh + i dh - pt, ow sw + j dw - pl],
+        0 where that position is padding; with ``folded`` the columns are (C*kh*kw, N, OH*OW)
+        instead, cols[row, n, p]. x is (N, C, H, W); both arrays C-contiguous."""
+        N, C, H, W = x.shape
+        OH = cols.shape[2] // OW if OW > 0 else 0
+        for n in range(N):
+            for c in range(C):
+                image = x[n, c]
+                for i in range(kh):
+                    h_first, h_stop = _valid(pt, i * dh, sh, H, OH)
+                    for j in range(kw):
+                        row = (c * kh + i) * kw + j
+                        dst = cols[row, n] if folded else cols[n, row]
+                        w_first, w_stop = _valid(pl, j * dw, sw, W, OW)
+                        start = w_first * sw + j * dw - pl   # the input column of w_first
+                        for oh in range(OH):
+                            base = oh * OW
+                            if oh < h_first or oh >= h_stop:
+                                dst[base:base + OW] = 0
+                                continue
+                            src = image[oh * sh + i * dh - pt]
+                            dst[base:base + w_first] = 0
+                            run = dst[base + w_first:base + w_stop]
+                            # loops from 0 over slices: the compiler then knows no index is
+                            # negative and vectorises the unit-stride copy
+                            if unit_stride:
+                                part = src[start:start + w_stop - w_first]
+                                for t in range(w_stop - w_first):
+                                    run[t] = part[t]
+                            else:
+                                for t in range(w_stop - w_first):
+                                    run[t] = src[start + t * sw]
+                            dst[base + w_stop:base + OW] = 0
+    return im2col
+
+
+def _col2im_kernel(unit_stride):
+    """``col2im`` for one kind of stride, as ``_im2col_kernel``."""
+    def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, OW, folded, disjoint, gx):
+        """The adjoint of ``im2col``: gx[n, c, h, w] (zeros on entry, unpadded (N, C, H, W)) gets
+        every column entry that im2col copied from (h, w), added kernel offset by kernel offset as
+        ``ops.conv.col2im`` does; where windows do not overlap (``disjoint``) each is assigned,
+        as there. Both arrays C-contiguous."""
+        N, C, H, W = gx.shape
+        OH = cols.shape[2] // OW if OW > 0 else 0
+        for n in range(N):
+            for c in range(C):
+                image = gx[n, c]
+                for i in range(kh):
+                    h_first, h_stop = _valid(pt, i * dh, sh, H, OH)
+                    for j in range(kw):
+                        row = (c * kh + i) * kw + j
+                        src = cols[row, n] if folded else cols[n, row]
+                        w_first, w_stop = _valid(pl, j * dw, sw, W, OW)
+                        start = w_first * sw + j * dw - pl
+                        for oh in range(h_first, h_stop):
+                            dst = image[oh * sh + i * dh - pt]
+                            run = src[oh * OW + w_first:oh * OW + w_stop]
+                            if unit_stride:
+                                part = dst[start:start + w_stop - w_first]
+                                if disjoint:
+                                    for t in range(w_stop - w_first):
+                                        part[t] = run[t]
+                                else:
+                                    for t in range(w_stop - w_first):
+                                        part[t] += run[t]
+                            elif disjoint:
+                                for t in range(w_stop - w_first):
+                                    dst[start + t * sw] = run[t]
+                            else:
+                                for t in range(w_stop - w_first):
+                                    dst[start + t * sw] += run[t]
+    return col2im
+
+
+KERNELS = {"im2col": _im2col_kernel(False), "im2col_unit_stride": _im2col_kernel(True),
+           "col2im": _col2im_kernel(False), "col2im_unit_stride": _col2im_kernel(True)}
+HELPERS = {"_valid": _valid}

@@ -1,0 +1,95 @@
+"""Convolution on exact im2col columns written by compiled kernels (``kernels.conv_kernels``),
+the fast CPU path of ``ops.conv.Conv``.
+
+NumPy builds columns cheaply only as long contiguous runs, which is why ``Conv`` frames each
+padded image as one flat row and lets the products compute OW..Wp wrapped positions for nothing
+(40% more work on LeNet's second layer). A kernel writes the exact columns straight from the
+unpadded input, any stride, padding and dilation, so the products see only real positions, and
+folds the column gradients straight into the unpadded input gradient. Two layouts, by shape:
+
+- per image, columns (N, C*kh*kw, P) (P = OH*OW positions): Y_n = W X_n, a batch of products
+  whose result is already (N, O, P), the output's layout;
+- batch-folded, columns (C*kh*kw, N, P): Y = W X, ONE product (O, K) x (K, N*P), when an image
+  has fewer positions than the weight has entries and per-image products would be too small
+  for BLAS; the result (O, N, P) is transposed into the output while the bias is added.
+"""
+from ..backend import array_module, contiguous, xp
+
+
+def folded(P, w4):
+    """Whether the batch-folded layout serves: an image has fewer output positions than the
+    weight has entries (LeNet's second layer: 100 positions against 16 x 150 weights)."""
+    return P < w4.shape[0] * w4[0].size
+
+
+def _geometry_args(geom):
+    (kh, kw), (sh, sw), (dh, dw), o, ((pt, _), (pl, _)) = geom
+    return kh, kw, sh, sw, dh, dw, pt, pl, o[1]
+
+
+def columns_forward(ctx, im2col, x4, w4, b, geom, groups):
+    """y (N, O, OH, OW) = W im2col(x) (+ b), the columns written by the kernel ``im2col``;
+    keeps the columns and the layout on ``ctx`` for ``columns_backward``."""
+    N = x4.shape[0]
+    O = w4.shape[0]
+    G, K = groups, w4[0].size
+    o = geom.out
+    P = o[0] * o[1]
+    make = array_module(x4)
+    x4 = contiguous(x4)   # the kernel is compiled for C-contiguous arrays only
+    wg = w4.reshape(G, O // G, K)
+    ctx.folded = folded(P, w4)
+    if ctx.folded:
+        cols = make.empty((G * K, N, P), dtype=x4.dtype)
+        im2col(x4, *_geometry_args(geom), True, cols)
+        y = xp.matmul(wg, cols.reshape(G, K, N * P)).reshape(O, N, P).transpose(1, 0, 2)
+        out = make.empty((N, O, P), dtype=y.dtype)
+        if b is None:
+            out[...] = y
+        else:
+            xp.add(y, b[:, None], out=out)
+    else:
+        cols = make.empty((N, G * K, P), dtype=x4.dtype)
+        im2col(x4, *_geometry_args(geom), False, cols)
+        if G == 1:
+            out = xp.matmul(wg[0], cols)                                  # (N, O, P)
+        else:
+            out = xp.matmul(wg, cols.reshape(N, G, K, P)).reshape(N, O, P)
+        if b is not None:
+            out += b[:, None]
+    ctx.cols = cols
+    return out.reshape(N, O, o[0], o[1])
+
+
+def columns_backward(ctx, col2im, g4, w4, x4_shape, geom, groups, need):
+    """(dL/dx as (N, C, H, W) or None, dL/dW or None) from dL/dy (N, O, OH, OW):
+    dL/dW = sum_n dY_n X_n^T, dL/dX = col2im(W^T dY) by the kernel ``col2im``."""
+    N, O = g4.shape[:2]
+    G, K = groups, w4[0].size
+    (k, s, d, o, _) = geom
+    P = o[0] * o[1]
+    cols = ctx.cols
+    wg = w4.reshape(G, O // G, K)
+    gx = gw = None
+    if ctx.folded:
+        gT = contiguous(g4.reshape(N, O, P).transpose(1, 0, 2)).reshape(G, O // G, N * P)
+        if need[1]:
+            # (X dY^T)^T: the columns as they lie, the gradient's small side transposed
+            gw = xp.swapaxes(xp.matmul(cols.reshape(G, K, N * P), xp.swapaxes(gT, 1, 2)), 1, 2)
+        if need[0]:
+            gcols = xp.matmul(xp.swapaxes(wg, 1, 2), gT).reshape(G * K, N, P)
+    else:
+        g3 = g4.reshape(N, O, P) if G == 1 else g4.reshape(N, G, O // G, P)
+        if need[1]:
+            gw = xp.matmul(g3, xp.swapaxes(cols if G == 1 else cols.reshape(N, G, K, P), -1, -2))
+            gw = gw.sum(axis=0)
+        if need[0]:
+            if G == 1:
+                gcols = xp.matmul(wg[0].T, g3)                            # (N, K, P)
+            else:
+                gcols = xp.matmul(xp.swapaxes(wg, 1, 2), g3).reshape(N, G * K, P)
+    if need[0]:
+        gx = array_module(g4).zeros(x4_shape, dtype=gcols.dtype)
+        disjoint = all(ss >= dd * (kk - 1) + 1 for ss, dd, kk in zip(s, d, k))
+        col2im(contiguous(gcols), *_geometry_args(geom), ctx.folded, disjoint, gx)
+    return gx, gw
