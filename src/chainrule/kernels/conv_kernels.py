@@ -5,8 +5,9 @@ NumPy builds the columns by copying a strided window view (slow for short rows) 
 frame whose rows carry wrapped positions that the products then compute for nothing; a kernel
 writes each column entry once, straight from the unpadded input, zero in the padding, and folds
 the column gradients straight into the unpadded input gradient. The columns are (N, C*kh*kw,
-OH*OW), row (c*kh + i)*kw + j holding kernel offset (i, j) of channel c; the array may be a
-strided view (the batch-folded layout (C*kh*kw, N, OH*OW) seen as (N, C*kh*kw, OH*OW)).
+OH*OW), row (c*kh + i)*kw + j holding kernel offset (i, j) of channel c. The batch-last layout
+of ``ops.conv_columns`` needs no kernel of its own: an input (C, H, W, N) is one image whose rows
+hold W*N values, and unit-stride windows over it with every width argument scaled by N.
 The copies are exact; col2im adds in the order of ``ops.conv.col2im`` (kernel offsets in turn,
 onto zeros), so results are bit-equal to it.
 """
@@ -26,10 +27,9 @@ def _im2col_kernel(unit_stride):
     """``im2col`` compiled for one kind of stride: with ``unit_stride`` (sw = 1) the row copies
     are contiguous runs, which the compiler vectorises only where no strided loop shares the
     function, so each kind gets its own kernel."""
-    def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, OW, folded, cols):
+    def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, OW, cols):
         """cols[n, (c kh + i) kw + j, oh OW + ow] = x[n, c, oh sh + i dh - pt, ow sw + j dw - pl],
-        0 where that position is padding; with ``folded`` the columns are (C*kh*kw, N, OH*OW)
-        instead, cols[row, n, p]. x is (N, C, H, W); both arrays C-contiguous."""
+        0 where that position is padding. x is (N, C, H, W); both arrays C-contiguous."""
         N, C, H, W = x.shape
         OH = cols.shape[2] // OW if OW > 0 else 0
         for n in range(N):
@@ -39,7 +39,7 @@ def _im2col_kernel(unit_stride):
                     h_first, h_stop = _valid(pt, i * dh, sh, H, OH)
                     for j in range(kw):
                         row = (c * kh + i) * kw + j
-                        dst = cols[row, n] if folded else cols[n, row]
+                        dst = cols[n, row]
                         w_first, w_stop = _valid(pl, j * dw, sw, W, OW)
                         start = w_first * sw + j * dw - pl   # the input column of w_first
                         for oh in range(OH):
@@ -65,7 +65,7 @@ def _im2col_kernel(unit_stride):
 
 def _col2im_kernel(unit_stride):
     """``col2im`` for one kind of stride, as ``_im2col_kernel``."""
-    def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, OW, folded, disjoint, gx):
+    def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, OW, disjoint, gx):
         """The adjoint of ``im2col``: gx[n, c, h, w] (zeros on entry, unpadded (N, C, H, W)) gets
         every column entry that im2col copied from (h, w), added kernel offset by kernel offset as
         ``ops.conv.col2im`` does; where windows do not overlap (``disjoint``) each is assigned,
@@ -79,7 +79,7 @@ def _col2im_kernel(unit_stride):
                     h_first, h_stop = _valid(pt, i * dh, sh, H, OH)
                     for j in range(kw):
                         row = (c * kh + i) * kw + j
-                        src = cols[row, n] if folded else cols[n, row]
+                        src = cols[n, row]
                         w_first, w_stop = _valid(pl, j * dw, sw, W, OW)
                         start = w_first * sw + j * dw - pl
                         for oh in range(h_first, h_stop):

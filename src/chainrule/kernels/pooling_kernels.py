@@ -13,6 +13,27 @@ their order; a NaN wins).
 from . import conv_kernels
 
 
+def max_pool_2x2(xpad, out, arg):
+    """``max_pool`` for the common 2x2 windows at stride 2 (no dilation), row by row: the same
+    tournament, each output row read from two input rows."""
+    N, C = xpad.shape[:2]
+    OH, OW = out.shape[2], out.shape[3]
+    for n in range(N):
+        for c in range(C):
+            for oh in range(OH):
+                top, bottom = xpad[n, c, 2 * oh], xpad[n, c, 2 * oh + 1]
+                best, won = out[n, c, oh], arg[n, c, oh]
+                for ow in range(OW):
+                    v0, v1 = top[2 * ow], top[2 * ow + 1]
+                    v2, v3 = bottom[2 * ow], bottom[2 * ow + 1]
+                    left = v0 if (v0 > v1) | (v0 != v0) else v1
+                    right = v2 if (v2 > v3) | (v2 != v2) else v3
+                    best[ow] = left if (left > right) | (left != left) else right
+                    arg_left = 1 if v1 > v0 else 0
+                    arg_right = 3 if v3 > v2 else 2
+                    won[ow] = arg_right if right > left else arg_left
+
+
 def max_pool(xpad, kh, kw, sh, sw, dh, dw, out, arg):
     """out, arg (N, C, OH, OW): each window's maximum and its offset q = i kw + j, as MaxPool
     takes them from its padded input xpad (N, C, Hp, Wp; all C-contiguous). Four offsets (2x2
@@ -61,6 +82,23 @@ def max_pool(xpad, kh, kw, sh, sw, dh, dw, out, arg):
                     arg[n, c, oh, ow] = a
 
 
+def max_pool_2x2_backward(g, arg, signed, zero, gx):
+    """``max_pool_backward`` for 2x2 windows at stride 2 without padding or dilation, row by
+    row; ``zero`` is 0 in g's dtype."""
+    OH, OW = g.shape[2], g.shape[3]
+    for n in range(g.shape[0]):
+        for c in range(g.shape[1]):
+            for oh in range(OH):
+                won, grad = arg[n, c, oh], g[n, c, oh]
+                for i in range(2):
+                    dst = gx[n, c, 2 * oh + i]
+                    for ow in range(OW):
+                        a, v = won[ow], grad[ow]
+                        z = v * zero if signed else zero
+                        dst[2 * ow] = v if a == 2 * i else z
+                        dst[2 * ow + 1] = v if a == 2 * i + 1 else z
+
+
 def max_pool_backward(g, arg, kh, kw, sh, sw, dh, dw, pt, pl, disjoint, signed, gx):
     """dL/dx (zeros on entry, unpadded (N, C, H, W)) from dL/dy and the winning offsets, as
     MaxPool.backward writes it, padding positions dropped: for non-overlapping windows each
@@ -91,4 +129,5 @@ def max_pool_backward(g, arg, kh, kw, sh, sw, dh, dw, pt, pl, disjoint, signed, 
                             dst[start + t * sw] += v if won[ow] == q else 0
 
 
-KERNELS = {"max_pool": max_pool, "max_pool_backward": max_pool_backward}
+KERNELS = {"max_pool": max_pool, "max_pool_2x2": max_pool_2x2,
+           "max_pool_backward": max_pool_backward, "max_pool_2x2_backward": max_pool_2x2_backward}

@@ -66,15 +66,20 @@ class MaxPool(Op):
         o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"max_pool{spatial}d")
         pads = ((p[0], p[0]), (p[1], p[1]))
         xpad = pad_array(x4, pads, -xp.inf, extent)
-        kernel = kernels.get("max_pool")
-        ctx.kernel = kernel is not None and x4.dtype.kind == "f" and kernels.on_host(x4)
         ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
         ctx.geom = WindowGeometry(k, s, d, o, pads)
+        halving = k == (2, 2) and s == (2, 2) and d == (1, 1)
+        kernel = kernels.get("max_pool_2x2" if halving else "max_pool")
+        ctx.kernel = kernel is not None and x4.dtype.kind == "f" and kernels.on_host(x4)
         if ctx.kernel:  # one compiled pass (kernels.pooling_kernels, bit-equal to the passes below)
             N, C = x4.shape[:2]
             out = xp.empty((N, C) + o, dtype=x4.dtype)
             ctx.arg = xp.empty((N, C) + o, dtype=xp.uint8 if k[0] * k[1] < 256 else xp.int32)
-            kernel(contiguous(xpad), *k, *s, *d, out, ctx.arg)
+            xpad = contiguous(xpad)
+            if halving:
+                kernel(xpad, out, ctx.arg)
+            else:
+                kernel(xpad, *k, *s, *d, out, ctx.arg)
             return from4d(out, spatial)
         views = [xpad[sl] for _, sl in offset_slices(k, s, d, o)]
         if len(views) == 4:  # 2x2, the common case: a tournament tree, 8 whole-array passes
@@ -100,13 +105,20 @@ class MaxPool(Op):
         g4 = grad_to4d(g)
         arg = ctx.arg
         disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
-        kernel = ctx.kernel and kernels.get("max_pool_backward")
+        x4_shape = g4.shape[:2] + (x_shape[-2:] if len(x_shape) == 4 else (1, x_shape[-1]))
+        halving = (k == (2, 2) and s == (2, 2) and d == (1, 1) and pads == ((0, 0), (0, 0))
+                   and 2 * o[0] <= x4_shape[2] and 2 * o[1] <= x4_shape[3])
+        kernel = ctx.kernel and kernels.get("max_pool_2x2_backward" if halving
+                                            else "max_pool_backward")
         if kernel and kernels.on_host(g4):
             # the NumPy passes below in one (kernels.pooling_kernels), the same zeros included
             signed = disjoint and bool(xp.isfinite(g4).all())
-            x4_shape = g4.shape[:2] + (x_shape[-2:] if len(x_shape) == 4 else (1, x_shape[-1]))
+            g4 = contiguous(g4)
             gx = xp.zeros(x4_shape, dtype=g4.dtype)
-            kernel(contiguous(g4), arg, *k, *s, *d, pads[0][0], pads[1][0], disjoint, signed, gx)
+            if halving:
+                kernel(g4, arg, signed, g4.dtype.type(0), gx)
+            else:
+                kernel(g4, arg, *k, *s, *d, pads[0][0], pads[1][0], disjoint, signed, gx)
             return gx.reshape(x_shape), None, None, None, None, None, None
         zero = g.dtype.type(0)
         # Disjoint windows: g times each offset's 0/1 mask, written straight into the strided
