@@ -165,3 +165,20 @@ def test_conv_kernels_take_a_non_contiguous_input():
         with_kernels, without = conv_both(x, w, b, transpose_input=True, **layout)
         for a, r in zip(with_kernels, without):
             np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
+
+
+def test_switching_the_kernels_off_between_forward_and_backward_keeps_each_op_whole():
+    """The backward takes the path its forward took (conv: the kernels' columns; max pooling:
+    either backward reads the winning offsets its forward recorded)."""
+    rng = np.random.default_rng(3)
+    x_np = rng.standard_normal((2, 3, 8, 8))
+    w_np = rng.standard_normal((4, 3, 3, 3))
+    grads = []
+    for switch_off in (False, True):
+        x, w = cr.from_numpy(x_np).requires_grad_(), cr.from_numpy(w_np).requires_grad_()
+        y = cr.nn.functional.max_pool2d(cr.nn.functional.conv2d(x, w, padding=1), 2)
+        with kernels.disabled() if switch_off else cr.backends.reference(False):
+            y.sum().backward()
+        grads.append((x.grad.numpy(), w.grad.numpy()))
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)

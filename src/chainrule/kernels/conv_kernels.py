@@ -102,6 +102,24 @@ def _col2im_kernel(unit_stride):
     return col2im
 
 
-KERNELS = {"im2col": _im2col_kernel(False), "im2col_unit_stride": _im2col_kernel(True),
+def batch_first(src, bias, has_bias, out):
+    """out[n, a, p] = src[a, p, n] (+ bias[a] with ``has_bias``; ``bias`` has A entries either
+    way): a batch-last result (A, P, N) back in the batch-first layout (N, A, P), the bias added
+    on the way as NumPy's add does."""
+    A, P, N = src.shape
+    for a in range(A):
+        plane = src[a]
+        b = bias[a]
+        for n in range(N):
+            dst = out[n, a]
+            if has_bias:
+                for p in range(P):
+                    dst[p] = plane[p, n] + b
+            else:
+                for p in range(P):
+                    dst[p] = plane[p, n]
+
+
+KERNELS = {"batch_first": batch_first, "im2col": _im2col_kernel(False), "im2col_unit_stride": _im2col_kernel(True),
            "col2im": _col2im_kernel(False), "col2im_unit_stride": _col2im_kernel(True)}
 HELPERS = {"_valid": _valid}

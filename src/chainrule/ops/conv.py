@@ -21,10 +21,9 @@ adds, never a loop over pixels, images or channels).
 """
 from typing import NamedTuple
 
-from .. import kernels
 from ..backend import array_module, contiguous, xp
+from . import conv_columns
 from .base import Op
-from .conv_columns import columns_backward, columns_forward
 
 
 def as_strided(x, shape, strides, writeable=True):
@@ -273,11 +272,9 @@ class Conv(Op):
         ctx.w4, ctx.w_shape, ctx.flat = w4, w.shape, flat
         ctx.x_shape, ctx.groups = x.shape, G
         ctx.geom = WindowGeometry(k, stride, dilation, o, pads)
-        im2col_kernel = kernels.get("im2col_unit_stride" if stride[1] == 1 else "im2col")
-        ctx.kernel_columns = (im2col_kernel is not None and x4.dtype.kind == "f"
-                              and kernels.on_host(x4, w4))
+        ctx.kernel_columns = conv_columns.usable(x4, w4)
         if ctx.kernel_columns:  # exact columns written by a compiled kernel (conv_columns)
-            return from4d(columns_forward(ctx, im2col_kernel, x4, w4, b, ctx.geom, G), spatial)
+            return from4d(conv_columns.columns_forward(ctx, x4, w4, b, ctx.geom, G), spatial)
         ctx.batch_last = flat and G == 1 and _few_positions(w4, o, W + sum(pads[1]))
         if ctx.batch_last:
             out = _flat_forward_batch_last(ctx, x4, w4, b, pads, dilation, o)
@@ -318,9 +315,8 @@ class Conv(Op):
             gb = g.sum(axis=(0, 2) if g.ndim == 3 else (0, 2, 3))
         if ctx.kernel_columns:
             x4_shape = (N, ctx.w4.shape[1] * G) + inner_size(ctx.x_shape)
-            col2im_kernel = kernels.get("col2im_unit_stride" if s[1] == 1 else "col2im")
-            gx, gw = columns_backward(ctx, col2im_kernel, grad_to4d(g), ctx.w4, x4_shape, ctx.geom,
-                                      G, need)
+            gx, gw = conv_columns.columns_backward(ctx, grad_to4d(g), ctx.w4, x4_shape, ctx.geom,
+                                                   G, need)
             gx = None if gx is None else gx.reshape(ctx.x_shape)
             gw = None if gw is None else gw.reshape(ctx.w_shape)
             return gx, gw, gb, None, None, None, None, None

@@ -15,6 +15,7 @@ folds the column gradients straight into the unpadded input gradient. Two layout
   copied in runs of OW*N values, and the result (O, P, N) is transposed into the output while
   the bias is added.
 """
+from .. import kernels
 from ..backend import array_module, contiguous, xp
 
 
@@ -32,9 +33,20 @@ def _geometry_args(geom, N=1):
     return kh, kw, sh, sw, dh, dw * N, pt, pl * N, o[1] * N
 
 
-def columns_forward(ctx, im2col, x4, w4, b, geom, groups):
-    """y (N, O, OH, OW) = W im2col(x) (+ b), the columns written by the kernel ``im2col``;
-    keeps the columns and the layout on ``ctx`` for ``columns_backward``."""
+def usable(x4, w4):
+    """Whether the kernels can take this convolution: on, and float arrays in host memory."""
+    return (x4.dtype.kind == "f" and kernels.on_host(x4, w4)
+            and kernels.get("im2col") is not None)
+
+
+def columns_forward(ctx, x4, w4, b, geom, groups):
+    """y (N, O, OH, OW) = W im2col(x) (+ b), the columns written by a compiled kernel; keeps
+    the columns, the layout and the kernels on ``ctx`` for ``columns_backward`` (which thus
+    takes the same path even if the kernels are switched off in between)."""
+    unit = geom.stride[1] == 1
+    im2col = kernels.get("im2col_unit_stride" if unit else "im2col")
+    ctx.col2im = kernels.get("col2im_unit_stride" if unit else "col2im")
+    ctx.batch_first = kernels.get("batch_first")
     N, C, H, W = x4.shape
     O = w4.shape[0]
     G, K = groups, w4[0].size
@@ -47,13 +59,10 @@ def columns_forward(ctx, im2col, x4, w4, b, geom, groups):
         images = contiguous(x4.transpose(1, 2, 3, 0)).reshape(1, C, H, W * N)
         cols = make.empty((G * K, P * N), dtype=x4.dtype)
         im2col(images, *_geometry_args(geom, N), cols.reshape(1, G * K, P * N))
-        y = xp.matmul(wg, cols.reshape(G, K, P * N)).reshape(O, o[0], o[1], N)
+        y = xp.matmul(wg, cols.reshape(G, K, P * N))                       # (O, P*N)
         out = make.empty((N, O) + tuple(o), dtype=y.dtype)
-        y = y.transpose(3, 0, 1, 2)
-        if b is None:
-            out[...] = y
-        else:
-            xp.add(y, b[:, None, None], out=out)
+        bias = make.zeros(O, y.dtype) if b is None else contiguous(b.astype(y.dtype, copy=False))
+        ctx.batch_first(y.reshape(O, P, N), bias, b is not None, out.reshape(N, O, P))
         ctx.cols = cols
         return out
     x4 = contiguous(x4)   # the kernel is compiled for C-contiguous arrays only
@@ -69,9 +78,10 @@ def columns_forward(ctx, im2col, x4, w4, b, geom, groups):
     return out.reshape(N, O, o[0], o[1])
 
 
-def columns_backward(ctx, col2im, g4, w4, x4_shape, geom, groups, need):
+def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
     """(dL/dx as (N, C, H, W) or None, dL/dW or None) from dL/dy (N, O, OH, OW):
-    dL/dW = sum_n dY_n X_n^T, dL/dX = col2im(W^T dY) by the kernel ``col2im``."""
+    dL/dW = sum_n dY_n X_n^T, dL/dX = col2im(W^T dY) by the kernel on ``ctx``."""
+    col2im = ctx.col2im
     N, O = g4.shape[:2]
     G, K = groups, w4[0].size
     (k, s, d, o, _) = geom
@@ -90,7 +100,9 @@ def columns_backward(ctx, col2im, g4, w4, x4_shape, geom, groups, need):
             C, H, W = x4_shape[1:]
             images = array_module(g4).zeros((1, C, H, W * N), dtype=gcols.dtype)
             col2im(gcols.reshape(1, G * K, P * N), *_geometry_args(geom, N), disjoint, images)
-            gx = contiguous(images.reshape(C, H, W, N).transpose(3, 0, 1, 2))
+            gx = array_module(g4).empty((N, C, H, W), dtype=images.dtype)
+            ctx.batch_first(images.reshape(C, H * W, N), array_module(g4).zeros(C, images.dtype),
+                            False, gx.reshape(N, C, H * W))
         return gx, gw
     g3 = g4.reshape(N, O, P) if G == 1 else g4.reshape(N, G, O // G, P)
     if need[1]:
