@@ -13,6 +13,7 @@ from chainrule.ops import conv as C
 from chainrule.ops.conv_columns import _geometry_args
 
 pytest.importorskip("numba")
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from chainrule import kernels
 from chainrule.nn import functional as F
 
 pytest.importorskip("numba")
+pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
 
 
 @pytest.fixture(autouse=True)
