@@ -13,6 +13,9 @@ one of three layouts, chosen by the shapes:
   than the weight has entries and per-image products would be too small for BLAS
   (``_few_positions``).
 
+With Numba (the ``fast`` extra) ``Conv`` takes neither: compiled kernels write exact columns,
+per image or batch-last, for any stride (``conv_columns``).
+
 Everything works on 4-D arrays (N, C, H, W); the 1-D variants add a unit height. im2col goes
 through a strided *view*: for a (padded) input the array of all kh x kw windows, shape
 (N, C, kh, kw, OH, OW), costs no memory, and one reshape copies it into the columns. The way
@@ -251,7 +254,8 @@ class Conv(Op):
     dL/dX = col2im(W^T dL/dY),  dL/db = sum of dL/dY over batch and positions.
     ``pads`` is ((top, bottom), (left, right)); ``spatial`` is 1 or 2. Unlike the twin,
     stride-1 convolutions use the flat-row columns of ``im2col_flat`` (long contiguous copies
-    and adds), batch-last when an image has few positions (see the module docstring).
+    and adds), batch-last when an image has few positions (see the module docstring); with
+    compiled kernels, the exact columns of ``conv_columns``.
     """
 
     reference = ConvReference

@@ -56,7 +56,9 @@ class MaxPool(Op):
     the first position holding its maximum. Unlike the twin, no window columns are copied: the
     maximum runs over the kh*kw strided views of the input (a tournament tree for 2x2) and the
     winning offset is recorded while it is taken (a uint8 per output), so backward needs neither
-    the input nor a search, and writes each offset's share straight into its strided slice."""
+    the input nor a search, and writes each offset's share straight into its strided slice.
+    With Numba (the ``fast`` extra) both directions are one compiled pass each
+    (``kernels.pooling_kernels``), bit-equal to these passes."""
 
     reference = MaxPoolReference
 
