@@ -314,16 +314,16 @@ class Conv(Op):
         N = g.shape[0]
         need = ctx.needs_input_grad
         cols = ctx.cols
-        gb = None
-        if need[2]:
-            gb = g.sum(axis=(0, 2) if g.ndim == 3 else (0, 2, 3))
         if ctx.kernel_columns:
             x4_shape = (N, ctx.w4.shape[1] * G) + inner_size(ctx.x_shape)
-            gx, gw = conv_columns.columns_backward(ctx, grad_to4d(g), ctx.w4, x4_shape, ctx.geom,
-                                                   G, need)
+            gx, gw, gb = conv_columns.columns_backward(ctx, grad_to4d(g), ctx.w4, x4_shape,
+                                                       ctx.geom, G, need)
             gx = None if gx is None else gx.reshape(ctx.x_shape)
             gw = None if gw is None else gw.reshape(ctx.w_shape)
             return gx, gw, gb, None, None, None, None, None
+        gb = None
+        if need[2]:
+            gb = g.sum(axis=(0, 2) if g.ndim == 3 else (0, 2, 3))
         if ctx.batch_last:
             gx, gw = _flat_backward_batch_last(ctx, g, need)
             return gx, gw, gb, None, None, None, None, None

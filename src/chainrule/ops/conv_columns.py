@@ -79,8 +79,10 @@ def columns_forward(ctx, x4, w4, b, geom, groups):
 
 
 def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
-    """(dL/dx as (N, C, H, W) or None, dL/dW or None) from dL/dy (N, O, OH, OW):
-    dL/dW = sum_n dY_n X_n^T, dL/dX = col2im(W^T dY) by the kernel on ``ctx``."""
+    """(dL/dx as (N, C, H, W), dL/dW, dL/db; each None where not needed) from dL/dy
+    (N, O, OH, OW): dL/dW = sum_n dY_n X_n^T, dL/dX = col2im(W^T dY) by the kernel on ``ctx``,
+    dL/db the sum of dY over batch and positions, taken along contiguous rows (a sum over
+    axes (0, 2, 3) runs 2-3x slower)."""
     col2im = ctx.col2im
     N, O = g4.shape[:2]
     G, K = groups, w4[0].size
@@ -92,6 +94,7 @@ def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
     disjoint = all(ss >= dd * (kk - 1) + 1 for ss, dd, kk in zip(s, d, k))
     if ctx.batch_last:
         gT = contiguous(g4.transpose(1, 2, 3, 0)).reshape(G, O // G, P * N)
+        gb = gT.reshape(O, P * N).sum(axis=1) if need[2] else None
         if need[1]:
             # (X dY^T)^T: the columns as they lie, the gradient's small side transposed
             gw = xp.swapaxes(xp.matmul(cols.reshape(G, K, P * N), xp.swapaxes(gT, 1, 2)), 1, 2)
@@ -103,8 +106,11 @@ def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
             gx = array_module(g4).empty((N, C, H, W), dtype=images.dtype)
             ctx.batch_first(images.reshape(C, H * W, N), array_module(g4).zeros(C, images.dtype),
                             False, gx.reshape(N, C, H * W))
-        return gx, gw
+        return gx, gw, gb
     g3 = g4.reshape(N, O, P) if G == 1 else g4.reshape(N, G, O // G, P)
+    gb = None
+    if need[2]:   # per image and channel a product with ones (a sum over rows of P values)
+        gb = xp.matmul(g4.reshape(N, O, P), array_module(g4).ones(P, g4.dtype)).sum(axis=0)
     if need[1]:
         gw = xp.matmul(g3, xp.swapaxes(cols if G == 1 else cols.reshape(N, G, K, P), -1, -2))
         gw = gw.sum(axis=0)
@@ -115,4 +121,4 @@ def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
             gcols = xp.matmul(xp.swapaxes(wg, 1, 2), g3).reshape(N, G * K, P)
         gx = array_module(g4).zeros(x4_shape, dtype=gcols.dtype)
         col2im(contiguous(gcols), *_geometry_args(geom), disjoint, gx)
-    return gx, gw
+    return gx, gw, gb
