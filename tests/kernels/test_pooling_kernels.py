@@ -91,3 +91,15 @@ def test_max_pool_gradient_lands_on_the_winner_only():
     xt = cr.from_numpy(x).requires_grad_()
     F.max_pool2d(xt, 2).backward(cr.from_numpy(np.full((1, 1, 1, 1), -2.0, np.float32)))
     np.testing.assert_array_equal(xt.grad.numpy(), [[[[0.0, -2.0], [0.0, 0.0]]]])
+
+
+def test_float16_takes_the_numpy_passes():
+    """Numba compiles no float16 loops: such arrays keep MaxPool's and Conv's NumPy paths."""
+    x = cr.from_numpy(tricky((2, 3, 6, 6), np.float16)).requires_grad_()
+    y = F.max_pool2d(x, 2)
+    y.backward(cr.from_numpy(np.ones(y.shape, np.float16)))
+    w = cr.from_numpy(np.ones((2, 3, 3, 3), np.float16)).requires_grad_()
+    z = F.conv2d(cr.from_numpy(np.ones((1, 3, 5, 5), np.float16)), w)
+    z.sum().backward()
+    assert y.dtype == cr.float16 and x.grad.dtype == cr.float16 and z.dtype == cr.float16
+    np.testing.assert_array_equal(z.detach().numpy(), np.full((1, 2, 3, 3), 27, np.float16))

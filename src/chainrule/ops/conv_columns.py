@@ -19,6 +19,9 @@ from .. import kernels
 from ..backend import array_module, contiguous, xp
 
 
+COMPILED_DTYPES = (xp.float32, xp.float64)
+
+
 def batch_last(P, w4, stride):
     """Whether the batch-last layout serves: stride 1 and an image has fewer output positions
     than the weight has entries (LeNet's second layer: 100 positions against 16 x 150 weights;
@@ -34,9 +37,10 @@ def _geometry_args(geom, N=1):
 
 
 def usable(x4, w4):
-    """Whether the kernels can take this convolution: on, and float arrays in host memory."""
-    return (x4.dtype.kind == "f" and kernels.on_host(x4, w4)
-            and kernels.get("im2col") is not None)
+    """Whether the kernels can take this convolution: on, and float32 or float64 arrays (Numba
+    has no float16) in host memory."""
+    return (x4.dtype in COMPILED_DTYPES and w4.dtype in COMPILED_DTYPES
+            and kernels.on_host(x4, w4) and kernels.get("im2col") is not None)
 
 
 def columns_forward(ctx, x4, w4, b, geom, groups):
