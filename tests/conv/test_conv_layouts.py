@@ -1,18 +1,30 @@
 """The convolution's two layouts and max-pool's fast backward, against PyTorch.
 
 Stride-1 convolutions take the batch-last layout when an image has fewer output positions than
-the weight has entries (LeNet's second layer), the per-image layout otherwise; both must give
-PyTorch's values and gradients. Max pooling with disjoint windows multiplies the upstream
+the weight has entries (LeNet's second layer), the per-image layout otherwise; with the compiled
+kernels and without, both must give PyTorch's values and gradients. Max pooling with disjoint windows multiplies the upstream
 gradient by each offset's mask, falling back to ``where`` when the gradient is not finite."""
 import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import kernels
 from chainrule.nn import functional_conv as F
 from torch_compare import compare
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
+
+
+@pytest.fixture(autouse=True, params=["kernels", "numpy"])
+def cpu_path(request):
+    """Each test on both CPU paths: the compiled kernels' (where Numba is installed) and the
+    NumPy passes they replace."""
+    if request.param == "numpy":
+        with kernels.disabled():
+            yield
+    else:
+        yield
 
 
 def rand(*shape, seed=0):

@@ -5,7 +5,19 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import kernels
 from chainrule.nn import functional as F
+
+
+@pytest.fixture(autouse=True, params=["kernels", "numpy"])
+def cpu_path(request):
+    """Each test on both CPU paths: the compiled kernels' (where Numba is installed) and the
+    NumPy passes they replace."""
+    if request.param == "numpy":
+        with kernels.disabled():
+            yield
+    else:
+        yield
 
 
 def rand(*shape, seed=0):

@@ -17,10 +17,11 @@ import os
 import numpy as np
 
 from ..backends.reference import is_reference_enabled
-from . import activation_kernels, optim_kernels, recurrent_kernels
+from . import activation_kernels, conv_kernels, optim_kernels, pooling_kernels, recurrent_kernels
 
+_MODULES = (optim_kernels, activation_kernels, recurrent_kernels, conv_kernels, pooling_kernels)
 # name -> the kernel as plain Python (each module's KERNELS), compiled on first use
-_SOURCES = {**optim_kernels.KERNELS, **activation_kernels.KERNELS, **recurrent_kernels.KERNELS}
+_SOURCES = {name: fn for module in _MODULES for name, fn in module.KERNELS.items()}
 
 _kernels = None   # name -> compiled function, once Numba has been imported (False: unavailable)
 _switched_off = False
@@ -39,6 +40,9 @@ def _load():
     # No fast-math: every operation rounds as NumPy's does. The error model "numpy" gives
     # NaN/inf for 0/0 and x/0 as NumPy does instead of raising.
     compile_ = numba.njit(cache=True, nogil=True, error_model="numpy")
+    for module in _MODULES:  # helpers the kernels call must be compiled before them
+        for name, fn in getattr(module, "HELPERS", {}).items():
+            setattr(module, name, compile_(fn))
     _kernels = {name: compile_(fn) for name, fn in _SOURCES.items()}
 
 

@@ -13,6 +13,9 @@ one of three layouts, chosen by the shapes:
   than the weight has entries and per-image products would be too small for BLAS
   (``_few_positions``).
 
+With Numba (the ``fast`` extra) ``Conv`` takes neither: compiled kernels write exact columns,
+per image or batch-last, for any stride (``conv_columns``).
+
 Everything works on 4-D arrays (N, C, H, W); the 1-D variants add a unit height. im2col goes
 through a strided *view*: for a (padded) input the array of all kh x kw windows, shape
 (N, C, kh, kw, OH, OW), costs no memory, and one reshape copies it into the columns. The way
@@ -22,6 +25,7 @@ adds, never a loop over pixels, images or channels).
 from typing import NamedTuple
 
 from ..backend import array_module, contiguous, xp
+from . import conv_columns
 from .base import Op
 
 
@@ -250,7 +254,8 @@ class Conv(Op):
     dL/dX = col2im(W^T dL/dY),  dL/db = sum of dL/dY over batch and positions.
     ``pads`` is ((top, bottom), (left, right)); ``spatial`` is 1 or 2. Unlike the twin,
     stride-1 convolutions use the flat-row columns of ``im2col_flat`` (long contiguous copies
-    and adds), batch-last when an image has few positions (see the module docstring).
+    and adds), batch-last when an image has few positions (see the module docstring); with
+    compiled kernels, the exact columns of ``conv_columns``.
     """
 
     reference = ConvReference
@@ -271,6 +276,9 @@ class Conv(Op):
         ctx.w4, ctx.w_shape, ctx.flat = w4, w.shape, flat
         ctx.x_shape, ctx.groups = x.shape, G
         ctx.geom = WindowGeometry(k, stride, dilation, o, pads)
+        ctx.kernel_columns = conv_columns.usable(x4, w4)
+        if ctx.kernel_columns:  # exact columns written by a compiled kernel (conv_columns)
+            return from4d(conv_columns.columns_forward(ctx, x4, w4, b, ctx.geom, G), spatial)
         ctx.batch_last = flat and G == 1 and _few_positions(w4, o, W + sum(pads[1]))
         if ctx.batch_last:
             out = _flat_forward_batch_last(ctx, x4, w4, b, pads, dilation, o)
@@ -306,6 +314,13 @@ class Conv(Op):
         N = g.shape[0]
         need = ctx.needs_input_grad
         cols = ctx.cols
+        if ctx.kernel_columns:
+            x4_shape = (N, ctx.w4.shape[1] * G) + inner_size(ctx.x_shape)
+            gx, gw, gb = conv_columns.columns_backward(ctx, grad_to4d(g), ctx.w4, x4_shape,
+                                                       ctx.geom, G, need)
+            gx = None if gx is None else gx.reshape(ctx.x_shape)
+            gw = None if gw is None else gw.reshape(ctx.w_shape)
+            return gx, gw, gb, None, None, None, None, None
         gb = None
         if need[2]:
             gb = g.sum(axis=(0, 2) if g.ndim == 3 else (0, 2, 3))

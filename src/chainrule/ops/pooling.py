@@ -1,7 +1,9 @@
 """Max, average and adaptive average pooling on whole arrays, through the window geometry of
 ``conv``."""
+from .. import kernels
 from ..backend import array_module, contiguous, placed_like, xp
 from .base import Op
+from .conv_columns import COMPILED_DTYPES
 from .conv import (WindowGeometry, col2im, from4d, grad_to4d, offset_slices, out_size, pad_array,
                    to4d, unpad_grad, windows)
 
@@ -55,7 +57,9 @@ class MaxPool(Op):
     the first position holding its maximum. Unlike the twin, no window columns are copied: the
     maximum runs over the kh*kw strided views of the input (a tournament tree for 2x2) and the
     winning offset is recorded while it is taken (a uint8 per output), so backward needs neither
-    the input nor a search, and writes each offset's share straight into its strided slice."""
+    the input nor a search, and writes each offset's share straight into its strided slice.
+    With Numba (the ``fast`` extra) both directions are one compiled pass each
+    (``kernels.pooling_kernels``), bit-equal to these passes."""
 
     reference = MaxPoolReference
 
@@ -65,13 +69,27 @@ class MaxPool(Op):
         o, extent = _pool_geometry(x4, k, s, p, d, ceil_mode, f"max_pool{spatial}d")
         pads = ((p[0], p[0]), (p[1], p[1]))
         xpad = pad_array(x4, pads, -xp.inf, extent)
+        ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
+        ctx.geom = WindowGeometry(k, s, d, o, pads)
+        halving = k == (2, 2) and s == (2, 2) and d == (1, 1)
+        kernel = kernels.get("max_pool_2x2" if halving else "max_pool")
+        ctx.kernel = (kernel is not None and x4.dtype in COMPILED_DTYPES  # Numba: no float16
+                      and kernels.on_host(x4))
+        if ctx.kernel:  # one compiled pass (kernels.pooling_kernels, bit-equal to the passes below)
+            N, C = x4.shape[:2]
+            out = xp.empty((N, C) + o, dtype=x4.dtype)
+            ctx.arg = xp.empty((N, C) + o, dtype=xp.uint8 if k[0] * k[1] < 256 else xp.int32)
+            xpad = contiguous(xpad)
+            if halving:
+                kernel(xpad, out, ctx.arg)
+            else:
+                kernel(xpad, *k, *s, *d, out, ctx.arg)
+            return from4d(out, spatial)
         views = [xpad[sl] for _, sl in offset_slices(k, s, d, o)]
         if len(views) == 4:  # 2x2, the common case: a tournament tree, 8 whole-array passes
             # on contiguous copies of the four strided views: NumPy vectorises contiguous
             # passes only (LeNet's first pool: 0.52 -> 0.27 ms with the copies)
-            out, arg = _max_arg_2x2([contiguous(v) for v in views])
-            ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
-            ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
+            out, ctx.arg = _max_arg_2x2([contiguous(v) for v in views])
             return from4d(out, spatial)
         out = views[0].copy() if len(views) == 1 else xp.maximum(views[0], views[1])
         for v in views[2:]:
@@ -81,8 +99,7 @@ class MaxPool(Op):
         arg = array_module(out).zeros(out.shape, dtype=xp.uint8 if len(views) < 256 else xp.int32)
         for n in range(len(views) - 1, -1, -1):
             xp.putmask(arg, views[n] == out, n)
-        ctx.arg, ctx.geom = arg, WindowGeometry(k, s, d, o, pads)
-        ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
+        ctx.arg = arg
         return from4d(out, spatial)
 
     @staticmethod
@@ -92,6 +109,21 @@ class MaxPool(Op):
         g4 = grad_to4d(g)
         arg = ctx.arg
         disjoint = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
+        x4_shape = g4.shape[:2] + (x_shape[-2:] if len(x_shape) == 4 else (1, x_shape[-1]))
+        halving = (k == (2, 2) and s == (2, 2) and d == (1, 1) and pads == ((0, 0), (0, 0))
+                   and 2 * o[0] <= x4_shape[2] and 2 * o[1] <= x4_shape[3])
+        kernel = ctx.kernel and kernels.get("max_pool_2x2_backward" if halving
+                                            else "max_pool_backward")
+        if kernel and g4.dtype in COMPILED_DTYPES and kernels.on_host(g4):
+            # the NumPy passes below in one (kernels.pooling_kernels), the same zeros included
+            signed = disjoint and bool(xp.isfinite(g4).all())
+            g4 = contiguous(g4)
+            gx = xp.zeros(x4_shape, dtype=g4.dtype)
+            if halving:
+                kernel(g4, arg, signed, g4.dtype.type(0), gx)
+            else:
+                kernel(g4, arg, *k, *s, *d, pads[0][0], pads[1][0], disjoint, signed, gx)
+            return gx.reshape(x_shape), None, None, None, None, None, None
         zero = g.dtype.type(0)
         # Disjoint windows: g times each offset's 0/1 mask, written straight into the strided
         # slice (4x faster than where + assignment); where() keeps an inf or NaN in g from
