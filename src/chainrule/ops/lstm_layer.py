@@ -255,11 +255,21 @@ class LSTMLayer(Op):
         H = w_hh.shape[1]
         dt = xp.result_type(x.dtype, w_ih.dtype, h0.dtype, w_hh.dtype)
         half = _gate_rows(_HALF, H, dt, x)
-        # W_ih x_t^T for every step at once, one product per step into its (4H, N) block
-        acts = xp.matmul(w_ih * half, x.transpose(0, 2, 1))
-        for b in (b_ih, b_hh):
-            if b is not None:
-                acts += b[:, None] * half
+        biases = [b for b in (b_ih, b_hh) if b is not None]
+        if biases:
+            # the biases ride in the product as one more column of W_ih against a column of
+            # ones in x: no pass over the (T, 4H, N) result to add them
+            m = array_module(x)
+            w_in = m.empty((4 * H, E + 1), dtype=dt)
+            w_in[:, :E] = w_ih
+            w_in[:, E] = biases[0] if len(biases) == 1 else biases[0] + biases[1]
+            x_in = m.empty((T, N, E + 1), dtype=x.dtype)
+            x_in[..., :E] = x
+            x_in[..., E] = 1
+        else:
+            w_in, x_in = w_ih, x
+        # W_ih x_t^T (+ b) for every step at once, one product per step into its (4H, N) block
+        acts = xp.matmul(w_in * half, x_in.transpose(0, 2, 1))
         ctx.saved = lstm_steps(acts, h0, c0, w_hh, reverse)
         ctx.x, ctx.h0, ctx.w_ih, ctx.w_hh, ctx.reverse = x, h0, w_ih, w_hh, reverse
         cs, out = ctx.saved[0], ctx.saved[3]
