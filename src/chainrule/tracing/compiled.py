@@ -11,10 +11,15 @@ import warnings
 import numpy as np
 
 from . import guards
+from ..autograd.tensor_base import TensorBase
 from .graph import BAD, Graph, flatten
 from .recorder import Recording, Unsafe, recording
 
 _state = threading.local()
+
+
+def _is_tensor(a):
+    return isinstance(a, TensorBase)
 
 
 def is_compiling():
@@ -58,8 +63,12 @@ class CompiledCall:
     def __call__(self, args, kwargs):
         if is_compiling() or guards.eager_only_reason():
             return self.fn(*args, **kwargs)
-        tensors = []
-        template = flatten((args, kwargs), tensors)
+        if not kwargs and all(map(_is_tensor, args)):   # the common call: tensors only
+            tensors = args
+            template = len(args)
+        else:
+            tensors = []
+            template = flatten((args, kwargs), tensors)
         key = None if template is BAD else guards.call_key(template, tensors)
         if key is None:
             return self.fn(*args, **kwargs)

@@ -131,6 +131,33 @@ class Graph:
         self.watched = sorted({s for r in rec.ops for s, is_t in zip(r.sources, r.tensor_args)
                                if is_t and kinds[s][0] in ("input", "param")})
         self._plan_backward()
+        self.reads = self.param_slots + self.buffer_slots + self.tensor_consts
+        self.forward_plan = [(op.cls, op.forward, op.gather, op.single, op.placeholders,
+                              op.multi, op.out_slots if op.multi else op.out_slot)
+                             for op in ops]
+        self.backward_plan = []
+        for op in ops:
+            targets = []
+            for pos, t in enumerate(op.targets):
+                if t is None:
+                    continue
+                kind, where, shape, dtype = t
+                if kind == "leaf":
+                    targets.append((pos, True, where, 0, shape, dtype))
+                else:
+                    j = self.op_of_slot[where]
+                    targets.append((pos, False, j, ops[j].out_slots.index(where), shape, dtype))
+            self.backward_plan.append((op.backward, op.n_out, op.out_meta, tuple(targets)))
+        self.seeds = [(self.op_of_slot[s], ops[self.op_of_slot[s]].out_slots.index(s))
+                      for s in self.node_outputs]
+        self.leaf_params = [None if kind == "input" else rec.params[what]
+                            for kind, what in self.leaf_tensor]
+        self.leaf_inputs = [(k, what) for k, (kind, what) in enumerate(self.leaf_tensor)
+                            if kind == "input"]
+        self.watched_params = [(k, rec.params[self.kinds[s][1]]) for k, s in enumerate(self.watched)
+                               if self.kinds[s][0] == "param"]
+        self.watched_inputs = [(k, self.kinds[s][1]) for k, s in enumerate(self.watched)
+                               if self.kinds[s][0] == "input"]
 
     @staticmethod
     def _slot_meta(rec, s):
@@ -178,36 +205,37 @@ class Graph:
         vals = self.base.copy()
         for slot, pos in self.input_slots:
             vals[slot] = args[pos].array
-        for slot, t in self.param_slots:
-            vals[slot] = t.array
-        for slot, t in self.buffer_slots:
-            vals[slot] = t.array
-        for slot, t in self.tensor_consts:
+        for slot, t in self.reads:
             vals[slot] = t.array
         for slot, getter in self.rng_slots:
             vals[slot] = getter()
-        ctxs = []
+        grad = grad_enabled and self.node_outputs
+        ctxs = [] if grad else None
         new = object.__new__
-        for op in self.ops:
-            cls = op.cls
+        for cls, forward, gather, single, placeholders, multi, out_at in self.forward_plan:
             ctx = new(cls)
-            if op.placeholders is not None:
-                ctx.inputs = op.placeholders
-            out = op.forward(ctx, op.gather(vals)) if op.single else \
-                op.forward(ctx, *op.gather(vals))
-            ctxs.append(ctx)
-            if op.multi:
-                for s, o in zip(op.out_slots, out):
+            if placeholders is not None:
+                ctx.inputs = placeholders
+            out = forward(ctx, gather(vals)) if single else forward(ctx, *gather(vals))
+            if grad:
+                ctxs.append(ctx)
+            if multi:
+                for s, o in zip(out_at, out):
                     vals[s] = _as_array(o)
             else:
-                vals[op.out_slot] = out if type(out) is _ndarray else _as_array(out)
+                vals[out_at] = out if type(out) is _ndarray else _as_array(out)
         node = None
-        if grad_enabled and self.node_outputs:
-            node = CompiledFunctionBackward.__new__(CompiledFunctionBackward)
-            params = self._params
-            node.inputs = [args[what] if kind == "input" else params[what]
-                           for kind, what in self.leaf_tensor]
-            tensors = [self._tensor_at(s, args) for s in self.watched]
+        if grad:
+            node = new(CompiledFunctionBackward)
+            inputs = self.leaf_params.copy()
+            for k, pos in self.leaf_inputs:
+                inputs[k] = args[pos]
+            node.inputs = inputs
+            tensors = [None] * len(self.watched)
+            for k, t in self.watched_params:
+                tensors[k] = t
+            for k, pos in self.watched_inputs:
+                tensors[k] = args[pos]
             node._tensors = tensors
             node._versions = [t._version for t in tensors]
             node._n_out = len(self.node_outputs)
@@ -247,54 +275,50 @@ class Graph:
     def backward(self, ctxs, grads):
         """Gradients for the node's inputs from those of its outputs (arrays): the engine's
         walk over the recorded ops."""
-        ops = self.ops
-        table = {}
-        for s, g in zip(self.node_outputs, grads):
+        plan = self.backward_plan
+        table = [None] * len(plan)
+        for (i, nr), g in zip(self.seeds, grads):
             if g is None:
                 continue
-            i = self.op_of_slot[s]
-            slots = table.get(i)
+            slots = table[i]
             if slots is None:
-                slots = table[i] = [None] * ops[i].n_out
-            nr = ops[i].out_slots.index(s)
+                slots = table[i] = [None] * plan[i][1]
             slots[nr] = g if slots[nr] is None else slots[nr] + g
         leaf_grads = [None] * len(self.leaves)
-        deps = dict(self.deps)
-        ready = [i for i in self.starts if i not in deps and i in table]
-        op_of_slot = self.op_of_slot
+        deps = self.deps.copy()
+        ready = [i for i in self.starts if i not in deps and table[i] is not None]
         while ready:
             i = ready.pop()
-            op = ops[i]
-            out_grads = table.pop(i)
-            if op.n_out > 1 and any(g is None for g in out_grads):
+            backward, n_out, out_meta, targets = plan[i]
+            out_grads = table[i]
+            table[i] = None
+            if n_out > 1 and None in out_grads:
                 made = array_module(next(g for g in out_grads if g is not None))
                 out_grads = [made.zeros(s, dt) if g is None else g
-                             for g, (s, dt) in zip(out_grads, op.out_meta)]
-            res = op.backward(ctxs[i], *out_grads)
+                             for g, (s, dt) in zip(out_grads, out_meta)]
+            res = backward(ctxs[i], *out_grads)
             if type(res) is not tuple:
                 res = (res,)
-            for t, g in zip(op.targets, res):
-                if t is None or g is None:
+            for pos, leaf, where, nr, shape, dtype in targets:
+                g = res[pos]
+                if g is None:
                     continue
-                kind, where, shape, dtype = t
                 if g.shape != shape:
                     g = undo_broadcast(g, shape)
                 if g.dtype is not dtype and g.dtype != dtype:
                     g = g.astype(dtype)
-                if kind == "leaf":
+                if leaf:
                     old = leaf_grads[where]
                     leaf_grads[where] = g if old is None else old + g
                     continue
-                j = op_of_slot[where]
-                slots = table.get(j)
+                slots = table[where]
                 if slots is None:
-                    slots = table[j] = [None] * ops[j].n_out
-                nr = 0 if ops[j].n_out == 1 else ops[j].out_slots.index(where)
+                    slots = table[where] = [None] * plan[where][1]
                 slots[nr] = g if slots[nr] is None else slots[nr] + g
-                left = deps[j] - 1
-                deps[j] = left
+                left = deps[where] - 1
+                deps[where] = left
                 if left == 0:
-                    ready.append(j)
+                    ready.append(where)
         return tuple(leaf_grads)
 
 

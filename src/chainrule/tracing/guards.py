@@ -7,6 +7,7 @@ then confirms that the modules are as they were (same children, parameters and b
 dtype and requires_grad.
 """
 import operator
+from itertools import chain
 
 from ..amp import autocast_mode
 from ..autograd import anomaly
@@ -18,10 +19,10 @@ _is = operator.is_
 
 def call_key(template, tensors):
     """The key of one call: None when a non-tensor argument cannot be hashed."""
-    metas = tuple((t.array.shape, t.array.dtype, type(t.array), t.requires_grad)
-                  for t in tensors)
-    key = (grad_state.enabled, autocast_mode._state["cpu"][0], autocast_mode._state["cpu"][1],
-           reference_state.enabled, template, metas)
+    metas = tuple([(t.array.shape, t.array.dtype, type(t.array), t.requires_grad)
+                   for t in tensors])
+    cpu = autocast_mode._state["cpu"]
+    key = (grad_state.enabled, cpu[0], cpu[1], reference_state.enabled, template, metas)
     try:
         hash(key)
     except TypeError:
@@ -37,33 +38,44 @@ def eager_only_reason():
 
 
 class ModuleState:
-    """The modules under a compiled module as a recording saw them."""
+    """The modules under a compiled module as a recording saw them. ``holds`` runs before every
+    replay, so it compares whole lists through C-level ``map`` calls rather than looping."""
 
     def __init__(self, root):
-        self.entries = []
-        self.tensors = []
-        for m in root.modules():
-            checks = []
-            for d in (m._modules, m._parameters, m._buffers):
-                checks.append((d, len(d), tuple(d.values())))
-            self.entries.append((m, m.training, tuple(checks)))
-            for t in list(m._parameters.values()) + list(m._buffers.values()):
-                if t is not None:
-                    self.tensors.append((t, t.array.shape, t.array.dtype, t.requires_grad))
+        mods = list(root.modules())
+        self.mods = mods
+        self.trainings = [m.training for m in mods]
+        self.hook_dicts = [d for m in mods for d in (m._forward_hooks, m._forward_pre_hooks)]
+        self.dicts = [d for m in mods for d in (m._modules, m._parameters, m._buffers)]
+        self.values = list(chain.from_iterable(map(dict.values, self.dicts)))
+        self.tensors = [t for m in mods for d in (m._parameters, m._buffers)
+                        for t in d.values() if t is not None]
+        self.arrays = [t.array for t in self.tensors]
+        self.metas = [(a.shape, a.dtype) for a in self.arrays]
+        self.requires = [t.requires_grad for t in self.tensors]
 
     def holds(self):
         """Whether the modules are still as recorded (and carry no forward hooks)."""
-        for m, training, checks in self.entries:
-            if m.training is not training or m._forward_hooks or m._forward_pre_hooks:
-                return False
-            for d, n, values in checks:
-                if len(d) != n or (n and not all(map(_is, d.values(), values))):
-                    return False
-        for t, shape, dtype, requires_grad in self.tensors:
-            a = t.array
-            if a.shape != shape or a.dtype is not dtype or t.requires_grad is not requires_grad:
-                return False
+        if any(self.hook_dicts) or list(map(_training, self.mods)) != self.trainings:
+            return False
+        values = list(chain.from_iterable(map(dict.values, self.dicts)))
+        if len(values) != len(self.values) or not all(map(_is, values, self.values)):
+            return False
+        if list(map(_requires, self.tensors)) != self.requires:
+            return False
+        if all(map(_is, map(_array, self.tensors), self.arrays)):
+            return True
+        # an array was replaced (``p.data = ...``, a load): the same shapes and dtypes do
+        arrays = [t.array for t in self.tensors]
+        if [(a.shape, a.dtype) for a in arrays] != self.metas:
+            return False
+        self.arrays = arrays
         return True
+
+
+_training = operator.attrgetter("training")
+_array = operator.attrgetter("array")
+_requires = operator.attrgetter("requires_grad")
 
 
 def hooked_module(root):
