@@ -292,7 +292,7 @@ class Graph:
             backward, n_out, out_meta, targets = plan[i]
             out_grads = table[i]
             table[i] = None
-            if n_out > 1 and None in out_grads:
+            if n_out > 1 and any(g is None for g in out_grads):
                 made = array_module(next(g for g in out_grads if g is not None))
                 out_grads = [made.zeros(s, dt) if g is None else g
                              for g, (s, dt) in zip(out_grads, out_meta)]

@@ -149,7 +149,9 @@ class Recording:
                 continue
             kind = self.kinds[self.by_tensor[id(t)][2]][0]
             if kind in ("input", "param", "buffer"):
-                self.fail(f"an in-place write changed a {kind} during the call")
+                what = {"input": "an input", "param": "a parameter", "buffer": "a buffer"}[kind]
+                self.fail(f"an in-place write changed {what} during the call (running "
+                          f"statistics, for instance), which a replay would not repeat")
             elif self.by_tensor[id(t)][1] is t.array:
                 self.fail("an in-place write that is not an op changed a tensor inside the call")
 
