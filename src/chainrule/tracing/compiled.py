@@ -122,6 +122,7 @@ class CompiledCall:
             if s is None or rec.kinds[s][0] in ("tensor_const", "const"):
                 rec.fail("the call returned a tensor that no op inside it made")
             slots.append(s)
+        rec.release()
         if rec.unsafe is not None:
             self._eager(key, rec.unsafe)
         elif pending is None:

@@ -155,6 +155,11 @@ class Recording:
             elif self.by_tensor[id(t)][1] is t.array:
                 self.fail("an in-place write that is not an op changed a tensor inside the call")
 
+    def release(self):
+        """Drop what only the recording needed (the intermediate tensors it kept alive)."""
+        self.by_tensor = self.by_array = None
+        self.versions = self.keep = None
+
     def slot_of_output(self, t):
         hit = self.by_tensor.get(id(t))
         if hit is not None and hit[1] is t.array:
