@@ -365,3 +365,16 @@ def test_compiled_function_replays_pure_functions_and_refuses_captured_parameter
     for _ in range(3):
         g2(a)
     assert g2._compiled_call.replays == 0
+
+
+def test_a_changed_module_attribute_records_again():
+    eager, model, compiled = _pair(lambda: nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.2),
+                                                          nn.LeakyReLU(0.1)))
+    x = cr.randn(5, 4)
+    for p, slope in ((0.2, 0.1), (0.2, 0.1), (0.2, 0.1), (0.7, 0.1), (0.7, 0.3), (0.7, 0.3)):
+        for m in (eager, model):
+            m[1].p, m[2].negative_slope = p, slope
+        cr.manual_seed(3)
+        a = eager(x)
+        cr.manual_seed(3)
+        _same(a.array, compiled(x).array)

@@ -59,6 +59,7 @@ class CompiledCall:
         self.cache = {}
         self.reasons = {}    # key -> why it runs eagerly (for explain())
         self.replays = 0     # calls answered by a replay (for tests and the docs)
+        self.warned = False
 
     def __call__(self, args, kwargs):
         if is_compiling() or guards.eager_only_reason():
@@ -82,8 +83,10 @@ class CompiledCall:
             return self.fn(*args, **kwargs)
         if entry is None and sum(type(e) is not _Eager for e in self.cache.values()) \
                 >= self.recompile_limit and key not in self.cache:
-            warnings.warn(f"cr.compile: recompile_limit ({self.recompile_limit}) reached; "
-                          f"calls with new shapes or modes run eagerly", stacklevel=3)
+            if not self.warned:      # once, as torch._dynamo warns
+                self.warned = True
+                warnings.warn(f"cr.compile: recompile_limit ({self.recompile_limit}) reached; "
+                              f"calls with new shapes or modes run eagerly", stacklevel=3)
             self.cache[key] = _Eager("recompile_limit reached")
             return self.fn(*args, **kwargs)
         return self._record(key, entry, template, tensors, args, kwargs)
@@ -102,8 +105,7 @@ class CompiledCall:
         try:
             context = recording(rec)
             context.__enter__()
-        except Unsafe as e:        # another thread records: this call stays eager
-            warnings.warn(f"cr.compile: {e}; running eagerly", stacklevel=3)
+        except Unsafe:             # another thread records: this call stays eager
             return self.fn(*args, **kwargs)
         _state.depth = getattr(_state, "depth", 0) + 1
         try:

@@ -44,20 +44,30 @@ class ModuleState:
     def __init__(self, root):
         mods = list(root.modules())
         self.mods = mods
-        self.trainings = [m.training for m in mods]
+        # each module's plain attributes (training, p, eps, kernel_size ...): a forward reads
+        # them in Python, so a replay holds only while they keep their values
+        self.attributes = []
+        for m in mods:
+            d = m.__dict__
+            keys = [k for k, v in d.items() if _plain(v)]
+            getter = operator.itemgetter(*keys)
+            self.attributes.append((d, len(d), getter, getter(d)))
         self.hook_dicts = [d for m in mods for d in (m._forward_hooks, m._forward_pre_hooks)]
         self.dicts = [d for m in mods for d in (m._modules, m._parameters, m._buffers)]
         self.values = list(chain.from_iterable(map(dict.values, self.dicts)))
         self.tensors = [t for m in mods for d in (m._parameters, m._buffers)
                         for t in d.values() if t is not None]
         self.arrays = [t.array for t in self.tensors]
-        self.metas = [(a.shape, a.dtype) for a in self.arrays]
+        self.metas = [(a.shape, a.dtype, type(a)) for a in self.arrays]
         self.requires = [t.requires_grad for t in self.tensors]
 
     def holds(self):
         """Whether the modules are still as recorded (and carry no forward hooks)."""
-        if any(self.hook_dicts) or list(map(_training, self.mods)) != self.trainings:
+        if any(self.hook_dicts):
             return False
+        for d, n, getter, values in self.attributes:
+            if len(d) != n or getter(d) != values:
+                return False
         values = list(chain.from_iterable(map(dict.values, self.dicts)))
         if len(values) != len(self.values) or not all(map(_is, values, self.values)):
             return False
@@ -65,15 +75,23 @@ class ModuleState:
             return False
         if all(map(_is, map(_array, self.tensors), self.arrays)):
             return True
-        # an array was replaced (``p.data = ...``, a load): the same shapes and dtypes do
+        # an array was replaced (``p.data = ...``, ``.to(device)``): the same shapes, dtypes and
+        # array types do
         arrays = [t.array for t in self.tensors]
-        if [(a.shape, a.dtype) for a in arrays] != self.metas:
+        if [(a.shape, a.dtype, type(a)) for a in arrays] != self.metas:
             return False
         self.arrays = arrays
         return True
 
 
-_training = operator.attrgetter("training")
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def _plain(v):
+    t = type(v)
+    return t in _PLAIN or (t is tuple and all(type(e) in _PLAIN for e in v))
+
+
 _array = operator.attrgetter("array")
 _requires = operator.attrgetter("requires_grad")
 

@@ -170,9 +170,9 @@ class Recording:
 
 def _generator_getter(g):
     """How a replay finds the generator ``g`` is now (``manual_seed`` makes a new one)."""
-    default = cr_random.default_generator
-    if g is default.rng:
-        return lambda: default.rng
+    for gen in list(cr_random.generators):
+        if g is gen.rng:
+            return lambda: gen.rng
     for key, dev in list(cr_random._device_generators.items()):
         if g is dev:
             return lambda: cr_random.device_rng(*key)
