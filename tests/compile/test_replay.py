@@ -103,20 +103,27 @@ def test_dropout_under_a_seed_draws_the_eager_masks():
     assert not np.array_equal(a.array, b.array)
 
 
-def test_batchnorm_eval_replays_and_train_updates_running_stats_as_eager():
-    make = lambda: nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU())  # noqa: E731
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_replays_in_training_and_eval_with_the_eager_running_statistics(momentum):
+    make = lambda: nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, momentum=momentum),  # noqa
+                                 nn.ReLU())
     eager, model, compiled = _pair(make)
-    for i in range(4):
+    for i in range(5):
         x = cr.randn(8, 3)
         _same(eager(x).array, compiled(x).array)
-    for name, b in eager.state_dict().items():
-        _same(b.array, model.state_dict()[name].array)
+        for (name, a), b in zip(eager.state_dict().items(), model.state_dict().values()):
+            _same(a.array, b.array)
+    assert _replays(compiled) == 3
+    assert int(model[1].num_batches_tracked.array) == 5
+    assert model[1].running_mean._version == eager[1].running_mean._version
+    _check_calls(make, lambda i: cr.randn(8, 3, requires_grad=True))   # gradients too
     eager.eval()
     compiled.eval()
     assert not model[1].training
-    _check_calls(lambda: model, lambda i: cr.randn(8, 3))   # eval: running statistics
-    x = cr.randn(8, 3)
-    _same(eager(x).array, compiled(x).array)
+    for _ in range(3):
+        x = cr.randn(8, 3)
+        _same(eager(x).array, compiled(x).array)
+    assert _replays(compiled) == 3 + 1   # eval: recorded twice, replayed once
 
 
 def test_training_loop_equals_eager_for_twenty_steps():

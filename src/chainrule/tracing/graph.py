@@ -50,7 +50,7 @@ class Graph:
         self.param_slots = []    # (slot, tensor)
         self.buffer_slots = []
         self.tensor_consts = []  # (slot, tensor): arrays read at each call
-        self.rng_slots = []      # (slot, getter)
+        self.rng_slots = []      # (slot, getter): generators, scratch dicts
         base = [None] * self.n_slots
         for slot, (kind, what) in enumerate(kinds):
             if kind == "input":
@@ -63,6 +63,8 @@ class Graph:
                 self.tensor_consts.append((slot, what))
             elif kind == "rng":
                 self.rng_slots.append((slot, what))
+            elif kind == "scratch":
+                self.rng_slots.append((slot, what))     # a fresh one per call, as a getter
             elif kind == "const":
                 base[slot] = what
         self.base = base
@@ -132,9 +134,15 @@ class Graph:
                                if is_t and kinds[s][0] in ("input", "param")})
         self._plan_backward()
         self.reads = self.param_slots + self.buffer_slots + self.tensor_consts
+        # buffers an op writes into in place (batch norm's running statistics): the replay
+        # advances their versions as the eager caller does
+        bumps = [tuple(rec.buffers[kinds[r.sources[pos]][1]]
+                       for pos in getattr(r.cls, "writes_inputs", ())
+                       if pos < len(r.sources) and r.tensor_args[pos])
+                 for r in rec.ops]
         self.forward_plan = [(op.cls, op.forward, op.gather, op.single, op.placeholders,
-                              op.multi, op.out_slots if op.multi else op.out_slot)
-                             for op in ops]
+                              op.multi, op.out_slots if op.multi else op.out_slot, bump)
+                             for op, bump in zip(ops, bumps)]
         self.backward_plan = []
         for op in ops:
             targets = []
@@ -212,7 +220,7 @@ class Graph:
         grad = grad_enabled and self.node_outputs
         ctxs = [] if grad else None
         new = object.__new__
-        for cls, forward, gather, single, placeholders, multi, out_at in self.forward_plan:
+        for cls, forward, gather, single, placeholders, multi, out_at, bump in self.forward_plan:
             ctx = new(cls)
             if placeholders is not None:
                 ctx.inputs = placeholders
@@ -224,6 +232,9 @@ class Graph:
                     vals[s] = _as_array(o)
             else:
                 vals[out_at] = out if type(out) is _ndarray else _as_array(out)
+            if bump:
+                for t in bump:
+                    t._version += 1
         node = None
         if grad:
             node = new(CompiledFunctionBackward)

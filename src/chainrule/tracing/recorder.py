@@ -49,8 +49,8 @@ class OpRecord:
 
 class Recording:
     """What one traced call did. ``kinds[slot]`` says what each value slot holds: ("input", i),
-    ("param", i), ("buffer", i), ("tensor_const", tensor), ("const", value), ("rng", getter)
-    or ("op", op index)."""
+    ("param", i), ("buffer", i), ("tensor_const", tensor), ("const", value), ("rng", getter),
+    ("scratch", dict) (an empty dict made anew for each replay) or ("op", op index)."""
 
     def __init__(self, inputs, params, buffers):
         self.thread = threading.get_ident()
@@ -60,6 +60,7 @@ class Recording:
         self.by_array = {}     # id(array) -> (array, slot)
         self.versions = []     # (tensor, version then) for every tensor met
         self.ops = []
+        self.writes = {}       # slot -> how many recorded ops wrote into it (``writes_inputs``)
         self.unsafe = None
         self.keep = []         # objects whose ids are keys above stay alive while recording
         for kind, tensors in (("input", inputs), ("param", params), ("buffer", buffers)):
@@ -111,6 +112,12 @@ class Recording:
             if getter is None:
                 self.fail("an op drew from a random generator chainrule does not own")
             return self._new_slot(("rng", getter))
+        if type(a) is dict:
+            hit = self.by_array.get(id(a))
+            if hit is not None:
+                return hit[1]
+            if not a:   # an empty dict an op fills for a later one (batch norm's ``stats``)
+                return self._new_slot(("scratch", dict), array=a)
         return self._new_slot(("const", a))
 
     def _check_shares(self, a):
@@ -121,11 +128,23 @@ class Recording:
                 self.fail("an op got a raw array computed from an input outside the ops")
                 return
 
-    def add_op(self, cls, args, out):
+    def sources(self, args):
+        """The slots of an op's arguments, looked up before it runs (an empty dict it fills
+        is scratch space)."""
+        return tuple(self.source_of(a) for a in args)
+
+    def add_op(self, cls, args, out, sources):
         if not cls.raw:
             self.fail(f"{cls.__name__} is a user Function (it computes on Tensors, which a "
                       f"replay does not see)")
-        sources = tuple(self.source_of(a) for a in args)
+        for pos in getattr(cls, "writes_inputs", ()):
+            if pos >= len(args) or args[pos] is None:
+                continue
+            slot = sources[pos]
+            if not isinstance(args[pos], TensorBase) or self.kinds[slot][0] != "buffer":
+                self.fail(f"{cls.__name__} writes in place into something that is not a "
+                          f"buffer of the module")
+            self.writes[slot] = self.writes.get(slot, 0) + 1
         tensor_args = tuple(isinstance(a, TensorBase) for a in args)
         grad_args = tuple(isinstance(a, TensorBase) and a.requires_grad for a in args)
         multi = type(out) is tuple
@@ -145,9 +164,10 @@ class Recording:
         is still the one recorded (an unrecorded write into it), or on an input, parameter or
         buffer at all (a replay would not repeat the write)."""
         for t, v in self.versions:
-            if t._version == v:
+            slot = self.by_tensor[id(t)][2]
+            if t._version == v + self.writes.get(slot, 0):
                 continue
-            kind = self.kinds[self.by_tensor[id(t)][2]][0]
+            kind = self.kinds[slot][0]
             if kind in ("input", "param", "buffer"):
                 what = {"input": "an input", "param": "a parameter", "buffer": "a buffer"}[kind]
                 self.fail(f"an in-place write changed {what} during the call (running "
@@ -204,12 +224,13 @@ def recording(rec):
     def recording_apply(cls, *args):
         if rec.thread != threading.get_ident() or _paused:
             return eager_apply(cls, *args)
+        sources = rec.sources(args)
         _paused.append(True)        # ops a user Function runs inside are its own business
         try:
             out = eager_apply(cls, *args)
         finally:
             _paused.pop()
-        rec.add_op(cls, args, out)
+        rec.add_op(cls, args, out, sources)
         return out
 
     def watch(name, method):
