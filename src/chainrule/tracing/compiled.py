@@ -70,10 +70,13 @@ class CompiledCall:
         else:
             tensors = []
             template = flatten((args, kwargs), tensors)
-        key = None if template is BAD else guards.call_key(template, tensors)
-        if key is None:
+        if template is BAD:
             return self.fn(*args, **kwargs)
-        entry = self.cache.get(key)
+        key = guards.call_key(template, tensors)
+        try:
+            entry = self.cache.get(key)
+        except TypeError:      # an argument that cannot be hashed: no key, no replay
+            return self.fn(*args, **kwargs)
         if type(entry) is _Compiled:
             if entry.module_state is None or entry.module_state.holds():
                 self.replays += 1

@@ -18,16 +18,12 @@ _is = operator.is_
 
 
 def call_key(template, tensors):
-    """The key of one call: None when a non-tensor argument cannot be hashed."""
+    """The key of one call (unhashable when a non-tensor argument is: the caller's cache
+    lookup raises TypeError then)."""
     metas = tuple([(t.array.shape, t.array.dtype, type(t.array), t.requires_grad)
                    for t in tensors])
     cpu = autocast_mode._state["cpu"]
-    key = (grad_state.enabled, cpu[0], cpu[1], reference_state.enabled, template, metas)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return (grad_state.enabled, cpu[0], cpu[1], reference_state.enabled, template, metas)
 
 
 def eager_only_reason():
@@ -46,12 +42,11 @@ class ModuleState:
         self.mods = mods
         # each module's plain attributes (training, p, eps, kernel_size ...): a forward reads
         # them in Python, so a replay holds only while they keep their values
-        self.attributes = []
-        for m in mods:
-            d = m.__dict__
-            keys = [k for k, v in d.items() if _plain(v)]
-            getter = operator.itemgetter(*keys)
-            self.attributes.append((d, len(d), getter, getter(d)))
+        self.attr_dicts = [m.__dict__ for m in mods]
+        self.attr_lens = [len(d) for d in self.attr_dicts]
+        self.getters = [(operator.itemgetter(*[k for k, v in d.items() if _plain(v)]), d)
+                        for d in self.attr_dicts]
+        self.attr_values = [g(d) for g, d in self.getters]
         self.hook_dicts = [d for m in mods for d in (m._forward_hooks, m._forward_pre_hooks)]
         self.dicts = [d for m in mods for d in (m._modules, m._parameters, m._buffers)]
         self.values = list(chain.from_iterable(map(dict.values, self.dicts)))
@@ -65,9 +60,9 @@ class ModuleState:
         """Whether the modules are still as recorded (and carry no forward hooks)."""
         if any(self.hook_dicts):
             return False
-        for d, n, getter, values in self.attributes:
-            if len(d) != n or getter(d) != values:
-                return False
+        if list(map(len, self.attr_dicts)) != self.attr_lens or \
+                [g(d) for g, d in self.getters] != self.attr_values:
+            return False
         values = list(chain.from_iterable(map(dict.values, self.dicts)))
         if len(values) != len(self.values) or not all(map(_is, values, self.values)):
             return False
