@@ -263,10 +263,6 @@ class Graph:
             outs.append(t)
         return _rebuild(self.output_template, iter(outs))
 
-    def _tensor_at(self, s, args):
-        kind, what = self.kinds[s]
-        return args[what] if kind == "input" else self._params[what]
-
     def _output_tensor(self, s, vals, args, node):
         kind, what = self.kinds[s]
         if kind == "input":
