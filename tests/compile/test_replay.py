@@ -385,3 +385,33 @@ def test_a_changed_module_attribute_records_again():
         a = eager(x)
         cr.manual_seed(3)
         _same(a.array, compiled(x).array)
+
+
+def test_embedding_replays_and_still_refuses_out_of_range_indices():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(10, 4)
+
+        def forward(self, idx):
+            return self.embed(idx).sum(dim=1)
+    eager, model, compiled = _pair(Net)
+    for i in range(3):
+        idx = cr.tensor(np.random.default_rng(i).integers(0, 10, (2, 5)), dtype=cr.int64)
+        _same(eager(idx).array, compiled(idx).array)
+    assert _replays(compiled) == 1
+    with pytest.raises(IndexError, match="out of range for 10 embeddings"):
+        compiled(cr.tensor([[1, 2, -1, 3, 4], [0, 0, 0, 0, 0]], dtype=cr.int64))
+
+
+def test_a_raw_array_copied_from_an_input_keeps_the_call_eager():
+    from chainrule.ops.elementwise import Mul
+
+    class Scale(nn.Module):
+        def forward(self, x):    # x's values leave the ops: a replay would keep the first ones
+            return Mul.apply(x, x.detach().array.astype(np.float64).astype(np.float32))
+    compiled = cr.compile(Scale())
+    first = cr.randn(3)
+    for x in (first, first, cr.randn(3), cr.randn(3)):   # two equal recordings, then new data
+        _same(compiled(x).array, (x * x).array)
+    assert _replays(compiled) == 0

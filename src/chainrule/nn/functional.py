@@ -580,11 +580,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` picked by the integer tensor ``input``: output shape input.shape + (D,)."""
     idx = _target_array(input, "embedding", "indices")
-    n = weight.shape[0]
-    if type(idx) is np.ndarray and idx.size and (idx.min() < 0 or idx.max() >= n):  # GPU: no wait
-        bad = idx[(idx < 0) | (idx >= n)][0]
-        raise IndexError(f"embedding: index {int(bad)} is out of range for {n} embeddings "
-                         f"(expected 0 <= index < {n})")
+    n = weight.shape[0]      # the op checks the indices' range
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:

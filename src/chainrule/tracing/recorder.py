@@ -121,10 +121,12 @@ class Recording:
         return self._new_slot(("const", a))
 
     def _check_shares(self, a):
-        """A raw array argument that views an input's or an op output's memory was made from
-        it outside the ops: its values would go stale in a replay."""
+        """A raw array argument that views an input's memory, or holds an input's values (a
+        converted copy), was likely made from it outside the ops: its values would go stale
+        in a replay. (A constant that merely equals an input costs only the replay.)"""
         for t in self.inputs:
-            if np.may_share_memory(a, t.array):
+            b = t.array
+            if np.may_share_memory(a, b) or (a.shape == b.shape and np.array_equal(a, b)):
                 self.fail("an op got a raw array computed from an input outside the ops")
                 return
 
