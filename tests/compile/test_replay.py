@@ -415,3 +415,17 @@ def test_a_raw_array_copied_from_an_input_keeps_the_call_eager():
     for x in (first, first, cr.randn(3), cr.randn(3)):   # two equal recordings, then new data
         _same(compiled(x).array, (x * x).array)
     assert _replays(compiled) == 0
+
+
+def test_a_deep_copy_records_afresh_on_its_own_parameters():
+    import copy
+    _, model, compiled = _pair(MLP_TANH)
+    x = cr.randn(4, 2)
+    for _ in range(3):
+        compiled(x)
+    twin = copy.deepcopy(compiled)
+    with cr.no_grad():
+        twin._orig_mod[0].weight.mul_(0)
+    for _ in range(3):
+        _same(twin(x).array, twin._orig_mod(x).array)
+    assert not np.array_equal(twin(x).array, compiled(x).array)

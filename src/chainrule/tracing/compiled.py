@@ -142,6 +142,13 @@ class CompiledCall:
                 self.cache[key] = _Compiled(graph, state)
         return out
 
+    def __getstate__(self):
+        # a copy (copy.deepcopy of a compiled model) records afresh: the recordings point at
+        # the original's tensors
+        state = dict(self.__dict__)
+        state["cache"], state["reasons"], state["replays"] = {}, {}, 0
+        return state
+
     def _eager(self, key, reason):
         self.cache[key] = _Eager(reason)
         self.reasons[key] = reason
