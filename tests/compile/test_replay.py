@@ -429,3 +429,37 @@ def test_a_deep_copy_records_afresh_on_its_own_parameters():
     for _ in range(3):
         _same(twin(x).array, twin._orig_mod(x).array)
     assert not np.array_equal(twin(x).array, compiled(x).array)
+
+
+_step_model = None
+
+
+def _loss_of(x, y):
+    return nn.functional.mse_loss(_step_model(x), y)
+
+
+def test_a_compiled_function_with_model_and_loss_replays_and_sees_a_rebound_model():
+    global _step_model
+    eager, model, _ = _pair(MLP_TANH)
+    _step_model = model
+    step = cr.compile(_loss_of)
+    x, y = cr.randn(10, 2), cr.randn(10, 1)
+    opts = [cr.optim.SGD(m.parameters(), lr=0.1) for m in (eager, model)]
+    for _ in range(5):
+        for m, opt, loss in ((eager, opts[0], lambda: nn.functional.mse_loss(eager(x), y)),
+                             (model, opts[1], lambda: step(x, y))):
+            value = loss()
+            value.backward()
+            opt.step()
+            opt.zero_grad()
+        for p, q in zip(eager.parameters(), model.parameters()):
+            _same(p.array, q.array)
+    assert step._compiled_call.replays == 3
+    assert step(x, y).grad_fn.node_name() == "CompiledFunctionBackward"
+    with cr.no_grad():
+        eager[0].weight.mul_(2)
+    _step_model = eager                     # the global now names another model
+    _same(step(x, y).array, nn.functional.mse_loss(eager(x), y).array)
+    model[0] = nn.Linear(2, 8)              # and the first one's structure changes
+    _step_model = model
+    _same(step(x, y).array, nn.functional.mse_loss(model(x), y).array)

@@ -42,8 +42,8 @@ class _Pending:
 
 
 class _Compiled:
-    def __init__(self, graph, module_state):
-        self.graph, self.module_state = graph, module_state
+    def __init__(self, graph, module_state, names_state):
+        self.graph, self.module_state, self.names_state = graph, module_state, names_state
 
 
 class CompiledCall:
@@ -78,7 +78,8 @@ class CompiledCall:
         except TypeError:      # an argument that cannot be hashed: no key, no replay
             return self.fn(*args, **kwargs)
         if type(entry) is _Compiled:
-            if entry.module_state is None or entry.module_state.holds():
+            if entry.module_state.holds() and (entry.names_state is None
+                                               or entry.names_state.holds()):
                 self.replays += 1
                 return entry.graph.run(tensors, key[0])
             entry = None     # the modules changed: record again
@@ -96,15 +97,9 @@ class CompiledCall:
 
     def _record(self, key, pending, template, tensors, args, kwargs):
         module = self.module
-        if module is not None:
-            hooked = guards.hooked_module(module)
-            if hooked is not None:
-                return self.fn(*args, **kwargs)   # hooks run in Python: not replayed
-            params = list(module.parameters())
-            buffers = [b for b in module.buffers()]
-        else:
-            params, buffers = [], []
-        rec = Recording(tensors, params, buffers)
+        if module is not None and guards.hooked_module(module) is not None:
+            return self.fn(*args, **kwargs)   # hooks run in Python: not replayed
+        rec = Recording(tensors, (), ())      # modules join as they are called
         try:
             context = recording(rec)
             context.__enter__()
@@ -127,6 +122,9 @@ class CompiledCall:
             if s is None or rec.kinds[s][0] in ("tensor_const", "const"):
                 rec.fail("the call returned a tensor that no op inside it made")
             slots.append(s)
+        for m in rec.modules:
+            if guards.hooked_module(m) is not None:
+                rec.fail("a module the call ran has forward hooks")
         rec.release()
         if rec.unsafe is not None:
             self._eager(key, rec.unsafe)
@@ -138,8 +136,8 @@ class CompiledCall:
                 self._eager(key, why)
             else:
                 graph = Graph(rec, out_template, slots)
-                state = guards.ModuleState(module) if module is not None else None
-                self.cache[key] = _Compiled(graph, state)
+                names = guards.NamesState(self.fn) if module is None else None
+                self.cache[key] = _Compiled(graph, guards.ModuleState(rec.modules), names)
         return out
 
     def __getstate__(self):

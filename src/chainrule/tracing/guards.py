@@ -37,8 +37,12 @@ class ModuleState:
     """The modules under a compiled module as a recording saw them. ``holds`` runs before every
     replay, so it compares whole lists through C-level ``map`` calls rather than looping."""
 
-    def __init__(self, root):
-        mods = list(root.modules())
+    def __init__(self, roots):
+        mods = []
+        for root in roots:
+            for m in root.modules():
+                if not any(m is known for known in mods):
+                    mods.append(m)
         self.mods = mods
         # each module's plain attributes (training, p, eps, kernel_size ...): a forward reads
         # them in Python, so a replay holds only while they keep their values
@@ -89,6 +93,32 @@ def _plain(v):
 
 _array = operator.attrgetter("array")
 _requires = operator.attrgetter("requires_grad")
+
+
+class NamesState:
+    """The objects a compiled function's code names as globals or closes over: a replay holds
+    while each name still refers to the same object (``model`` rebound to a new model records
+    again). Names its helpers read are not seen."""
+
+    def __init__(self, fn):
+        code = getattr(fn, "__code__", None)
+        self.globals = getattr(fn, "__globals__", {})
+        self.names = [n for n in (code.co_names if code else ()) if n in self.globals]
+        self.objects = [self.globals[n] for n in self.names]
+        self.cells = list(getattr(fn, "__closure__", None) or ())
+        self.contents = [_cell(c) for c in self.cells]
+
+    def holds(self):
+        g = self.globals
+        return (all(map(_is, [g.get(n) for n in self.names], self.objects))
+                and all(map(_is, map(_cell, self.cells), self.contents)))
+
+
+def _cell(c):
+    try:
+        return c.cell_contents
+    except ValueError:      # an empty cell
+        return None
 
 
 def hooked_module(root):

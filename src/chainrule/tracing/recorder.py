@@ -63,10 +63,27 @@ class Recording:
         self.writes = {}       # slot -> how many recorded ops wrote into it (``writes_inputs``)
         self.unsafe = None
         self.keep = []         # objects whose ids are keys above stay alive while recording
+        self.modules = []      # the outermost modules called, whose state the guards check
+        self.inputs, self.params, self.buffers = list(inputs), list(params), list(buffers)
         for kind, tensors in (("input", inputs), ("param", params), ("buffer", buffers)):
             for i, t in enumerate(tensors):
                 if id(t) not in self.by_tensor:
                     self._new_slot((kind, i), t)
+
+    def add_module(self, m):
+        """A module the call ran (outside any other): its parameters and buffers become
+        slots, and the guards will check it."""
+        if any(m is known for known in self.modules):
+            return
+        self.modules.append(m)
+        for p in m.parameters():
+            if id(p) not in self.by_tensor:
+                self.params.append(p)
+                self._new_slot(("param", len(self.params) - 1), p)
+        for b in m.buffers():
+            if id(b) not in self.by_tensor:
+                self.buffers.append(b)
+                self._new_slot(("buffer", len(self.buffers) - 1), b)
 
     def _new_slot(self, kind, tensor=None, array=None):
         slot = len(self.kinds)
@@ -217,6 +234,7 @@ def active():
 def recording(rec):
     """Watch ``Function.apply`` and the value-reading Tensor methods for ``rec``'s thread."""
     from ..tensor import Tensor
+    from ..nn.module import Module
     if not _lock.acquire(blocking=False):
         raise Unsafe("another thread is recording")
     original_apply = Function.__dict__["apply"]
@@ -235,6 +253,20 @@ def recording(rec):
         rec.add_op(cls, args, out, sources)
         return out
 
+    original_call = Module.__dict__["__call__"]
+    depth = [0]
+
+    def recording_call(module, *args, **kwargs):
+        if rec.thread != threading.get_ident() or _paused:
+            return original_call(module, *args, **kwargs)
+        if depth[0] == 0:
+            rec.add_module(module)
+        depth[0] += 1
+        try:
+            return original_call(module, *args, **kwargs)
+        finally:
+            depth[0] -= 1
+
     def watch(name, method):
         def watched(self, *args, **kwargs):
             if rec.thread == threading.get_ident() and not _paused:
@@ -245,6 +277,7 @@ def recording(rec):
 
     _active.append(rec)
     Function.apply = classmethod(recording_apply)
+    Module.__call__ = recording_call
     for name, method in originals.items():
         setattr(Tensor, name, watch(name, method))
     # Reference twins and autocast's wrappers hold an ``apply`` bound when their switch last
@@ -254,6 +287,7 @@ def recording(rec):
         yield rec
     finally:
         Function.apply = original_apply
+        Module.__call__ = original_call
         for name, method in originals.items():
             setattr(Tensor, name, method)
         reference_state.set(reference_state.enabled)
