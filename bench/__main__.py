@@ -9,12 +9,11 @@
     python -m bench --compile -w W1      # chainrule's model through cr.compile (replayed)
 """
 import argparse
-import os
 import sys
 
 from .harness import (format_markdown, format_table, machine_info, matmul_gflops, run_workload,
                       write_json)
-from .workloads import COMPILE_ENV, DEVICE, GPU_WORKLOADS, WORKLOADS
+from .workloads import DEVICE, GPU_WORKLOADS, WORKLOADS, set_compiling
 
 
 def main(argv=None, prog="python -m bench"):
@@ -35,15 +34,11 @@ def main(argv=None, prog="python -m bench"):
                    help="run chainrule's models through cr.compile (trace and replay); "
                         "PyTorch stays eager")
     args = p.parse_args(argv)
-    previous = os.environ.get(COMPILE_ENV)
-    os.environ[COMPILE_ENV] = "1" if args.compile else "0"
+    previous = set_compiling(args.compile)
     try:
         return _run(args)
     finally:
-        if previous is None:
-            del os.environ[COMPILE_ENV]
-        else:
-            os.environ[COMPILE_ENV] = previous
+        set_compiling(previous)
 
 
 def _run(args):

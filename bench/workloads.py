@@ -24,6 +24,16 @@ def compiling():
     return os.environ.get(COMPILE_ENV, "") == "1"
 
 
+def set_compiling(on):
+    """Turn ``--compile`` on or off (None: unset); returns the previous setting."""
+    previous = os.environ.get(COMPILE_ENV)
+    if on is None:
+        os.environ.pop(COMPILE_ENV, None)
+    else:
+        os.environ[COMPILE_ENV] = "1" if on in (True, "1") else "0"
+    return previous
+
+
 # Where W2-W5 run (``python -m bench --device cuda``): both frameworks on that device.
 DEVICE = {"name": "cpu"}
 GPU_WORKLOADS = ("W2", "W3", "W4", "W5")

@@ -463,3 +463,26 @@ def test_a_compiled_function_with_model_and_loss_replays_and_sees_a_rebound_mode
     model[0] = nn.Linear(2, 8)              # and the first one's structure changes
     _step_model = model
     _same(step(x, y).array, nn.functional.mse_loss(model(x), y).array)
+
+
+def test_ops_of_another_thread_stay_out_of_a_recording():
+    import threading
+    stop = threading.Event()
+    results = []
+
+    def other():
+        a = cr.randn(3, 3, requires_grad=True)
+        while not stop.is_set():
+            results.append(float((a * 2).sum().item()))
+
+    eager, model, compiled = _pair(MLP_TANH)
+    thread = threading.Thread(target=other)
+    thread.start()
+    try:
+        for _ in range(4):
+            x = cr.randn(5, 2)
+            _same(eager(x).array, compiled(x).array)
+    finally:
+        stop.set()
+        thread.join()
+    assert _replays(compiled) == 2 and len(set(results)) == 1
