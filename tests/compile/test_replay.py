@@ -486,3 +486,20 @@ def test_ops_of_another_thread_stay_out_of_a_recording():
         stop.set()
         thread.join()
     assert _replays(compiled) == 2 and len(set(results)) == 1
+
+
+def test_the_default_dtype_is_part_of_the_key():
+    class AddsOnes(nn.Module):
+        def forward(self, x):
+            return x + cr.ones(3)        # made in Python: a constant of the default dtype
+    compiled = cr.compile(AddsOnes())
+    x = cr.randn(3)
+    for _ in range(3):
+        assert compiled(x).dtype == cr.float32
+    cr.set_default_dtype(cr.float64)
+    try:
+        for _ in range(3):
+            out = compiled(x)
+        assert out.dtype == cr.float64 and _replays(compiled) == 2
+    finally:
+        cr.set_default_dtype(cr.float32)

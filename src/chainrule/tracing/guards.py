@@ -1,7 +1,7 @@
 """Guards: what must hold for a recorded call to be replayed instead of run.
 
-A guard *key* (grad mode, autocast, the reference switch, and each input's shape, dtype, array
-type and requires_grad, with the non-tensor arguments) picks the recording; a *module check*
+A guard *key* (grad mode, autocast, the reference switch, the default dtype and device, and each
+input's shape, dtype, array type and requires_grad, with the non-tensor arguments) picks the recording; a *module check*
 then confirms that the modules are as they were (same children, parameters and buffers, same
 ``training`` flags, no forward hooks) and that every parameter and buffer kept its shape,
 dtype and requires_grad.
@@ -9,6 +9,8 @@ dtype and requires_grad.
 import operator
 from itertools import chain
 
+from .. import _dtype
+from ..device import get_default_device
 from ..amp import autocast_mode
 from ..autograd import anomaly
 from ..autograd.grad_mode import state as grad_state
@@ -23,7 +25,9 @@ def call_key(template, tensors):
     metas = tuple([(t.array.shape, t.array.dtype, type(t.array), t.requires_grad)
                    for t in tensors])
     cpu = autocast_mode._state["cpu"]
-    return (grad_state.enabled, cpu[0], cpu[1], reference_state.enabled, template, metas)
+    # the default dtype and device decide what tensors made in Python inside the call hold
+    return (grad_state.enabled, cpu[0], cpu[1], reference_state.enabled, template, metas,
+            _dtype.default_float_np(), get_default_device())
 
 
 def eager_only_reason():
