@@ -57,7 +57,9 @@ class ModuleState:
         self.attr_values = [g(d) for g, d in self.getters]
         self.hook_dicts = [d for m in mods for d in (m._forward_hooks, m._forward_pre_hooks)]
         self.dicts = [d for m in mods for d in (m._modules, m._parameters, m._buffers)]
-        self.values = list(chain.from_iterable(map(dict.values, self.dicts)))
+        self.dict_lens = [len(d) for d in self.dicts]
+        self.filled = [d for d in self.dicts if d]    # empty ones need only their length
+        self.values = list(chain.from_iterable(map(dict.values, self.filled)))
         self.tensors = [t for m in mods for d in (m._parameters, m._buffers)
                         for t in d.values() if t is not None]
         self.arrays = [t.array for t in self.tensors]
@@ -71,8 +73,8 @@ class ModuleState:
         if list(map(len, self.attr_dicts)) != self.attr_lens or \
                 [g(d) for g, d in self.getters] != self.attr_values:
             return False
-        values = list(chain.from_iterable(map(dict.values, self.dicts)))
-        if len(values) != len(self.values) or not all(map(_is, values, self.values)):
+        if list(map(len, self.dicts)) != self.dict_lens or not all(
+                map(_is, chain.from_iterable(map(dict.values, self.filled)), self.values)):
             return False
         if list(map(_requires, self.tensors)) != self.requires:
             return False
