@@ -6,6 +6,7 @@
     python -m bench --distributed        # W3 data-parallel on 2 ranks (bench/distributed.py)
     python -m bench --profile -w W3      # where chainrule's step spends its time
     python -m bench --device cuda        # W2-W5 on the GPU, both frameworks (needs CuPy)
+    python -m bench --compile -w W1      # chainrule's model through cr.compile (replayed)
 """
 import argparse
 import importlib.util
@@ -13,7 +14,7 @@ import sys
 
 from .harness import (format_markdown, format_table, machine_info, matmul_gflops, run_workload,
                       write_json)
-from .workloads import DEVICE, GPU_WORKLOADS, WORKLOADS
+from .workloads import DEVICE, GPU_WORKLOADS, WORKLOADS, set_compiling
 
 
 def main(argv=None, prog="python -m bench"):
@@ -30,7 +31,18 @@ def main(argv=None, prog="python -m bench"):
                    help="instead: chainrule's step under cProfile, time in products vs the rest")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"),
                    help="run W2-W5 on this device in both frameworks (default cpu)")
+    p.add_argument("--compile", action="store_true",
+                   help="run chainrule's models through cr.compile (trace and replay); "
+                        "PyTorch stays eager")
     args = p.parse_args(argv)
+    previous = set_compiling(args.compile)
+    try:
+        return _run(args)
+    finally:
+        set_compiling(previous)
+
+
+def _run(args):
     if args.distributed:
         from .distributed import main as distributed_main
         distributed_main(quick=args.quick)

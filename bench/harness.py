@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from .workloads import DEVICE, NUMPY_REFERENCE, WORKLOADS
+from .workloads import DEVICE, NUMPY_REFERENCE, WORKLOADS, compiling
 
 FRAMEWORKS = ("chainrule", "torch")
 
@@ -237,6 +237,7 @@ def format_table(results, gflops):
     kernels_on = any(r.get("kernels") for r in results.values())
     lines.append("chainrule: the fast path, compiled kernels "
                  + ("on (Numba)" if kernels_on else "off (no Numba, or CHAINRULE_KERNELS=0)")
+                 + ("; models through cr.compile (trace and replay)" if compiling() else "")
                  + "; ref: every op on its reference twin, no kernels (cr.backends.reference())")
     return "\n".join(lines)
 

@@ -5,6 +5,8 @@ training step (forward, loss, backward, optimiser step, zero_grad) and returns t
 (only when asked, so that timing excludes the conversion). Weights are created once by chainrule
 and copied into PyTorch through ``state_dict``, so both start from the same point.
 """
+import os
+
 import numpy as np
 
 import chainrule as cr
@@ -12,6 +14,25 @@ import chainrule as cr
 from . import numpy_reference as ref
 
 VOCAB, SEQ, EMB, HIDDEN = 65, 64, 64, 256
+
+# ``python -m bench --compile``: chainrule's models run through ``cr.compile`` (trace and
+# replay). An environment variable, so that the peak-memory probes (subprocesses) follow it.
+COMPILE_ENV = "CHAINRULE_BENCH_COMPILE"
+
+
+def compiling():
+    return os.environ.get(COMPILE_ENV, "") == "1"
+
+
+def set_compiling(on):
+    """Turn ``--compile`` on or off (None: unset); returns the previous setting."""
+    previous = os.environ.get(COMPILE_ENV)
+    if on is None:
+        os.environ.pop(COMPILE_ENV, None)
+    else:
+        os.environ[COMPILE_ENV] = "1" if on in (True, "1") else "0"
+    return previous
+
 
 # Where W2-W5 run (``python -m bench --device cuda``): both frameworks on that device.
 DEVICE = {"name": "cpu"}
@@ -73,6 +94,8 @@ def _build_pair(framework, make_model):
     weights the reference copies."""
     cr.manual_seed(0)
     model = make_model(cr.nn)
+    if framework == "chainrule" and compiling():
+        return cr.compile(model)
     if framework in ("chainrule", "numpy"):
         return model
     import torch

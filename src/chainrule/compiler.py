@@ -1,28 +1,41 @@
-"""``cr.compile``: PyTorch's graph compiler entry point, which here runs the model as written.
+"""``cr.compile``: PyTorch's graph compiler entry point, here a trace and replay.
 
-PyTorch traces a model into a graph and generates fused kernels for it; chainrule runs every
-op eagerly on NumPy, so ``cr.compile(model)`` gives back something that computes exactly what
-``model`` computes. For a module it is an ``OptimizedModule`` holding the original as
-``_orig_mod``, as PyTorch's, so ``state_dict`` keys carry the same ``_orig_mod.`` prefix that
-scripts such as nanoGPT strip when they load a checkpoint. Functions come back unchanged.
+PyTorch traces a model into a graph and generates fused kernels for it. chainrule records the
+ops of one eager call and replays them on later calls with the same guards (input shapes and
+dtypes, grad mode, ``training`` flags ...): the same op code on the same arrays, so the same
+numbers, without the per-op bookkeeping (``chainrule.tracing``). The replay's outputs have one
+graph node, ``CompiledFunctionBackward``, whose backward runs the recorded ops' backwards.
+What a replay cannot repeat (Python reading tensor values, hooks, in-place writes to inputs)
+keeps that call eager.
+
+For a module it is an ``OptimizedModule`` holding the original as ``_orig_mod``, as PyTorch's,
+so ``state_dict`` keys carry the same ``_orig_mod.`` prefix that scripts such as nanoGPT strip
+when they load a checkpoint. A function comes back wrapped the same way (its tensors other than
+its arguments must not require grad, or it stays eager).
 """
 import functools
 
 from .nn.module import Module
+from .tracing.compiled import CompiledCall, is_compiling as _recording
 
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
 
 def is_compiling():
-    """Whether the code runs inside a compiled trace (never: chainrule does not trace)."""
-    return False
+    """Whether the code runs while ``cr.compile`` records a call (PyTorch's
+    ``torch.compiler.is_compiling``): True only during a recording, never in a replay."""
+    return _recording()
 
 
 def disable(fn=None, recursive=True, reason=None):
-    """Exclude ``fn`` from compilation: it already runs eagerly."""
+    """Exclude ``fn`` from compilation: a compiled module or function calling it is recorded
+    with the ops ``fn`` runs; the eager ``fn`` itself is returned (for a compiled one, the
+    original)."""
     if fn is None:
-        return lambda f: f
-    return fn
+        return lambda f: disable(f, recursive, reason)
+    if isinstance(fn, OptimizedModule):
+        return fn._orig_mod
+    return getattr(fn, "_torchdynamo_orig_callable", fn)
 
 
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
@@ -38,23 +51,49 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
     if model is None:
         return functools.partial(compile, fullgraph=fullgraph, dynamic=dynamic,
                                  backend=backend, mode=mode, options=options, name=name,
-                                 disable=disable)
+                                 disable=disable, recompile_limit=recompile_limit)
     if not callable(model):
         raise AssertionError(f"A callable function is expected, but {type(model)} is provided.")
-    if isinstance(model, Module) and not disable:
-        return OptimizedModule(model)
-    return model
+    if disable:
+        return model
+    limit = DEFAULT_RECOMPILE_LIMIT if recompile_limit is None else int(recompile_limit)
+    if isinstance(model, Module):
+        return OptimizedModule(model, limit)
+    return _compiled_function(model, limit)
+
+
+# PyTorch's torch._dynamo.config.recompile_limit: guard keys recorded per compiled callable
+# before new ones run eagerly
+DEFAULT_RECOMPILE_LIMIT = 8
+
+
+def _compiled_function(fn, limit):
+    call = CompiledCall(fn, None, limit)
+
+    @functools.wraps(fn)
+    def compiled(*args, **kwargs):
+        return call(args, kwargs)
+    compiled._torchdynamo_orig_callable = fn
+    compiled._compiled_call = call
+    return compiled
 
 
 class OptimizedModule(Module):
-    """What ``cr.compile(module)`` returns: calls ``_orig_mod`` and shows its attributes."""
+    """What ``cr.compile(module)`` returns: calls ``_orig_mod`` (recorded, then replayed; see
+    the module's docstring) and shows its attributes."""
 
-    def __init__(self, mod):
+    def __init__(self, mod, recompile_limit=DEFAULT_RECOMPILE_LIMIT):
         super().__init__()
         self._orig_mod = mod
+        object.__setattr__(self, "_compiled_call", CompiledCall(mod, mod, recompile_limit))
+
+    def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks:
+            return super().__call__(*args, **kwargs)
+        return self._compiled_call(args, kwargs)
 
     def forward(self, *args, **kwargs):
-        return self._orig_mod(*args, **kwargs)
+        return self._compiled_call(args, kwargs)
 
     def __getattr__(self, name):
         try:

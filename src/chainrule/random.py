@@ -3,6 +3,8 @@
 chainrule draws from NumPy's PCG64. The streams differ from PyTorch's, so tests that compare the two
 copy weights across instead of expecting equal random draws.
 """
+import weakref
+
 import numpy as np
 
 from .backend import device_of, is_device_array, module_for
@@ -16,6 +18,7 @@ class Generator:
     def __init__(self, device="cpu"):
         self._seed = _DEFAULT_SEED
         self.rng = np.random.Generator(np.random.PCG64(self._seed))
+        generators.add(self)
 
     def manual_seed(self, seed):
         seed = int(seed)
@@ -48,6 +51,10 @@ class Generator:
         self.rng.bit_generator.state = st
         return self
 
+
+# every Generator alive: cr.compile's replay finds the one an op drew from (``g.rng`` is
+# replaced by ``manual_seed``, so the replay asks the Generator, not the NumPy object)
+generators = weakref.WeakSet()
 
 default_generator = Generator()
 

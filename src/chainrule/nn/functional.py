@@ -368,6 +368,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     training: batch statistics; running_mean/var (if given) move towards them by ``momentum``
     (the variance unbiased, as PyTorch). Otherwise: the running statistics.
     """
+    return _batch_norm_tracked(input, running_mean, running_var, weight, bias, training,
+                              momentum, eps)
+
+
+def _batch_norm_tracked(input, running_mean, running_var, weight=None, bias=None, training=False,
+                       momentum=0.1, eps=1e-5, num_batches_tracked=None):
+    """``batch_norm`` that also counts the update in ``num_batches_tracked`` (a 0-d int64
+    tensor, as ``nn.BatchNorm*`` keep) when training with running statistics; ``momentum``
+    None then takes the cumulative average (m = 1 / count)."""
     x = _input_array(input, "batch_norm")
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected at least 2D input (N, C, ...), got shape "
@@ -387,14 +396,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     stats = {} if running_mean is not None else None
     out = normalization.Normalize.apply(input, weight, bias, axes, param_shape, axes, eps, stats)
     if stats is not None:
-        m = momentum
-        rm, rv = running_mean.array, running_var.array
-        rm *= 1 - m
-        rm += m * stats["mean"].reshape(-1)
-        rv *= 1 - m
-        rv += (m * count / (count - 1)) * stats["var"].reshape(-1)
+        normalization.RunningStats.apply(running_mean, running_var, num_batches_tracked, stats,
+                                         momentum, count)
         increment_version(running_mean)
         increment_version(running_var)
+        if num_batches_tracked is not None:
+            increment_version(num_batches_tracked)
     return out
 
 
@@ -573,11 +580,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """Rows of ``weight`` picked by the integer tensor ``input``: output shape input.shape + (D,)."""
     idx = _target_array(input, "embedding", "indices")
-    n = weight.shape[0]
-    if type(idx) is np.ndarray and idx.size and (idx.min() < 0 or idx.max() >= n):  # GPU: no wait
-        bad = idx[(idx < 0) | (idx >= n)][0]
-        raise IndexError(f"embedding: index {int(bad)} is out of range for {n} embeddings "
-                         f"(expected 0 <= index < {n})")
+    n = weight.shape[0]      # the op checks the indices' range
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:

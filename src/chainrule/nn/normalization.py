@@ -71,16 +71,14 @@ class _BatchNorm(Module):
             raise RuntimeError(f"{type(self).__name__}({self.num_features}) expected input with "
                                f"{self.num_features} channels (dim 1), got shape "
                                f"{tuple(input.shape)}")
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.array += 1
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.array)
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+        # the update of num_batches_tracked (and momentum None's 1 / count) happens in the
+        # running-statistics op, so that a cr.compile replay repeats it
+        counted = self.num_batches_tracked if self.training and track else None
+        return F._batch_norm_tracked(input, self.running_mean if track else None,
+                                    self.running_var if track else None, self.weight, self.bias,
+                                    use_batch, self.momentum, self.eps, counted)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

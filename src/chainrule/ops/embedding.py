@@ -5,10 +5,16 @@ from .base import Op
 
 class EmbeddingReference(Op):
     """y = W[idx] (row lookup);  dL/dW[k] = sum of g over the positions where idx == k (none for
-    ``padding_idx``)."""
+    ``padding_idx``). Indices outside [0, rows) raise IndexError (NumPy would wrap negative
+    ones); checked here, in the op, so that a ``cr.compile`` replay checks them too."""
 
     @staticmethod
     def forward(ctx, idx, weight, padding_idx):
+        n = weight.shape[0]
+        if type(idx) is xp.ndarray and idx.size and (idx.min() < 0 or idx.max() >= n):
+            bad = idx[(idx < 0) | (idx >= n)][0]     # (on a GPU the lookup does not wait)
+            raise IndexError(f"embedding: index {int(bad)} is out of range for {n} embeddings "
+                             f"(expected 0 <= index < {n})")
         ctx.idx, ctx.wshape, ctx.padding_idx = idx, weight.shape, padding_idx
         return weight[idx]
 

@@ -109,6 +109,38 @@ class Normalize(Op):
         return gx, gw, gb, None, None, None, None, None
 
 
+class RunningStats(Op):
+    """Batch norm's running statistics, moved in place towards the batch's (not differentiable):
+    running_mean = (1 - m) running_mean + m mean,
+    running_var = (1 - m) running_var + m n / (n - 1) var (the unbiased variance of n values),
+    with ``stats`` the batch mean and (biased) variance that ``Normalize`` stored. With
+    ``num_batches_tracked`` (an int64 0-d array) it counts the update, and ``momentum`` None
+    takes m = 1 / count (the cumulative average).
+
+    An op, rather than Python around one, so that ``cr.compile``'s replay repeats the update:
+    ``writes_inputs`` names the arguments it writes into (the caller advances their versions).
+    Returns an empty array."""
+
+    writes_inputs = (0, 1, 2)
+
+    @staticmethod
+    def forward(ctx, running_mean, running_var, num_batches_tracked, stats, momentum, count):
+        if num_batches_tracked is not None:
+            num_batches_tracked += 1
+            if momentum is None:
+                momentum = 1.0 / float(num_batches_tracked)
+        m = 0.0 if momentum is None else momentum
+        running_mean *= 1 - m
+        running_mean += m * stats["mean"].reshape(-1)
+        running_var *= 1 - m
+        running_var += (m * count / (count - 1)) * stats["var"].reshape(-1)
+        return xp.empty(0, dtype=running_mean.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, None, None, None, None, None
+
+
 class BatchNormEval(Op):
     """y = (x - running_mean) / sqrt(running_var + eps) * w + b: an affine map per channel;
     dL/dx = g w / sqrt(var + eps), dL/dw = sum g xhat, dL/db = sum g."""

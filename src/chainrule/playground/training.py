@@ -119,7 +119,7 @@ class Trainer:
                 idx = self.order[start:stop]
                 if X.device.type != "cpu":
                     idx = make_tensor(idx).to(X.device)
-                out = model(X[idx])
+                out = net.compiled(X[idx])
                 loss = loss_fn(out, T[idx])
                 optimizer.zero_grad()
                 loss.backward()
