@@ -70,7 +70,8 @@ def free_node(node, grads, kept):
     d["_grads_received"] = received
 
 
-def _raise_modified(node, t, v):
+def _raise_modified(node):
+    t, v = next((t, v) for t, v in zip(node._tensors, node._versions) if t._version != v)
     raise RuntimeError(
         f"one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{t.array.dtype} {list(t.array.shape)}], which is an input of "
@@ -141,7 +142,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
     # while backward goes on: count their uses too.
     leaf_uses = {} if POST_ACCUMULATE_HOOKS[0] and accumulate and capture is None else None
     stack = list(starts)
-    seen = set(starts)
+    seen = set(starts)   # a node enters the stack once: a start at once, others at their first use
     while stack:
         inputs = stack.pop().inputs
         if inputs is None:
@@ -154,13 +155,13 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
                 if leaf_uses is not None and getattr(t, "_post_accumulate_hooks", None):
                     leaf_uses[id(t)] = leaf_uses.get(id(t), 0) + 1
                 continue
-            if fn in deps:
-                deps[fn] += 1
-            else:
+            n = deps.get(fn)
+            if n is None:
                 deps[fn] = 1
                 if fn not in seen:
-                    seen.add(fn)
                     stack.append(fn)
+            else:
+                deps[fn] = n + 1
     ready = [n for n in starts if n not in deps]
 
     capture_nodes = {}
@@ -187,9 +188,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             made = array_module(next(g for g in grads if g is not None))
             grads = [made.zeros(s, dt) if g is None else g
                      for g, (s, dt) in zip(grads, node._out_meta)]
-        for t, v in zip(node._tensors, node._versions):
-            if t._version != v:
-                _raise_modified(node, t, v)
+        if [t._version for t in node._tensors] != node._versions:   # one C-level comparison
+            _raise_modified(node)
         if node.raw:   # a built-in op: arrays in, arrays out, nothing to wrap (_run_backward)
             in_grads = node.backward(node, *grads)
             if type(in_grads) is not tuple:
