@@ -73,34 +73,37 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        # One pass over the arguments gathers what forward needs (the arrays) and, while grad
-        # mode is on, what the graph node needs, before knowing whether any argument requires
-        # grad: a second pass for the recorded case cost more than the few lists it saves.
         arrays = []
-        on_device = False
         record = False
-        if _grad_state.enabled:
-            inputs = []      # per position: the tensor when it needs a gradient, else None
-            tensors = []     # the tensor arguments and their version counters now
+        on_device = False
+        for a in args:
+            if isinstance(a, TensorBase):
+                arrays.append(a.array)
+                if type(a.array) is not xp_ndarray:
+                    on_device = True
+                if a.requires_grad:
+                    record = True
+            else:
+                arrays.append(a)
+        if on_device:
+            same_device(cls, args, arrays)
+        ctx = cls.__new__(cls)
+        if record and _grad_state.enabled:
+            inputs = []
+            tensors = []
             versions = []
-            hidden = None    # positions next_functions leaves out (see ``_hidden``)
+            hidden = None
             for i, a in enumerate(args):
                 if isinstance(a, TensorBase):
-                    arr = a.array
-                    arrays.append(arr)
-                    if type(arr) is not xp_ndarray:
-                        on_device = True
                     tensors.append(a)
                     versions.append(a._version)
                     if a.requires_grad:
-                        record = True
                         inputs.append(a)
                         continue
                     inputs.append(None)
-                    if arr.dtype.kind == "f":
+                    if a.array.dtype.kind == "f":
                         continue
                 else:
-                    arrays.append(a)
                     inputs.append(None)
                     if a is None:
                         if cls._shows_none:
@@ -111,24 +114,13 @@ class Function:
                     hidden = [i]
                 else:
                     hidden.append(i)
-        else:
-            for a in args:
-                if isinstance(a, TensorBase):
-                    arr = a.array
-                    arrays.append(arr)
-                    if type(arr) is not xp_ndarray:
-                        on_device = True
-                else:
-                    arrays.append(a)
-        if on_device:
-            same_device(cls, args, arrays)
-        ctx = cls.__new__(cls)
-        if record:
             ctx.inputs = inputs
             if hidden is not None:
                 ctx._hidden = hidden
             ctx._tensors = tensors
             ctx._versions = versions
+        else:
+            record = False
         if cls.raw:
             try:
                 out = cls.forward(ctx, *arrays)
