@@ -70,7 +70,8 @@ def free_node(node, grads, kept):
     d["_grads_received"] = received
 
 
-def _raise_modified(node, t, v):
+def _raise_modified(node):
+    t, v = next((t, v) for t, v in zip(node._tensors, node._versions) if t._version != v)
     raise RuntimeError(
         f"one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [{t.array.dtype} {list(t.array.shape)}], which is an input of "
@@ -141,7 +142,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
     # while backward goes on: count their uses too.
     leaf_uses = {} if POST_ACCUMULATE_HOOKS[0] and accumulate and capture is None else None
     stack = list(starts)
-    seen = set(starts)
+    seen = set(starts)   # a node enters the stack once: a start at once, others at their first use
     while stack:
         inputs = stack.pop().inputs
         if inputs is None:
@@ -154,13 +155,13 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
                 if leaf_uses is not None and getattr(t, "_post_accumulate_hooks", None):
                     leaf_uses[id(t)] = leaf_uses.get(id(t), 0) + 1
                 continue
-            if fn in deps:
-                deps[fn] += 1
-            else:
+            n = deps.get(fn)
+            if n is None:
                 deps[fn] = 1
                 if fn not in seen:
-                    seen.add(fn)
                     stack.append(fn)
+            else:
+                deps[fn] = n + 1
     ready = [n for n in starts if n not in deps]
 
     capture_nodes = {}
@@ -187,10 +188,14 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
             made = array_module(next(g for g in grads if g is not None))
             grads = [made.zeros(s, dt) if g is None else g
                      for g, (s, dt) in zip(grads, node._out_meta)]
-        for t, v in zip(node._tensors, node._versions):
-            if t._version != v:
-                _raise_modified(node, t, v)
-        in_grads = node._run_backward(grads)
+        if [t._version for t in node._tensors] != node._versions:   # one C-level comparison
+            _raise_modified(node)
+        if node.raw:   # a built-in op: arrays in, arrays out, nothing to wrap (_run_backward)
+            in_grads = node.backward(node, *grads)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+        else:
+            in_grads = node._run_backward(grads)
         if check_nan:
             anomaly.check(node.node_name(), "backward", in_grads)
         inputs = node.inputs
@@ -276,18 +281,20 @@ def accumulate_grads(pairs, kept=()):
     leaves (``a + b`` hands the same gradient to both), and each ``.grad`` must own its memory,
     or accumulating into one would change the other; so must the arrays whose ids are in
     ``kept`` (held by freed nodes for ``draw_graph``)."""
-    handed = set(kept)
+    handed = set()
+    any_post_hooks = POST_ACCUMULATE_HOOKS[0]   # else skip the (slow) getattr of an unset slot
     for t, g in pairs:
         if t._hooks and t.grad_fn is None:   # a non-leaf's hooks ran during the walk
             g = _apply_hooks(t, g, retain=False)
-        if id(g) in handed:
+        if id(g) in handed or id(g) in kept:
             g = g.copy()
         handed.add(id(g))
         accumulate_grad(t, g)
-        hooks = getattr(t, "_post_accumulate_hooks", None)
-        if hooks:
-            for h in list(hooks):
-                h(t)
+        if any_post_hooks:
+            hooks = getattr(t, "_post_accumulate_hooks", None)
+            if hooks:
+                for h in list(hooks):
+                    h(t)
 
 
 def _add_leaf(leaf_grads, t, g):
@@ -305,9 +312,10 @@ def accumulate_grad(t, g):
     if old is None:
         # The leaf must own its gradient: backward may hand the same array (or a read-only
         # broadcast view) to several inputs, and users clip or zero grads in place.
-        writeable = getattr(g.flags, "writeable", True)   # CuPy's arrays have no such flag
-        if g.base is not None or not writeable or g.dtype != t.array.dtype:
-            g = owned_copy(g, t.array.dtype)
+        dtype = t.array.dtype
+        if (g.base is not None or g.dtype is not dtype and g.dtype != dtype
+                or not getattr(g.flags, "writeable", True)):   # CuPy's arrays have no flags
+            g = owned_copy(g, dtype)
         t.grad = make_tensor(g)
     else:
         if old.array.shape != g.shape:

@@ -77,7 +77,10 @@ def warm_up():
 
 def on_host(*arrays):
     """True when every array is a NumPy array (the kernels are compiled for host memory)."""
-    return all(type(a) is np.ndarray for a in arrays)
+    for a in arrays:   # a loop, not all(generator): this runs for every parameter every step
+        if type(a) is not np.ndarray:
+            return False
+    return True
 
 
 def flat(*arrays):
@@ -85,8 +88,10 @@ def flat(*arrays):
     dtype, else None (the kernels index them element by element; a CUDA array keeps its own
     library's path)."""
     first = arrays[0]
+    shape, dtype = first.shape, first.dtype
     for a in arrays:
-        if not on_host(a) or not a.flags.c_contiguous or a.shape != first.shape or a.dtype != first.dtype:
+        if (type(a) is not np.ndarray or not a.flags.c_contiguous or a.shape != shape
+                or a.dtype != dtype):
             return None
     return [a.reshape(-1) for a in arrays]
 

@@ -63,12 +63,14 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         state = self.state
+        decays = weight_decay or maximize
         for p in group["params"]:
-            if p.grad is None:
+            grad = p.grad
+            if grad is None:
                 continue
             x = p.array
-            grad = p.grad.array
-            g = self._effective_grad(x, grad, weight_decay, maximize)
+            grad = grad.array
+            g = self._effective_grad(x, grad, weight_decay, maximize) if decays else grad
             owned = g is not grad  # a scratch buffer we may overwrite
             if momentum != 0:
                 st = state[p]
