@@ -105,11 +105,11 @@ np.testing.assert_allclose(hooked[2].weight.grad.array, every_rank(local[2]).mea
 class SkipOnRankOne(cr.nn.Module):
     def __init__(self):
         super().__init__()
-        self.net = wide(0)
+        self.net, self.skip = wide(0), True
 
     def forward(self, x):
         h = self.net[1](self.net[0](x))
-        if rank == 1:   # the 1 MiB layer unused here: its .grad stays None on this rank
+        if rank == 1 and self.skip:   # the 1 MiB layer unused here: its .grad stays None on this rank
             return self.net[4](h[:, :256])
         return self.net[4](self.net[3](self.net[2](h)))
 
@@ -126,6 +126,20 @@ for _ in range(2):   # twice: nothing left over from the step before
     skip_net(x).pow(2).sum().backward()
     np.testing.assert_allclose(skipping.net[2].weight.grad.array, expected, rtol=1e-12,
                                atol=1e-14)
+skipping.skip = False   # used on every rank again: reduced in place again, not through a copy
+alone = [b for b in skip_net._buckets if b.params == [skipping.net[2].weight]][0]
+assert (alone.buffer is None) == (rank == 0)
+if alone.buffer is not None:
+    alone.buffer[...] = np.nan
+skipping.zero_grad()
+with skip_net.no_sync():
+    skip_net(x).pow(2).sum().backward()
+expected = every_rank(skipping.net[2].weight.grad.array).mean(0)
+skipping.zero_grad()
+skip_net(x).pow(2).sum().backward()
+assert alone.buffer is None or np.isnan(alone.buffer).all()
+np.testing.assert_allclose(skipping.net[2].weight.grad.array, expected, rtol=1e-12, atol=1e-14)
+
 
 # a branch used by no rank: its gradient stays None with find_unused_parameters, and without it
 # the next forward says which parameters were not reduced

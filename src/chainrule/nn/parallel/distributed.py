@@ -45,19 +45,21 @@ class _Bucket:
         self.sizes = [p.array.size for p in params]
         self.offsets = np.cumsum([0] + self.sizes)[:-1].tolist()
         self.dtype = params[0].array.dtype
-        self.buffer = None if len(params) == 1 else np.zeros(sum(self.sizes), self.dtype)
+        self.alone = len(params) == 1
+        self.buffer = None if self.alone else np.zeros(sum(self.sizes), self.dtype)
         self.pending = len(params)
         self.target = None   # the array all-reduced this step
 
     def pack(self):
         """The array to all-reduce: the lone parameter's own ``.grad`` where it may be reduced in
         place, else the flat buffer filled with the gradients (zeros for a missing one)."""
-        if self.buffer is None:
+        if self.alone:
             p = self.params[0]
             g = None if p.grad is None else p.grad.array
-            if (g is not None and isinstance(g, np.ndarray) and g.flags.c_contiguous and
+            if (isinstance(g, np.ndarray) and g.base is None and g.flags.c_contiguous and
                     g.flags.writeable and len(getattr(p, "_post_accumulate_hooks", ())) == 1):
-                # only DDP's hook: no other hook reads .grad while MPI writes into it
+                # an array of its own, and only DDP's hook: nothing else reads or writes it while
+                # MPI does
                 self.target = g.reshape(-1)
                 return self.target
             if self.buffer is None:   # no .grad here, or one not ours to write into
