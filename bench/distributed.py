@@ -2,7 +2,9 @@
 
 chainrule's DistributedDataParallel on 2 ranks (mpirun, one BLAS thread each, 256 samples per
 rank) against 1 rank (one thread, all 512), and PyTorch's DDP (gloo backend, 2 processes, one
-thread each) against one PyTorch process with one thread, side by side in one run. Each run
+thread each) against one PyTorch process with one thread, side by side in one run. A third
+chainrule run on 2 ranks skips DDP (each rank steps alone on its 256 samples, no all-reduce):
+the machine's own ceiling for the scaling, which DDP can approach but not pass. Each run
 starts its own processes (``python -m bench.distributed --worker ...``) and prints samples/s
 (median over timing rounds, from rank 0). On a shared machine the figures are noisy: the 2-rank
 runs need two idle cores.
@@ -50,7 +52,7 @@ def _time(step, rounds, per_round, barrier):
     return GLOBAL_BATCH / float(np.median(times))
 
 
-def chainrule_worker(rounds, per_round):
+def chainrule_worker(rounds, per_round, ddp=True):
     import chainrule as cr
     import chainrule.distributed as dist
     from chainrule.nn.parallel import DistributedDataParallel as DDP
@@ -58,7 +60,7 @@ def chainrule_worker(rounds, per_round):
     rank, world = dist.get_rank(), dist.get_world_size()
     cr.manual_seed(0)
     model = _mlp(cr.nn)
-    net = DDP(model) if world > 1 else model
+    net = DDP(model) if world > 1 and ddp else model
     opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     X, y = (cr.tensor(a) for a in _data(rank, world))
     loss_fn = cr.nn.CrossEntropyLoss()
@@ -113,7 +115,7 @@ def _result(outputs):
     raise RuntimeError("bench --distributed: a worker printed no result:\n" + "\n".join(outputs))
 
 
-def run_chainrule(ranks, rounds, per_round):
+def run_chainrule(ranks, rounds, per_round, ddp=True):
     from chainrule.distributed.launch import find_mpirun
     cmd = [find_mpirun(), "-n", str(ranks), "--bind-to", "none", "--oversubscribe"]
     if os.geteuid() == 0:
@@ -121,11 +123,15 @@ def run_chainrule(ranks, rounds, per_round):
     for name in ["PYTHONPATH", *ONE_THREAD]:
         cmd += ["-x", name]
     cmd += [sys.executable, "-m", "bench.distributed", "--worker", "chainrule",
-            "--rounds", str(rounds), "--per-round", str(per_round)]
+            "--rounds", str(rounds), "--per-round", str(per_round)] + ([] if ddp else ["--no-ddp"])
     out = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=600)
     if out.returncode:
         raise RuntimeError(f"bench --distributed: chainrule on {ranks} ranks failed:\n{out.stderr}")
     return _result([out.stdout])
+
+
+def _without_ddp(ranks, rounds, per_round):
+    return run_chainrule(ranks, rounds, per_round, ddp=False)
 
 
 def run_torch(ranks, rounds, per_round):
@@ -154,6 +160,7 @@ def main(quick=False):
     rates = {}
     for name, run, ranks in (("chainrule 1 rank", run_chainrule, 1),
                              ("chainrule 2 ranks (DDP)", run_chainrule, 2),
+                             ("chainrule 2 ranks, no all-reduce", _without_ddp, 2),
                              ("torch 1 process", run_torch, 1),
                              ("torch 2 processes (DDP, gloo)", run_torch, 2)):
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -166,6 +173,8 @@ def main(quick=False):
     t1, t2 = rates["torch 1 process"], rates["torch 2 processes (DDP, gloo)"]
     print(f"scaling 2 ranks / 1: chainrule {cr2 / cr1:.2f}x, torch {t2 / t1:.2f}x")
     print(f"chainrule / torch on 2 ranks: {cr2 / t2:.2f}x")
+    alone = rates["chainrule 2 ranks, no all-reduce"]
+    print(f"ceiling (2 ranks without DDP / 1): {alone / cr1:.2f}x")
     return rates
 
 
@@ -174,9 +183,12 @@ def _worker_main(argv):
     p.add_argument("--worker", choices=["chainrule", "torch"], required=True)
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--per-round", type=int, default=5)
+    p.add_argument("--no-ddp", action="store_true", help="chainrule: every rank steps alone")
     a = p.parse_args(argv)
-    rank, rate = (chainrule_worker if a.worker == "chainrule" else torch_worker)(a.rounds,
-                                                                                 a.per_round)
+    if a.worker == "chainrule":
+        rank, rate = chainrule_worker(a.rounds, a.per_round, ddp=not a.no_ddp)
+    else:
+        rank, rate = torch_worker(a.rounds, a.per_round)
     if rank == 0:
         print(json.dumps({"samples_per_s": rate}), flush=True)
 

@@ -28,6 +28,13 @@ def test_ddp_broadcast_overlap_no_sync_unused_parameters_and_state_dict(mpirun):
     passed(mpirun("ddp_features.py", mpirun_args=LOCAL))
 
 
+def test_open_mpi_gets_the_bandwidth_optimal_nonblocking_allreduce_unless_told_otherwise(mpirun):
+    name = "OMPI_MCA_coll_libnbc_iallreduce_algorithm"
+    assert f"{name}=3" in passed(mpirun("mpi_settings.py", mpirun_args=LOCAL))
+    chosen = ("--mca", "coll_libnbc_iallreduce_algorithm", "2") + LOCAL   # the user's wins
+    assert f"{name}=2" in passed(mpirun("mpi_settings.py", mpirun_args=chosen))
+
+
 @pytest.mark.parametrize("fault", ["raise", "exit"])
 def test_a_failing_rank_ends_the_job_with_an_error(mpirun, fault):
     started = time.monotonic()

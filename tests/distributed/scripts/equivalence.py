@@ -1,6 +1,7 @@
 """K steps of DistributedDataParallel on W ranks, each on its B/W share of every batch, against K
 steps in one process on the whole batch; run under mpirun. Rank 0 prints the largest relative
 difference of the parameters for each dtype and 'OK' when they agree."""
+import itertools
 import sys
 
 import numpy as np
@@ -12,10 +13,10 @@ from chainrule.nn.parallel import DistributedDataParallel as DDP
 STEPS, BATCH = 5, 16
 
 
-def build(dtype):
+def build(dtype, width):
     cr.manual_seed(0)
-    model = cr.nn.Sequential(cr.nn.Linear(6, 16), cr.nn.Tanh(), cr.nn.Linear(16, 16), cr.nn.ReLU(),
-                             cr.nn.Linear(16, 3))
+    model = cr.nn.Sequential(cr.nn.Linear(6, 16), cr.nn.Tanh(), cr.nn.Linear(16, width),
+                             cr.nn.ReLU(), cr.nn.Linear(width, 3))
     return model.to(dtype)
 
 
@@ -43,17 +44,20 @@ def main():
     assert BATCH % world == 0
     share = slice(rank * BATCH // world, (rank + 1) * BATCH // world)
     ok = True
-    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-6)):
+    # width 16384: a 16x16384 weight of 1 MiB or more, all-reduced alone in its own .grad
+    for (dtype, tol), width in itertools.product(((np.float64, 1e-12), (np.float32, 1e-6)),
+                                                 (16, 16384)):
         X, y = data(dtype)
-        ddp = train(build(cr.float64 if dtype is np.float64 else cr.float32), X, y, share, True)
-        single = train(build(cr.float64 if dtype is np.float64 else cr.float32), X, y,
-                       slice(None), False)
+        kind = cr.float64 if dtype is np.float64 else cr.float32
+        ddp = train(build(kind, width), X, y, share, True)
+        single = train(build(kind, width), X, y, slice(None), False)
         worst = max(float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-30))
                     for a, b in zip(ddp, single))
         gathered = [cr.zeros(1, dtype=cr.float64) for _ in range(world)]
         dist.all_gather(gathered, cr.tensor([worst], dtype=cr.float64))
         if rank == 0:
-            print(f"{np.dtype(dtype).name}: worst relative difference {max(float(g.item()) for g in gathered):.3g}")
+            print(f"{np.dtype(dtype).name}, width {width}: worst relative difference "
+                  f"{max(float(g.item()) for g in gathered):.3g}")
         ok = ok and max(float(g.item()) for g in gathered) <= tol
     if "--separate-hosts" in sys.argv:   # the ranks really ran in different network namespaces
         import os
