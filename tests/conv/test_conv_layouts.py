@@ -8,23 +8,13 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import kernels
 from chainrule.nn import functional_conv as F
 from torch_compare import compare
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
-
-@pytest.fixture(autouse=True, params=["kernels", "numpy"])
-def cpu_path(request):
-    """Each test on both CPU paths: the compiled kernels' (where Numba is installed) and the
-    NumPy passes they replace."""
-    if request.param == "numpy":
-        with kernels.disabled():
-            yield
-    else:
-        yield
+pytestmark = pytest.mark.usefixtures("cpu_path")   # kernels and NumPy passes (conftest.py)
 
 
 def rand(*shape, seed=0):

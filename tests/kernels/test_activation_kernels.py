@@ -10,12 +10,6 @@ from chainrule.ops.activation import ReLU
 pytest.importorskip("numba")
 
 
-@pytest.fixture(autouse=True)
-def fast_path():
-    """Kernels belong to the fast path, off under CHAINRULE_REFERENCE=1: turn the switch off."""
-    with cr.backends.reference(False):
-        yield
-
 SPECIALS = [np.nan, -np.inf, np.inf, -0.0, 0.0, -1.0, 1e-45, -1e-45]
 
 

@@ -16,13 +16,6 @@ pytest.importorskip("numba")
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
 
 
-@pytest.fixture(autouse=True)
-def fast_path():
-    """Kernels belong to the fast path, off under CHAINRULE_REFERENCE=1: turn the switch off."""
-    with cr.backends.reference(False):
-        yield
-
-
 def bits(a):
     return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 

@@ -14,12 +14,6 @@ pytest.importorskip("numba")
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
 
 
-@pytest.fixture(autouse=True)
-def fast_path():
-    with cr.backends.reference(False):
-        yield
-
-
 def bits(a):
     return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 

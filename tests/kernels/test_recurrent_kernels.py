@@ -9,13 +9,6 @@ from chainrule import kernels
 pytest.importorskip("numba")
 
 
-@pytest.fixture(autouse=True)
-def fast_path():
-    """Kernels belong to the fast path, off under CHAINRULE_REFERENCE=1: turn the switch off."""
-    with cr.backends.reference(False):
-        yield
-
-
 def _grads(dtype, use_kernels, batch, bidirectional, use_state, seed=0, batch_first=False):
     cr.manual_seed(seed)
     lstm = cr.nn.LSTM(5, 7, num_layers=2, bidirectional=bidirectional,
