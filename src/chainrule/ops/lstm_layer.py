@@ -105,8 +105,9 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
     Per step (formulas in ``_lstm_step_backward_reference``) everything is written into
     preallocated buffers, so a step allocates nothing. The steps run feature-major as the forward
     did: the gate gradients of step t are the (4H, N) block ``dgt[t]``, and dL/dh_{t-1}^T =
-    W_hh^T dgt[t] is again the fast form of the product. After the loop one transposing copy
-    gives dL/dpre in the (T*N, 4H) layout of the products over all steps.
+    W_hh^T dgt[t] is again the fast form of the product. A transposing copy gives dL/dpre in
+    the (T*N, 4H) layout of the products over all steps (here once after the loop; the fused
+    path copies each block while it is still in cache).
     """
     fused = _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse)
     if fused is not None:
@@ -153,10 +154,10 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
 
 
 def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
-    """``lstm_sequence_backward`` with each step's elementwise part, and the final transposing
-    copy, as compiled passes (``kernels.recurrent_kernels``, bit-equal); None where no kernel or
-    the dtypes differ."""
-    kernel, transpose = kernels.get("lstm_backward_step"), kernels.get("transpose_blocks")
+    """``lstm_sequence_backward`` with each step's elementwise part and its transposing copy
+    as one compiled pass (``kernels.recurrent_kernels``, bit-equal); None where no kernel or the
+    dtypes differ."""
+    kernel = kernels.get("lstm_backward_step")
     cs, acts, tcs, _ = saved
     dt = acts.dtype
     arrays = (w_hh, dhs, dh_last) + (() if dc_last is None else (dc_last,))
@@ -168,7 +169,7 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
     prev_ = 1 if reverse else 0
     wt = xp.ascontiguousarray(w_hh.T)
     dhs = xp.ascontiguousarray(dhs)
-    dgt = xp.empty((T, G, N), dtype=dt)
+    dgt, dgx = xp.empty((T, G, N), dtype=dt), xp.empty((T, N, G), dtype=dt)
     dh = xp.ascontiguousarray(xp.broadcast_to(dh_last, (N, H)).T)
     dc = None if dc_last is None else xp.ascontiguousarray(dc_last.T)
     dh_buf, dc_buf = xp.empty((H, N), dtype=dt), xp.empty((H, N), dtype=dt)
@@ -176,11 +177,9 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         has_dc = dc is not None
         kernel(dhs[t], dh, dc if has_dc else dc_buf, has_dc, acts[t], tcs[t], cs[t + prev_],
-               dgt[t], dc_buf, one)
+               dgt[t], dgx[t], dc_buf, one)
         xp.matmul(wt, dgt[t], out=dh_buf)
         dc, dh = dc_buf, dh_buf
-    dgx = xp.empty((T, N, G), dtype=dt)
-    transpose(dgt, dgx)
     return dgx, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
 
 
