@@ -63,3 +63,24 @@ def test_the_kernel_is_what_ran(monkeypatch):
     _grads(np.float32, True, 2, False, False)
     for name in ("lstm_backward_step", "lstm_gates_cell", "lstm_hidden"):
         assert calls.count(name) == 2 * 6          # two layers, six steps
+
+
+def test_float16_keeps_the_numpy_passes():
+    """Numba compiles no float16: the kernels' callers leave such arrays to NumPy (an LSTM,
+    Adam and SGD with momentum on float16 parameters ran into Numba's NotImplementedError)."""
+    cr.manual_seed(0)
+    lstm = cr.nn.LSTM(3, 4).to(cr.float16)
+    x = cr.randn(5, 2, 3).to(cr.float16).requires_grad_()
+    out, _ = lstm(x)
+    out.sum().backward()
+    assert out.dtype == cr.float16 and x.grad.dtype == cr.float16
+    with kernels.disabled():
+        out2, _ = lstm(x)
+    np.testing.assert_array_equal(out.detach().numpy(), out2.detach().numpy())
+    for make in (lambda p: cr.optim.Adam(p), lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9)):
+        p = cr.nn.Parameter(cr.randn(7).to(cr.float16))
+        opt = make([p])
+        for _ in range(2):
+            (p * p).sum().backward()
+            opt.step()
+        assert p.dtype == cr.float16 and bool(cr.isfinite(p).all())

@@ -75,6 +75,11 @@ def warm_up():
     return True
 
 
+# The float dtypes the kernels compile for: Numba has no float16 (nor ml_dtypes' bfloat16),
+# whose arrays keep their NumPy passes.
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def on_host(*arrays):
     """True when every array is a NumPy array (the kernels are compiled for host memory)."""
     for a in arrays:   # a loop, not all(generator): this runs for every parameter every step
@@ -85,10 +90,12 @@ def on_host(*arrays):
 
 def flat(*arrays):
     """The arrays as 1-D views if all are host (NumPy) arrays, C-contiguous and of one shape and
-    dtype, else None (the kernels index them element by element; a CUDA array keeps its own
-    library's path)."""
+    dtype (float32 or float64), else None (the kernels index them element by element; a CUDA
+    array keeps its own library's path)."""
     first = arrays[0]
     shape, dtype = first.shape, first.dtype
+    if dtype not in DTYPES:
+        return None
     for a in arrays:
         if (type(a) is not np.ndarray or not a.flags.c_contiguous or a.shape != shape
                 or a.dtype != dtype):

@@ -76,7 +76,7 @@ def _lstm_steps_fused(acts, h0, c0, w_hh, reverse):
     the tanh stays NumPy's, which rounds as the NumPy path does); None where no kernel applies."""
     cell, hidden = kernels.get("lstm_gates_cell"), kernels.get("lstm_hidden")
     dt = acts.dtype
-    if (cell is None or dt.kind != "f" or any(a.dtype != dt for a in (h0, c0, w_hh))
+    if (cell is None or dt not in kernels.DTYPES or any(a.dtype != dt for a in (h0, c0, w_hh))
             or not kernels.on_host(acts, h0, c0, w_hh)):
         return None
     T, G, N = acts.shape
@@ -161,7 +161,7 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
     cs, acts, tcs, _ = saved
     dt = acts.dtype
     arrays = (w_hh, dhs, dh_last) + (() if dc_last is None else (dc_last,))
-    if (kernel is None or dt.kind != "f" or any(a.dtype != dt for a in arrays)
+    if (kernel is None or dt not in kernels.DTYPES or any(a.dtype != dt for a in arrays)
             or not kernels.on_host(acts, *arrays)):
         return None
     T, G, N = acts.shape
