@@ -176,3 +176,28 @@ def test_switching_the_kernels_off_between_forward_and_backward_keeps_each_op_wh
         grads.append((x.grad.numpy(), w.grad.numpy()))
     for a, b in zip(*grads):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("frozen", ["x", "w", "b", "w and b"])
+def test_the_bias_row_gives_each_gradient_that_is_asked_for(frozen, dtype):
+    """Per image with a bias the kernels' columns carry a row of ones (ops.conv_columns): the
+    output and whichever of dL/dx, dL/dW, dL/db are needed match the NumPy layouts', and those
+    not needed stay None (12 x 11 positions against 4 x 25 weights: the per-image layout)."""
+    rng = np.random.default_rng(4)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((3, 1, 12, 11), (4, 1, 5, 5), (4,)))
+    upstream = rand((3, 4, 12, 11), dtype, seed=6, specials=False)
+    results = []
+    for use in (True, False):
+        xt, wt, bt = (cr.from_numpy(a).requires_grad_(name not in frozen)
+                      for name, a in (("x", x), ("w", w), ("b", b)))
+        with kernels.disabled() if not use else cr.backends.reference(False):
+            y = cr.nn.functional.conv2d(xt, wt, bt, padding=2)
+            y.backward(cr.from_numpy(upstream))
+        results.append([y.detach().numpy()] + [None if t.grad is None else t.grad.numpy()
+                                               for t in (xt, wt, bt)])
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for name, a, r in zip(("y", "x", "w", "b"), *results):
+        assert (a is None) == (r is None) == (name in frozen)
+        if a is not None:
+            np.testing.assert_allclose(a, r, rtol=tol, atol=tol)

@@ -14,6 +14,10 @@ folds the column gradients straight into the unpadded input gradient. Two layout
   small for BLAS. The input is transposed to (C, H, W, N) first, so that every column row is
   copied in runs of OW*N values, and the result (O, P, N) is transposed into the output while
   the bias is added.
+
+Per image with one group and a bias, the columns carry one more row of ones and the weight one
+more column, the bias: the product adds the bias (no pass over the output) and, in backward,
+the weight-gradient product sums dL/db along with dL/dW (LeNet's first layer: 0.1 ms a step).
 """
 from .. import kernels
 from ..backend import array_module, contiguous, xp
@@ -70,6 +74,16 @@ def columns_forward(ctx, x4, w4, b, geom, groups):
         ctx.cols = cols
         return out
     x4 = contiguous(x4)   # the kernel is compiled for C-contiguous arrays only
+    ctx.bias_row = G == 1 and b is not None and b.dtype == w4.dtype == x4.dtype
+    if ctx.bias_row:
+        # one more column row of ones, the bias one more weight column: the product adds the
+        # bias (no pass over the output) and backward's weight-gradient product sums dL/db
+        cols = make.empty((N, K + 1, P), dtype=x4.dtype)
+        cols[:, K] = 1
+        im2col(x4, *_geometry_args(geom), cols)
+        ctx.cols = cols
+        return xp.matmul(xp.concatenate((wg[0], b[:, None]), axis=1), cols).reshape(
+            N, O, o[0], o[1])
     cols = make.empty((N, G * K, P), dtype=x4.dtype)
     im2col(x4, *_geometry_args(geom), cols)
     if G == 1:
@@ -113,6 +127,12 @@ def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
         return gx, gw, gb
     g3 = g4.reshape(N, O, P) if G == 1 else g4.reshape(N, G, O // G, P)
     gb = None
+    if ctx.bias_row and need[1]:   # dL/db from the row of ones, in the same products
+        gwb = xp.matmul(g3, xp.swapaxes(cols, -1, -2)).sum(axis=0)
+        gw, gb = gwb[:, :K], (gwb[:, K] if need[2] else None)
+        need = (need[0], False, False)
+    if ctx.bias_row:
+        cols = cols[:, :K]
     if need[2]:   # per image and channel a product with ones (a sum over rows of P values)
         gb = xp.matmul(g4.reshape(N, O, P), array_module(g4).ones(P, g4.dtype)).sum(axis=0)
     if need[1]:
