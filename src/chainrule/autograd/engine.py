@@ -190,7 +190,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
                      for g, (s, dt) in zip(grads, node._out_meta)]
         if [t._version for t in node._tensors] != node._versions:   # one C-level comparison
             _raise_modified(node)
-        if node.raw:   # a built-in op: arrays in, arrays out, nothing to wrap (_run_backward)
+        if node.raw:   # a built-in op: arrays in, arrays out, nothing to wrap
             in_grads = node.backward(node, *grads)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)

@@ -210,19 +210,14 @@ class Function:
         return f"<{self.node_name()} object at {hex(id(self))}>"
 
     def _run_backward(self, grads):
-        """Engine entry: gradients w.r.t. outputs (arrays) -> gradients w.r.t. inputs (arrays)."""
-        cls = type(self)
-        if cls.raw:
-            res = cls.backward(self, *grads)
-        else:
-            res = cls.backward(self, *[None if g is None else make_tensor(g) for g in grads])
-            if type(res) is not tuple:
-                res = (res,)
-            res = tuple(r.array if isinstance(r, TensorBase) else (None if r is None else np.asarray(r))
-                        for r in res)
+        """Engine entry for a user Function (the engine calls a built-in op's backward on the
+        arrays itself): gradients w.r.t. outputs (arrays) -> gradients w.r.t. inputs (arrays),
+        wrapped in tensors for the user's backward and unwrapped after it."""
+        res = type(self).backward(self, *[None if g is None else make_tensor(g) for g in grads])
         if type(res) is not tuple:
             res = (res,)
-        return res
+        return tuple(r.array if isinstance(r, TensorBase) else (None if r is None else np.asarray(r))
+                     for r in res)
 
 
 class AccumulateGrad:

@@ -23,8 +23,6 @@ from .. import kernels
 from ..backend import array_module, contiguous, xp
 
 
-COMPILED_DTYPES = (xp.float32, xp.float64)
-
 
 def batch_last(P, w4, stride):
     """Whether the batch-last layout serves: stride 1 and an image has fewer output positions
@@ -43,7 +41,7 @@ def _geometry_args(geom, N=1):
 def usable(x4, w4):
     """Whether the kernels can take this convolution: on, and float32 or float64 arrays (Numba
     has no float16) in host memory."""
-    return (x4.dtype in COMPILED_DTYPES and w4.dtype in COMPILED_DTYPES
+    return (x4.dtype in kernels.DTYPES and w4.dtype in kernels.DTYPES
             and kernels.on_host(x4, w4) and kernels.get("im2col") is not None)
 
 

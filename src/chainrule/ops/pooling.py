@@ -3,7 +3,6 @@
 from .. import kernels
 from ..backend import array_module, contiguous, placed_like, xp
 from .base import Op
-from .conv_columns import COMPILED_DTYPES
 from .conv import (WindowGeometry, col2im, from4d, grad_to4d, offset_slices, out_size, pad_array,
                    to4d, unpad_grad, windows)
 
@@ -73,7 +72,7 @@ class MaxPool(Op):
         ctx.geom = WindowGeometry(k, s, d, o, pads)
         halving = k == (2, 2) and s == (2, 2) and d == (1, 1)
         kernel = kernels.get("max_pool_2x2" if halving else "max_pool")
-        ctx.kernel = (kernel is not None and x4.dtype in COMPILED_DTYPES  # Numba: no float16
+        ctx.kernel = (kernel is not None and x4.dtype in kernels.DTYPES  # Numba: no float16
                       and kernels.on_host(x4))
         if ctx.kernel:  # one compiled pass (kernels.pooling_kernels, bit-equal to the passes below)
             N, C = x4.shape[:2]
@@ -114,7 +113,7 @@ class MaxPool(Op):
                    and 2 * o[0] <= x4_shape[2] and 2 * o[1] <= x4_shape[3])
         kernel = ctx.kernel and kernels.get("max_pool_2x2_backward" if halving
                                             else "max_pool_backward")
-        if kernel and g4.dtype in COMPILED_DTYPES and kernels.on_host(g4):
+        if kernel and g4.dtype in kernels.DTYPES and kernels.on_host(g4):
             # the NumPy passes below in one (kernels.pooling_kernels), the same zeros included
             signed = disjoint and bool(xp.isfinite(g4).all())
             g4 = contiguous(g4)

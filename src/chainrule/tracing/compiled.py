@@ -57,7 +57,7 @@ class CompiledCall:
         self.module = module
         self.recompile_limit = recompile_limit
         self.cache = {}
-        self.reasons = {}    # key -> why it runs eagerly (for explain())
+        self.reasons = {}    # key -> why it runs eagerly (read by the tests; no public API yet)
         self.replays = 0     # calls answered by a replay (for tests and the docs)
         self.warned = False
 
