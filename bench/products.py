@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from chainrule.kernels import blas
+
 from .profile import PRODUCTS
 from .workloads import WORKLOADS
 
@@ -31,22 +33,32 @@ def record_products(name):
         step.run()
     calls = []
     saved = {n: getattr(np, n) for n in PRODUCTS}
+    inside = []   # a product through chainrule.kernels.blas is one call, whichever library runs it
 
     def wrap(fname, fn):
         def product(*args, **kwargs):
+            if inside:
+                return fn(*args, **kwargs)
             arrays = [(a.shape, a.dtype, _layout(a)) if isinstance(a, np.ndarray) else a
                       for a in args]
             extra = {k: v for k, v in kwargs.items() if k != "out"}
             calls.append((fname, arrays, extra))
-            return fn(*args, **kwargs)
+            inside.append(True)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                inside.pop()
         return product
+    blas_matmul = blas.matmul
     for n, fn in saved.items():
         setattr(np, n, wrap(n, fn))
+    blas.matmul = wrap("matmul", blas_matmul)
     try:
         step.run()
     finally:
         for n, fn in saved.items():
             setattr(np, n, fn)
+        blas.matmul = blas_matmul
     return calls
 
 
@@ -74,10 +86,15 @@ def _median_ms(fn, reps):
 
 
 def time_products(calls, reps=10):
-    """(NumPy ms, PyTorch ms): the median time of all ``calls`` in a row, in each library."""
+    """(NumPy ms, PyTorch ms, MKL ms): the median time of all ``calls`` in a row in each library,
+    MKL's being NumPy's calls with every ``matmul`` through ``chainrule.kernels.blas`` (None where
+    the ``mkl`` extra is not installed)."""
     import torch
+
     rng = np.random.default_rng(0)
     np_calls = [(getattr(np, f), [_make(a, rng) for a in args], kw) for f, args, kw in calls]
+    mkl_calls = [(blas.matmul if f == "matmul" else fn, args, kw)
+                 for (f, _, _), (fn, args, kw) in zip(calls, np_calls)]
     torch_fns = {"matmul": torch.matmul, "dot": _torch_dot, "tensordot": torch.tensordot,
                  "einsum": torch.einsum}
     t_calls = [(torch_fns[f], [torch.from_numpy(a) if isinstance(a, np.ndarray) else a
@@ -87,7 +104,8 @@ def time_products(calls, reps=10):
     def run(batch):
         for fn, args, kw in batch:
             fn(*args, **kw)
-    return _median_ms(lambda: run(np_calls), reps), _median_ms(lambda: run(t_calls), reps)
+    mkl_ms = _median_ms(lambda: run(mkl_calls), reps) if blas.available() else None
+    return _median_ms(lambda: run(np_calls), reps), _median_ms(lambda: run(t_calls), reps), mkl_ms
 
 
 def _torch_keywords(kw):
@@ -103,16 +121,20 @@ def products_comparison(name, reps=None):
     """{'calls': n, 'numpy_ms': ..., 'torch_ms': ...} for workload ``name``."""
     calls = record_products(name)
     reps = reps or (5 if name in ("W3", "W4", "W5") else 50)
-    numpy_ms, torch_ms = time_products(calls, reps)
-    return {"calls": len(calls), "numpy_ms": numpy_ms, "torch_ms": torch_ms}
+    numpy_ms, torch_ms, mkl_ms = time_products(calls, reps)
+    return {"calls": len(calls), "numpy_ms": numpy_ms, "torch_ms": torch_ms, "mkl_ms": mkl_ms}
 
 
 def format_products(results):
     lines = ["the step's matrix products alone, replayed with the same shapes and layouts:",
-             f"{'workload':<12}{'products':>9}{'NumPy ms':>11}{'PyTorch ms':>12}{'ratio':>8}"]
+             f"{'workload':<12}{'products':>9}{'NumPy ms':>11}{'PyTorch ms':>12}{'ratio':>8}"
+             f"{'MKL ms':>9}{'ratio':>8}"]
     for name, r in results.items():
+        mkl = (f"{r['mkl_ms']:>9.3f}{r['mkl_ms'] / r['torch_ms']:>8.2f}"
+               if r.get("mkl_ms") is not None else f"{'-':>9}{'-':>8}")
         lines.append(f"{name:<12}{r['calls']:>9}{r['numpy_ms']:>11.3f}{r['torch_ms']:>12.3f}"
-                     f"{r['numpy_ms'] / r['torch_ms']:>8.2f}")
+                     f"{r['numpy_ms'] / r['torch_ms']:>8.2f}{mkl}")
     lines.append("ratio > 1: NumPy's BLAS alone is slower than PyTorch's on these products, a floor "
-                 "for chainrule's ratio on the workload whatever else it does")
+                 "for chainrule's ratio on the workload whatever else it does; MKL: the same calls with "
+                 "each matmul through chainrule.kernels.blas (the mkl extra)")
     return "\n".join(lines)

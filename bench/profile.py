@@ -52,8 +52,8 @@ def products_wrapped():
 def category(func):
     """The category of one cProfile entry, (file, line, name)."""
     path, _, name = func
-    if name == "product" or "(product)" in name:
-        return "products"
+    if name == "product" or "(product)" in name or path.endswith("chainrule/kernels/blas.py"):
+        return "products"   # blas.py: MKL's ctypes calls are timed inside its matmul
     if "chainrule/kernels/" in path:
         return "kernels"
     if path == "~":
@@ -116,7 +116,7 @@ def format_profile(results):
     lines.append("")
     for name, r in results.items():
         lines.append(f"{name}: " + "; ".join(f"{label} {t * 1e3:.3f} ms" for t, label in r["top"]))
-    lines.append("categories: products = matmul/dot/tensordot/einsum; kernels = chainrule.kernels; "
+    lines.append("categories: products = matmul/dot/tensordot/einsum and MKL (kernels.blas); kernels = chainrule.kernels; "
                  "ops = the ops' and optimisers' own time, with their elementwise NumPy passes; "
                  "engine = autograd, modules, tensors (python -m bench --help)")
     return "\n".join(lines)

@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from ..backends.reference import is_reference_enabled
+from . import blas
 from . import activation_kernels, conv_kernels, optim_kernels, pooling_kernels, recurrent_kernels
 
 _MODULES = (optim_kernels, activation_kernels, recurrent_kernels, conv_kernels, pooling_kernels)
@@ -72,6 +73,7 @@ def warm_up():
         elementwise("relu_forward", a)
         elementwise("relu_backward", a, a, scalars=(0,))
         get("sgd_momentum")(a, a, a.copy(), dtype(0), dtype(0), dtype(1), False)
+    blas.warm_up()
     return True
 
 

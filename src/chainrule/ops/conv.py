@@ -25,6 +25,7 @@ adds, never a loop over pixels, images or channels).
 from typing import NamedTuple
 
 from ..backend import array_module, contiguous, xp
+from ..kernels import blas
 from . import conv_columns
 from .base import Op
 
@@ -293,10 +294,10 @@ class Conv(Op):
             ctx.pad_shape = xpad.shape
         K = Cg * kh * kw
         if G == 1:
-            out = xp.matmul(w4.reshape(O, K), cols)                 # (N, O, P)
+            out = blas.matmul(w4.reshape(O, K), cols)                 # (N, O, P)
         else:
             cols = cols.reshape(N, G, K, -1)
-            out = xp.matmul(w4.reshape(G, O // G, K), cols).reshape(N, O, -1)
+            out = blas.matmul(w4.reshape(G, O // G, K), cols).reshape(N, O, -1)
         if b is not None:
             out += b[:, None]
         ctx.cols = cols
@@ -337,13 +338,13 @@ class Conv(Op):
         if need[1]:
             # sum_n dY_n X_col_n^T: a batch of products on the columns as they lie (contracting
             # batch and positions in one product would first copy the columns transposed).
-            gw = xp.matmul(g3, xp.swapaxes(cols, -1, -2)).sum(axis=0)
+            gw = blas.matmul(g3, xp.swapaxes(cols, -1, -2)).sum(axis=0)
             gw = gw.reshape(ctx.w_shape)
         if need[0]:
             if G == 1:
-                gcols = xp.matmul(ctx.w4.reshape(O, -1).T, g3)
+                gcols = blas.matmul(ctx.w4.reshape(O, -1).T, g3)
             else:
-                gcols = xp.matmul(xp.swapaxes(ctx.w4.reshape(G, O // G, -1), 1, 2), g3)
+                gcols = blas.matmul(xp.swapaxes(ctx.w4.reshape(G, O // G, -1), 1, 2), g3)
             C = ctx.w4.shape[1] * G
             if ctx.flat:
                 gcols = gcols.reshape(N, C, k[0], k[1], -1, 1)
@@ -370,7 +371,7 @@ def _flat_forward_batch_last(ctx, x4, w4, b, pads, d, o):
     O = w4.shape[0]
     buf, Hp, Wp = flat_frame(x4, pads, w4.shape[2:], d, batch_last=True)
     cols = im2col_flat(buf, w4.shape[2:], d, Wp, o[0])[0]               # (K, L*N)
-    y = xp.matmul(w4.reshape(O, -1), cols).reshape(O, o[0], Wp, N)[:, :, :o[1]].transpose(3, 0, 1, 2)
+    y = blas.matmul(w4.reshape(O, -1), cols).reshape(O, o[0], Wp, N)[:, :, :o[1]].transpose(3, 0, 1, 2)
     out = array_module(y).empty((N, O) + tuple(o), dtype=y.dtype)
     if b is None:
         out[...] = y
@@ -397,9 +398,9 @@ def _flat_backward_batch_last(ctx, g, need):
     gT = gT.reshape(O, L * N)
     gx = gw = None
     if need[1]:
-        gw = xp.matmul(cols, gT.T).T.reshape(ctx.w_shape)
+        gw = blas.matmul(cols, gT.T).T.reshape(ctx.w_shape)
     if need[0]:
-        gcols = xp.matmul(w4.reshape(O, -1).T, gT).reshape(1, C, kh, kw, L, N)
+        gcols = blas.matmul(w4.reshape(O, -1).T, gT).reshape(1, C, kh, kw, L, N)
         gpad = col2im_flat(gcols, k, d, Hp, Wp, o[0])[0].transpose(3, 0, 1, 2)
         gx = crop(gpad, pads, inner_size(ctx.x_shape))
         gx = contiguous(gx).reshape(ctx.x_shape)
@@ -429,7 +430,7 @@ class ConvTranspose(Op):
                                f"input {tuple(x.shape)} and kernel {tuple(w.shape[2:])}")
         x3 = x4.reshape(N, G, Ci // G, H * W)
         wg = w4.reshape(G, Ci // G, Cog * kh * kw)
-        cols = xp.matmul(xp.swapaxes(wg, 1, 2), x3)                 # (N, G, Cog*K, HW)
+        cols = blas.matmul(xp.swapaxes(wg, 1, 2), x3)                 # (N, G, Cog*K, HW)
         pads = tuple((p, p) for p in padding)
         Co = Cog * G
         y = col2im(cols, (N, Co) + full, k, stride, dilation, (H, W))
@@ -456,7 +457,7 @@ class ConvTranspose(Op):
         if need[2]:
             gb = g4.sum(axis=(0, 2, 3))
         if need[0]:
-            gx = xp.matmul(ctx.wg, gcols).reshape(ctx.x_shape)
+            gx = blas.matmul(ctx.wg, gcols).reshape(ctx.x_shape)
         if need[1]:
             gw = xp.einsum("ngcp,ngkp->gck", ctx.x3, gcols, optimize=True).reshape(ctx.w_shape)
         return gx, gw, gb, None, None, None, None, None, None

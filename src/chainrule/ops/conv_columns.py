@@ -21,6 +21,7 @@ the weight-gradient product sums dL/db along with dL/dW (LeNet's first layer: 0.
 """
 from .. import kernels
 from ..backend import array_module, contiguous, xp
+from ..kernels import blas
 
 
 
@@ -65,7 +66,7 @@ def columns_forward(ctx, x4, w4, b, geom, groups):
         images = contiguous(x4.transpose(1, 2, 3, 0)).reshape(1, C, H, W * N)
         cols = make.empty((G * K, P * N), dtype=x4.dtype)
         im2col(images, *_geometry_args(geom, N), cols.reshape(1, G * K, P * N))
-        y = xp.matmul(wg, cols.reshape(G, K, P * N))                       # (O, P*N)
+        y = blas.matmul(wg, cols.reshape(G, K, P * N))                       # (O, P*N)
         out = make.empty((N, O) + tuple(o), dtype=y.dtype)
         bias = make.zeros(O, y.dtype) if b is None else contiguous(b.astype(y.dtype, copy=False))
         ctx.batch_first(y.reshape(O, P, N), bias, b is not None, out.reshape(N, O, P))
@@ -80,14 +81,14 @@ def columns_forward(ctx, x4, w4, b, geom, groups):
         cols[:, K] = 1
         im2col(x4, *_geometry_args(geom), cols)
         ctx.cols = cols
-        return xp.matmul(xp.concatenate((wg[0], b[:, None]), axis=1), cols).reshape(
+        return blas.matmul(xp.concatenate((wg[0], b[:, None]), axis=1), cols).reshape(
             N, O, o[0], o[1])
     cols = make.empty((N, G * K, P), dtype=x4.dtype)
     im2col(x4, *_geometry_args(geom), cols)
     if G == 1:
-        out = xp.matmul(wg[0], cols)                                      # (N, O, P)
+        out = blas.matmul(wg[0], cols)                                      # (N, O, P)
     else:
-        out = xp.matmul(wg, cols.reshape(N, G, K, P)).reshape(N, O, P)
+        out = blas.matmul(wg, cols.reshape(N, G, K, P)).reshape(N, O, P)
     if b is not None:
         out += b[:, None]
     ctx.cols = cols
@@ -113,9 +114,9 @@ def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
         gb = gT.reshape(O, P * N).sum(axis=1) if need[2] else None
         if need[1]:
             # (X dY^T)^T: the columns as they lie, the gradient's small side transposed
-            gw = xp.swapaxes(xp.matmul(cols.reshape(G, K, P * N), xp.swapaxes(gT, 1, 2)), 1, 2)
+            gw = xp.swapaxes(blas.matmul(cols.reshape(G, K, P * N), xp.swapaxes(gT, 1, 2)), 1, 2)
         if need[0]:
-            gcols = xp.matmul(xp.swapaxes(wg, 1, 2), gT)                 # (G, K, P*N)
+            gcols = blas.matmul(xp.swapaxes(wg, 1, 2), gT)                 # (G, K, P*N)
             C, H, W = x4_shape[1:]
             images = array_module(g4).zeros((1, C, H, W * N), dtype=gcols.dtype)
             col2im(gcols.reshape(1, G * K, P * N), *_geometry_args(geom, N), disjoint, images)
@@ -126,21 +127,21 @@ def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
     g3 = g4.reshape(N, O, P) if G == 1 else g4.reshape(N, G, O // G, P)
     gb = None
     if ctx.bias_row and need[1]:   # dL/db from the row of ones, in the same products
-        gwb = xp.matmul(g3, xp.swapaxes(cols, -1, -2)).sum(axis=0)
+        gwb = blas.matmul(g3, xp.swapaxes(cols, -1, -2)).sum(axis=0)
         gw, gb = gwb[:, :K], (gwb[:, K] if need[2] else None)
         need = (need[0], False, False)
     if ctx.bias_row:
         cols = cols[:, :K]
     if need[2]:   # per image and channel a product with ones (a sum over rows of P values)
-        gb = xp.matmul(g4.reshape(N, O, P), array_module(g4).ones(P, g4.dtype)).sum(axis=0)
+        gb = blas.matmul(g4.reshape(N, O, P), array_module(g4).ones(P, g4.dtype)).sum(axis=0)
     if need[1]:
-        gw = xp.matmul(g3, xp.swapaxes(cols if G == 1 else cols.reshape(N, G, K, P), -1, -2))
+        gw = blas.matmul(g3, xp.swapaxes(cols if G == 1 else cols.reshape(N, G, K, P), -1, -2))
         gw = gw.sum(axis=0)
     if need[0]:
         if G == 1:
-            gcols = xp.matmul(wg[0].T, g3)                                # (N, K, P)
+            gcols = blas.matmul(wg[0].T, g3)                                # (N, K, P)
         else:
-            gcols = xp.matmul(xp.swapaxes(wg, 1, 2), g3).reshape(N, G * K, P)
+            gcols = blas.matmul(xp.swapaxes(wg, 1, 2), g3).reshape(N, G * K, P)
         gx = array_module(g4).zeros(x4_shape, dtype=gcols.dtype)
         col2im(contiguous(gcols), *_geometry_args(geom), disjoint, gx)
     return gx, gw, gb

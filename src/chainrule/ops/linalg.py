@@ -2,12 +2,13 @@
 import math
 
 from ..backend import xp
+from ..kernels import blas
 from .base import Op, promote
 
 
-def checked_matmul(a, b):
-    """A @ B, or PyTorch's error for 0-d operands, unequal inner sizes, or batch dimensions
-    that do not broadcast."""
+def checked_matmul(a, b, product=None):
+    """A @ B (by ``product``, ``xp.matmul`` unless given), or PyTorch's error for 0-d operands,
+    unequal inner sizes, or batch dimensions that do not broadcast."""
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -17,7 +18,7 @@ def checked_matmul(a, b):
         raise RuntimeError(f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be "
                            f"multiplied ({ka} != {kb})")
     try:
-        return xp.matmul(a, b)
+        return (product or xp.matmul)(a, b)
     except ValueError:
         raise RuntimeError(f"matmul: batch dimensions of {tuple(a.shape)} and "
                            f"{tuple(b.shape)} do not broadcast") from None
@@ -72,7 +73,12 @@ class MatMul(Op):
     """
 
     reference = MatMulReference
-    forward = staticmethod(MatMulReference.forward)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = promote(a, b)
+        ctx.a, ctx.b = a, b
+        return checked_matmul(a, b, blas.matmul)
 
     @staticmethod
     def backward(ctx, g):
@@ -81,7 +87,7 @@ class MatMul(Op):
         a2, b2, g = _as_matrices(a, b, g)
         ga = gb = None
         if need[0]:
-            ga = xp.matmul(g, xp.swapaxes(b2, -1, -2))
+            ga = blas.matmul(g, xp.swapaxes(b2, -1, -2))
             if a.ndim == 1:
                 ga = ga[..., 0, :]
         if need[1]:
@@ -89,9 +95,9 @@ class MatMul(Op):
                 # A batch of inputs against one matrix: a single product over all rows, instead
                 # of a batch of products that the engine would then have to sum.
                 rows = math.prod(a2.shape[:-1])  # not -1: that cannot be inferred for 0-size arrays
-                gb = a2.reshape(rows, a2.shape[-1]).T @ g.reshape(rows, g.shape[-1])
+                gb = blas.matmul(a2.reshape(rows, a2.shape[-1]).T, g.reshape(rows, g.shape[-1]))
             else:
-                gb = xp.matmul(xp.swapaxes(a2, -1, -2), g)
+                gb = blas.matmul(xp.swapaxes(a2, -1, -2), g)
             if b.ndim == 1:
                 gb = gb[..., 0]
         return ga, gb

@@ -12,6 +12,7 @@ products over all steps want; the gate gradients go back to (T, N, 4H) for the s
 """
 from .. import kernels
 from ..backend import array_module, contiguous, xp
+from ..kernels import blas
 from .base import Op
 from .recurrent import _lstm_step_backward_reference, _lstm_step_reference, _plus_bias
 
@@ -54,7 +55,7 @@ def lstm_steps(acts, h0, c0, w_hh, reverse):
     buf, ig, h = m.empty((G, N), dtype=dt), m.empty((H, N), dtype=dt), m.empty((H, N), dtype=dt)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         a = acts[t]
-        xp.matmul(w4, _previous_h(out, h0, t, reverse).T, out=buf)
+        blas.matmul(w4, _previous_h(out, h0, t, reverse).T, out=buf)
         a += buf
         xp.tanh(a, out=a)
         a *= half                                       # tanh(a/2) -> sigma on i, f, o
@@ -89,7 +90,7 @@ def _lstm_steps_fused(acts, h0, c0, w_hh, reverse):
     buf = xp.empty((G, N), dtype=dt)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         a = acts[t]
-        xp.matmul(w4, _previous_h(out, h0, t, reverse).T, out=buf)
+        blas.matmul(w4, _previous_h(out, h0, t, reverse).T, out=buf)
         a += buf
         xp.tanh(a, out=a)
         cell(a.reshape(-1), half, shift, cs[t + prev_].reshape(-1), cs[t + out_].reshape(-1))
@@ -146,7 +147,7 @@ def lstm_sequence_backward(saved, w_hh, dhs, dh_last, dc_last, reverse):
         xp.subtract(1, deriv[2 * H:3 * H], out=deriv[2 * H:3 * H])
         xp.multiply(up, deriv, out=dgt[t])
         xp.multiply(dct, f, out=dc_buf)
-        xp.matmul(wt, dgt[t], out=dh_buf)
+        blas.matmul(wt, dgt[t], out=dh_buf)
         dc, dh = dc_buf, dh_buf   # both read above before being overwritten: safe to reuse
     dgx = m.empty((T, N, G), dtype=dt)
     dgx[...] = dgt.transpose(0, 2, 1)
@@ -178,7 +179,7 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
         has_dc = dc is not None
         kernel(dhs[t], dh, dc if has_dc else dc_buf, has_dc, acts[t], tcs[t], cs[t + prev_],
                dgt[t], dgx[t], dc_buf, one)
-        xp.matmul(wt, dgt[t], out=dh_buf)
+        blas.matmul(wt, dgt[t], out=dh_buf)
         dc, dh = dc_buf, dh_buf
     return dgx, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
 
@@ -268,7 +269,7 @@ class LSTMLayer(Op):
         else:
             w_in, x_in = w_ih, x
         # W_ih x_t^T (+ b) for every step at once, one product per step into its (4H, N) block
-        acts = xp.matmul(w_in * half, x_in.transpose(0, 2, 1))
+        acts = blas.matmul(w_in * half, x_in.transpose(0, 2, 1))
         ctx.saved = lstm_steps(acts, h0, c0, w_hh, reverse)
         ctx.x, ctx.h0, ctx.w_ih, ctx.w_hh, ctx.reverse = x, h0, w_ih, w_hh, reverse
         cs, out = ctx.saved[0], ctx.saved[3]
@@ -284,8 +285,8 @@ class LSTMLayer(Op):
         dg2 = dgx.reshape(T * N, G)
         E = ctx.w_ih.shape[1]
         # explicit sizes: -1 cannot be inferred when the batch is empty (N = 0)
-        dx = xp.matmul(dg2, ctx.w_ih).reshape(T, N, E) if need[0] else None
-        dw_ih = xp.matmul(dg2.T, ctx.x.reshape(T * N, E)) if need[1] else None
+        dx = blas.matmul(dg2, ctx.w_ih).reshape(T, N, E) if need[0] else None
+        dw_ih = blas.matmul(dg2.T, ctx.x.reshape(T * N, E)) if need[1] else None
         db = dg2.sum(axis=0) if need[2] or need[3] else None
         db_ih = db if need[2] else None
         db_hh = (db.copy() if need[2] else db) if need[3] else None   # two gradients, two arrays
@@ -296,6 +297,6 @@ class LSTMLayer(Op):
             H, rest = G // 4, (T - 1) * N
             steps, first = (dg2[:rest], dg2[rest:]) if reverse else (dg2[N:], dg2[:N])
             before = out[1:] if reverse else out[:T - 1]
-            dw_hh = xp.matmul(steps.T, before.reshape(rest, H))
-            dw_hh += xp.matmul(first.T, ctx.h0)
+            dw_hh = blas.matmul(steps.T, before.reshape(rest, H))
+            dw_hh += blas.matmul(first.T, ctx.h0)
         return dx, dw_ih, db_ih, db_hh, dh, dc, dw_hh, None

@@ -1,0 +1,165 @@
+"""Matrix products on MKL, the BLAS of PyTorch's x86 wheels, where the ``mkl`` extra is installed.
+
+NumPy's wheels multiply with OpenBLAS. At the shapes of the bench's training steps OpenBLAS takes
+1.1-1.7x as long as MKL (``python -m bench --profile`` replays them), so a product handed to MKL
+costs what it costs PyTorch. ``matmul(a, b, out=None)`` means ``a @ b`` for 2-d and 3-d arrays:
+float32/float64 host arrays of one dtype go to MKL's ``cblas_?gemm`` (``?gemm_batch_strided``
+for a batch, a 2-d operand broadcast with stride 0), a transposed view through the transpose
+flag rather than a copy. Everything else takes the array's own ``matmul``: other dtypes, device
+arrays, layouts that are not rows or columns of a strided matrix, empty or tiny products (where
+the ctypes call costs more than it saves), MKL not installed, ``CHAINRULE_BLAS=numpy``, or the
+reference switch (whose ops are NumPy's, literally).
+
+MKL's results agree with OpenBLAS's to rounding, not bit for bit; a product is repeatable, for
+any alignment, with the same thread count.
+
+One thread pool at a time: OpenBLAS's threads spin for a while after each threaded product and
+would take the cores from MKL's (W4's products ran 6x slower when its middle-sized products went
+to a two-threaded OpenBLAS). So MKL takes every product that OpenBLAS would thread, and leaves
+it only those it runs on one thread (``MIN_MULTIPLY_ADDS``).
+"""
+import ctypes
+import glob
+import os
+import sys
+
+import numpy as np
+
+from ..backend import array_module
+from ..backends.reference import is_reference_enabled
+
+# Smaller products stay with OpenBLAS: the ctypes call (~7 us) outweighs what MKL saves there,
+# and OpenBLAS runs them on one thread (below 4 x 65536 multiply-adds, its default
+# GEMM_MULTITHREAD_THRESHOLD), so its thread pool never spins against MKL's.
+MIN_MULTIPLY_ADDS = 1 << 18
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_lib = None          # the loaded libmkl_rt, False when unavailable, None before the first try
+_gemm = {}           # dtype -> (cblas_?gemm, ?gemm_batch_strided, ctypes scalar type)
+
+
+def _candidates():
+    """Where the ``mkl`` wheel puts its runtime library: the environment's lib/ (bin/ on
+    Windows), found through the installed distribution's file list."""
+    try:
+        from importlib import metadata
+        files = metadata.distribution("mkl").files or ()
+    except Exception:   # noqa: BLE001 -- any failure means "not installed"
+        files = ()
+    for f in files:
+        name = os.path.basename(str(f))
+        if name.startswith(("libmkl_rt.so", "libmkl_rt.", "mkl_rt.")):
+            yield os.path.normpath(str(f.locate()))
+    for folder in (os.path.join(sys.prefix, "lib"), os.path.join(sys.prefix, "Library", "bin")):
+        yield from sorted(glob.glob(os.path.join(folder, "libmkl_rt.so*")))
+
+
+def _load():
+    global _lib
+    _lib = False
+    if os.environ.get("CHAINRULE_BLAS", "mkl").strip().lower() in ("numpy", "0", "off", "no"):
+        return
+    for path in _candidates():
+        try:
+            lib = ctypes.CDLL(path)
+            lib.MKL_Set_Interface_Layer(0)          # LP64: 32-bit integers, as declared below
+        except (OSError, AttributeError):
+            continue
+        i, p = ctypes.c_int, ctypes.c_void_p
+        for dtype, prefix, scalar in ((np.float32, "s", ctypes.c_float),
+                                      (np.float64, "d", ctypes.c_double)):
+            gemm = getattr(lib, f"cblas_{prefix}gemm")
+            gemm.argtypes = [i, i, i, i, i, i, scalar, p, i, p, i, scalar, p, i]
+            gemm.restype = None
+            batch = getattr(lib, f"cblas_{prefix}gemm_batch_strided")
+            batch.argtypes = [i, i, i, i, i, i, scalar, p, i, i, p, i, i, scalar, p, i, i, i]
+            batch.restype = None
+            _gemm[np.dtype(dtype)] = (gemm, batch, scalar)
+        _lib = lib
+        return
+
+
+def available():
+    """True when products go to MKL (the ``mkl`` wheel is installed and not switched off)."""
+    if _lib is None:
+        _load()
+    return bool(_lib)
+
+
+def warm_up():
+    """Load MKL and start its threads now (a one-time cost of a process) rather than in the first
+    product big enough for it; False when unavailable."""
+    if not available():
+        return False
+    for dtype in _gemm:
+        a = np.ones((64, 64), dtype)
+        matmul(np.ones((MIN_MULTIPLY_ADDS // 4096 + 1, 64), dtype), a)
+    return True
+
+
+def library_path():
+    """The MKL runtime in use, or None."""
+    return getattr(_lib, "_name", None) if available() else None
+
+
+def _matrix(a):
+    """(transpose flag, leading dimension, batch stride) of ``a``'s last two axes as BLAS reads
+    them, in elements; None when they are neither rows nor columns of a strided matrix."""
+    size = a.itemsize
+    rows, cols = a.shape[-2:]
+    rs, cs = a.strides[-2:]
+    if (cs == size or cols == 1) and rs % size == 0 and rs // size >= max(1, cols):
+        flag, ld = _NO_TRANS, rs // size
+    elif (rs == size or rows == 1) and cs % size == 0 and cs // size >= max(1, rows):
+        flag, ld = _TRANS, cs // size
+    else:
+        return None
+    if a.ndim == 2:
+        return flag, ld, 0
+    if a.shape[0] == 1:
+        return flag, ld, 0
+    if a.strides[0] % size or a.strides[0] < 0:
+        return None
+    return flag, ld, a.strides[0] // size
+
+
+def matmul(a, b, out=None):
+    """``a @ b`` (NumPy's semantics for 2-d and 3-d operands), on MKL where it can be."""
+    if _lib is None:
+        _load()
+    if (not _lib or type(a) is not np.ndarray or type(b) is not np.ndarray
+            or a.dtype is not b.dtype and a.dtype != b.dtype or a.dtype not in _gemm
+            or not 2 <= a.ndim <= 3 or not 2 <= b.ndim <= 3 or is_reference_enabled()):
+        return _fallback(a, b, out)
+    m, k = a.shape[-2:]
+    k2, n = b.shape[-2:]
+    batch_a = a.shape[0] if a.ndim == 3 else 1
+    batch_b = b.shape[0] if b.ndim == 3 else 1
+    batch = max(batch_a, batch_b)
+    if (k != k2 or batch_a != batch and batch_a != 1 or batch_b != batch and batch_b != 1
+            or m * n * k * batch < MIN_MULTIPLY_ADDS):
+        return _fallback(a, b, out)
+    layout_a, layout_b = _matrix(a), _matrix(b)
+    if layout_a is None or layout_b is None:
+        return _fallback(a, b, out)
+    shape = (batch, m, n) if a.ndim == 3 or b.ndim == 3 else (m, n)
+    if out is None:
+        out = np.empty(shape, a.dtype)
+    elif (type(out) is not np.ndarray or out.shape != shape or out.dtype != a.dtype
+          or not out.flags.c_contiguous or np.may_share_memory(out, a)
+          or np.may_share_memory(out, b)):
+        return _fallback(a, b, out)
+    gemm, gemm_batch, scalar = _gemm[a.dtype]
+    (ta, lda, sa), (tb, ldb, sb) = layout_a, layout_b
+    if len(shape) == 2:
+        gemm(_ROW_MAJOR, ta, tb, m, n, k, scalar(1.0), a.ctypes.data, lda, b.ctypes.data, ldb,
+             scalar(0.0), out.ctypes.data, n)
+    else:
+        gemm_batch(_ROW_MAJOR, ta, tb, m, n, k, scalar(1.0), a.ctypes.data, lda, sa,
+                   b.ctypes.data, ldb, sb, scalar(0.0), out.ctypes.data, n, m * n, batch)
+    return out
+
+
+def _fallback(a, b, out):
+    module = array_module(a)
+    return module.matmul(a, b) if out is None else module.matmul(a, b, out=out)
