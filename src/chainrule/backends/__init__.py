@@ -6,8 +6,10 @@ variable ``CHAINRULE_REFERENCE=1`` at import time.
 
 ``cuda``, ``cudnn`` and ``mps``: the GPU backends' switches and availability, answering as
 PyTorch's CPU build does (``cr.backends.mps.is_available()`` is False ...).
+
+``mkl``: ``cr.backends.mkl.is_available()``, True where the ``mkl`` extra runs the products.
 """
 from .reference import is_reference_enabled, reference
-from . import cuda, cudnn, mps
+from . import cuda, cudnn, mkl, mps
 
-__all__ = ["reference", "is_reference_enabled", "cuda", "cudnn", "mps"]
+__all__ = ["reference", "is_reference_enabled", "cuda", "cudnn", "mkl", "mps"]

@@ -18,14 +18,10 @@ would take the cores from MKL's (W4's products ran 6x slower when its middle-siz
 to a two-threaded OpenBLAS). So MKL takes every product that OpenBLAS would thread, and leaves
 it only those it runs on one thread (``MIN_MULTIPLY_ADDS``).
 """
-import ctypes
-import glob
-import os
-import sys
-
 import numpy as np
 
 from ..backend import array_module
+from ..backends import mkl
 from ..backends.reference import is_reference_enabled
 
 # Smaller products stay with OpenBLAS: the ctypes call (~7 us) outweighs what MKL saves there,
@@ -34,56 +30,12 @@ from ..backends.reference import is_reference_enabled
 MIN_MULTIPLY_ADDS = 1 << 18
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
-_lib = None          # the loaded libmkl_rt, False when unavailable, None before the first try
-_gemm = {}           # dtype -> (cblas_?gemm, ?gemm_batch_strided, ctypes scalar type)
-
-
-def _candidates():
-    """Where the ``mkl`` wheel puts its runtime library: the environment's lib/ (bin/ on
-    Windows), found through the installed distribution's file list."""
-    try:
-        from importlib import metadata
-        files = metadata.distribution("mkl").files or ()
-    except Exception:   # noqa: BLE001 -- any failure means "not installed"
-        files = ()
-    for f in files:
-        name = os.path.basename(str(f))
-        if name.startswith(("libmkl_rt.so", "libmkl_rt.", "mkl_rt.")):
-            yield os.path.normpath(str(f.locate()))
-    for folder in (os.path.join(sys.prefix, "lib"), os.path.join(sys.prefix, "Library", "bin")):
-        yield from sorted(glob.glob(os.path.join(folder, "libmkl_rt.so*")))
-
-
-def _load():
-    global _lib
-    _lib = False
-    if os.environ.get("CHAINRULE_BLAS", "mkl").strip().lower() in ("numpy", "0", "off", "no"):
-        return
-    for path in _candidates():
-        try:
-            lib = ctypes.CDLL(path)
-            lib.MKL_Set_Interface_Layer(0)          # LP64: 32-bit integers, as declared below
-        except (OSError, AttributeError):
-            continue
-        i, p = ctypes.c_int, ctypes.c_void_p
-        for dtype, prefix, scalar in ((np.float32, "s", ctypes.c_float),
-                                      (np.float64, "d", ctypes.c_double)):
-            gemm = getattr(lib, f"cblas_{prefix}gemm")
-            gemm.argtypes = [i, i, i, i, i, i, scalar, p, i, p, i, scalar, p, i]
-            gemm.restype = None
-            batch = getattr(lib, f"cblas_{prefix}gemm_batch_strided")
-            batch.argtypes = [i, i, i, i, i, i, scalar, p, i, i, p, i, i, scalar, p, i, i, i]
-            batch.restype = None
-            _gemm[np.dtype(dtype)] = (gemm, batch, scalar)
-        _lib = lib
-        return
+_gemm = None         # dtype -> (cblas_?gemm, ?gemm_batch_strided, scalar type), from backends.mkl
 
 
 def available():
     """True when products go to MKL (the ``mkl`` wheel is installed and not switched off)."""
-    if _lib is None:
-        _load()
-    return bool(_lib)
+    return mkl.is_available()
 
 
 def warm_up():
@@ -91,15 +43,10 @@ def warm_up():
     product big enough for it; False when unavailable."""
     if not available():
         return False
-    for dtype in _gemm:
+    for dtype in mkl.functions():
         a = np.ones((64, 64), dtype)
         matmul(np.ones((MIN_MULTIPLY_ADDS // 4096 + 1, 64), dtype), a)
     return True
-
-
-def library_path():
-    """The MKL runtime in use, or None."""
-    return getattr(_lib, "_name", None) if available() else None
 
 
 def _matrix(a):
@@ -125,9 +72,10 @@ def _matrix(a):
 
 def matmul(a, b, out=None):
     """``a @ b`` (NumPy's semantics for 2-d and 3-d operands), on MKL where it can be."""
-    if _lib is None:
-        _load()
-    if (not _lib or type(a) is not np.ndarray or type(b) is not np.ndarray
+    global _gemm
+    if _gemm is None:
+        _gemm = mkl.functions()
+    if (not _gemm or type(a) is not np.ndarray or type(b) is not np.ndarray
             or a.dtype is not b.dtype and a.dtype != b.dtype or a.dtype not in _gemm
             or not 2 <= a.ndim <= 3 or not 2 <= b.ndim <= 3 or is_reference_enabled()):
         return _fallback(a, b, out)

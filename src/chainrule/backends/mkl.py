@@ -1,0 +1,79 @@
+"""``cr.backends.mkl`` (``torch.backends.mkl``): whether matrix products run on MKL.
+
+chainrule's products go to MKL, the BLAS of PyTorch's x86 wheels, where the ``mkl`` extra is
+installed (``pip install "chainrule[mkl]"``; ``chainrule.kernels.blas`` routes them), and stay
+with NumPy's OpenBLAS otherwise, or with ``CHAINRULE_BLAS=numpy`` set before the first product.
+This module finds the wheel's runtime library and declares the two BLAS calls chainrule makes.
+"""
+import ctypes
+import glob
+import os
+import sys
+from importlib import metadata
+
+import numpy as np
+
+_lib = None          # the loaded libmkl_rt, False when unavailable, None before the first try
+_functions = {}      # dtype -> (cblas_?gemm, cblas_?gemm_batch_strided, ctypes scalar type)
+
+
+def _candidates():
+    """Where the ``mkl`` wheel puts its runtime library: the environment's lib/ (Library/bin/ on
+    Windows), found through the installed distribution's file list."""
+    try:
+        files = metadata.distribution("mkl").files or ()
+    except metadata.PackageNotFoundError:
+        files = ()
+    for f in files:
+        if os.path.basename(str(f)).startswith(("libmkl_rt.so", "libmkl_rt.", "mkl_rt.")):
+            yield os.path.normpath(str(f.locate()))
+    for folder in (os.path.join(sys.prefix, "lib"), os.path.join(sys.prefix, "Library", "bin")):
+        yield from sorted(glob.glob(os.path.join(folder, "libmkl_rt.so*")))
+
+
+def _declare(lib):
+    i, p = ctypes.c_int, ctypes.c_void_p
+    functions = {}
+    for dtype, prefix, scalar in ((np.float32, "s", ctypes.c_float),
+                                  (np.float64, "d", ctypes.c_double)):
+        gemm = getattr(lib, f"cblas_{prefix}gemm")
+        gemm.argtypes = [i, i, i, i, i, i, scalar, p, i, p, i, scalar, p, i]
+        gemm.restype = None
+        batch = getattr(lib, f"cblas_{prefix}gemm_batch_strided")
+        batch.argtypes = [i, i, i, i, i, i, scalar, p, i, i, p, i, i, scalar, p, i, i, i]
+        batch.restype = None
+        functions[np.dtype(dtype)] = (gemm, batch, scalar)
+    return functions
+
+
+def _load():
+    global _lib
+    _lib = False
+    if os.environ.get("CHAINRULE_BLAS", "mkl").strip().lower() in ("numpy", "0", "off", "no"):
+        return
+    for path in _candidates():
+        try:
+            lib = ctypes.CDLL(path)
+            lib.MKL_Set_Interface_Layer(0)          # LP64: 32-bit integers, as declared
+            _functions.update(_declare(lib))
+        except (OSError, AttributeError):
+            continue
+        _lib = lib
+        return
+
+
+def functions():
+    """{dtype: (cblas_?gemm, cblas_?gemm_batch_strided, scalar type)}, empty without MKL."""
+    if _lib is None:
+        _load()
+    return _functions
+
+
+def is_available():
+    """True when chainrule's matrix products run on MKL."""
+    return bool(functions())
+
+
+def library_path():
+    """The MKL runtime library in use, or None."""
+    return _lib._name if is_available() else None
