@@ -75,17 +75,21 @@ def matmul(a, b, out=None):
     global _gemm
     if _gemm is None:
         _gemm = mkl.functions()
-    if (not _gemm or type(a) is not np.ndarray or type(b) is not np.ndarray
-            or a.dtype is not b.dtype and a.dtype != b.dtype or a.dtype not in _gemm
-            or not 2 <= a.ndim <= 3 or not 2 <= b.ndim <= 3 or is_reference_enabled()):
-        return _fallback(a, b, out)
+    # the cheap tests first: most calls of a small model end here, at NumPy's matmul (the
+    # multiply-adds of a batch against a matrix are a.size * n, or b.size * m)
+    if (a.ndim < 2 or b.ndim < 2 or a.size * b.shape[-1] < MIN_MULTIPLY_ADDS > b.size * a.shape[-2]
+            or not _gemm or type(a) is not np.ndarray or type(b) is not np.ndarray
+            or a.ndim > 3 or b.ndim > 3 or a.dtype != b.dtype or a.dtype not in _gemm
+            or is_reference_enabled()):
+        module = np if type(a) is np.ndarray else array_module(a)
+        return module.matmul(a, b) if out is None else module.matmul(a, b, out=out)
     m, k = a.shape[-2:]
     k2, n = b.shape[-2:]
     batch_a = a.shape[0] if a.ndim == 3 else 1
     batch_b = b.shape[0] if b.ndim == 3 else 1
     batch = max(batch_a, batch_b)
     if (k != k2 or batch_a != batch and batch_a != 1 or batch_b != batch and batch_b != 1
-            or m * n * k * batch < MIN_MULTIPLY_ADDS):
+            or m * n * k * batch < MIN_MULTIPLY_ADDS or not m * n * k):
         return _fallback(a, b, out)
     layout_a, layout_b = _matrix(a), _matrix(b)
     if layout_a is None or layout_b is None:
@@ -109,5 +113,5 @@ def matmul(a, b, out=None):
 
 
 def _fallback(a, b, out):
-    module = array_module(a)
+    module = np if type(a) is np.ndarray else array_module(a)
     return module.matmul(a, b) if out is None else module.matmul(a, b, out=out)
