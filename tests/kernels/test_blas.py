@@ -200,3 +200,26 @@ def test_batched_matmul_matches_torch_with_every_product_on_mkl(every_product_on
     (ca @ cb).sin().sum().backward()
     np.testing.assert_allclose(ca.grad.numpy(), ta.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(cb.grad.numpy(), tb.grad.numpy(), rtol=1e-12)
+
+
+@needs_mkl
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("la", "CT")
+@pytest.mark.parametrize("lb", "CTS")
+def test_a_packed_left_operand_gives_the_products(every_product_on_mkl, dtype, la, lb):
+    w = operand((40, 24), dtype, la, 0)
+    packed = blas.packed_left(w, 7)
+    assert isinstance(packed, blas.PackedLeft)
+    for seed in range(3):                      # one packing, many products
+        b = operand((24, 7), dtype, lb, seed + 1)
+        out = np.full((40, 7), np.nan, dtype)
+        assert packed.matmul(b, out=out) is out
+        close(out, w @ b)
+
+
+def test_no_packing_where_matmul_would_not_take_mkl():
+    small = np.ones((4, 4), np.float32)
+    assert blas.packed_left(small, 4) is None               # below MIN_MULTIPLY_ADDS
+    assert blas.packed_left(np.ones((600, 600), np.float16), 600) is None
+    with cr.backends.reference():
+        assert blas.packed_left(np.ones((600, 600), np.float32), 600) is None

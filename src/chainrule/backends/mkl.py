@@ -15,6 +15,7 @@ import numpy as np
 
 _lib = None          # the loaded libmkl_rt, False when unavailable, None before the first try
 _functions = {}      # dtype -> (cblas_?gemm, cblas_?gemm_batch_strided, ctypes scalar type)
+_packing = {}        # dtype -> (cblas_?gemm_pack_get_size, cblas_?gemm_pack, cblas_?gemm_compute)
 
 
 def _candidates():
@@ -43,6 +44,13 @@ def _declare(lib):
         batch.argtypes = [i, i, i, i, i, i, scalar, p, i, i, p, i, i, scalar, p, i, i, i]
         batch.restype = None
         functions[np.dtype(dtype)] = (gemm, batch, scalar)
+        size = getattr(lib, f"cblas_{prefix}gemm_pack_get_size")
+        size.argtypes, size.restype = [i, i, i, i], ctypes.c_size_t
+        pack = getattr(lib, f"cblas_{prefix}gemm_pack")
+        pack.argtypes, pack.restype = [i, i, i, i, i, i, scalar, p, i, p], None
+        compute = getattr(lib, f"cblas_{prefix}gemm_compute")
+        compute.argtypes, compute.restype = [i, i, i, i, i, i, p, i, p, i, scalar, p, i], None
+        _packing[np.dtype(dtype)] = (size, pack, compute)
     return functions
 
 
@@ -70,6 +78,13 @@ def functions():
     if _lib is None:
         _load()
     return _functions
+
+
+def packing():
+    """{dtype: (cblas_?gemm_pack_get_size, cblas_?gemm_pack, cblas_?gemm_compute)}: MKL's
+    packed products, for one left operand against many right ones; empty without MKL."""
+    functions()
+    return _packing
 
 
 def is_available():
