@@ -35,6 +35,7 @@ from .device import get_default_device, set_default_device
 from . import accelerator, amp, cpu, cuda
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled, set_autocast_dtype
 from . import compiler
+from .threads import get_num_interop_threads, get_num_threads, set_num_interop_threads, set_num_threads
 from .compiler import compile
 
 __version__ = "0.1.0"

@@ -53,5 +53,7 @@ def test_products_are_recorded_with_their_layouts():
     assert ((256, 128), (128, 784)) in shapes          # dL/dW1 = g^T x
     layouts = {spec[2] for _, args, _ in calls for spec in args}
     assert layouts == {"C", "F"}                       # W^T and g^T are transposed views
-    numpy_ms, torch_ms = time_products(calls[:1], reps=1)
+    numpy_ms, torch_ms, mkl_ms = time_products(calls[:1], reps=1)
     assert numpy_ms > 0 and torch_ms > 0
+    from chainrule.kernels import blas
+    assert (mkl_ms is None) == (not blas.available()) and (mkl_ms is None or mkl_ms > 0)

@@ -92,6 +92,17 @@ def is_available():
     return bool(functions())
 
 
+def set_num_threads(n):
+    """Have MKL's products use ``n`` threads (``cr.set_num_threads`` calls this)."""
+    if is_available():
+        _lib.MKL_Set_Num_Threads(int(n))
+
+
+def get_num_threads():
+    """The threads MKL's products use, or None without MKL."""
+    return _lib.MKL_Get_Max_Threads() if is_available() else None
+
+
 def library_path():
     """The MKL runtime library in use, or None."""
     return _lib._name if is_available() else None
