@@ -129,15 +129,17 @@ class PackedLeft:
         pack(_ROW_MAJOR, _A_MATRIX, ta, self.m, n, self.k, self._scalar(1.0), a.ctypes.data,
              lda, self._buffer.ctypes.data)
 
-    def matmul(self, b, out):
-        """``out[...] = a @ b`` for b (k, n) as BLAS reads it and out C-contiguous (m, n)."""
+    def matmul(self, b, out, accumulate=False):
+        """``out[...] = a @ b`` (``out += a @ b`` with ``accumulate``) for b (k, n) as BLAS reads
+        it and out C-contiguous (m, n)."""
         layout = _matrix(b)
         if layout is None:
             b = np.ascontiguousarray(b)
             layout = _matrix(b)
         tb, ldb, _ = layout
         self._compute(_ROW_MAJOR, _PACKED, tb, self.m, self.n, self.k, self._buffer.ctypes.data,
-                      self.k, b.ctypes.data, ldb, self._scalar(0.0), out.ctypes.data, self.n)
+                      self.k, b.ctypes.data, ldb, self._scalar(1.0 if accumulate else 0.0),
+                      out.ctypes.data, self.n)
         return out
 
 

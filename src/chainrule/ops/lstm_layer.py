@@ -96,12 +96,15 @@ def _lstm_steps_fused(acts, h0, c0, w_hh, reverse):
     cs, tcs, out = (xp.empty(s, dtype=dt) for s in ((T + 1, H, N), (T, H, N), (T, N, H)))
     out_, prev_ = (0, 1) if reverse else (1, 0)
     cs[T if reverse else 0] = c0.T
-    buf = xp.empty((G, N), dtype=dt)
-    product = _step_product(w4, N)
+    packed = blas.packed_left(w4, N)
+    buf = None if packed else xp.empty((G, N), dtype=dt)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         a = acts[t]
-        product(_previous_h(out, h0, t, reverse).T, out=buf)
-        a += buf
+        if packed:   # MKL adds the product to the step's input part itself (beta = 1)
+            packed.matmul(_previous_h(out, h0, t, reverse).T, out=a, accumulate=True)
+        else:
+            blas.matmul(w4, _previous_h(out, h0, t, reverse).T, out=buf)
+            a += buf
         xp.tanh(a, out=a)
         cell(a.reshape(-1), half, shift, cs[t + prev_].reshape(-1), cs[t + out_].reshape(-1))
         xp.tanh(cs[t + out_], out=tcs[t])
