@@ -13,11 +13,13 @@ Compiled code is cached on disk, so a process pays only a cache load after the f
 """
 import contextlib
 import os
+import types
 
 import numpy as np
 
 from ..backends.reference import is_reference_enabled
 from . import blas
+from . import parallel as _threads
 from . import activation_kernels, conv_kernels, optim_kernels, pooling_kernels, recurrent_kernels
 
 _MODULES = (optim_kernels, activation_kernels, recurrent_kernels, conv_kernels, pooling_kernels)
@@ -25,6 +27,10 @@ _MODULES = (optim_kernels, activation_kernels, recurrent_kernels, conv_kernels, 
 _SOURCES = {name: fn for module in _MODULES for name, fn in module.KERNELS.items()}
 
 _kernels = None   # name -> compiled function, once Numba has been imported (False: unavailable)
+_parallel = {}    # name -> its parallel build (the kernel modules' PARALLEL)
+# Arrays from this many elements take a kernel's parallel build: below it, waking the second
+# thread costs more than it saves (see parallel.py).
+PARALLEL_MIN = 1 << 16
 _switched_off = False
 
 
@@ -40,19 +46,40 @@ def _load():
         return
     # No fast-math: every operation rounds as NumPy's does. The error model "numpy" gives
     # NaN/inf for 0/0 and x/0 as NumPy does instead of raising.
-    compile_ = numba.njit(cache=True, nogil=True, error_model="numpy")
+    options = dict(cache=True, nogil=True, error_model="numpy")
+    compile_ = numba.njit(**options)
     for module in _MODULES:  # helpers the kernels call must be compiled before them
+        module.prange = numba.prange
         for name, fn in getattr(module, "HELPERS", {}).items():
             setattr(module, name, compile_(fn))
     _kernels = {name: compile_(fn) for name, fn in _SOURCES.items()}
+    parallel = numba.njit(parallel=True, **options)
+    for module in _MODULES:
+        for name in getattr(module, "PARALLEL", ()):
+            _parallel[name] = parallel(_renamed(module.KERNELS[name], name + "_parallel"))
+    _threads.start(numba, _parallel)
 
 
-def get(name):
-    """The compiled kernel ``name``, or None where kernels are off or unavailable."""
+def _renamed(fn, name):
+    """A copy of ``fn`` under another name: Numba caches each build under its function's
+    qualified name, so the parallel build needs its own."""
+    copy = types.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = fn.__qualname__.rsplit(".", 1)[0] + "." + name if "." in fn.__qualname__ \
+        else name
+    copy.__module__, copy.__doc__ = fn.__module__, fn.__doc__
+    return copy
+
+
+def get(name, size=0):
+    """The compiled kernel ``name``, or None where kernels are off or unavailable; its parallel
+    build where it has one and ``size`` (the elements it will touch) is at least
+    ``PARALLEL_MIN`` and threads are on (``_threads``)."""
     if _kernels is None:
         _load()
     if not _kernels or _switched_off or is_reference_enabled():
         return None
+    if size >= PARALLEL_MIN and _threads.on and name in _parallel:
+        return _parallel[name]
     return _kernels[name]
 
 
@@ -64,17 +91,51 @@ def available():
 
 
 def warm_up():
-    """Load Numba and the compiled kernels now (a one-time cost of a process, ~0.4 s and
-    ~100 MB) rather than inside the first step that needs one; False when unavailable."""
+    """Load Numba and every compiled kernel, serial and parallel builds, now (a one-time cost of
+    a process, ~0.5 s and ~100 MB) rather than inside the first step that needs one; False when
+    unavailable."""
     if get("sgd_momentum") is None:
         return False
-    for dtype in (np.float32, np.float64):
-        a = np.zeros(1, dtype)
-        elementwise("relu_forward", a)
-        elementwise("relu_backward", a, a, scalars=(0,))
-        get("sgd_momentum")(a, a, a.copy(), dtype(0), dtype(0), dtype(1), False)
+    for table in (_kernels, _parallel):
+        for dtype in DTYPES:
+            _call_each(table, dtype.type)
     blas.warm_up()
     return True
+
+
+def _call_each(table, dtype):
+    """Every kernel of ``table`` once on one-element arrays of ``dtype``, with the argument types
+    of its callers (so that Numba loads the very builds they will use)."""
+    one = np.zeros(1, dtype)
+    a4 = np.zeros((1, 1, 1, 1), dtype)
+    won = np.zeros((1, 1, 1, 1), np.uint8)
+    zero = dtype(0)
+    calls = {
+        "relu_forward": (one, one.copy()),
+        "relu_backward": (one, one, one.copy(), zero),
+        "sgd_momentum": (one.copy(), one, one.copy(), zero, zero, dtype(1), False),
+        "adam": (one.copy(), one, one.copy(), one.copy(), one.copy(), zero, zero, zero, zero,
+                 dtype(1), zero, False),
+        "batch_first": (np.zeros((1, 1, 1), dtype), one, True, np.zeros((1, 1, 1), dtype)),
+        "max_pool_2x2": (np.zeros((1, 1, 2, 2), dtype), a4.copy(), won.copy()),
+        "max_pool": (a4, 1, 1, 1, 1, 1, 1, a4.copy(), won.copy()),
+        "max_pool_2x2_backward": (a4, won, False, zero, np.zeros((1, 1, 2, 2), dtype)),
+        "max_pool_backward": (a4, won, 1, 1, 1, 1, 1, 1, 0, 0, True, False, a4.copy()),
+    }
+    m = np.zeros((1, 1), dtype)
+    calls["lstm_backward_step"] = (m, m, m, True, np.zeros((4, 1), dtype), m, m,
+                                   np.zeros((4, 1), dtype), np.zeros((1, 4), dtype), m.copy(),
+                                   dtype(1))
+    calls["lstm_gates_cell"] = (np.zeros(4, dtype), np.zeros(4, dtype), np.zeros(4, dtype), one,
+                                one.copy())
+    calls["lstm_hidden"] = (m, m, m.copy())
+    for name in ("im2col", "im2col_unit_stride"):
+        calls[name] = (a4, 1, 1, 1, 1, 1, 1, 0, 0, 1, np.zeros((1, 1, 1), dtype))
+    for name in ("col2im", "col2im_unit_stride"):
+        calls[name] = (np.zeros((1, 1, 1), dtype), 1, 1, 1, 1, 1, 1, 0, 0, 1, True, a4.copy())
+    for name, kernel in table.items():
+        if name in calls:
+            kernel(*calls[name])
 
 
 # The float dtypes the kernels compile for: Numba has no float16 (nor ml_dtypes' bfloat16),
@@ -112,7 +173,7 @@ def elementwise(name, *arrays, min_size=0, scalars=()):
     first = arrays[0]
     if first.size < min_size or first.dtype.kind != "f":
         return None
-    kernel = get(name)
+    kernel = get(name, first.size)
     views = kernel and flat(*arrays)
     if not views:
         return None

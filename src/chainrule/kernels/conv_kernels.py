@@ -12,6 +12,11 @@ The copies are exact; col2im adds in the order of ``ops.conv.col2im`` (kernel of
 onto zeros), so results are bit-equal to it.
 """
 
+# The outer loops are ``prange``: plain ``range`` here (the kernels run as Python without
+# Numba); ``chainrule.kernels`` binds Numba's prange before compiling, which a serial build
+# treats as range and the parallel build (``PARALLEL``) splits over threads.
+prange = range
+
 
 def _valid(lo_pad, offset, stride, size, count):
     """The range [first, stop) of output positions o whose input position o*stride + offset -
@@ -32,38 +37,38 @@ def _im2col_kernel(unit_stride):
         0 where that position is padding. x is (N, C, H, W); both arrays C-contiguous."""
         N, C, H, W = x.shape
         OH = cols.shape[2] // OW if OW > 0 else 0
-        for n in range(N):
-            for c in range(C):
-                image = x[n, c]
-                for i in range(kh):
-                    h_first, h_stop = _valid(pt, i * dh, sh, H, OH)
-                    for j in range(kw):
-                        row = (c * kh + i) * kw + j
-                        dst = cols[n, row]
-                        w_first, w_stop = _valid(pl, j * dw, sw, W, OW)
-                        start = w_first * sw + j * dw - pl   # the input column of w_first
-                        for oh in range(OH):
-                            base = oh * OW
-                            # loops, not slice assignments (several times slower compiled),
-                            # from 0 over slices: the compiler then knows no index is negative
-                            # and vectorises the unit-stride copy
-                            if oh < h_first or oh >= h_stop:
-                                for ow in range(OW):
-                                    dst[base + ow] = 0
-                                continue
-                            src = image[oh * sh + i * dh - pt]
-                            for ow in range(w_first):
+        for nc in prange(N * C):
+            n, c = nc // C, nc % C
+            image = x[n, c]
+            for i in range(kh):
+                h_first, h_stop = _valid(pt, i * dh, sh, H, OH)
+                for j in range(kw):
+                    row = (c * kh + i) * kw + j
+                    dst = cols[n, row]
+                    w_first, w_stop = _valid(pl, j * dw, sw, W, OW)
+                    start = w_first * sw + j * dw - pl   # the input column of w_first
+                    for oh in range(OH):
+                        base = oh * OW
+                        # loops, not slice assignments (several times slower compiled),
+                        # from 0 over slices: the compiler then knows no index is negative
+                        # and vectorises the unit-stride copy
+                        if oh < h_first or oh >= h_stop:
+                            for ow in range(OW):
                                 dst[base + ow] = 0
-                            run = dst[base + w_first:base + w_stop]
-                            if unit_stride:
-                                part = src[start:start + w_stop - w_first]
-                                for t in range(w_stop - w_first):
-                                    run[t] = part[t]
-                            else:
-                                for t in range(w_stop - w_first):
-                                    run[t] = src[start + t * sw]
-                            for ow in range(w_stop, OW):
-                                dst[base + ow] = 0
+                            continue
+                        src = image[oh * sh + i * dh - pt]
+                        for ow in range(w_first):
+                            dst[base + ow] = 0
+                        run = dst[base + w_first:base + w_stop]
+                        if unit_stride:
+                            part = src[start:start + w_stop - w_first]
+                            for t in range(w_stop - w_first):
+                                run[t] = part[t]
+                        else:
+                            for t in range(w_stop - w_first):
+                                run[t] = src[start + t * sw]
+                        for ow in range(w_stop, OW):
+                            dst[base + ow] = 0
     return im2col
 
 
@@ -76,33 +81,33 @@ def _col2im_kernel(unit_stride):
         as there. Both arrays C-contiguous."""
         N, C, H, W = gx.shape
         OH = cols.shape[2] // OW if OW > 0 else 0
-        for n in range(N):
-            for c in range(C):
-                image = gx[n, c]
-                for i in range(kh):
-                    h_first, h_stop = _valid(pt, i * dh, sh, H, OH)
-                    for j in range(kw):
-                        row = (c * kh + i) * kw + j
-                        src = cols[n, row]
-                        w_first, w_stop = _valid(pl, j * dw, sw, W, OW)
-                        start = w_first * sw + j * dw - pl
-                        for oh in range(h_first, h_stop):
-                            dst = image[oh * sh + i * dh - pt]
-                            run = src[oh * OW + w_first:oh * OW + w_stop]
-                            if unit_stride:
-                                part = dst[start:start + w_stop - w_first]
-                                if disjoint:
-                                    for t in range(w_stop - w_first):
-                                        part[t] = run[t]
-                                else:
-                                    for t in range(w_stop - w_first):
-                                        part[t] += run[t]
-                            elif disjoint:
+        for nc in prange(N * C):
+            n, c = nc // C, nc % C
+            image = gx[n, c]
+            for i in range(kh):
+                h_first, h_stop = _valid(pt, i * dh, sh, H, OH)
+                for j in range(kw):
+                    row = (c * kh + i) * kw + j
+                    src = cols[n, row]
+                    w_first, w_stop = _valid(pl, j * dw, sw, W, OW)
+                    start = w_first * sw + j * dw - pl
+                    for oh in range(h_first, h_stop):
+                        dst = image[oh * sh + i * dh - pt]
+                        run = src[oh * OW + w_first:oh * OW + w_stop]
+                        if unit_stride:
+                            part = dst[start:start + w_stop - w_first]
+                            if disjoint:
                                 for t in range(w_stop - w_first):
-                                    dst[start + t * sw] = run[t]
+                                    part[t] = run[t]
                             else:
                                 for t in range(w_stop - w_first):
-                                    dst[start + t * sw] += run[t]
+                                    part[t] += run[t]
+                        elif disjoint:
+                            for t in range(w_stop - w_first):
+                                dst[start + t * sw] = run[t]
+                        else:
+                            for t in range(w_stop - w_first):
+                                dst[start + t * sw] += run[t]
     return col2im
 
 
@@ -111,7 +116,7 @@ def batch_first(src, bias, has_bias, out):
     way): a batch-last result (A, P, N) back in the batch-first layout (N, A, P), the bias added
     on the way as NumPy's add does."""
     A, P, N = src.shape
-    for a in range(A):
+    for a in prange(A):
         plane = src[a]
         b = bias[a]
         for n in range(N):
@@ -127,3 +132,4 @@ def batch_first(src, bias, has_bias, out):
 KERNELS = {"batch_first": batch_first, "im2col": _im2col_kernel(False), "im2col_unit_stride": _im2col_kernel(True),
            "col2im": _col2im_kernel(False), "col2im_unit_stride": _col2im_kernel(True)}
 HELPERS = {"_valid": _valid}
+PARALLEL = ("batch_first", "im2col", "im2col_unit_stride", "col2im", "col2im_unit_stride")

@@ -10,7 +10,7 @@ import math
 def sgd_momentum(x, g, buf, lr, momentum, gain, nesterov):
     """``buf = momentum buf + gain g``; ``x -= lr (g + momentum buf)`` (Nesterov) or
     ``x -= lr buf``."""
-    for i in range(x.size):
+    for i in prange(x.size):
         b = buf[i] * momentum + g[i] * gain
         buf[i] = b
         if nesterov:
@@ -26,7 +26,7 @@ def adam(x, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_s
         m = beta1 m + (1 - beta1) g;   v = beta2 v + ((1 - beta2) g) g
         x -= (m / (sqrt(v) + eps sqrt(bc2))) (lr sqrt(bc2) / bc1)
     """
-    for i in range(x.size):
+    for i in prange(x.size):
         gi = g[i]
         mi = m[i] * beta1 + gi * one_minus_beta1
         m[i] = mi
@@ -40,3 +40,9 @@ def adam(x, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_s
 
 
 KERNELS = {"sgd_momentum": sgd_momentum, "adam": adam}
+PARALLEL = ("sgd_momentum", "adam")
+
+# The outer loops are ``prange``: plain ``range`` here (the kernels run as Python without
+# Numba); ``chainrule.kernels`` binds Numba's prange before compiling, which a serial build
+# treats as range and the parallel build (``PARALLEL``) splits over threads.
+prange = range

@@ -51,14 +51,15 @@ def columns_forward(ctx, x4, w4, b, geom, groups):
     the columns, the layout and the kernels on ``ctx`` for ``columns_backward`` (which thus
     takes the same path even if the kernels are switched off in between)."""
     unit = geom.stride[1] == 1
-    im2col = kernels.get("im2col_unit_stride" if unit else "im2col")
-    ctx.col2im = kernels.get("col2im_unit_stride" if unit else "col2im")
-    ctx.batch_first = kernels.get("batch_first")
     N, C, H, W = x4.shape
     O = w4.shape[0]
     G, K = groups, w4[0].size
     o = geom.out
     P = o[0] * o[1]
+    size = N * G * K * P                                 # the columns' entries
+    im2col = kernels.get("im2col_unit_stride" if unit else "im2col", size)
+    ctx.col2im = kernels.get("col2im_unit_stride" if unit else "col2im", size)
+    ctx.batch_first = kernels.get("batch_first", N * O * P)
     make = array_module(x4)
     wg = w4.reshape(G, O // G, K)
     ctx.batch_last = batch_last(P, w4, geom.stride)

@@ -1,5 +1,7 @@
 """Max, average and adaptive average pooling on whole arrays, through the window geometry of
 ``conv``."""
+import math
+
 from .. import kernels
 from ..backend import array_module, contiguous, placed_like, xp
 from .base import Op
@@ -71,7 +73,7 @@ class MaxPool(Op):
         ctx.pad_shape, ctx.x_shape = xpad.shape, x.shape
         ctx.geom = WindowGeometry(k, s, d, o, pads)
         halving = k == (2, 2) and s == (2, 2) and d == (1, 1)
-        kernel = kernels.get("max_pool_2x2" if halving else "max_pool")
+        kernel = kernels.get("max_pool_2x2" if halving else "max_pool", x4.size)
         ctx.kernel = (kernel is not None and x4.dtype in kernels.DTYPES  # Numba: no float16
                       and kernels.on_host(x4))
         if ctx.kernel:  # one compiled pass (kernels.pooling_kernels, bit-equal to the passes below)
@@ -112,7 +114,7 @@ class MaxPool(Op):
         halving = (k == (2, 2) and s == (2, 2) and d == (1, 1) and pads == ((0, 0), (0, 0))
                    and 2 * o[0] <= x4_shape[2] and 2 * o[1] <= x4_shape[3])
         kernel = ctx.kernel and kernels.get("max_pool_2x2_backward" if halving
-                                            else "max_pool_backward")
+                                            else "max_pool_backward", math.prod(x4_shape))
         if kernel and g4.dtype in kernels.DTYPES and kernels.on_host(g4):
             # the NumPy passes below in one (kernels.pooling_kernels), the same zeros included
             signed = disjoint and bool(xp.isfinite(g4).all())

@@ -107,7 +107,7 @@ def _fused_step(x, g, m, v, vmax, lr, beta1, beta2, eps, step):
     """Adam's step in one pass (``kernels.adam``, the same operations as the passes in
     ``Adam._step_group``) where a compiled kernel and contiguous float arrays allow it; False
     leaves the step to the NumPy passes."""
-    kernel = kernels.get("adam")
+    kernel = kernels.get("adam", x.size)
     vmax = vmax.array if vmax is not None else v
     arrays = kernel and x.dtype.kind == "f" and kernels.flat(x, g, m, v, vmax)
     if not arrays:

@@ -99,7 +99,7 @@ class SGD(Optimizer):
 def _fused_step(x, g, buf, lr, momentum, gain, nesterov):
     """The momentum step in one pass (``kernels.sgd_momentum``) where a compiled kernel and
     contiguous float arrays allow it; False leaves the step to the NumPy passes above."""
-    kernel = kernels.get("sgd_momentum")
+    kernel = kernels.get("sgd_momentum", x.size)
     arrays = kernel and x.dtype.kind == "f" and kernels.flat(x, g, buf)
     if not arrays:
         return False
