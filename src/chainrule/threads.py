@@ -31,8 +31,7 @@ def _openblas_pools():
 def set_num_threads(num_threads):
     """Use ``num_threads`` threads for matrix products (MKL's and OpenBLAS's pools)."""
     _check(num_threads, "set_num_threads")
-    if mkl.is_available():
-        mkl.set_num_threads(num_threads)
+    mkl.set_num_threads(num_threads)        # loads nothing: applied when MKL loads
     pools = _openblas_pools()
     if pools is not None:
         pools.limit(limits=num_threads)

@@ -15,8 +15,17 @@ from chainrule.kernels import parallel
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
-needs_threads = pytest.mark.skipif(
-    not (kernels.available() and parallel.on), reason="no parallel threading layer or one thread")
+
+
+def _threads_on():
+    """Whether the parallel builds run here (a big enough call starts the threads)."""
+    if not kernels.available():
+        return False
+    kernels.get("relu_forward", kernels.PARALLEL_MIN)
+    return bool(parallel.on)
+
+
+needs_threads = pytest.mark.skipif(not _threads_on(), reason="no parallel threading layer or one thread")
 
 
 def bits(a):
@@ -106,7 +115,7 @@ def test_optimiser_parallel_builds_give_the_serial_bits(monkeypatch, dtype, make
 
 
 def test_one_thread_means_the_serial_builds():
-    code = ("from chainrule import kernels; kernels.get('relu_forward'); "
+    code = ("from chainrule import kernels; kernels.get('relu_forward', 1 << 20); "
             "print(kernels.parallel.on)")
     env = dict(os.environ, OMP_NUM_THREADS="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -115,6 +124,17 @@ def test_one_thread_means_the_serial_builds():
 
 
 @needs_threads
+def test_small_arrays_never_start_the_threads():
+    code = ("import chainrule as cr; from chainrule import kernels; "
+            "cr.relu(cr.randn(20000)); m = cr.nn.Linear(2, 8); "
+            "opt = cr.optim.SGD(m.parameters(), lr=0.1, momentum=0.9); "
+            "m(cr.randn(10, 2)).sum().backward(); opt.step(); "
+            "print(kernels.available(), kernels.parallel.on)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "None"]    # serial builds ran; no thread started
+
+
 def test_set_num_threads_switches_the_parallel_builds():
     before = cr.get_num_threads()
     try:

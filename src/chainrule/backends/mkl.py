@@ -16,6 +16,7 @@ import numpy as np
 _lib = None          # the loaded libmkl_rt, False when unavailable, None before the first try
 _functions = {}      # dtype -> (cblas_?gemm, cblas_?gemm_batch_strided, ctypes scalar type)
 _packing = {}        # dtype -> (cblas_?gemm_pack_get_size, cblas_?gemm_pack, cblas_?gemm_compute)
+_threads = None      # cr.set_num_threads's count, applied when MKL loads
 
 
 def _candidates():
@@ -70,6 +71,8 @@ def _load():
         except (OSError, AttributeError):
             continue
         _lib = lib
+        if _threads:
+            lib.MKL_Set_Num_Threads(_threads)
         return
 
 
@@ -93,9 +96,12 @@ def is_available():
 
 
 def set_num_threads(n):
-    """Have MKL's products use ``n`` threads (``cr.set_num_threads`` calls this)."""
-    if is_available():
-        _lib.MKL_Set_Num_Threads(int(n))
+    """Have MKL's products use ``n`` threads (``cr.set_num_threads`` calls this); recorded for
+    later if MKL has not loaded yet, so that setting it loads nothing."""
+    global _threads
+    _threads = int(n)
+    if _lib:
+        _lib.MKL_Set_Num_Threads(_threads)
 
 
 def get_num_threads():

@@ -57,7 +57,7 @@ def _load():
     for module in _MODULES:
         for name in getattr(module, "PARALLEL", ()):
             _parallel[name] = parallel(_renamed(module.KERNELS[name], name + "_parallel"))
-    _threads.start(numba, _parallel)
+    _threads.prepare(numba, _parallel)
 
 
 def _renamed(fn, name):
@@ -78,7 +78,8 @@ def get(name, size=0):
         _load()
     if not _kernels or _switched_off or is_reference_enabled():
         return None
-    if size >= PARALLEL_MIN and _threads.on and name in _parallel:
+    if size >= PARALLEL_MIN and name in _parallel and (
+            _threads.on or _threads.on is None and _threads.start()):
         return _parallel[name]
     return _kernels[name]
 

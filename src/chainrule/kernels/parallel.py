@@ -18,41 +18,62 @@ import os
 
 import numpy as np
 
-on = False
+on = None          # use the parallel builds now; None: not known before the threads start
 _numba = None
 _kernels = None
-_forked = False   # this process is a fork of one whose threads had started
+_usable = None     # whether a threading layer other than workqueue loaded (None: not tried)
+_forked = False    # this process is a fork of one whose threads had started
+_requested = None  # cr.set_num_threads's count, applied when the threads start
 
 
-def start(numba, kernels):
-    """Called once the kernels are compiled: choose the threading layer, check that it loads
-    (a one-element launch), and size the pool."""
-    global on, _numba, _kernels
+def prepare(numba, kernels):
+    """Called once the kernels are compiled; the threads start only with the first call that
+    wants a parallel build (a process of small arrays, the Playground's, never starts them)."""
+    global _numba, _kernels, on
     _numba, _kernels = numba, kernels
-    if not kernels:
-        return
-    if numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
+    on = None if kernels else False
+
+
+def start():
+    """Choose the threading layer, check that it loads (a one-element launch), size the pool;
+    returns ``on``."""
+    global on, _usable
+    on = _usable = False
+    if _numba is None or not _kernels or _forked:
+        return False
+    if _numba.config.THREADING_LAYER == "default":
+        _numba.config.THREADING_LAYER_PRIORITY = ["omp", "tbb", "workqueue"]
     try:
         a = np.zeros(1, np.float64)
-        kernels["relu_forward"](a, a.copy())
-        layer = numba.threading_layer()
+        _kernels["relu_forward"](a, a.copy())
+        layer = _numba.threading_layer()
     except Exception:   # noqa: BLE001 -- no threading layer loads: the serial builds serve
-        return
+        return False
     if layer == "workqueue":
-        return
-    requested = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if requested.isdigit() and int(requested) > 0:
-        numba.set_num_threads(min(int(requested), numba.config.NUMBA_NUM_THREADS))
-    on = numba.get_num_threads() > 1
+        return False
+    _usable = True
     os.register_at_fork(after_in_child=_serial_in_child)
+    environment = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if _requested:
+        _resize(_requested)
+    elif environment.isdigit() and int(environment) > 0:
+        _resize(int(environment))
+    else:
+        _resize(_numba.config.NUMBA_NUM_THREADS)
+    return on
 
 
 def set_num_threads(n):
-    """Run the parallel builds on ``n`` threads (at most Numba's pool size); 1: serial builds."""
+    """Run the parallel builds on ``n`` threads (at most Numba's pool size); 1: serial builds.
+    Recorded for later where the threads have not started."""
+    global _requested
+    _requested = n
+    if _usable:
+        _resize(n)
+
+
+def _resize(n):
     global on
-    if _numba is None or not _kernels:
-        return
     _numba.set_num_threads(max(1, min(n, _numba.config.NUMBA_NUM_THREADS)))
     on = not _forked and _numba.get_num_threads() > 1
 

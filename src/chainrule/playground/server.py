@@ -22,6 +22,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .. import threads
 from .guard import LOOPBACK_NAMES, Guard, new_token
 from .protocol import MAX_FPS, ProtocolError, dumps, error, message_id, parse_message
 from .session import Session
@@ -241,14 +242,10 @@ def create_app(max_sessions=DEFAULT_MAX_SESSIONS, max_fps=MAX_FPS, static_dir=ST
 
 
 def single_threaded_blas():
-    """One BLAS thread per matrix product: the sessions' worker threads already share the cores,
+    """One thread per matrix product and kernel: the sessions' worker threads already share the cores,
     and OpenBLAS's own threads spinning against them made a 5,000 x 32 x 32 product 10x slower on
     a busy 2-core machine."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1)
+    threads.set_num_threads(1)   # OpenBLAS (through threadpoolctl), MKL and the kernels
 
 
 def serve(host=DEFAULT_HOST, port=DEFAULT_PORT, open_browser=False, max_sessions=None,
