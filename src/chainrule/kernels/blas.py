@@ -29,6 +29,7 @@ from ..backends.reference import is_reference_enabled
 # GEMM_MULTITHREAD_THRESHOLD), so its thread pool never spins against MKL's.
 MIN_MULTIPLY_ADDS = 1 << 18
 
+_ndarray, _np_matmul = np.ndarray, np.matmul
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _PACKED, _A_MATRIX = 151, 161     # CBLAS_STORAGE's CblasPacked, CBLAS_IDENTIFIER's CblasAMatrix
 _gemm = None         # dtype -> (cblas_?gemm, ?gemm_batch_strided, scalar type), from backends.mkl
@@ -73,17 +74,20 @@ def _matrix(a):
 
 def matmul(a, b, out=None):
     """``a @ b`` (NumPy's semantics for 2-d and 3-d operands), on MKL where it can be."""
+    # the cheap tests first: most calls of a small model end here, at NumPy's matmul (the
+    # multiply-adds of a batch against a matrix are a.size * n, or b.size * m)
+    if (a.ndim < 2 or b.ndim < 2
+            or a.size * b.shape[-1] < MIN_MULTIPLY_ADDS > b.size * a.shape[-2]):
+        if type(a) is _ndarray:
+            return _np_matmul(a, b) if out is None else _np_matmul(a, b, out=out)
+        return _fallback(a, b, out)
     global _gemm
     if _gemm is None:
         _gemm = mkl.functions()
-    # the cheap tests first: most calls of a small model end here, at NumPy's matmul (the
-    # multiply-adds of a batch against a matrix are a.size * n, or b.size * m)
-    if (a.ndim < 2 or b.ndim < 2 or a.size * b.shape[-1] < MIN_MULTIPLY_ADDS > b.size * a.shape[-2]
-            or not _gemm or type(a) is not np.ndarray or type(b) is not np.ndarray
+    if (not _gemm or type(a) is not _ndarray or type(b) is not _ndarray
             or a.ndim > 3 or b.ndim > 3 or a.dtype != b.dtype or a.dtype not in _gemm
             or is_reference_enabled()):
-        module = np if type(a) is np.ndarray else array_module(a)
-        return module.matmul(a, b) if out is None else module.matmul(a, b, out=out)
+        return _fallback(a, b, out)
     m, k = a.shape[-2:]
     k2, n = b.shape[-2:]
     batch_a = a.shape[0] if a.ndim == 3 else 1
