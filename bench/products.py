@@ -49,16 +49,27 @@ def record_products(name):
             finally:
                 inside.pop()
         return product
-    blas_matmul = blas.matmul
+    blas_matmul, packed_matmul = blas.matmul, blas.PackedLeft.matmul
+
+    def packed(self, b, out, accumulate=False):
+        # a product with a left operand MKL packed once (the LSTM's W_hh): replayed unpacked
+        calls.append(("matmul", [((self.m, self.k), self.dtype, "C"),
+                                 (b.shape, b.dtype, _layout(b))], {}))
+        inside.append(True)
+        try:
+            return packed_matmul(self, b, out, accumulate)
+        finally:
+            inside.pop()
     for n, fn in saved.items():
         setattr(np, n, wrap(n, fn))
     blas.matmul = wrap("matmul", blas_matmul)
+    blas.PackedLeft.matmul = packed
     try:
         step.run()
     finally:
         for n, fn in saved.items():
             setattr(np, n, fn)
-        blas.matmul = blas_matmul
+        blas.matmul, blas.PackedLeft.matmul = blas_matmul, packed_matmul
     return calls
 
 
