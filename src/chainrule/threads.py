@@ -13,6 +13,7 @@ from .backends import mkl
 from .kernels import parallel as kernel_threads
 
 _interop_threads = None
+_num_threads = None       # the last cr.set_num_threads
 
 
 def _check(n, name):
@@ -30,7 +31,9 @@ def _openblas_pools():
 
 def set_num_threads(num_threads):
     """Use ``num_threads`` threads for matrix products (MKL's and OpenBLAS's pools)."""
+    global _num_threads
     _check(num_threads, "set_num_threads")
+    _num_threads = num_threads
     mkl.set_num_threads(num_threads)        # loads nothing: applied when MKL loads
     pools = _openblas_pools()
     if pools is not None:
@@ -39,7 +42,10 @@ def set_num_threads(num_threads):
 
 
 def get_num_threads():
-    """The number of threads the matrix products use."""
+    """The number of threads the matrix products use: the last ``set_num_threads``, else what
+    the libraries start with."""
+    if _num_threads:
+        return _num_threads
     if mkl.is_available():
         return mkl.get_num_threads()
     pools = _openblas_pools()
