@@ -1,11 +1,11 @@
 """``cr.set_num_threads`` and its relatives (``torch.set_num_threads``): how many threads the
-matrix products use.
+matrix products and kernels use.
 
 chainrule's intra-op threads are its BLAS libraries' (MKL's where the ``mkl`` extra runs the
 products, NumPy's OpenBLAS for the rest, resized through threadpoolctl where it is installed)
-and the parallel builds of its compiled kernels (Numba's pool, ``kernels.parallel``). There is no inter-op pool: ops run one after another on
-the calling thread, so the inter-op setting is recorded and answered back, as PyTorch's, but
-changes nothing.
+and the parallel builds of its compiled kernels (Numba's pool, ``kernels.parallel``). There is
+no inter-op pool: ops run one after another on the calling thread, so the inter-op setting is
+recorded and answered back, as PyTorch's, but changes nothing.
 """
 import os
 
@@ -46,7 +46,7 @@ def get_num_threads():
     the libraries start with."""
     if _num_threads:
         return _num_threads
-    if mkl.is_available():
+    if mkl.get_num_threads():
         return mkl.get_num_threads()
     pools = _openblas_pools()
     if pools is not None and pools.info():

@@ -105,8 +105,8 @@ def set_num_threads(n):
 
 
 def get_num_threads():
-    """The threads MKL's products use, or None without MKL."""
-    return _lib.MKL_Get_Max_Threads() if is_available() else None
+    """The threads MKL's products use, or None where MKL has not loaded (nor is loaded here)."""
+    return _lib.MKL_Get_Max_Threads() if _lib else None
 
 
 def library_path():

@@ -294,7 +294,7 @@ class Conv(Op):
             ctx.pad_shape = xpad.shape
         K = Cg * kh * kw
         if G == 1:
-            out = blas.matmul(w4.reshape(O, K), cols)                 # (N, O, P)
+            out = blas.matmul(w4.reshape(O, K), cols)               # (N, O, P)
         else:
             cols = cols.reshape(N, G, K, -1)
             out = blas.matmul(w4.reshape(G, O // G, K), cols).reshape(N, O, -1)
@@ -430,7 +430,7 @@ class ConvTranspose(Op):
                                f"input {tuple(x.shape)} and kernel {tuple(w.shape[2:])}")
         x3 = x4.reshape(N, G, Ci // G, H * W)
         wg = w4.reshape(G, Ci // G, Cog * kh * kw)
-        cols = blas.matmul(xp.swapaxes(wg, 1, 2), x3)                 # (N, G, Cog*K, HW)
+        cols = blas.matmul(xp.swapaxes(wg, 1, 2), x3)               # (N, G, Cog*K, HW)
         pads = tuple((p, p) for p in padding)
         Co = Cog * G
         y = col2im(cols, (N, Co) + full, k, stride, dilation, (H, W))

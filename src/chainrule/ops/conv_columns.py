@@ -67,7 +67,7 @@ def columns_forward(ctx, x4, w4, b, geom, groups):
         images = contiguous(x4.transpose(1, 2, 3, 0)).reshape(1, C, H, W * N)
         cols = make.empty((G * K, P * N), dtype=x4.dtype)
         im2col(images, *_geometry_args(geom, N), cols.reshape(1, G * K, P * N))
-        y = blas.matmul(wg, cols.reshape(G, K, P * N))                       # (O, P*N)
+        y = blas.matmul(wg, cols.reshape(G, K, P * N))                     # (O, P*N)
         out = make.empty((N, O) + tuple(o), dtype=y.dtype)
         bias = make.zeros(O, y.dtype) if b is None else contiguous(b.astype(y.dtype, copy=False))
         ctx.batch_first(y.reshape(O, P, N), bias, b is not None, out.reshape(N, O, P))
@@ -87,7 +87,7 @@ def columns_forward(ctx, x4, w4, b, geom, groups):
     cols = make.empty((N, G * K, P), dtype=x4.dtype)
     im2col(x4, *_geometry_args(geom), cols)
     if G == 1:
-        out = blas.matmul(wg[0], cols)                                      # (N, O, P)
+        out = blas.matmul(wg[0], cols)                                    # (N, O, P)
     else:
         out = blas.matmul(wg, cols.reshape(N, G, K, P)).reshape(N, O, P)
     if b is not None:
@@ -117,7 +117,7 @@ def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
             # (X dY^T)^T: the columns as they lie, the gradient's small side transposed
             gw = xp.swapaxes(blas.matmul(cols.reshape(G, K, P * N), xp.swapaxes(gT, 1, 2)), 1, 2)
         if need[0]:
-            gcols = blas.matmul(xp.swapaxes(wg, 1, 2), gT)                 # (G, K, P*N)
+            gcols = blas.matmul(xp.swapaxes(wg, 1, 2), gT)               # (G, K, P*N)
             C, H, W = x4_shape[1:]
             images = array_module(g4).zeros((1, C, H, W * N), dtype=gcols.dtype)
             col2im(gcols.reshape(1, G * K, P * N), *_geometry_args(geom, N), disjoint, images)
@@ -140,7 +140,7 @@ def columns_backward(ctx, g4, w4, x4_shape, geom, groups, need):
         gw = gw.sum(axis=0)
     if need[0]:
         if G == 1:
-            gcols = blas.matmul(wg[0].T, g3)                                # (N, K, P)
+            gcols = blas.matmul(wg[0].T, g3)                              # (N, K, P)
         else:
             gcols = blas.matmul(xp.swapaxes(wg, 1, 2), g3).reshape(N, G * K, P)
         gx = array_module(g4).zeros(x4_shape, dtype=gcols.dtype)
