@@ -73,6 +73,7 @@ def _layer_pass(make, x_np, specials, seed=0):
 
 LAYERS = {
     "relu": (lambda: cr.nn.ReLU(), (161, 129)),           # over ReLU._KERNEL_MIN
+    "linear (bias_add)": (lambda: cr.nn.Linear(33, 70), (5, 9, 33)),
     "conv per image, bias row": (lambda: cr.nn.Conv2d(2, 4, 3, padding=1), (3, 2, 9, 11)),
     "conv batch-last": (lambda: cr.nn.Conv2d(6, 16, 5), (4, 6, 9, 9)),
     "conv strided, groups": (lambda: cr.nn.Conv2d(4, 6, 3, stride=2, groups=2), (3, 4, 11, 10)),
@@ -112,6 +113,20 @@ def test_optimiser_parallel_builds_give_the_serial_bits(monkeypatch, dtype, make
             opt.step()
         return [w.detach().numpy()]
     assert_same_bits(*run_both(fn, monkeypatch))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_bias_kernel_gives_numpys_bits(monkeypatch, dtype):
+    """Linear's bias by the bias_add kernel (serial or parallel) equals NumPy's y += b."""
+    monkeypatch.setattr(kernels, "PARALLEL_MIN", 0)
+    x = cr.tensor(with_specials((37, 20), dtype, 0))
+    layer = cr.nn.Linear(20, 11).to(cr.float64 if dtype == np.float64 else cr.float32)
+    with cr.no_grad():
+        layer.bias.copy_(cr.tensor(with_specials((11,), dtype, 1)))
+        got = layer(x).numpy()
+        with kernels.disabled():
+            want = layer(x).numpy()
+    np.testing.assert_array_equal(bits(got), bits(want))
 
 
 def test_one_thread_means_the_serial_builds():

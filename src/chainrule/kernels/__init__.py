@@ -20,9 +20,11 @@ import numpy as np
 from ..backends.reference import is_reference_enabled
 from . import blas
 from . import parallel as _threads
-from . import activation_kernels, conv_kernels, optim_kernels, pooling_kernels, recurrent_kernels
+from . import (activation_kernels, conv_kernels, linear_kernels, optim_kernels, pooling_kernels,
+               recurrent_kernels)
 
-_MODULES = (optim_kernels, activation_kernels, recurrent_kernels, conv_kernels, pooling_kernels)
+_MODULES = (optim_kernels, activation_kernels, linear_kernels, recurrent_kernels, conv_kernels,
+            pooling_kernels)
 # name -> the kernel as plain Python (each module's KERNELS), compiled on first use
 _SOURCES = {name: fn for module in _MODULES for name, fn in module.KERNELS.items()}
 
@@ -114,6 +116,7 @@ def _call_each(table, dtype):
     calls = {
         "relu_forward": (one, one.copy()),
         "relu_backward": (one, one, one.copy(), zero),
+        "bias_add": (np.zeros((1, 1), dtype), one),
         "sgd_momentum": (one.copy(), one, one.copy(), zero, zero, dtype(1), False),
         "adam": (one.copy(), one, one.copy(), one.copy(), one.copy(), zero, zero, zero, zero,
                  dtype(1), zero, False),

@@ -1,7 +1,20 @@
 """The affine map of ``nn.Linear`` as one op: y = x W^T + b, forward and backward side by side."""
+from .. import kernels
 from ..backend import xp
 from ..kernels import blas
 from .base import Op
+
+
+def _add_bias(y, bias):
+    """y += bias, by the ``bias_add`` kernel (its rows on every core, bit-equal) for outputs of
+    ``kernels.PARALLEL_MIN`` entries and up, else NumPy's in-place add."""
+    kernel = kernels.get("bias_add", y.size) if y.size >= kernels.PARALLEL_MIN else None
+    if (kernel is not None and y.dtype == bias.dtype and y.dtype in kernels.DTYPES
+            and bias.ndim == 1 and kernels.on_host(y, bias) and y.flags.c_contiguous
+            and bias.flags.c_contiguous):
+        kernel(y, bias)
+    else:
+        y += bias
 
 
 class LinearReference(Op):
@@ -50,7 +63,7 @@ class Linear(Op):
                    else xp.matmul)      # not @: bench --profile counts these calls
         y = product(x2, weight.T)
         if bias is not None:
-            y += bias
+            _add_bias(y, bias)
         ctx.x2, ctx.weight, ctx.lead, ctx.product = x2, weight, lead, product
         return y if x.ndim == 2 else y.reshape(lead + (weight.shape[0],))
 
