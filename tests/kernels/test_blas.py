@@ -223,3 +223,34 @@ def test_no_packing_where_matmul_would_not_take_mkl():
     assert blas.packed_left(np.ones((600, 600), np.float16), 600) is None
     with cr.backends.reference():
         assert blas.packed_left(np.ones((600, 600), np.float32), 600) is None
+
+
+FORK_AFTER_THREADS = """
+import os, sys
+import chainrule as cr
+cr.relu(cr.randn(1 << 18))                  # the kernels' parallel build: OpenMP threads start
+class Products(cr.utils.data.Dataset):
+    def __len__(self):
+        return 4
+    def __getitem__(self, i):
+        w = cr.randn(600, 600)
+        return float((w @ w).sum())          # a product big enough for MKL, in a forked worker
+for batch in cr.utils.data.DataLoader(Products(), batch_size=2, num_workers=2):
+    pass
+pid = os.fork()
+if pid == 0:
+    w = cr.randn(600, 600)
+    os._exit(0 if float((w @ w).sum()) == float((w @ w).sum()) else 1)
+_, status = os.waitpid(pid, 0)
+print("done", os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_products_in_a_fork_after_the_kernels_threads_started():
+    """MKL's OpenMP threads hung in a forked child of a process whose GNU OpenMP threads had
+    started; a forked child loads MKL sequential (and DataLoader workers run one thread)."""
+    out = subprocess.run([sys.executable, "-c", FORK_AFTER_THREADS], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["done", "0"]

@@ -17,6 +17,8 @@ _lib = None          # the loaded libmkl_rt, False when unavailable, None before
 _functions = {}      # dtype -> (cblas_?gemm, cblas_?gemm_batch_strided, ctypes scalar type)
 _packing = {}        # dtype -> (cblas_?gemm_pack_get_size, cblas_?gemm_pack, cblas_?gemm_compute)
 _threads = None      # cr.set_num_threads's count, applied when MKL loads
+_forked = False      # this process is a fork: MKL runs without OpenMP threads
+_SEQUENTIAL = 1      # MKL_THREADING_SEQUENTIAL
 
 
 def _candidates():
@@ -63,6 +65,11 @@ def _load():
     for path in _candidates():
         try:
             lib = ctypes.CDLL(path)
+            if _forked:
+                # MKL's OpenMP threads hung in a fork of a process whose GNU OpenMP threads
+                # (the kernels' parallel builds) had started: a forked child loads MKL
+                # sequential, which must be chosen before any other call
+                lib.MKL_Set_Threading_Layer(_SEQUENTIAL)
             lib.MKL_Set_Interface_Layer(0)          # LP64: 32-bit integers, as declared
             # MKL's own allocator keeps every buffer it packed a product in (W3's peak grew
             # 46 -> 50 MB); with malloc/free the peak is 48 MB and the products are no slower
@@ -71,9 +78,20 @@ def _load():
         except (OSError, AttributeError):
             continue
         _lib = lib
-        if _threads:
+        if _threads and not _forked:
             lib.MKL_Set_Num_Threads(_threads)
         return
+
+
+def _one_thread_in_child():
+    global _forked
+    _forked = True
+    if _lib:
+        _lib.MKL_Set_Num_Threads(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_one_thread_in_child)
 
 
 def functions():
@@ -97,10 +115,11 @@ def is_available():
 
 def set_num_threads(n):
     """Have MKL's products use ``n`` threads (``cr.set_num_threads`` calls this); recorded for
-    later if MKL has not loaded yet, so that setting it loads nothing."""
+    later if MKL has not loaded yet, so that setting it loads nothing. A forked process keeps
+    one."""
     global _threads
     _threads = int(n)
-    if _lib:
+    if _lib and not _forked:
         _lib.MKL_Set_Num_Threads(_threads)
 
 

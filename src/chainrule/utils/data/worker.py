@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ... import random as cr_random
+from ... import threads
 
 # How often a waiting worker checks that its parent still lives, and the main process that
 # its workers do (seconds).
@@ -66,6 +67,8 @@ def _worker_loop(fetch, index_queue, result_queue, worker_id, num_workers, seed,
                  worker_init_fn, parent_pid):
     global _worker_info
     _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
+    # one thread per worker, as PyTorch's workers: the workers already share the cores
+    threads.set_num_threads(1)
     cr_random.manual_seed(seed)
     random.seed(seed)
     init_error = None
