@@ -71,7 +71,20 @@ def _layer_pass(make, x_np, specials, seed=0):
     return fn
 
 
+class _Outputs(cr.nn.Module):
+    """A recurrent layer's output sequence alone (the layer returns it with its last state)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x)[0]
+
+
 LAYERS = {
+    "lstm": (lambda: _Outputs(cr.nn.LSTM(6, 10, batch_first=True)), (3, 7, 6)),
+    "lstm bidirectional": (lambda: _Outputs(cr.nn.LSTM(5, 8, bidirectional=True)), (6, 2, 5)),
     "relu": (lambda: cr.nn.ReLU(), (161, 129)),           # over ReLU._KERNEL_MIN
     "linear (bias_add)": (lambda: cr.nn.Linear(33, 70), (5, 9, 33)),
     "conv per image, bias row": (lambda: cr.nn.Conv2d(2, 4, 3, padding=1), (3, 2, 9, 11)),

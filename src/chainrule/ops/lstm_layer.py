@@ -171,7 +171,8 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
     """``lstm_sequence_backward`` with each step's elementwise part and its transposing copy
     as one compiled pass (``kernels.recurrent_kernels``, bit-equal); None where no kernel or the
     dtypes differ."""
-    kernel = kernels.get("lstm_backward_step")
+    # the whole sequence's size: each step's call reads its blocks from memory, not cache
+    kernel = kernels.get("lstm_backward_step", saved[1].size)
     cs, acts, tcs, _ = saved
     dt = acts.dtype
     arrays = (w_hh, dhs, dh_last) + (() if dc_last is None else (dc_last,))
