@@ -6,9 +6,9 @@ from .base import Op
 
 
 def _add_bias(y, bias):
-    """y += bias, by the ``bias_add`` kernel (its rows on every core, bit-equal) for outputs of
-    ``kernels.PARALLEL_MIN`` entries and up, else NumPy's in-place add."""
-    kernel = kernels.get("bias_add", y.size) if y.size >= kernels.PARALLEL_MIN else None
+    """y += bias, by the ``bias_add`` kernel (its rows on every core, bit-equal) where it
+    applies, else NumPy's in-place add; for outputs of ``kernels.PARALLEL_MIN`` entries and up."""
+    kernel = kernels.get("bias_add", y.size)
     if (kernel is not None and y.dtype == bias.dtype and y.dtype in kernels.DTYPES
             and bias.ndim == 1 and kernels.on_host(y, bias) and y.flags.c_contiguous
             and bias.flags.c_contiguous):
@@ -63,7 +63,10 @@ class Linear(Op):
                    else xp.matmul)      # not @: bench --profile counts these calls
         y = product(x2, weight.T)
         if bias is not None:
-            _add_bias(y, bias)
+            if y.size < kernels.PARALLEL_MIN:    # tested here: a small layer's add in place
+                y += bias
+            else:
+                _add_bias(y, bias)
         ctx.x2, ctx.weight, ctx.lead, ctx.product = x2, weight, lead, product
         return y if x.ndim == 2 else y.reshape(lead + (weight.shape[0],))
 
