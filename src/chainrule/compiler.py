@@ -6,7 +6,8 @@ dtypes, grad mode, ``training`` flags ...): the same op code on the same arrays,
 numbers, without the per-op bookkeeping (``chainrule.tracing``). The replay's outputs have one
 graph node, ``CompiledFunctionBackward``, whose backward runs the recorded ops' backwards.
 What a replay cannot repeat (Python reading tensor values, hooks, in-place writes to inputs)
-keeps that call eager.
+keeps that call eager; with ``fullgraph=True`` it raises ``Unsupported`` instead, as PyTorch
+raises for a graph break.
 
 For a module it is an ``OptimizedModule`` holding the original as ``_orig_mod``, as PyTorch's,
 so ``state_dict`` keys carry the same ``_orig_mod.`` prefix that scripts such as nanoGPT strip
@@ -16,7 +17,7 @@ its arguments must not require grad, or it stays eager).
 import functools
 
 from .nn.module import Module
-from .tracing.compiled import CompiledCall, is_compiling as _recording
+from .tracing.compiled import CompiledCall, Unsupported, is_compiling as _recording
 
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
@@ -58,8 +59,8 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
         return model
     limit = DEFAULT_RECOMPILE_LIMIT if recompile_limit is None else int(recompile_limit)
     if isinstance(model, Module):
-        return OptimizedModule(model, limit)
-    return _compiled_function(model, limit)
+        return OptimizedModule(model, limit, fullgraph)
+    return _compiled_function(model, limit, fullgraph)
 
 
 # PyTorch's torch._dynamo.config.recompile_limit: guard keys recorded per compiled callable
@@ -67,8 +68,8 @@ def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mo
 DEFAULT_RECOMPILE_LIMIT = 8
 
 
-def _compiled_function(fn, limit):
-    call = CompiledCall(fn, None, limit)
+def _compiled_function(fn, limit, fullgraph=False):
+    call = CompiledCall(fn, None, limit, fullgraph)
 
     @functools.wraps(fn)
     def compiled(*args, **kwargs):
@@ -82,13 +83,17 @@ class OptimizedModule(Module):
     """What ``cr.compile(module)`` returns: calls ``_orig_mod`` (recorded, then replayed; see
     the module's docstring) and shows its attributes."""
 
-    def __init__(self, mod, recompile_limit=DEFAULT_RECOMPILE_LIMIT):
+    def __init__(self, mod, recompile_limit=DEFAULT_RECOMPILE_LIMIT, fullgraph=False):
         super().__init__()
         self._orig_mod = mod
-        object.__setattr__(self, "_compiled_call", CompiledCall(mod, mod, recompile_limit))
+        object.__setattr__(self, "_compiled_call",
+                           CompiledCall(mod, mod, recompile_limit, fullgraph))
 
     def __call__(self, *args, **kwargs):
         if self._forward_pre_hooks or self._forward_hooks:
+            if self._compiled_call.fullgraph:
+                raise Unsupported("cr.compile(fullgraph=True) cannot replay this call whole: "
+                                  "the compiled module has hooks")
             return super().__call__(*args, **kwargs)
         return self._compiled_call(args, kwargs)
 

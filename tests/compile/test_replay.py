@@ -502,3 +502,38 @@ def test_the_default_dtype_is_part_of_the_key():
         assert out.dtype == cr.float64 and _replays(compiled) == 2
     finally:
         cr.set_default_dtype(cr.float32)
+
+
+def test_fullgraph_replays_a_whole_model_and_refuses_a_graph_break():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    whole = cr.compile(model, fullgraph=True)
+    x = cr.randn(5, 3)
+    for _ in range(3):
+        whole(x).sum().backward()
+    assert whole._compiled_call.replays == 1              # the third call replayed
+
+    def reads_a_value(t):
+        return t * float(t.sum().item())                  # Python reads a tensor: a graph break
+    assert cr.compile(reads_a_value)(x).shape == x.shape  # without fullgraph: eager, no error
+    strict = cr.compile(reads_a_value, fullgraph=True)
+    for _ in range(2):                                    # and again: the entry stays refused
+        with pytest.raises(cr.compiler.Unsupported, match="fullgraph=True.*item"):
+            strict(x)
+
+
+def test_fullgraph_refuses_hooks_anomaly_mode_and_the_recompile_limit():
+    model = nn.Linear(3, 2)
+    whole = cr.compile(model, fullgraph=True)
+    handle = whole.register_forward_hook(lambda m, i, o: None)
+    with pytest.raises(cr.compiler.Unsupported, match="hooks"):
+        whole(cr.randn(2, 3))
+    handle.remove()
+    whole(cr.randn(2, 3))
+    with cr.autograd.detect_anomaly(), pytest.raises(cr.compiler.Unsupported, match="anomaly"):
+        whole(cr.randn(2, 3))
+    limited = cr.compile(nn.Linear(3, 2), fullgraph=True, recompile_limit=1)
+    limited(cr.randn(2, 3))
+    with pytest.raises(cr.compiler.Unsupported, match="recompile_limit"):
+        limited(cr.randn(4, 3))
+    assert issubclass(cr.compiler.Unsupported, RuntimeError)

@@ -27,6 +27,11 @@ def is_compiling():
     return getattr(_state, "depth", 0) > 0
 
 
+class Unsupported(RuntimeError):
+    """A call that ``cr.compile(..., fullgraph=True)`` cannot replay whole (PyTorch's
+    ``torch._dynamo.exc.Unsupported``, raised there for a graph break)."""
+
+
 class _Eager:
     """A cache entry that always runs eagerly, with the reason."""
 
@@ -52,18 +57,22 @@ class CompiledCall:
     ``module``: the module whose parameters and buffers ``fn`` uses (None for a function, whose
     tensors other than its arguments are then constants or refused when they require grad)."""
 
-    def __init__(self, fn, module=None, recompile_limit=8):
+    def __init__(self, fn, module=None, recompile_limit=8, fullgraph=False):
         self.fn = fn
         self.module = module
         self.recompile_limit = recompile_limit
+        self.fullgraph = fullgraph    # a call that would run eagerly raises Unsupported
         self.cache = {}
         self.reasons = {}    # key -> why it runs eagerly (read by the tests; no public API yet)
         self.replays = 0     # calls answered by a replay (for tests and the docs)
         self.warned = False
 
     def __call__(self, args, kwargs):
-        if is_compiling() or guards.eager_only_reason():
+        if is_compiling():    # inside another recording: its ops join that one
             return self.fn(*args, **kwargs)
+        reason = guards.eager_only_reason()
+        if reason:
+            return self._run_eagerly(reason, args, kwargs)
         if not kwargs and all(map(_is_tensor, args)):   # the common call: tensors only
             tensors = args
             template = len(args)
@@ -71,12 +80,12 @@ class CompiledCall:
             tensors = []
             template = flatten((args, kwargs), tensors)
         if template is BAD:
-            return self.fn(*args, **kwargs)
+            return self._run_eagerly("an argument a replay cannot rebuild", args, kwargs)
         key = guards.call_key(template, tensors)
         try:
             entry = self.cache.get(key)
         except TypeError:      # an argument that cannot be hashed: no key, no replay
-            return self.fn(*args, **kwargs)
+            return self._run_eagerly("an argument that cannot be hashed", args, kwargs)
         if type(entry) is _Compiled:
             if entry.module_state.holds() and (entry.names_state is None
                                                or entry.names_state.holds()):
@@ -84,9 +93,12 @@ class CompiledCall:
                 return entry.graph.run(tensors, key[0])
             entry = None     # the modules changed: record again
         elif type(entry) is _Eager:
-            return self.fn(*args, **kwargs)
+            return self._run_eagerly(entry.reason, args, kwargs)
         if entry is None and sum(type(e) is not _Eager for e in self.cache.values()) \
                 >= self.recompile_limit and key not in self.cache:
+            if self.fullgraph:
+                raise Unsupported(f"cr.compile(fullgraph=True): recompile_limit "
+                                  f"({self.recompile_limit}) reached")
             if not self.warned:      # once, as torch._dynamo warns
                 self.warned = True
                 warnings.warn(f"cr.compile: recompile_limit ({self.recompile_limit}) reached; "
@@ -95,16 +107,24 @@ class CompiledCall:
             return self.fn(*args, **kwargs)
         return self._record(key, entry, template, tensors, args, kwargs)
 
+    def _run_eagerly(self, reason, args, kwargs):
+        """The call without a replay; with ``fullgraph`` an error naming ``reason`` instead."""
+        if self.fullgraph:
+            raise Unsupported(f"cr.compile(fullgraph=True) cannot replay this call whole: "
+                              f"{reason}")
+        return self.fn(*args, **kwargs)
+
     def _record(self, key, pending, template, tensors, args, kwargs):
         module = self.module
         if module is not None and guards.hooked_module(module) is not None:
-            return self.fn(*args, **kwargs)   # hooks run in Python: not replayed
+            # hooks run in Python: not replayed
+            return self._run_eagerly("a module it runs has hooks", args, kwargs)
         rec = Recording(tensors, (), ())      # modules join as they are called
         try:
             context = recording(rec)
             context.__enter__()
         except Unsafe:             # another thread records: this call stays eager
-            return self.fn(*args, **kwargs)
+            return self._run_eagerly("another thread is recording", args, kwargs)
         _state.depth = getattr(_state, "depth", 0) + 1
         try:
             out = self.fn(*args, **kwargs)
@@ -150,6 +170,9 @@ class CompiledCall:
     def _eager(self, key, reason):
         self.cache[key] = _Eager(reason)
         self.reasons[key] = reason
+        if self.fullgraph:   # the call has run (recorded eagerly); its outputs are not returned
+            raise Unsupported(f"cr.compile(fullgraph=True) cannot replay this call whole: "
+                              f"{reason}")
 
 
 def _differences(first, second, template, slots):
