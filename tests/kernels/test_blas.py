@@ -254,3 +254,14 @@ def test_products_in_a_fork_after_the_kernels_threads_started():
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["done", "0"]
+
+
+@needs_mkl
+def test_strides_beyond_32_bits_take_numpys_matmul():
+    """MKL's integers are 32 bits and ctypes wraps larger ones silently: a leading dimension of
+    2^32 (a one-row view with a huge row stride) must not reach MKL."""
+    base = np.random.default_rng(0).standard_normal(300).astype(np.float32)
+    a = np.lib.stride_tricks.as_strided(base, shape=(1, 300), strides=(2 ** 34, 4))
+    b = np.random.default_rng(1).standard_normal((300, 1000)).astype(np.float32)
+    assert 300 * 1000 >= blas.MIN_MULTIPLY_ADDS
+    close(blas.matmul(a, b), base[None, :] @ b)

@@ -30,6 +30,7 @@ from ..backends.reference import is_reference_enabled
 MIN_MULTIPLY_ADDS = 1 << 18
 
 _ndarray, _np_matmul = np.ndarray, np.matmul
+_INT_MAX = 2 ** 31 - 1     # the LP64 interface's MKL_INT
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _PACKED, _A_MATRIX = 151, 161     # CBLAS_STORAGE's CblasPacked, CBLAS_IDENTIFIER's CblasAMatrix
 _gemm = None         # dtype -> (cblas_?gemm, ?gemm_batch_strided, scalar type), from backends.mkl
@@ -108,6 +109,8 @@ def matmul(a, b, out=None):
         return _fallback(a, b, out)
     gemm, gemm_batch, scalar = _gemm[a.dtype]
     (ta, lda, sa), (tb, ldb, sb) = layout_a, layout_b
+    if max(lda, ldb, sa, sb, m * n, k) > _INT_MAX:
+        return _fallback(a, b, out)    # beyond MKL's 32-bit integers (ctypes would wrap them)
     if len(shape) == 2:
         gemm(_ROW_MAJOR, ta, tb, m, n, k, scalar(1.0), a.ctypes.data, lda, b.ctypes.data, ldb,
              scalar(0.0), out.ctypes.data, n)
@@ -137,7 +140,7 @@ class PackedLeft:
         """``out[...] = a @ b`` (``out += a @ b`` with ``accumulate``) for b (k, n) as BLAS reads
         it and out C-contiguous (m, n)."""
         layout = _matrix(b)
-        if layout is None:
+        if layout is None or layout[1] > _INT_MAX:
             b = np.ascontiguousarray(b)
             layout = _matrix(b)
         tb, ldb, _ = layout
@@ -153,8 +156,9 @@ def packed_left(a, n):
     global _gemm
     if _gemm is None:
         _gemm = mkl.functions()
-    if (not _gemm or type(a) is not np.ndarray or a.ndim != 2 or a.dtype not in _gemm
-            or a.size * n < MIN_MULTIPLY_ADDS or is_reference_enabled() or _matrix(a) is None):
+    layout = None if type(a) is not np.ndarray or a.ndim != 2 else _matrix(a)
+    if (not _gemm or layout is None or a.dtype not in _gemm or a.size * n < MIN_MULTIPLY_ADDS
+            or is_reference_enabled() or max(layout[1], a.shape[0] * n) > _INT_MAX):
         return None
     return PackedLeft(a, n)
 
