@@ -162,3 +162,14 @@ def test_empty_batch_runs_forward_and_backward_as_torch(layer, reference):
     tout.sum().backward()
     assert tuple(out.shape) == tuple(tout.shape) and tuple(x.grad.shape) == tuple(tx.grad.shape)
     assert float(ours.weight_hh_l0.grad.abs().sum()) == 0.0
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_an_empty_sequence_raises_as_torch(name, batch_first):
+    shape = (2, 0, 3) if batch_first else (0, 2, 3)
+    with pytest.raises(RuntimeError) as theirs:
+        getattr(torch.nn, name)(3, 4, batch_first=batch_first)(torch.randn(*shape))
+    with pytest.raises(RuntimeError) as ours:
+        getattr(cr.nn, name)(3, 4, batch_first=batch_first)(cr.randn(*shape))
+    assert str(ours.value) == str(theirs.value)

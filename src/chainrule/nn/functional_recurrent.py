@@ -110,6 +110,8 @@ def recurrent_layers(input, h0, c0, weights, mode, dropout=0.0, training=True,
     layer 0 reverse, layer 1 forward, ...). Returns (outputs (L, N, D*H), h_n, c_n), c_n None
     unless LSTM.
     """
+    if input.shape[0] == 0:   # PyTorch's message (an empty sequence has no last state)
+        raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
     D = 2 if bidirectional else 1
     num_layers = len(weights) // D
     lstm = mode == "LSTM"

@@ -97,16 +97,42 @@ def _lstm_steps_fused(acts, h0, c0, w_hh, reverse):
     out_, prev_ = (0, 1) if reverse else (1, 0)
     cs[T if reverse else 0] = c0.T
     packed = blas.packed_left(w4, N)
-    buf = None if packed else xp.empty((G, N), dtype=dt)
+    if packed:
+        return _lstm_steps_packed(packed, acts, h0, cs, tcs, out, half, shift, cell, hidden,
+                                  reverse)
+    buf = xp.empty((G, N), dtype=dt)
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         a = acts[t]
-        if packed:   # MKL adds the product to the step's input part itself (beta = 1)
-            packed.matmul(_previous_h(out, h0, t, reverse).T, out=a, accumulate=True)
-        else:
-            blas.matmul(w4, _previous_h(out, h0, t, reverse).T, out=buf)
-            a += buf
+        blas.matmul(w4, _previous_h(out, h0, t, reverse).T, out=buf)
+        a += buf
         xp.tanh(a, out=a)
         cell(a.reshape(-1), half, shift, cs[t + prev_].reshape(-1), cs[t + out_].reshape(-1))
+        xp.tanh(cs[t + out_], out=tcs[t])
+        hidden(a[3 * H:], tcs[t], out[t])
+    return cs, acts, tcs, out
+
+
+def _lstm_steps_packed(packed, acts, h0, cs, tcs, out, half, shift, cell, hidden, reverse):
+    """``_lstm_steps_fused``'s loop with W_hh packed by MKL, which adds each step's product
+    W_hh h_{t-1}^T to the step's input part itself (beta = 1: no buffer, no add pass). The
+    operands' addresses are computed per step (every h_{t-1} is a row block of ``out``, or h0)
+    and the per-step views made before the loop: Python's share of a step is what is left."""
+    T, G, N = acts.shape
+    H = G // 4
+    size = acts.itemsize
+    step_product = packed.bound(H, b_transposed=True, accumulate=True)   # h_{t-1}^T (H, N)
+    h0 = xp.ascontiguousarray(h0)
+    out_, prev_ = (0, 1) if reverse else (1, 0)
+    flat_cs = cs.reshape(T + 1, H * N)
+    acts_at, out_at, h0_at = acts.ctypes.data, out.ctypes.data, h0.ctypes.data
+    order = range(T - 1, -1, -1) if reverse else range(T)
+    first = order[0] if T else None
+    for t in order:
+        a = acts[t]
+        h_at = h0_at if t == first else out_at + (t + 1 if reverse else t - 1) * N * H * size
+        step_product(h_at, acts_at + t * G * N * size)
+        xp.tanh(a, out=a)
+        cell(a.reshape(-1), half, shift, flat_cs[t + prev_], flat_cs[t + out_])
         xp.tanh(cs[t + out_], out=tcs[t])
         hidden(a[3 * H:], tcs[t], out[t])
     return cs, acts, tcs, out
@@ -182,19 +208,26 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
     T, G, N = acts.shape
     H = G // 4
     prev_ = 1 if reverse else 0
-    wt = xp.ascontiguousarray(w_hh.T)
     dhs = xp.ascontiguousarray(dhs)
     dgt, dgx = xp.empty((T, G, N), dtype=dt), xp.empty((T, N, G), dtype=dt)
     dh = xp.ascontiguousarray(xp.broadcast_to(dh_last, (N, H)).T)
     dc = None if dc_last is None else xp.ascontiguousarray(dc_last.T)
     dh_buf, dc_buf = xp.empty((H, N), dtype=dt), xp.empty((H, N), dtype=dt)
     one = dt.type(1)
-    product = _step_product(wt, N)
+    packed = blas.packed_left(w_hh.T, N)   # W_hh^T, read through the transpose flag
+    if packed:   # each step's dgt[t] and dh_buf by address, as in _lstm_steps_packed
+        step_product = packed.bound(N, b_transposed=False)
+        dgt_at, dh_at, block = dgt.ctypes.data, dh_buf.ctypes.data, G * N * dgt.itemsize
+    else:
+        product = _step_product(xp.ascontiguousarray(w_hh.T), N)
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         has_dc = dc is not None
         kernel(dhs[t], dh, dc if has_dc else dc_buf, has_dc, acts[t], tcs[t], cs[t + prev_],
                dgt[t], dgx[t], dc_buf, one)
-        product(dgt[t], out=dh_buf)
+        if packed:
+            step_product(dgt_at + t * block, dh_at)
+        else:
+            product(dgt[t], out=dh_buf)
         dc, dh = dc_buf, dh_buf
     return dgx, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
 
