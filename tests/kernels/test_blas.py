@@ -265,3 +265,19 @@ def test_strides_beyond_32_bits_take_numpys_matmul():
     b = np.random.default_rng(1).standard_normal((300, 1000)).astype(np.float32)
     assert 300 * 1000 >= blas.MIN_MULTIPLY_ADDS
     close(blas.matmul(a, b), base[None, :] @ b)
+
+
+@needs_mkl
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_a_bound_packed_product_by_address(every_product_on_mkl, transposed, accumulate):
+    w = operand((40, 24), np.float64, "C", 0)
+    packed = blas.packed_left(w, 7)
+    rows = np.random.default_rng(1).standard_normal((3, 7, 24) if transposed else (3, 24, 7))
+    run = packed.bound(24 if transposed else 7, b_transposed=transposed, accumulate=accumulate)
+    outs = np.random.default_rng(2).standard_normal((3, 40, 7))
+    want = [(o if accumulate else 0) + w @ (r.T if transposed else r) for o, r in zip(outs, rows)]
+    for t in range(3):                          # each step's operands by address
+        run(rows.ctypes.data + t * rows[0].nbytes, outs.ctypes.data + t * outs[0].nbytes)
+    for t in range(3):
+        close(outs[t], want[t])
