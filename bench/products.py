@@ -49,27 +49,29 @@ def record_products(name):
             finally:
                 inside.pop()
         return product
-    blas_matmul, packed_matmul = blas.matmul, blas.PackedLeft.matmul
+    blas_matmul, packed_bound = blas.matmul, blas.PackedLeft.bound
 
-    def packed(self, b, out, accumulate=False):
-        # a product with a left operand MKL packed once (the LSTM's W_hh): replayed unpacked
-        calls.append(("matmul", [((self.m, self.k), self.dtype, "C"),
-                                 (b.shape, b.dtype, _layout(b))], {}))
-        inside.append(True)
-        try:
-            return packed_matmul(self, b, out, accumulate)
-        finally:
-            inside.pop()
+    def bound(self, b_rows, b_transposed, accumulate=False):
+        # products with a left operand MKL packed once (the LSTM's W_hh), called by address:
+        # recorded with the operand's layout, replayed unpacked
+        run = packed_bound(self, b_rows, b_transposed, accumulate)
+        spec = [((self.m, self.k), self.dtype, "C"),
+                ((self.k, self.n), self.dtype, "F" if b_transposed else "C")]
+
+        def recorded(b_address, out_address):
+            calls.append(("matmul", spec, {}))
+            return run(b_address, out_address)
+        return recorded
     for n, fn in saved.items():
         setattr(np, n, wrap(n, fn))
     blas.matmul = wrap("matmul", blas_matmul)
-    blas.PackedLeft.matmul = packed
+    blas.PackedLeft.bound = bound
     try:
         step.run()
     finally:
         for n, fn in saved.items():
             setattr(np, n, fn)
-        blas.matmul, blas.PackedLeft.matmul = blas_matmul, packed_matmul
+        blas.matmul, blas.PackedLeft.bound = blas_matmul, packed_bound
     return calls
 
 

@@ -138,17 +138,14 @@ class PackedLeft:
 
     def matmul(self, b, out, accumulate=False):
         """``out[...] = a @ b`` (``out += a @ b`` with ``accumulate``) for b (k, n) as BLAS reads
-        it and out C-contiguous (m, n)."""
+        it and out C-contiguous (m, n): ``bound`` for ``b``'s layout, called on the arrays."""
         layout = _matrix(b)
         if layout is None or layout[1] > _INT_MAX:
             b = np.ascontiguousarray(b)
             layout = _matrix(b)
         tb, ldb, _ = layout
-        self._compute(_ROW_MAJOR, _PACKED, tb, self.m, self.n, self.k, self._buffer.ctypes.data,
-                      self.k, b.ctypes.data, ldb, self._scalar(1.0 if accumulate else 0.0),
-                      out.ctypes.data, self.n)
+        self.bound(ldb, tb == _TRANS, accumulate)(b.ctypes.data, out.ctypes.data)
         return out
-
 
     def bound(self, b_rows, b_transposed, accumulate=False):
         """``run(b_address, out_address)``: the product with a (k, n) operand and a C-contiguous

@@ -31,15 +31,6 @@ def _previous_h(out, h0, t, reverse):
     return h0 if first else out[t + 1 if reverse else t - 1]
 
 
-def _step_product(w, N):
-    """``product(b, out)``: out = w @ b for every step's (k, N) operand b, with w packed once by
-    MKL where it takes the products (``blas.PackedLeft``), else ``blas.matmul``."""
-    packed = blas.packed_left(w, N)
-    if packed is None:
-        return lambda b, out: blas.matmul(w, b, out=out)
-    return packed.matmul
-
-
 def lstm_steps(acts, h0, c0, w_hh, reverse):
     """T LSTM steps. ``acts`` (T, 4H, N) holds W_ih x_t^T + biases with the i, f, o rows halved
     (exact in floating point: sigma(a) = (1 + tanh(a/2)) / 2), so that the four activations
@@ -219,7 +210,7 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
         step_product = packed.bound(N, b_transposed=False)
         dgt_at, dh_at, block = dgt.ctypes.data, dh_buf.ctypes.data, G * N * dgt.itemsize
     else:
-        product = _step_product(xp.ascontiguousarray(w_hh.T), N)
+        wt = xp.ascontiguousarray(w_hh.T)   # W_hh^T dgt[t]: the fast form for OpenBLAS
     for t in (range(T) if reverse else range(T - 1, -1, -1)):
         has_dc = dc is not None
         kernel(dhs[t], dh, dc if has_dc else dc_buf, has_dc, acts[t], tcs[t], cs[t + prev_],
@@ -227,7 +218,7 @@ def _lstm_sequence_backward_fused(saved, w_hh, dhs, dh_last, dc_last, reverse):
         if packed:
             step_product(dgt_at + t * block, dh_at)
         else:
-            product(dgt[t], out=dh_buf)
+            blas.matmul(wt, dgt[t], out=dh_buf)
         dc, dh = dc_buf, dh_buf
     return dgx, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
 

@@ -33,7 +33,7 @@ class _Op:
     """One op of the replay: its class, how to gather its arguments, where its outputs go and,
     for backward, where each argument's gradient goes."""
 
-    __slots__ = ("cls", "forward", "backward", "gather", "single", "placeholders", "multi",
+    __slots__ = ("cls", "forward", "backward", "gather", "single", "grad_marks", "multi",
                  "out_slot", "out_slots", "node", "targets", "out_meta", "n_out")
 
 
@@ -90,7 +90,9 @@ class Graph:
             n = len(r.sources)
             op.single = n == 1
             op.gather = operator.itemgetter(*r.sources) if n else (lambda vals: ())
-            op.placeholders = [True if g else None for g in r.grad_args] if r.recorded else None
+            # ctx.inputs as needs_input_grad reads it: True for an argument that needs a
+            # gradient, None for one that does not (the op sees no tensors in a replay)
+            op.grad_marks = [True if g else None for g in r.grad_args] if r.recorded else None
             op.multi = r.multi
             op.out_slots = r.out_slots
             op.out_slot = r.out_slots[0]
@@ -140,7 +142,7 @@ class Graph:
                        for pos in getattr(r.cls, "writes_inputs", ())
                        if pos < len(r.sources) and r.tensor_args[pos])
                  for r in rec.ops]
-        self.forward_plan = [(op.cls, op.forward, op.gather, op.single, op.placeholders,
+        self.forward_plan = [(op.cls, op.forward, op.gather, op.single, op.grad_marks,
                               op.multi, op.out_slots if op.multi else op.out_slot, bump)
                              for op, bump in zip(ops, bumps)]
         self.backward_plan = []
@@ -220,10 +222,10 @@ class Graph:
         grad = grad_enabled and self.node_outputs
         ctxs = [] if grad else None
         new = object.__new__
-        for cls, forward, gather, single, placeholders, multi, out_at, bump in self.forward_plan:
+        for cls, forward, gather, single, grad_marks, multi, out_at, bump in self.forward_plan:
             ctx = new(cls)
-            if placeholders is not None:
-                ctx.inputs = placeholders
+            if grad_marks is not None:
+                ctx.inputs = grad_marks
             out = forward(ctx, gather(vals)) if single else forward(ctx, *gather(vals))
             if grad:
                 ctxs.append(ctx)
