@@ -88,13 +88,13 @@ def _mlp_flops(sizes, batch):
     return sum(6 * batch * a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
-def _build_pair(framework, make_model):
+def _build_pair(framework, make_model, compile_model=True):
     """The chainrule model (always built, it owns the initial weights) and, for torch, a copy.
     For "numpy" (the hand-written reference of ``numpy_reference``) the chainrule model, whose
     weights the reference copies."""
     cr.manual_seed(0)
     model = make_model(cr.nn)
-    if framework == "chainrule" and compiling():
+    if framework == "chainrule" and compiling() and compile_model:
         return cr.compile(model)
     if framework in ("chainrule", "numpy"):
         return model
@@ -134,11 +134,12 @@ def _classifier_step(framework, model, x_np, y_np, make_opt, clip=None, reshape_
 
 
 def w1_playground(framework, batch=10):
-    """MLP 2-8-8-1, tanh hidden and output, MSE, SGD lr 0.03, batch 10."""
+    """MLP 2-8-8-1, tanh hidden and output, MSE, SGD lr 0.03, batch 10. With ``--compile``
+    chainrule's whole step (forward, loss, backward, optimiser) is one compiled function."""
     def make(nn):
         return nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
                              nn.Linear(8, 1), nn.Tanh())
-    model = _build_pair(framework, make)
+    model = _build_pair(framework, make, compile_model=False)
     x_np, y_np = _data(1, (batch, 2)), np.sign(_data(2, (batch, 1)))
     if framework == "numpy":
         net = ref.NumpyMLP(model, "tanh", act_out=True)
@@ -152,11 +153,17 @@ def w1_playground(framework, batch=10):
     loss_fn = lib.nn.MSELoss()
     opt = lib.optim.SGD(model.parameters(), lr=0.03)
 
-    def run(want_loss=False):
+    def step():
         loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         opt.zero_grad()
+        return loss
+    if framework == "chainrule" and compiling():
+        step = cr.compile(step)
+
+    def run(want_loss=False):
+        loss = step()
         return loss.item() if want_loss else None
     return Step(run, batch)
 

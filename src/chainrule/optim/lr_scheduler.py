@@ -154,12 +154,15 @@ def _patch_optimizer_step(opt):
         return
     opt_ref = ref(opt)
     func = opt.step.__func__
+    # the class's step is looked up at each call, where cr.compile's recording watches it
+    from_class = func is getattr(type(opt), "step", None)
 
     @wraps(func)
     def wrapper(*args, **kwargs):
         o = opt_ref()
         o._opt_called = True
-        return func.__get__(o, o.__class__)(*args, **kwargs)
+        step = type(o).step if from_class else func
+        return step.__get__(o, o.__class__)(*args, **kwargs)
 
     wrapper._wrapped_by_lr_sched = True
     opt.step = wrapper

@@ -14,6 +14,7 @@ from . import guards
 from ..autograd.tensor_base import TensorBase
 from .graph import BAD, Graph, flatten
 from .recorder import Recording, Unsafe, recording
+from .steps import Backward
 
 _state = threading.local()
 
@@ -120,6 +121,7 @@ class CompiledCall:
             # hooks run in Python: not replayed
             return self._run_eagerly("a module it runs has hooks", args, kwargs)
         rec = Recording(tensors, (), ())      # modules join as they are called
+        rec.allow_steps = module is None      # a function may be a whole training step
         try:
             context = recording(rec)
             context.__enter__()
@@ -132,6 +134,7 @@ class CompiledCall:
             _state.depth -= 1
             context.__exit__(None, None, None)
         rec.check_versions()
+        rec.check_grads()
         out_tensors = []
         out_template = flatten(out, out_tensors)
         slots = []
@@ -142,6 +145,11 @@ class CompiledCall:
             if s is None or rec.kinds[s][0] in ("tensor_const", "const"):
                 rec.fail("the call returned a tensor that no op inside it made")
             slots.append(s)
+        backward = next((e for e in rec.events if type(e) is Backward), None)
+        if backward is not None and any(
+                rec.kinds[s][0] == "op" and rec.kinds[s][1] >= backward.at and t.requires_grad
+                for s, t in zip(slots, out_tensors)):
+            rec.fail("the call returned a tensor that requires grad, made after its backward()")
         for m in rec.modules:
             if guards.hooked_module(m) is not None:
                 rec.fail("a module the call ran has forward hooks")
@@ -182,6 +190,9 @@ def _differences(first, second, template, slots):
         return "the outputs differ between two calls"
     if len(a.ops) != len(b.ops) or len(a.kinds) != len(b.kinds):
         return "the ops differ between two calls"
+    if len(a.events) != len(b.events) or not all(
+            ea.same(eb) for ea, eb in zip(a.events, b.events)):
+        return "the backward and step calls differ between two calls"
     for ra, rb in zip(a.ops, b.ops):
         if ra.cls is not rb.cls or ra.sources != rb.sources or ra.grad_args != rb.grad_args \
                 or ra.tensor_args != rb.tensor_args:

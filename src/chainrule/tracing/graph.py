@@ -14,10 +14,11 @@ import operator
 
 import numpy as np
 
-from ..autograd.engine import undo_broadcast
+from ..autograd.engine import accumulate_grads, undo_broadcast
 from ..autograd.function import Function
 from ..autograd.tensor_base import TensorBase, make_tensor
 from ..backend import array_module, is_device_array
+from .steps import Backward
 
 _ndarray = np.ndarray
 
@@ -134,7 +135,14 @@ class Graph:
         # tensors whose version backward checks, as each op's node checks its tensor arguments
         self.watched = sorted({s for r in rec.ops for s, is_t in zip(r.sources, r.tensor_args)
                                if is_t and kinds[s][0] in ("input", "param")})
-        self._plan_backward()
+        self.plan = self._plan_backward(self.node_outputs)
+        # a training step's backward() and step calls (steps.py), in order among the ops
+        self.events = rec.events
+        self.has_backward = False
+        for e in self.events:
+            if type(e) is Backward:
+                e.plan = self._plan_backward([e.root])
+                self.has_backward = True
         self.reads = self.param_slots + self.buffer_slots + self.tensor_consts
         # buffers an op writes into in place (batch norm's running statistics): the replay
         # advances their versions as the eager caller does
@@ -158,8 +166,6 @@ class Graph:
                     j = self.op_of_slot[where]
                     targets.append((pos, False, j, ops[j].out_slots.index(where), shape, dtype))
             self.backward_plan.append((op.backward, op.n_out, op.out_meta, tuple(targets)))
-        self.seeds = [(self.op_of_slot[s], ops[self.op_of_slot[s]].out_slots.index(s))
-                      for s in self.node_outputs]
         self.leaf_params = [None if kind == "input" else rec.params[what]
                             for kind, what in self.leaf_tensor]
         self.leaf_inputs = [(k, what) for k, (kind, what) in enumerate(self.leaf_tensor)
@@ -178,12 +184,15 @@ class Graph:
         t = {"input": rec.inputs, "param": rec.params, "buffer": rec.buffers}[kind][what]
         return t.array.shape, t.array.dtype
 
-    def _plan_backward(self):
-        """Consumer counts of the recorded nodes inside the graph reached from the outputs:
-        the engine's first pass (``run_backward``), done once here."""
+    def _plan_backward(self, roots):
+        """(seeds, starts, deps) of a backward from the value slots ``roots``: where each
+        root's gradient enters, and the consumer counts of the recorded nodes inside the graph
+        reached from them (the engine's first pass, ``run_backward``), done once here."""
         ops = self.ops
+        seeds = [(self.op_of_slot[s], ops[self.op_of_slot[s]].out_slots.index(s))
+                 for s in roots]
         starts = []
-        for s in self.node_outputs:
+        for s in roots:
             i = self.op_of_slot.get(s)
             if i is not None and i not in starts:
                 starts.append(i)
@@ -205,8 +214,7 @@ class Graph:
                     if j not in seen:
                         seen.add(j)
                         stack.append(j)
-        self.starts = starts
-        self.deps = deps
+        return seeds, starts, deps
 
     # -- forward -------------------------------------------------------------------------------
     def run(self, args, grad_enabled):
@@ -220,25 +228,22 @@ class Graph:
         for slot, getter in self.rng_slots:
             vals[slot] = getter()
         grad = grad_enabled and self.node_outputs
-        ctxs = [] if grad else None
-        new = object.__new__
-        for cls, forward, gather, single, grad_marks, multi, out_at, bump in self.forward_plan:
-            ctx = new(cls)
-            if grad_marks is not None:
-                ctx.inputs = grad_marks
-            out = forward(ctx, gather(vals)) if single else forward(ctx, *gather(vals))
-            if grad:
-                ctxs.append(ctx)
-            if multi:
-                for s, o in zip(out_at, out):
-                    vals[s] = _as_array(o)
-            else:
-                vals[out_at] = out if type(out) is _ndarray else _as_array(out)
-            if bump:
-                for t in bump:
-                    t._version += 1
+        ctxs = [] if grad or self.has_backward else None
+        if self.events:
+            done = 0
+            for event in self.events:
+                _forward(self.forward_plan[done:event.at], vals, ctxs)
+                done = event.at
+                if type(event) is Backward:
+                    self._backward_event(event, vals, ctxs, args)
+                else:
+                    event.run()
+            _forward(self.forward_plan[done:], vals, ctxs)
+        else:
+            _forward(self.forward_plan, vals, ctxs)
         node = None
         if grad:
+            new = object.__new__
             node = new(CompiledFunctionBackward)
             inputs = self.leaf_params.copy()
             for k, pos in self.leaf_inputs:
@@ -255,7 +260,10 @@ class Graph:
             if node._n_out > 1:
                 node._out_meta = self.out_meta
             node._graph = self
-            node._ctxs = ctxs
+            if self.has_backward:     # the call's own backward() ran through it, as in eager
+                node._freed = True
+            else:
+                node._ctxs = ctxs
         made = {}
         outs = []
         for s in self.output_slots:
@@ -280,13 +288,27 @@ class Graph:
             t._output_nr = self.node_output_nr[s]
         return t
 
+    def _backward_event(self, event, vals, ctxs, args):
+        """The call's ``root.backward()``: dL/droot = 1 walked back over the recorded ops, each
+        leaf's gradient accumulated into its ``.grad`` as the engine does."""
+        root = vals[event.root]
+        seed = array_module(root).ones(root.shape, dtype=root.dtype)
+        grads = self.backward(ctxs, (seed,), event.plan)
+        pairs = []
+        for k, g in enumerate(grads):
+            if g is not None:
+                t = self.leaf_params[k]
+                pairs.append((t if t is not None else args[self.leaf_tensor[k][1]], g))
+        accumulate_grads(pairs)
+
     # -- backward ------------------------------------------------------------------------------
-    def backward(self, ctxs, grads):
+    def backward(self, ctxs, grads, backward_plan=None):
         """Gradients for the node's inputs from those of its outputs (arrays): the engine's
-        walk over the recorded ops."""
+        walk over the recorded ops (from the outputs, or ``backward_plan``'s roots)."""
+        seeds, starts, deps = backward_plan or self.plan
         plan = self.backward_plan
         table = [None] * len(plan)
-        for (i, nr), g in zip(self.seeds, grads):
+        for (i, nr), g in zip(seeds, grads):
             if g is None:
                 continue
             slots = table[i]
@@ -294,8 +316,8 @@ class Graph:
                 slots = table[i] = [None] * plan[i][1]
             slots[nr] = g if slots[nr] is None else slots[nr] + g
         leaf_grads = [None] * len(self.leaves)
-        deps = self.deps.copy()
-        ready = [i for i in self.starts if i not in deps and table[i] is not None]
+        deps = deps.copy()
+        ready = [i for i in starts if i not in deps and table[i] is not None]
         while ready:
             i = ready.pop()
             backward, n_out, out_meta, targets = plan[i]
@@ -329,6 +351,27 @@ class Graph:
                 if left == 0:
                     ready.append(where)
         return tuple(leaf_grads)
+
+
+def _forward(plan, vals, ctxs):
+    """Run the recorded ops of ``plan`` (a part of ``Graph.forward_plan``) on the values
+    ``vals``, appending each op's ctx to ``ctxs`` unless None."""
+    new = object.__new__
+    for cls, forward, gather, single, grad_marks, multi, out_at, bump in plan:
+        ctx = new(cls)
+        if grad_marks is not None:
+            ctx.inputs = grad_marks
+        out = forward(ctx, gather(vals)) if single else forward(ctx, *gather(vals))
+        if ctxs is not None:
+            ctxs.append(ctx)
+        if multi:
+            for s, o in zip(out_at, out):
+                vals[s] = _as_array(o)
+        else:
+            vals[out_at] = out if type(out) is _ndarray else _as_array(out)
+        if bump:
+            for t in bump:
+                t._version += 1
 
 
 class CompiledFunctionBackward(Function):

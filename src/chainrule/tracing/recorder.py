@@ -19,6 +19,7 @@ from ..autograd.tensor_base import TensorBase
 from ..backend import is_device_array
 from ..backends.reference import state as reference_state
 from .. import random as cr_random
+from . import steps
 
 
 class Unsafe(Exception):
@@ -29,7 +30,7 @@ class Unsafe(Exception):
 # not re-run) or attach state to intermediate tensors (which a replay does not build).
 WATCHED_METHODS = ("item", "tolist", "numpy", "__array__", "__bool__", "__float__", "__int__",
                    "__index__", "__repr__", "__format__", "retain_grad", "register_hook",
-                   "register_post_accumulate_grad_hook", "backward", "requires_grad_", "detach_")
+                   "register_post_accumulate_grad_hook", "requires_grad_", "detach_")
 
 
 class OpRecord:
@@ -64,6 +65,9 @@ class Recording:
         self.unsafe = None
         self.keep = []         # objects whose ids are keys above stay alive while recording
         self.modules = []      # the outermost modules called, whose state the guards check
+        self.allow_steps = False   # a compiled function may call backward and step calls
+        self.events = []       # steps.Backward and steps.Call, in order among the ops
+        self.grads = None      # steps.GradSnapshot after the last event, once backward ran
         self.inputs, self.params, self.buffers = list(inputs), list(params), list(buffers)
         for kind, tensors in (("input", inputs), ("param", params), ("buffer", buffers)):
             for i, t in enumerate(tensors):
@@ -105,6 +109,8 @@ class Recording:
     def source_of(self, a):
         """The slot of argument ``a`` (made a new constant slot when unknown)."""
         if isinstance(a, TensorBase):
+            if self.grads is not None and id(a) in self.grads.grad_ids:
+                self.fail("an op read a gradient that backward made inside the call")
             hit = self.by_tensor.get(id(a))
             if hit is not None and hit[1] is a.array:
                 return hit[2]
@@ -178,6 +184,58 @@ class Recording:
                                  tuple(slots), tuple(o.requires_grad for o in outs),
                                  tuple((o.array.shape, o.array.dtype) for o in outs)))
 
+    # -- the training-step events (steps.py) --------------------------------------------------
+    def add_backward(self, t, gradient, retain_graph, create_graph, inputs):
+        """``t.backward(...)`` is about to run eagerly: record it, or say why a replay cannot."""
+        if not self.allow_steps:
+            self.fail("Tensor.backward() ran inside the call")
+        elif gradient is not None or retain_graph or create_graph or inputs is not None:
+            self.fail("backward() with gradient=, retain_graph, create_graph or inputs= ran "
+                      "inside the call")
+        elif any(type(e) is steps.Backward for e in self.events):
+            self.fail("backward() ran twice inside the call")
+        else:
+            slot = self.slot_of_output(t)
+            if slot is None or self.kinds[slot][0] != "op" or t.grad_fn is None:
+                self.fail("backward() ran on a tensor that no op inside the call made")
+            else:
+                self.events.append(steps.Backward(len(self.ops), slot))
+
+    def add_call(self, fn, args, kwargs):
+        """A step call (``opt.step()`` ...) is about to run eagerly with ``args`` (its object
+        first): record it, or say why a replay cannot."""
+        if not self.allow_steps:
+            self.fail(f"{fn.__qualname__}() ran inside a compiled module")
+            return
+        self.check_grads()
+        _, tensors = steps.step_call_arguments(args + tuple(kwargs.values()))
+        if fn.__name__ == "step" and any(callable(a) and not isinstance(a, TensorBase)
+                                         for a in args[1:] + tuple(kwargs.values())):
+            self.fail(f"{fn.__qualname__}() got a closure")
+        elif any(not any(t is p for p in self.params) for t in tensors):
+            self.fail(f"{fn.__qualname__}() got tensors that are not parameters of the "
+                      f"modules the call ran")
+        self.events.append(steps.Call(len(self.ops), fn, args, kwargs))
+
+    def versions_now(self):
+        return [t._version for t, _ in self.versions]
+
+    def after_event(self, versions_before):
+        """An event ran: the in-place writes it made to recorded tensors are its own (the
+        optimiser's to the parameters), and the gradients as they are now are the reference."""
+        for (t, _), before in zip(self.versions, versions_before):
+            if t._version != before:
+                slot = self.by_tensor[id(t)][2]
+                self.writes[slot] = self.writes.get(slot, 0) + t._version - before
+        if any(type(e) is steps.Backward for e in self.events):
+            leaves = [t for t in self.inputs + self.params if t.requires_grad]
+            self.grads = steps.GradSnapshot(leaves)
+
+    def check_grads(self):
+        if self.grads is not None and self.grads.changed():
+            self.fail("the gradients were changed between backward and a step call by "
+                      "something a replay would not repeat")
+
     def check_versions(self):
         """In-place writes the recording did not see: a version moved on a tensor whose array
         is still the one recorded (an unrecorded write into it), or on an input, parameter or
@@ -197,7 +255,7 @@ class Recording:
     def release(self):
         """Drop what only the recording needed (the intermediate tensors it kept alive)."""
         self.by_tensor = self.by_array = None
-        self.versions = self.keep = None
+        self.versions = self.keep = self.grads = None
 
     def slot_of_output(self, t):
         hit = self.by_tensor.get(id(t))
@@ -267,6 +325,38 @@ def recording(rec):
         finally:
             depth[0] -= 1
 
+    original_backward = Tensor.__dict__["backward"]
+
+    def recording_backward(t, gradient=None, retain_graph=None, create_graph=False,
+                           inputs=None):
+        if rec.thread != threading.get_ident() or _paused:
+            return original_backward(t, gradient, retain_graph, create_graph, inputs)
+        rec.add_backward(t, gradient, retain_graph, create_graph, inputs)
+        return _as_event(lambda: original_backward(t, gradient, retain_graph, create_graph,
+                                                   inputs))
+
+    def _as_event(run):
+        before = rec.versions_now()
+        _paused.append(True)
+        try:
+            return run()
+        finally:
+            _paused.pop()
+            rec.after_event(before)
+
+    def watch_step(fn):
+        def watched(*args, **kwargs):
+            if rec.thread != threading.get_ident() or _paused:
+                return fn(*args, **kwargs)
+            fixed, _ = steps.step_call_arguments(args)
+            rec.add_call(fn, fixed, kwargs)
+            return _as_event(lambda: fn(*fixed, **kwargs))
+        watched.__name__, watched.__qualname__ = fn.__name__, fn.__qualname__
+        watched.__doc__ = fn.__doc__
+        return watched
+
+    step_callables = steps.step_callables()
+
     def watch(name, method):
         def watched(self, *args, **kwargs):
             if rec.thread == threading.get_ident() and not _paused:
@@ -280,6 +370,9 @@ def recording(rec):
     Module.__call__ = recording_call
     for name, method in originals.items():
         setattr(Tensor, name, watch(name, method))
+    Tensor.backward = recording_backward
+    for owner, name, fn in step_callables:
+        setattr(owner, name, watch_step(fn))
     # Reference twins and autocast's wrappers hold an ``apply`` bound when their switch last
     # flipped: flip it again (to the same value) so that they go through the door too.
     reference_state.set(reference_state.enabled)
@@ -290,6 +383,9 @@ def recording(rec):
         Module.__call__ = original_call
         for name, method in originals.items():
             setattr(Tensor, name, method)
+        Tensor.backward = original_backward
+        for owner, name, fn in step_callables:
+            setattr(owner, name, fn)
         reference_state.set(reference_state.enabled)
         _active.pop()
         _lock.release()
