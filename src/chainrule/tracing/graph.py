@@ -294,12 +294,12 @@ class Graph:
         root = vals[event.root]
         seed = array_module(root).ones(root.shape, dtype=root.dtype)
         grads = self.backward(ctxs, (seed,), event.plan)
-        pairs = []
-        for k, g in enumerate(grads):
-            if g is not None:
-                t = self.leaf_params[k]
-                pairs.append((t if t is not None else args[self.leaf_tensor[k][1]], g))
-        accumulate_grads(pairs)
+        leaves = self.leaf_params
+        if self.leaf_inputs:
+            leaves = leaves.copy()
+            for k, pos in self.leaf_inputs:
+                leaves[k] = args[pos]
+        accumulate_grads([(t, g) for t, g in zip(leaves, grads) if g is not None])
 
     # -- backward ------------------------------------------------------------------------------
     def backward(self, ctxs, grads, backward_plan=None):
