@@ -222,3 +222,23 @@ def test_the_watched_methods_are_restored_after_recording():
     after = (cr.optim.SGD.step, cr.optim.Optimizer.zero_grad, nn.Module.zero_grad,
              cr.Tensor.backward, nn.utils.clip_grad_norm_)
     assert all(a is b for a, b in zip(before, after))
+
+
+def test_a_global_named_like_an_attribute_the_step_reads_does_not_record_again():
+    # ``opt.step()`` puts "step" in the code's names; a loop variable ``step`` is no guard
+    namespace = {"cr": cr}
+    exec("model = cr.nn.Linear(3, 1)\n"
+         "opt = cr.optim.SGD(model.parameters(), lr=0.1)\n"
+         "@cr.compile\n"
+         "def train_step(x):\n"
+         "    opt.zero_grad()\n"
+         "    loss = (model(x) ** 2).mean()\n"
+         "    loss.backward()\n"
+         "    opt.step()\n"
+         "    return loss\n"
+         "for step in range(5):\n"
+         "    train_step(cr.ones(2, 3))\n", namespace)
+    assert namespace["train_step"]._compiled_call.replays == 3
+    namespace["opt"] = cr.optim.SGD(namespace["model"].parameters(), lr=0.1)   # a real global
+    namespace["train_step"](cr.ones(2, 3))
+    assert namespace["train_step"]._compiled_call.replays == 3

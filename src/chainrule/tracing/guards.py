@@ -6,7 +6,9 @@ then confirms that the modules are as they were (same children, parameters and b
 ``training`` flags, no forward hooks) and that every parameter and buffer kept its shape,
 dtype and requires_grad.
 """
+import dis
 import operator
+import types
 from itertools import chain
 
 from .. import _dtype
@@ -109,7 +111,7 @@ class NamesState:
     def __init__(self, fn):
         code = getattr(fn, "__code__", None)
         self.globals = getattr(fn, "__globals__", {})
-        self.names = [n for n in (code.co_names if code else ()) if n in self.globals]
+        self.names = [n for n in _global_names(code) if n in self.globals]
         self.objects = [self.globals[n] for n in self.names]
         self.cells = list(getattr(fn, "__closure__", None) or ())
         self.contents = [_cell(c) for c in self.cells]
@@ -118,6 +120,21 @@ class NamesState:
         g = self.globals
         return (all(map(_is, [g.get(n) for n in self.names], self.objects))
                 and all(map(_is, map(_cell, self.cells), self.contents)))
+
+
+def _global_names(code):
+    """The global names ``code`` (and the functions and comprehensions nested in it) reads:
+    ``co_names`` also holds attribute names (``opt.step``), which must not be taken for a
+    global ``step``."""
+    names = []
+    todo = [code] if code is not None else []
+    while todo:
+        c = todo.pop()
+        for ins in dis.get_instructions(c):
+            if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and ins.argval not in names:
+                names.append(ins.argval)
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return names
 
 
 def _cell(c):
