@@ -9,12 +9,17 @@ added to the weights' gradients before the step:
 ``fit`` itself does not fit here: it runs whole epochs from a DataLoader, while a frame must stop
 after any mini-batch (at its deadline, or at the first non-finite loss) and the next frame go on
 from the same position in the same shuffled order, as the exported script's epochs do.
+
+Without a penalty the mini-batch step is one ``cr.compile``d function (forward, loss,
+``backward()``, ``step()``: the same numbers, replayed; docs/devices.md, "A whole training
+step"); with one, the model's forward alone is replayed and the penalty added in place.
 """
 import time
 
 import numpy as np
 
 from .. import optim
+from ..compiler import compile as compile_function
 from ..backend import array_module, to_host
 from ..autograd.tensor_base import make_tensor
 from ..creation import randperm
@@ -70,6 +75,7 @@ class Trainer:
         self.cursor = 0
         self.grad_norms = [0.0] * len(net.linears())
         self._placed = None     # (features, targets, their tensors on the network's device)
+        self._step = None       # (model, loss, optimiser, their compiled step)
 
     def restart_epoch(self):
         """Drop the epoch under way (its order indexes points that are gone)."""
@@ -84,6 +90,22 @@ class Trainer:
             self._placed = p = (features, targets, make_tensor(features).to(device),
                                 make_tensor(targets).to(device))
         return p[2], p[3]
+
+    def compiled_step(self):
+        """``step(x, t) -> loss``, one mini-batch's zero_grad, forward, loss, backward and
+        optimiser step, compiled; made again when the session swaps the model, the loss or the
+        optimiser (a layer's activation, the loss setting, the optimiser setting)."""
+        model, loss_fn, optimizer = self.net.model, self.net.loss, self.optimizer
+        cached = self._step
+        if cached is None or any(a is not b for a, b in zip(cached, (model, loss_fn, optimizer))):
+            def step(x, t):
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), t)
+                loss.backward()
+                optimizer.step()
+                return loss
+            cached = self._step = (model, loss_fn, optimizer, compile_function(step))
+        return cached[3]
 
     def train(self, features, targets, settings, epochs, deadline=None):
         """Train until ``epochs`` more epochs are complete, or past ``deadline`` (a
@@ -105,6 +127,8 @@ class Trainer:
             batch = max(batch, 2)       # batch norm needs two samples
         reg, rate = settings["regularization"], settings["regularization_rate"]
         weights = [lin.weight for lin in net.linears()]
+        penalty = bool(rate and reg != "none")
+        step = None if penalty else self.compiled_step()
         target = self.epoch + epochs
         X, T = self.placed(features, targets)
         try:
@@ -119,15 +143,16 @@ class Trainer:
                 idx = self.order[start:stop]
                 if X.device.type != "cpu":
                     idx = make_tensor(idx).to(X.device)
-                out = net.compiled(X[idx])
-                loss = loss_fn(out, T[idx])
-                optimizer.zero_grad()
-                loss.backward()
-                if rate and reg != "none":
+                if step is not None:
+                    loss = step(X[idx], T[idx])
+                else:
+                    loss = loss_fn(net.compiled(X[idx]), T[idx])
+                    optimizer.zero_grad()
+                    loss.backward()
                     for w in weights:
                         g = w.grad.array
                         g += rate * (array_module(g).sign(w.array) if reg == "L1" else w.array)
-                optimizer.step()
+                    optimizer.step()
                 self.iteration += 1
                 self.cursor = stop
                 if not np.isfinite(to_host(loss.array)):
