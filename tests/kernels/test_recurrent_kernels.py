@@ -66,8 +66,9 @@ def test_the_kernel_is_what_ran(monkeypatch):
 
 
 def test_float16_keeps_the_numpy_passes():
-    """Numba compiles no float16: the kernels' callers leave such arrays to NumPy (an LSTM,
-    Adam and SGD with momentum on float16 parameters ran into Numba's NotImplementedError)."""
+    """Numba compiles no float16: the kernels' callers leave such arrays to NumPy. (Before this
+    check, an LSTM, Adam and SGD with momentum on float16 parameters raised Numba's
+    NotImplementedError.)"""
     cr.manual_seed(0)
     lstm = cr.nn.LSTM(3, 4).to(cr.float16)
     x = cr.randn(5, 2, 3).to(cr.float16).requires_grad_()

@@ -64,14 +64,6 @@ class SGD(Optimizer):
         weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         state = self.state
         decays = weight_decay or maximize
-        if not (momentum or decays):     # plain SGD, p -= lr g: the loop below without its tests
-            for p in group["params"]:
-                grad = p.grad
-                if grad is not None:
-                    x = p.array
-                    add_scaled_(x, grad.array, -lr, self._buffer(x, "tmp"))
-                    increment_version(p)
-            return
         for p in group["params"]:
             grad = p.grad
             if grad is None:

@@ -138,11 +138,10 @@ class Graph:
         self.plan = self._plan_backward(self.node_outputs)
         # a training step's backward() and step calls (steps.py), in order among the ops
         self.events = rec.events
-        self.has_backward = False
         for e in self.events:
             if type(e) is Backward:
                 e.plan = self._plan_backward([e.root])
-                self.has_backward = True
+        self.has_backward = any(type(e) is Backward for e in self.events)
         self.reads = self.param_slots + self.buffer_slots + self.tensor_consts
         # buffers an op writes into in place (batch norm's running statistics): the replay
         # advances their versions as the eager caller does
@@ -153,6 +152,10 @@ class Graph:
         self.forward_plan = [(op.cls, op.forward, op.gather, op.single, op.grad_marks,
                               op.multi, op.out_slots if op.multi else op.out_slot, bump)
                              for op, bump in zip(ops, bumps)]
+        # with events: (the ops before it, the event) for each, then (the ops after, None)
+        bounds = [0] + [e.at for e in self.events] + [len(ops)]
+        self.segments = [(self.forward_plan[a:b], e)
+                         for a, b, e in zip(bounds, bounds[1:], self.events + [None])]
         self.backward_plan = []
         for op in ops:
             targets = []
@@ -230,15 +233,12 @@ class Graph:
         grad = grad_enabled and self.node_outputs
         ctxs = [] if grad or self.has_backward else None
         if self.events:
-            done = 0
-            for event in self.events:
-                _forward(self.forward_plan[done:event.at], vals, ctxs)
-                done = event.at
+            for part, event in self.segments:
+                _forward(part, vals, ctxs)
                 if type(event) is Backward:
                     self._backward_event(event, vals, ctxs, args)
-                else:
+                elif event is not None:
                     event.run()
-            _forward(self.forward_plan[done:], vals, ctxs)
         else:
             _forward(self.forward_plan, vals, ctxs)
         node = None

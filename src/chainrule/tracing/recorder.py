@@ -10,6 +10,7 @@ hooks) are watched too: using one makes the recording unsafe, and the call stays
 Only the recording thread is traced; other threads pass the doors unchanged.
 """
 import contextlib
+import functools
 import threading
 
 import numpy as np
@@ -20,6 +21,7 @@ from ..backend import is_device_array
 from ..backends.reference import state as reference_state
 from .. import random as cr_random
 from . import steps
+from .graph import flatten
 
 
 class Unsafe(Exception):
@@ -192,7 +194,7 @@ class Recording:
         elif gradient is not None or retain_graph or create_graph or inputs is not None:
             self.fail("backward() with gradient=, retain_graph, create_graph or inputs= ran "
                       "inside the call")
-        elif any(type(e) is steps.Backward for e in self.events):
+        elif self.has_backward():
             self.fail("backward() ran twice inside the call")
         else:
             slot = self.slot_of_output(t)
@@ -208,7 +210,8 @@ class Recording:
             self.fail(f"{fn.__qualname__}() ran inside a compiled module")
             return
         self.check_grads()
-        _, tensors = steps.step_call_arguments(args + tuple(kwargs.values()))
+        tensors = []
+        flatten(args + tuple(kwargs.values()), tensors)
         if fn.__name__ == "step" and any(callable(a) and not isinstance(a, TensorBase)
                                          for a in args[1:] + tuple(kwargs.values())):
             self.fail(f"{fn.__qualname__}() got a closure")
@@ -216,6 +219,9 @@ class Recording:
             self.fail(f"{fn.__qualname__}() got tensors that are not parameters of the "
                       f"modules the call ran")
         self.events.append(steps.Call(len(self.ops), fn, args, kwargs))
+
+    def has_backward(self):
+        return any(type(e) is steps.Backward for e in self.events)
 
     def versions_now(self):
         return [t._version for t, _ in self.versions]
@@ -227,7 +233,7 @@ class Recording:
             if t._version != before:
                 slot = self.by_tensor[id(t)][2]
                 self.writes[slot] = self.writes.get(slot, 0) + t._version - before
-        if any(type(e) is steps.Backward for e in self.events):
+        if self.has_backward():
             leaves = [t for t in self.inputs + self.params if t.requires_grad]
             self.grads = steps.GradSnapshot(leaves)
 
@@ -345,14 +351,13 @@ def recording(rec):
             rec.after_event(before)
 
     def watch_step(fn):
+        @functools.wraps(fn)
         def watched(*args, **kwargs):
             if rec.thread != threading.get_ident() or _paused:
                 return fn(*args, **kwargs)
-            fixed, _ = steps.step_call_arguments(args)
+            fixed = steps.step_call_arguments(args)
             rec.add_call(fn, fixed, kwargs)
             return _as_event(lambda: fn(*fixed, **kwargs))
-        watched.__name__, watched.__qualname__ = fn.__name__, fn.__qualname__
-        watched.__doc__ = fn.__doc__
         return watched
 
     step_callables = steps.step_callables()

@@ -77,17 +77,8 @@ def _same_arguments(a, b):
 
 def step_call_arguments(args):
     """``args`` with iterators (``model.parameters()``) made lists, so that a replay passes the
-    same parameters again; and the tensors among them."""
-    fixed, tensors = [], []
-    for a in args:
-        if hasattr(a, "__next__"):
-            a = list(a)
-        if isinstance(a, TensorBase):
-            tensors.append(a)
-        elif type(a) in (list, tuple):
-            tensors.extend(t for t in a if isinstance(t, TensorBase))
-        fixed.append(a)
-    return tuple(fixed), tensors
+    same parameters again."""
+    return tuple(list(a) if hasattr(a, "__next__") else a for a in args)
 
 
 def step_callables():
