@@ -99,3 +99,17 @@ def test_init_bad_input():
         init.kaiming_uniform_(cr.empty(5, 5), mode="fan_avg")
     with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
         init.eye_(cr.empty(2, 2, 2))
+
+
+@pytest.mark.parametrize("fill,draw", [
+    (lambda t: init.uniform_(t, -0.5, 0.5), lambda g, shape: g.uniform(-0.5, 0.5, shape)),
+    (lambda t: init.normal_(t, 1.0, 2.0), lambda g, shape: g.normal(1.0, 2.0, shape))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_big_tensors_drawn_in_chunks_get_one_draws_values(fill, draw, dtype):
+    # past the chunk size the draw is made in parts; the values are those of one whole draw
+    shape = (3 * init._DRAW_CHUNK // 200 + 7, 200)
+    cr.manual_seed(5)
+    t = fill(cr.empty(shape, dtype=dtype))
+    whole = draw(np.random.Generator(np.random.PCG64(5)), shape).astype(dtype)
+    np.testing.assert_array_equal(t.numpy(), whole)
+    assert t.numpy().size > 2 * init._DRAW_CHUNK
