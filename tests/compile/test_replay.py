@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 import chainrule.nn as nn
 
+pytestmark = pytest.mark.usefixtures("replay_form")
+
 
 def _pair(make, seed=0):
     cr.manual_seed(seed)

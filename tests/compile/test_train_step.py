@@ -8,6 +8,8 @@ import pytest
 import chainrule as cr
 import chainrule.nn as nn
 
+pytestmark = pytest.mark.usefixtures("replay_form")
+
 MLP = lambda: nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 8), nn.ReLU(),  # noqa: E731
                             nn.Linear(8, 2))
 

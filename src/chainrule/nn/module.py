@@ -16,6 +16,7 @@ from ..autograd.tensor_base import increment_version
 from ..backend import placed_like, to_device
 from ..device import check_available
 from ..tensor import Tensor, _parse_to
+from .module_changes import WatchedDict, _changed
 from .parameter import Buffer, Parameter
 from ..autograd.tensor_base import make_tensor
 
@@ -100,12 +101,12 @@ class Module:
                             f"{args} {kwargs}")
         setattr_ = object.__setattr__
         setattr_(self, "training", True)
-        setattr_(self, "_parameters", {})
-        setattr_(self, "_buffers", {})
+        setattr_(self, "_parameters", WatchedDict())
+        setattr_(self, "_buffers", WatchedDict())
         setattr_(self, "_non_persistent_buffers_set", set())
-        setattr_(self, "_modules", {})
-        setattr_(self, "_forward_hooks", {})
-        setattr_(self, "_forward_pre_hooks", {})
+        setattr_(self, "_modules", WatchedDict())
+        setattr_(self, "_forward_hooks", WatchedDict())
+        setattr_(self, "_forward_pre_hooks", WatchedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
@@ -172,6 +173,7 @@ class Module:
     register_module = add_module
 
     def __setattr__(self, name, value):
+        _changed()
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
@@ -214,6 +216,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __delattr__(self, name):
+        _changed()
         for table in (self._parameters, self._buffers, self._modules):
             if name in table:
                 del table[name]
@@ -227,6 +230,7 @@ class Module:
         return sorted(k for k in keys if not k[0].isdigit())
 
     def __setstate__(self, state):
+        _changed()
         self.__dict__.update(state)
 
     # -- traversal ---------------------------------------------------------------------------

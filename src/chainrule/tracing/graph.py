@@ -18,6 +18,7 @@ from ..autograd.engine import accumulate_grads, undo_broadcast
 from ..autograd.function import Function
 from ..autograd.tensor_base import TensorBase, make_tensor
 from ..backend import array_module, is_device_array
+from . import codegen
 from .steps import Backward
 
 _ndarray = np.ndarray
@@ -35,7 +36,7 @@ class _Op:
     for backward, where each argument's gradient goes."""
 
     __slots__ = ("cls", "forward", "backward", "gather", "single", "grad_marks", "multi",
-                 "out_slot", "out_slots", "node", "targets", "out_meta", "n_out")
+                 "out_slot", "out_slots", "node", "targets", "out_meta", "n_out", "sources")
 
 
 class Graph:
@@ -91,6 +92,7 @@ class Graph:
             n = len(r.sources)
             op.single = n == 1
             op.gather = operator.itemgetter(*r.sources) if n else (lambda vals: ())
+            op.sources = r.sources
             # ctx.inputs as needs_input_grad reads it: True for an argument that needs a
             # gradient, None for one that does not (the op sees no tensors in a replay)
             op.grad_marks = [True if g else None for g in r.grad_args] if r.recorded else None
@@ -177,6 +179,15 @@ class Graph:
                                if self.kinds[s][0] == "param"]
         self.watched_inputs = [(k, self.kinds[s][1]) for k, s in enumerate(self.watched)
                                if self.kinds[s][0] == "input"]
+        # the replay written out as one function (codegen.py); its backward walks are checked
+        # against one more run of the interpreter before it takes over (``_walks``)
+        self._replay = self._walks = self._pending = None
+        if codegen.ENABLED:
+            replay, walks = codegen.generate(self)
+            if walks:
+                self._pending, self._walks = replay, walks
+            else:
+                self._replay = replay
 
     @staticmethod
     def _slot_meta(rec, s):
@@ -222,7 +233,20 @@ class Graph:
     # -- forward -------------------------------------------------------------------------------
     def run(self, args, grad_enabled):
         """Replay on the input tensors ``args`` (in recorded order); the outputs, rebuilt in
-        the recorded structure."""
+        the recorded structure: by the written-out replay where there is one (``codegen``),
+        else by ``interpret``."""
+        replay = self._replay
+        if replay is None:
+            return self.interpret(args, grad_enabled)
+        grad = grad_enabled and self.node_outputs
+        ctxs, vals = replay(args, bool(grad) and not self.has_backward)
+        return self._outputs(args, grad, ctxs, vals)
+
+    def interpret(self, args, grad_enabled):
+        """``run`` as a walk over the recorded ops, reading and writing a table of values."""
+        walks = self._walks
+        if walks is not None:      # this run checks the written-out replay's backward walks
+            self._walks, watched = None, {}
         vals = self.base.copy()
         for slot, pos in self.input_slots:
             vals[slot] = args[pos].array
@@ -233,14 +257,23 @@ class Graph:
         grad = grad_enabled and self.node_outputs
         ctxs = [] if grad or self.has_backward else None
         if self.events:
-            for part, event in self.segments:
+            for n, (part, event) in enumerate(self.segments):
                 _forward(part, vals, ctxs)
                 if type(event) is Backward:
-                    self._backward_event(event, vals, ctxs, args)
+                    walk = watched.setdefault(n, []) if walks is not None else None
+                    self._backward_event(event, vals, ctxs, args, walk)
                 elif event is not None:
                     event.run()
         else:
             _forward(self.forward_plan, vals, ctxs)
+        if walks is not None and watched == walks:
+            self._replay = self._pending
+        self._pending = None
+        return self._outputs(args, grad, ctxs, vals)
+
+    def _outputs(self, args, grad, ctxs, vals):
+        """The call's outputs from the values ``vals`` (indexed by slot), with the graph's node
+        made when ``grad``."""
         node = None
         if grad:
             new = object.__new__
@@ -288,12 +321,12 @@ class Graph:
             t._output_nr = self.node_output_nr[s]
         return t
 
-    def _backward_event(self, event, vals, ctxs, args):
+    def _backward_event(self, event, vals, ctxs, args, walk=None):
         """The call's ``root.backward()``: dL/droot = 1 walked back over the recorded ops, each
         leaf's gradient accumulated into its ``.grad`` as the engine does."""
         root = vals[event.root]
         seed = array_module(root).ones(root.shape, dtype=root.dtype)
-        grads = self.backward(ctxs, (seed,), event.plan)
+        grads = self.backward(ctxs, (seed,), event.plan, walk)
         leaves = self.leaf_params
         if self.leaf_inputs:
             leaves = leaves.copy()
@@ -302,9 +335,10 @@ class Graph:
         accumulate_grads([(t, g) for t, g in zip(leaves, grads) if g is not None])
 
     # -- backward ------------------------------------------------------------------------------
-    def backward(self, ctxs, grads, backward_plan=None):
+    def backward(self, ctxs, grads, backward_plan=None, walk=None):
         """Gradients for the node's inputs from those of its outputs (arrays): the engine's
-        walk over the recorded ops (from the outputs, or ``backward_plan``'s roots)."""
+        walk over the recorded ops (from the outputs, or ``backward_plan``'s roots); the ops
+        in the order they ran appended to ``walk`` where given."""
         seeds, starts, deps = backward_plan or self.plan
         plan = self.backward_plan
         table = [None] * len(plan)
@@ -320,6 +354,8 @@ class Graph:
         ready = [i for i in starts if i not in deps and table[i] is not None]
         while ready:
             i = ready.pop()
+            if walk is not None:
+                walk.append(i)
             backward, n_out, out_meta, targets = plan[i]
             out_grads = table[i]
             table[i] = None

@@ -17,6 +17,7 @@ from ..amp import autocast_mode
 from ..autograd import anomaly
 from ..autograd.grad_mode import state as grad_state
 from ..backends.reference import state as reference_state
+from ..nn import module_changes
 
 _is = operator.is_
 
@@ -41,9 +42,12 @@ def eager_only_reason():
 
 class ModuleState:
     """The modules under a compiled module as a recording saw them. ``holds`` runs before every
-    replay, so it compares whole lists through C-level ``map`` calls rather than looping."""
+    replay: while no module has changed (``module_changes``) it checks only the parameters' and
+    buffers' arrays and requires_grad; else it compares the whole state, through C-level
+    ``map`` calls rather than loops."""
 
     def __init__(self, roots):
+        self.changes = module_changes.changes()
         mods = []
         for root in roots:
             for m in root.modules():
@@ -70,14 +74,24 @@ class ModuleState:
 
     def holds(self):
         """Whether the modules are still as recorded (and carry no forward hooks)."""
+        changes = module_changes.changes()
+        if changes == self.changes:
+            return self._tensors_hold()
+        if not self._modules_hold():
+            return False
+        self.changes = changes
+        return self._tensors_hold()
+
+    def _modules_hold(self):
         if any(self.hook_dicts):
             return False
         if list(map(len, self.attr_dicts)) != self.attr_lens or \
                 [g(d) for g, d in self.getters] != self.attr_values:
             return False
-        if list(map(len, self.dicts)) != self.dict_lens or not all(
-                map(_is, chain.from_iterable(map(dict.values, self.filled)), self.values)):
-            return False
+        return list(map(len, self.dicts)) == self.dict_lens and all(
+            map(_is, chain.from_iterable(map(dict.values, self.filled)), self.values))
+
+    def _tensors_hold(self):
         if list(map(_requires, self.tensors)) != self.requires:
             return False
         if all(map(_is, map(_array, self.tensors), self.arrays)):

@@ -1,0 +1,199 @@
+"""A replay written out as straight-line Python: ``generate(graph)`` turns a ``Graph`` into one
+function whose body calls each recorded op's ``forward`` (and, at a ``backward()`` event, each
+``backward``) in the order ``Graph.run`` would, with every value in a local variable.
+
+``Graph.run`` is the readable form: it walks lists of ops, gathers arguments from a table of
+values and, in a backward, keeps the engine's table of pending gradients and dependency
+counts. All of that is fixed once a recording is made (the same ops, the same sources, the
+same order), so here it is decided once, while the source is written; what is left at run time
+is the ops' own work and a few tests per value (a gradient's shape and dtype, as the engine
+undoes a broadcast or a cast). The numbers are the interpreter's bit for bit: the same calls on
+the same arrays, gradients summed in the same order (``tests/compile`` compares them).
+
+The order of a backward walk is the engine's, simulated here on the recorded graph. It depends
+on which gradients an op's backward returns as None, which is fixed for an op's arguments in
+practice (a needed gradient is an array) but not promised; so ``Graph`` runs its interpreter
+once more with the walk watched (``watched_walks``) and switches to the written form only if
+every walk went as simulated.
+"""
+import numpy as np
+
+from ..autograd.engine import accumulate_grads, undo_broadcast
+from ..backend import array_module
+from .steps import Backward
+
+# False: every replay is interpreted (``Graph.interpret``), the form the tests compare with
+ENABLED = True
+
+
+class _Source:
+    """Lines of Python with the constants they name."""
+
+    def __init__(self):
+        self.lines = []
+        self.names = {}
+
+    def const(self, prefix, value):
+        name = f"{prefix}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def emit(self, line, depth=1):
+        self.lines.append("    " * depth + line)
+
+
+def simulate_walk(graph, plan):
+    """The order of ``Graph.backward`` over ``plan`` (seeds, starts, deps) when every needed
+    gradient is an array: [(op index, [target entries that receive a gradient])] in run order."""
+    seeds, starts, deps = plan
+    backward_plan = graph.backward_plan
+    has_grads = {i for i, _ in seeds}
+    deps = dict(deps)
+    ready = [i for i in starts if i not in deps and i in has_grads]
+    order = []
+    while ready:
+        i = ready.pop()
+        targets = backward_plan[i][3]
+        order.append(i)
+        for pos, leaf, where, nr, shape, dtype in targets:
+            if leaf:
+                continue
+            has_grads.add(where)
+            deps[where] -= 1
+            if deps[where] == 0:
+                ready.append(where)
+    return order
+
+
+def _forward_lines(src, graph, k, values, with_ctx):
+    """Op ``k``'s forward: its ctx, the call and where its outputs go."""
+    cls, forward, gather, single, grad_marks, multi, out_at, bump = graph.forward_plan[k]
+    ctx = f"c{k}"
+    src.emit(f"{ctx} = new({src.const('C', cls)})")
+    if grad_marks is not None:
+        src.emit(f"{ctx}.inputs = {src.const('M', grad_marks)}")
+    args = "".join(", " + values[s] for s in graph.ops[k].sources)
+    src.emit(f"o = {src.const('F', forward)}({ctx}{args})")
+    if multi:
+        names = [f"v{s}" for s in out_at]
+        for s in out_at:
+            values[s] = f"v{s}"
+        targets = ", ".join(names) + ("," if len(names) == 1 else "")
+        src.emit(f"{targets} = [as_array(x) for x in o]")
+    else:
+        values[out_at] = f"v{out_at}"
+        src.emit(f"v{out_at} = o if type(o) is ndarray else as_array(o)")
+    for t in bump:
+        src.emit(f"{src.const('T', t)}._version += 1")
+    with_ctx.append(ctx)
+
+
+def _backward_lines(src, graph, event, values, leaf_tensors):
+    """A ``backward()`` event: dL/droot = 1 walked back over the ops in the simulated order,
+    then the leaves' gradients accumulated into ``.grad``."""
+    seeds, starts, deps = event.plan
+    plan = graph.backward_plan
+    order = simulate_walk(graph, event.plan)
+    grads = {}                    # (op, output nr) -> variable
+
+    def grad_var(i, nr):
+        if (i, nr) not in grads:
+            grads[(i, nr)] = f"g{i}_{nr}"
+            src.emit(f"g{i}_{nr} = None")
+        return grads[(i, nr)]
+    root = values[event.root]
+    src.emit(f"seed = array_module({root}).ones({root}.shape, dtype={root}.dtype)")
+    for i, nr in seeds:
+        var = grad_var(i, nr)
+        src.emit(f"{var} = seed if {var} is None else {var} + seed")
+    n_leaves = len(graph.leaves)
+    for k in range(n_leaves):
+        src.emit(f"l{k} = None")
+    for i in order:
+        backward, n_out, out_meta, targets = plan[i]
+        outs = [grad_var(i, nr) for nr in range(n_out)]
+        call = f"{src.const('B', backward)}(c{i}, "
+        if n_out > 1:
+            call += f"*zero_none(({', '.join(outs)},), {src.const('O', out_meta)}))"
+        else:
+            call += f"{outs[0]})"
+        src.emit(f"r = {call}")
+        src.emit("if type(r) is not tuple: r = (r,)")
+        for pos, leaf, where, nr, shape, dtype in targets:
+            var = f"l{where}" if leaf else grad_var(where, nr)
+            src.emit(f"x = r[{pos}]")
+            src.emit("if x is not None:")
+            s, d = src.const("S", shape), src.const("D", dtype)
+            src.emit(f"if x.shape != {s}: x = undo_broadcast(x, {s})", 2)
+            src.emit(f"if x.dtype is not {d} and x.dtype != {d}: x = x.astype({d})", 2)
+            src.emit(f"{var} = x if {var} is None else {var} + x", 2)
+        for nr in range(n_out):   # the interpreter drops a node's gradients once it ran
+            src.emit(f"{outs[nr]} = None")
+    pairs = ", ".join(f"({leaf_tensors[k]}, l{k})" for k in range(n_leaves))
+    src.emit(f"accumulate_grads([p for p in ({pairs}{',' if n_leaves == 1 else ''}) "
+             f"if p[1] is not None])")
+    return order
+
+
+def generate(graph):
+    """(replay function, {backward event index: simulated order}) for ``graph``.
+
+    The function takes the call's input tensors and whether to keep the ops' ctxs (for the
+    graph's node); it returns (ctxs or None, {slot: value} of the output slots)."""
+    src = _Source()
+    values = {}
+    for slot, pos in graph.input_slots:
+        values[slot] = f"v{slot}"
+        src.emit(f"v{slot} = args[{pos}].array")
+    for slot, t in graph.reads:
+        values[slot] = f"v{slot}"
+        src.emit(f"v{slot} = {src.const('P', t)}.array")
+    for slot, getter in graph.rng_slots:
+        values[slot] = f"v{slot}"
+        src.emit(f"v{slot} = {src.const('R', getter)}()")
+    for slot, value in enumerate(graph.base):
+        if slot not in values and graph.kinds[slot][0] == "const":
+            values[slot] = src.const("K", value)
+    leaf_tensors = []
+    for k, (kind, what) in enumerate(graph.leaf_tensor):
+        leaf_tensors.append(f"args[{what}]" if kind == "input"
+                            else src.const("L", graph.leaf_params[k]))
+    ctxs, orders = [], {}
+    bounds = [0] + [e.at for e in graph.events] + [len(graph.ops)]
+    for n, (a, b) in enumerate(zip(bounds, bounds[1:])):
+        for k in range(a, b):
+            _forward_lines(src, graph, k, values, ctxs)
+        if n < len(graph.events):
+            event = graph.events[n]
+            if type(event) is Backward:
+                orders[n] = _backward_lines(src, graph, event, values, leaf_tensors)
+            else:
+                args = "".join(f"*{src.const('A', event.args)}" if event.args else "")
+                kwargs = f"**{src.const('W', event.kwargs)}" if event.kwargs else ""
+                sep = ", " if args and kwargs else ""
+                src.emit(f"{src.const('E', event.fn)}({args}{sep}{kwargs})")
+    outs = ", ".join(f"{s}: {values[s]}" for s in dict.fromkeys(graph.output_slots)
+                     if graph.kinds[s][0] == "op")
+    src.emit(f"return ([{', '.join(ctxs)}] if keep_ctxs else None), {{{outs}}}")
+    body = "\n".join(src.lines)
+    code = f"def replay(args, keep_ctxs):\n{body}\n"
+    namespace = dict(src.names, new=object.__new__, ndarray=np.ndarray, as_array=_as_array(),
+                     undo_broadcast=undo_broadcast, accumulate_grads=accumulate_grads,
+                     array_module=array_module, zero_none=_zero_none)
+    exec(compile(code, f"<cr.compile replay of {len(graph.ops)} ops>", "exec"), namespace)
+    replay = namespace["replay"]
+    replay.source = code
+    return replay, orders
+
+
+def _as_array():
+    from .graph import _as_array as as_array   # graph imports this module: bound late
+    return as_array
+
+
+def _zero_none(grads, out_meta):
+    """A multi-output op's output gradients with None made zeros, as ``Graph.backward`` does."""
+    if all(g is not None for g in grads):
+        return grads
+    made = array_module(next(g for g in grads if g is not None))
+    return [made.zeros(s, dt) if g is None else g for g, (s, dt) in zip(grads, out_meta)]

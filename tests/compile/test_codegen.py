@@ -1,0 +1,87 @@
+"""The written-out replay (``tracing.codegen``): it takes over from the interpreter once a run
+of the interpreter has walked every backward as the source was written, and its numbers are
+the interpreter's bit for bit, gradient sums included."""
+import numpy as np
+
+import chainrule as cr
+import chainrule.nn as nn
+from chainrule.tracing import codegen
+
+
+def _graph(step):
+    (entry,) = [e for e in step._compiled_call.cache.values() if hasattr(e, "graph")]
+    return entry.graph
+
+
+def _shared_input_step(model, opt):
+    """A value read by two ops (its gradient is a sum), a broadcast bias, a multi-output op
+    (the LSTM) and an input that requires grad."""
+    def step(x, h0):
+        opt.zero_grad()
+        out, (h, c) = model["lstm"](x, (h0, h0))
+        z = model["head"](out) * out.sum() + 0.5
+        loss = (z * z).mean() + (h * c).sum()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _model(seed=0):
+    cr.manual_seed(seed)
+    model = nn.ModuleDict({"lstm": nn.LSTM(3, 4), "head": nn.Linear(4, 4)})
+    return model, cr.optim.Adam(model.parameters(), lr=1e-2)
+
+
+def test_the_written_replay_takes_over_after_one_checked_run_and_equals_the_interpreter():
+    runs = {}
+    for enabled in (True, False):
+        codegen.ENABLED = enabled
+        try:
+            model, opt = _model()
+            step = cr.compile(_shared_input_step(model, opt))
+            losses, grads = [], []
+            for i in range(6):
+                g = np.random.default_rng(i)
+                x = cr.tensor(g.standard_normal((5, 2, 3)).astype(np.float32))
+                h0 = cr.tensor(g.standard_normal((1, 2, 4)).astype(np.float32),
+                               requires_grad=True)
+                losses.append(step(x, h0).item())
+                grads.append(h0.grad.numpy().copy())
+                if i == 2 and enabled:     # recorded twice, then one checked interpreted run
+                    assert _graph(step)._replay is not None
+            runs[enabled] = losses, grads, [p.detach().numpy().copy() for p in model.parameters()]
+            assert step._compiled_call.replays == 4
+        finally:
+            codegen.ENABLED = True
+    written, interpreted = runs[True], runs[False]
+    assert written[0] == interpreted[0]
+    for a, b in zip(written[1] + written[2], interpreted[1] + interpreted[2]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_walk_other_than_the_written_one_keeps_the_interpreter():
+    model, opt = _model()
+    step = cr.compile(_shared_input_step(model, opt))
+    x, h0 = cr.randn(5, 2, 3), cr.randn(1, 2, 4, requires_grad=True)
+    step(x, h0)
+    step(x, h0)
+    graph = _graph(step)
+    assert graph._replay is None and graph._walks
+    graph._walks = {n: list(reversed(order)) for n, order in graph._walks.items()}
+    step(x, h0)                                 # the checked run: its walk differs
+    assert graph._replay is None and graph._walks is None
+    before = step._compiled_call.replays
+    step(x, h0)
+    assert step._compiled_call.replays == before + 1 and graph._replay is None
+
+
+def test_the_written_source_calls_each_op_once_and_keeps_no_value_table():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
+    compiled = cr.compile(model)
+    x = cr.randn(4, 2)
+    for _ in range(3):
+        compiled(x)
+    source = _graph(compiled)._replay.source
+    assert source.startswith("def replay(args, keep_ctxs):")
+    assert source.count("o = F") == 2 and "vals" not in source
