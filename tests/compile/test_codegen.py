@@ -85,3 +85,28 @@ def test_the_written_source_calls_each_op_once_and_keeps_no_value_table():
     source = _graph(compiled)._replay.source
     assert source.startswith("def replay(args, keep_ctxs):")
     assert source.count("o = F") == 2 and "vals" not in source
+
+
+def test_one_gradient_array_reaching_two_leaves_gives_each_its_own_grad():
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Parameter(cr.ones(3)), nn.Parameter(cr.ones(3))
+
+        def forward(self, x):
+            return ((self.a + self.b) * x).sum()   # the sum's backward hands one array to both
+    pair = Pair()
+
+    @cr.compile
+    def step(x):
+        pair.zero_grad()
+        loss = pair(x)
+        loss.backward()
+        return loss
+    x = cr.tensor(np.array([1.0, 2.0, 3.0], dtype=np.float32))
+    for _ in range(4):
+        step(x)
+    assert step._compiled_call.replays == 2 and _graph(step)._replay is not None
+    assert not np.shares_memory(pair.a.grad.numpy(), pair.b.grad.numpy())
+    pair.a.grad.numpy()[:] = 0
+    np.testing.assert_array_equal(pair.b.grad.numpy(), [1, 2, 3])

@@ -18,7 +18,8 @@ every walk went as simulated.
 """
 import numpy as np
 
-from ..autograd.engine import accumulate_grads, undo_broadcast
+from ..autograd.engine import POST_ACCUMULATE_HOOKS, accumulate_grads, undo_broadcast
+from ..autograd.tensor_base import make_tensor
 from ..backend import array_module
 from .steps import Backward
 
@@ -129,10 +130,33 @@ def _backward_lines(src, graph, event, values, leaf_tensors):
             src.emit(f"{var} = x if {var} is None else {var} + x", 2)
         for nr in range(n_out):   # the interpreter drops a node's gradients once it ran
             src.emit(f"{outs[nr]} = None")
-    pairs = ", ".join(f"({leaf_tensors[k]}, l{k})" for k in range(n_leaves))
-    src.emit(f"accumulate_grads([p for p in ({pairs}{',' if n_leaves == 1 else ''}) "
-             f"if p[1] is not None])")
+    _accumulate_lines(src, graph, leaf_tensors)
     return order
+
+
+def _accumulate_lines(src, graph, leaf_tensors):
+    """The leaves' gradients into ``.grad``: where every leaf's ``.grad`` is None, no hook is
+    set, and each gradient is its own writeable array of the leaf's dtype (a step after
+    ``zero_grad``), each becomes ``.grad`` as it is, which is what ``accumulate_grads`` would
+    do; otherwise ``accumulate_grads`` itself."""
+    n = len(leaf_tensors)
+    if not n:
+        return
+    owned = []
+    for k, t in enumerate(leaf_tensors):
+        d = src.const("D", graph.leaf_dtypes[k])
+        owned.append(f"(l{k} is None or {t}.grad is None and not {t}._hooks and l{k}.base is None"
+                     f" and l{k}.dtype is {d} and l{k}.flags.writeable)")
+    grads = ", ".join(f"l{k}" for k in range(n))
+    distinct = (f" and len({{id(g) for g in ({grads}) if g is not None}}) == "
+                f"sum(g is not None for g in ({grads}))") if n > 1 else ""
+    src.emit(f"if not post_hooks[0] and {' and '.join(owned)}{distinct}:")
+    for k, t in enumerate(leaf_tensors):
+        src.emit(f"if l{k} is not None: {t}.grad = make_tensor(l{k})", 2)
+    src.emit("else:")
+    pairs = ", ".join(f"({leaf_tensors[k]}, l{k})" for k in range(n))
+    src.emit(f"accumulate_grads([p for p in ({pairs}{',' if n == 1 else ''}) "
+             f"if p[1] is not None])", 2)
 
 
 def generate(graph):
@@ -179,7 +203,8 @@ def generate(graph):
     code = f"def replay(args, keep_ctxs):\n{body}\n"
     namespace = dict(src.names, new=object.__new__, ndarray=np.ndarray, as_array=_as_array(),
                      undo_broadcast=undo_broadcast, accumulate_grads=accumulate_grads,
-                     array_module=array_module, zero_none=_zero_none)
+                     array_module=array_module, zero_none=_zero_none,
+                     post_hooks=POST_ACCUMULATE_HOOKS, make_tensor=make_tensor)
     exec(compile(code, f"<cr.compile replay of {len(graph.ops)} ops>", "exec"), namespace)
     replay = namespace["replay"]
     replay.source = code

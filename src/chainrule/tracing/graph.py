@@ -134,6 +134,7 @@ class Graph:
         self.node_output_nr = {s: k for k, s in enumerate(self.node_outputs)}
         self.out_meta = tuple(self._slot_meta(rec, s) for s in self.node_outputs)
         self.leaf_tensor = [(kinds[s][0], kinds[s][1]) for s in self.leaves]
+        self.leaf_dtypes = [self._slot_meta(rec, s)[1] for s in self.leaves]
         # tensors whose version backward checks, as each op's node checks its tensor arguments
         self.watched = sorted({s for r in rec.ops for s, is_t in zip(r.sources, r.tensor_args)
                                if is_t and kinds[s][0] in ("input", "param")})
@@ -282,20 +283,22 @@ class Graph:
             for k, pos in self.leaf_inputs:
                 inputs[k] = args[pos]
             node.inputs = inputs
-            tensors = [None] * len(self.watched)
-            for k, t in self.watched_params:
-                tensors[k] = t
-            for k, pos in self.watched_inputs:
-                tensors[k] = args[pos]
-            node._tensors = tensors
-            node._versions = [t._version for t in tensors]
             node._n_out = len(self.node_outputs)
-            if node._n_out > 1:
-                node._out_meta = self.out_meta
-            node._graph = self
-            if self.has_backward:     # the call's own backward() ran through it, as in eager
+            if self.has_backward:
+                # the call's own backward() ran through it: freed as in eager, keeping only
+                # what a drawing of the graph reads (a second backward raises before the rest)
                 node._freed = True
             else:
+                tensors = [None] * len(self.watched)
+                for k, t in self.watched_params:
+                    tensors[k] = t
+                for k, pos in self.watched_inputs:
+                    tensors[k] = args[pos]
+                node._tensors = tensors
+                node._versions = [t._version for t in tensors]
+                if node._n_out > 1:
+                    node._out_meta = self.out_meta
+                node._graph = self
                 node._ctxs = ctxs
         made = {}
         outs = []
