@@ -15,6 +15,7 @@ def fast_path():
         yield
 
 OPTIMISERS = {
+    "sgd": lambda p: cr.optim.SGD(p, lr=0.1),
     "sgd-momentum": lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9),
     "sgd-nesterov-decay": lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True,
                                                  weight_decay=0.01),
@@ -24,7 +25,8 @@ OPTIMISERS = {
     "adam-amsgrad-l2": lambda p: cr.optim.Adam(p, lr=1e-2, amsgrad=True, weight_decay=0.1),
     "adamw": lambda p: cr.optim.AdamW(p, lr=1e-2),
 }
-SHAPES = [(3, 5), (7,), (0, 4), (1,), (33, 17)]
+# the last one has kernels.PARALLEL_MIN elements and more: the kernels' parallel builds
+SHAPES = [(3, 5), (7,), (0, 4), (1,), (33, 17), (2, 4, 3, 3), (257, 256)]
 
 
 def _trajectory(make, dtype, use_kernels, grads_transposed=False, steps=6):
@@ -60,9 +62,10 @@ def test_kernel_equals_numpy_passes(name, dtype):
             np.testing.assert_array_equal(fast_state["state"][key][slot].numpy(), value.numpy())
 
 
-def test_non_contiguous_gradients_take_the_numpy_passes():
-    fast, _ = _trajectory(OPTIMISERS["adam"], np.float32, True, grads_transposed=True)
-    slow, _ = _trajectory(OPTIMISERS["adam"], np.float32, False, grads_transposed=True)
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_non_contiguous_gradients_take_the_numpy_passes(name):
+    fast, _ = _trajectory(OPTIMISERS[name], np.float32, True, grads_transposed=True)
+    slow, _ = _trajectory(OPTIMISERS[name], np.float32, False, grads_transposed=True)
     for a, b in zip(fast, slow):
         np.testing.assert_array_equal(a, b)
 
@@ -80,3 +83,20 @@ def test_flat_refuses_mixed_layouts():
     assert kernels.flat(a, a.T.copy().T) is None          # Fortran order
     assert kernels.flat(a, np.zeros((3, 4), np.float64)) is None
     assert [v.shape for v in kernels.flat(a, a)] == [(12,), (12,)]
+
+
+def test_plain_sgd_steps_contiguous_parameters_with_its_kernel(monkeypatch):
+    ran, real_get = [], kernels.get
+
+    def get(name, size=0):
+        kernel = real_get(name, size)
+        if name != "sgd" or kernel is None:
+            return kernel
+        return lambda *args: (ran.append(args[0].shape), kernel(*args))
+    monkeypatch.setattr(kernels, "get", get)
+    params = [cr.nn.Parameter(cr.ones(3, 4)), cr.nn.Parameter(cr.ones(5))]
+    for p in params:
+        p.grad = cr.ones(p.shape)
+    cr.optim.SGD(params, lr=0.5).step()
+    assert ran == [(3, 4), (5,)]
+    np.testing.assert_array_equal(params[0].detach().numpy(), np.full((3, 4), 0.5, np.float32))

@@ -7,6 +7,13 @@ float32 array, so every operation rounds as NumPy's does.
 import math
 
 
+def sgd(x, g, lr):
+    """``x -= lr g`` (plain SGD) in one pass, on C-contiguous arrays of any shape."""
+    xf, gf = x.reshape(x.size), g.reshape(g.size)
+    for i in prange(xf.size):
+        xf[i] -= gf[i] * lr
+
+
 def sgd_momentum(x, g, buf, lr, momentum, gain, nesterov):
     """``buf = momentum buf + gain g``; ``x -= lr (g + momentum buf)`` (Nesterov) or
     ``x -= lr buf``."""
@@ -39,8 +46,8 @@ def adam(x, g, m, v, vmax, beta1, one_minus_beta1, beta2, one_minus_beta2, eps_s
         x[i] -= (mi / (math.sqrt(vi) + eps_scaled)) * step_scale
 
 
-KERNELS = {"sgd_momentum": sgd_momentum, "adam": adam}
-PARALLEL = ("sgd_momentum", "adam")
+KERNELS = {"sgd": sgd, "sgd_momentum": sgd_momentum, "adam": adam}
+PARALLEL = ("sgd", "sgd_momentum", "adam")
 
 # The outer loops are ``prange``: plain ``range`` here (the kernels run as Python without
 # Numba); ``chainrule.kernels`` binds Numba's prange before compiling, which a serial build

@@ -62,6 +62,8 @@ class SGD(Optimizer):
     def _step_group(self, group):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        if not (momentum or weight_decay or maximize):
+            return self._plain_step(group["params"], lr)
         state = self.state
         decays = weight_decay or maximize
         for p in group["params"]:
@@ -94,6 +96,24 @@ class SGD(Optimizer):
                     g, owned = buf, False
             add_scaled_(x, g, -lr, g if owned else self._buffer(x, "tmp"))
             increment_version(p)
+
+
+    def _plain_step(self, params, lr):
+        """``x -= lr g`` for every parameter with a gradient: one compiled pass each
+        (``kernels.sgd``) where it applies, else ``add_scaled_``'s two NumPy passes."""
+        for p in params:
+            grad = p.grad
+            if grad is None:
+                continue
+            x, g = p.array, grad.array
+            kernel = kernels.get("sgd", x.size)
+            if (kernel is not None and type(x) is np.ndarray and type(g) is np.ndarray
+                    and x.dtype is g.dtype and x.shape == g.shape and x.dtype in kernels.DTYPES
+                    and x.flags.c_contiguous and g.flags.c_contiguous):
+                kernel(x, g, x.dtype.type(lr))
+            else:
+                add_scaled_(x, g, -lr, self._buffer(x, "tmp"))
+            p._version += 1     # increment_version, inline: this runs per parameter per step
 
 
 def _fused_step(x, g, buf, lr, momentum, gain, nesterov):
