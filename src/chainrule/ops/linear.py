@@ -55,8 +55,12 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        if x.ndim == 2:
+            x2 = x
+            lead = None     # a batch of rows as it is: nothing to reshape back
+        else:
+            lead = x.shape[:-1]
+            x2 = x.reshape(-1, x.shape[-1])
         # the three products (y, dL/dx, dL/dW) make the same multiply-adds: one choice serves
         # them, and a small layer's skip blas.matmul's own test (W1: 3 us of a 100 us step)
         product = (blas.matmul if x2.shape[0] * weight.size >= blas.MIN_MULTIPLY_ADDS
@@ -68,17 +72,18 @@ class Linear(Op):
             else:
                 _add_bias(y, bias)
         ctx.x2, ctx.weight, ctx.lead, ctx.product = x2, weight, lead, product
-        return y if x.ndim == 2 else y.reshape(lead + (weight.shape[0],))
+        return y if lead is None else y.reshape(lead + (weight.shape[0],))
 
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        lead = ctx.lead
+        g2 = g if lead is None else g.reshape(-1, g.shape[-1])
         gx = gw = gb = None
         if need[0]:
             gx = ctx.product(g2, ctx.weight)
-            if len(ctx.lead) != 1:
-                gx = gx.reshape(ctx.lead + (ctx.weight.shape[1],))
+            if lead is not None and len(lead) != 1:
+                gx = gx.reshape(lead + (ctx.weight.shape[1],))
         if need[1]:
             gw = ctx.product(g2.T, ctx.x2)
         if need[2]:

@@ -300,6 +300,8 @@ class Graph:
                     node._out_meta = self.out_meta
                 node._graph = self
                 node._ctxs = ctxs
+        if self.output_template is _TENSOR:    # the call returned one tensor
+            return self._output_tensor(self.output_slots[0], vals, args, node)
         made = {}
         outs = []
         for s in self.output_slots:
