@@ -145,6 +145,8 @@ class Graph:
             if type(e) is Backward:
                 e.plan = self._plan_backward([e.root])
         self.has_backward = any(type(e) is Backward for e in self.events)
+        self.root_metas = {e.root: self._slot_meta(rec, e.root) for e in self.events
+                           if type(e) is Backward}
         self.reads = self.param_slots + self.buffer_slots + self.tensor_consts
         # buffers an op writes into in place (batch norm's running statistics): the replay
         # advances their versions as the eager caller does
