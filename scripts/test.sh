@@ -8,7 +8,7 @@ python3 -m venv .venv
 # torch is the reference the tests compare against: pinned, CPU-only, dev-only.
 # distributed brings mpi4py and Open MPI's wheel, whose mpirun lands in .venv/bin (tests/distributed);
 # mkl the BLAS that chainrule.kernels.blas hands the products to (tests/kernels/test_blas.py).
-.venv/bin/python -m pip install --quiet -e ".[dev,viz,playground,notebooks,onnx,amp,distributed,fast,mkl]" \
+.venv/bin/python -m pip install --quiet -e ".[dev,viz,playground,notebooks,onnx,amp,distributed,fast,mkl,onednn]" \
     "torch==2.13.0"
 # Debian packages: Chromium for the Playground's browser tests (driven through Playwright, never
 # `playwright install`) and Graphviz's `dot` for cr.viz.draw_graph's Graphviz layout.

@@ -9,6 +9,13 @@ from chainrule import kernels
 pytest.importorskip("numba")
 
 
+@pytest.fixture(autouse=True)
+def numpy_lstm(monkeypatch):
+    """These are the kernels of the NumPy path, which float32 takes where oneDNN is not
+    installed (tests/recurrent/test_lstm_onednn.py covers oneDNN's)."""
+    monkeypatch.setattr(cr.backends.onednn, "enabled", False)
+
+
 def _grads(dtype, use_kernels, batch, bidirectional, use_state, seed=0, batch_first=False):
     cr.manual_seed(seed)
     lstm = cr.nn.LSTM(5, 7, num_layers=2, bidirectional=bidirectional,

@@ -13,6 +13,7 @@ products over all steps want; the gate gradients go back to (T, N, 4H) for the s
 from .. import kernels
 from ..backend import array_module, contiguous, xp
 from ..kernels import blas
+from . import lstm_onednn
 from .base import Op
 from .recurrent import _lstm_step_backward_reference, _lstm_step_reference, _plus_bias
 
@@ -282,8 +283,10 @@ class LSTMLayer(Op):
     ``lstm_sequence_backward``: dL/dx = dgx W_ih, dL/dW_ih = dgx^T x, dL/db_ih = dL/db_hh = dgx
     summed over T*N, dL/dW_hh = dgx^T [h_0 ... h_{T-1}]: products over all steps.
 
-    Fast path: sigma through one tanh of halved pre-activations, feature-major buffers written
-    in place (module docstring); ``LSTMLayerReference`` is the loop of gate equations.
+    Fast path: on oneDNN's LSTM primitive for float32 where the ``onednn`` extra is installed
+    (``lstm_onednn``, as PyTorch's CPU wheel runs it); else sigma through one tanh of halved
+    pre-activations, feature-major buffers written in place (module docstring).
+    ``LSTMLayerReference`` is the loop of gate equations.
     """
 
     reference = LSTMLayerReference
@@ -292,9 +295,15 @@ class LSTMLayer(Op):
     def forward(ctx, x, w_ih, b_ih, b_hh, h0, c0, w_hh, reverse):
         T, N, E = x.shape
         H = w_hh.shape[1]
+        biases = [b for b in (b_ih, b_hh) if b is not None]
+        ctx.onednn = None
+        if lstm_onednn.applies(x, w_ih, w_hh, h0, c0, biases):
+            training = any(ctx.needs_input_grad)   # else oneDNN's inference kernel: no workspace
+            out, h_last, c_last, ctx.onednn = lstm_onednn.forward(x, w_ih, b_ih, b_hh, h0, c0,
+                                                                  w_hh, reverse, training)
+            return out, h_last, c_last
         dt = xp.result_type(x.dtype, w_ih.dtype, h0.dtype, w_hh.dtype)
         half = _gate_rows(_HALF, H, dt, x)
-        biases = [b for b in (b_ih, b_hh) if b is not None]
         if biases:
             # the biases ride in the product as one more column of W_ih against a column of
             # ones in x: no pass over the (T, 4H, N) result to add them
@@ -317,6 +326,8 @@ class LSTMLayer(Op):
 
     @staticmethod
     def backward(ctx, dhs, dh_last, dc_last):
+        if ctx.onednn is not None:
+            return _onednn_backward(ctx, dhs, dh_last, dc_last)
         reverse, w_hh = ctx.reverse, ctx.w_hh
         dgx, dh, dc = lstm_sequence_backward(ctx.saved, w_hh, dhs, dh_last, dc_last, reverse)
         need = ctx.needs_input_grad
@@ -339,3 +350,14 @@ class LSTMLayer(Op):
             dw_hh = blas.matmul(steps.T, before.reshape(rest, H))
             dw_hh += blas.matmul(first.T, ctx.h0)
         return dx, dw_ih, db_ih, db_hh, dh, dc, dw_hh, None
+
+
+def _onednn_backward(ctx, dhs, dh_last, dc_last):
+    """``LSTMLayer.backward`` of a forward that ran on oneDNN (``lstm_onednn``)."""
+    need = ctx.needs_input_grad
+    dx, dw_ih, db, dh0, dc0, dw_hh = lstm_onednn.backward(ctx.onednn, dhs, dh_last, dc_last)
+    db_ih = db if need[2] else None
+    db_hh = (db.copy() if need[2] else db) if need[3] else None   # two gradients, two arrays
+    return (dx if need[0] else None, dw_ih if need[1] else None, db_ih, db_hh,
+            dh0 if need[4] else None, dc0 if need[5] else None, dw_hh if need[6] else None,
+            None)
