@@ -86,6 +86,7 @@ def test_flat_refuses_mixed_layouts():
 
 
 def test_plain_sgd_steps_contiguous_parameters_with_its_kernel(monkeypatch):
+    assert kernels.available()   # loaded: small parameters take the kernel once it is
     ran, real_get = [], kernels.get
 
     def get(name, size=0):
@@ -100,3 +101,12 @@ def test_plain_sgd_steps_contiguous_parameters_with_its_kernel(monkeypatch):
     cr.optim.SGD(params, lr=0.5).step()
     assert ran == [(3, 4), (5,)]
     np.testing.assert_array_equal(params[0].detach().numpy(), np.full((3, 4), 0.5, np.float32))
+
+
+def test_a_small_plain_sgd_step_does_not_load_the_kernels(monkeypatch):
+    monkeypatch.setattr(kernels, "_kernels", None)      # as in a fresh process
+    monkeypatch.setattr(kernels, "_load", lambda: pytest.fail("the kernels were loaded"))
+    p = cr.nn.Parameter(cr.ones(8, 8))
+    p.grad = cr.ones(8, 8)
+    cr.optim.SGD([p], lr=0.5).step()
+    np.testing.assert_array_equal(p.detach().numpy(), np.full((8, 8), 0.5, np.float32))

@@ -87,6 +87,11 @@ def get(name, size=0):
     return _kernels[name]
 
 
+def loaded():
+    """True when Numba and the kernels are loaded already (asks without loading them)."""
+    return bool(_kernels) and not _switched_off and not is_reference_enabled()
+
+
 def available():
     """True when compiled kernels are in use (Numba importable, not switched off)."""
     if _kernels is None:
