@@ -149,7 +149,7 @@ def _accumulate_lines(src, graph, leaf_tensors):
     for k, t in enumerate(leaf_tensors):
         d = src.const("D", graph.leaf_dtypes[k])
         owned.append(f"(l{k} is None or {t}.grad is None and not {t}._hooks and l{k}.base is None"
-                     f" and l{k}.dtype is {d} and l{k}.flags.writeable)")
+                     f" and l{k}.dtype is {d} and getattr(l{k}.flags, 'writeable', True))")
     grads = ", ".join(f"l{k}" for k in range(n))
     distinct = (f" and len({{id(g) for g in ({grads}) if g is not None}}) == "
                 f"sum(g is not None for g in ({grads}))") if n > 1 else ""
