@@ -119,6 +119,26 @@ class _Plan:
         roles.update(dx=src, dh0=state, dc0=state, dout=dst, dhT=state, dcT=state, dw_ih=wl,
                      dw_hh=wi, dbias=bias)
 
+    def __del__(self):
+        # an evicted plan (a sequence length no longer used) frees its C objects; a forward
+        # whose backward is pending still holds its plan. (getattr: a plan whose making
+        # failed half-way has only some of them.)
+        lib = dnn.library()
+        if not lib:
+            return
+        pairs = list(getattr(self, "weights", {}).values()) + \
+            list(getattr(self, "grads", {}).values())
+        prims = [getattr(self, "forward", None), getattr(self, "backward", None)]
+        for prim in prims + [p for p, _ in pairs]:
+            if prim is not None:
+                lib.dnnl_primitive_destroy(prim)
+        for pd in getattr(self, "pds", ()):
+            lib.dnnl_primitive_desc_destroy(pd)
+        for mem in list(getattr(self, "mem", {}).values()) + [b.mem for _, b in pairs]:
+            lib.dnnl_memory_destroy(mem)
+        for md in getattr(self, "mds", ()):
+            lib.dnnl_memory_desc_destroy(md)
+
     def _weight(self, name, user_role, address):
         """The memory object holding weights ``name`` in the primitive's layout: the user's
         array reordered into a buffer, or the user's array itself where the layouts agree."""

@@ -2,8 +2,8 @@
 function whose body calls each recorded op's ``forward`` (and, at a ``backward()`` event, each
 ``backward``) in the order ``Graph.run`` would, with every value in a local variable.
 
-``Graph.run`` is the readable form: it walks lists of ops, gathers arguments from a table of
-values and, in a backward, keeps the engine's table of pending gradients and dependency
+``Graph.interpret`` is the readable form: it walks lists of ops, gathers arguments from a table
+of values and, in a backward, keeps the engine's table of pending gradients and dependency
 counts. All of that is fixed once a recording is made (the same ops, the same sources, the
 same order), so here it is decided once, while the source is written; what is left at run time
 is the ops' own work and a few tests per value (a gradient's shape and dtype, as the engine
@@ -13,7 +13,7 @@ the same arrays, gradients summed in the same order (``tests/compile`` compares 
 The order of a backward walk is the engine's, simulated here on the recorded graph. It depends
 on which gradients an op's backward returns as None, which is fixed for an op's arguments in
 practice (a needed gradient is an array) but not promised; so ``Graph`` runs its interpreter
-once more with the walk watched (``watched_walks``) and switches to the written form only if
+once more with the walk watched (``Graph._walks``) and switches to the written form only if
 every walk went as simulated.
 """
 import numpy as np
@@ -44,8 +44,8 @@ class _Source:
 
 
 def simulate_walk(graph, plan):
-    """The order of ``Graph.backward`` over ``plan`` (seeds, starts, deps) when every needed
-    gradient is an array: [(op index, [target entries that receive a gradient])] in run order."""
+    """The ops ``Graph.backward`` runs over ``plan`` (seeds, starts, deps), in its order, when
+    every needed gradient is an array."""
     seeds, starts, deps = plan
     backward_plan = graph.backward_plan
     has_grads = {i for i, _ in seeds}
@@ -92,7 +92,7 @@ def _forward_lines(src, graph, k, values, with_ctx):
 def _backward_lines(src, graph, event, values, leaf_tensors):
     """A ``backward()`` event: dL/droot = 1 walked back over the ops in the simulated order,
     then the leaves' gradients accumulated into ``.grad``."""
-    seeds, starts, deps = event.plan
+    seeds = event.plan[0][:1]     # one root: Graph.backward zips the seeds with (dL/dL,)
     plan = graph.backward_plan
     order = simulate_walk(graph, event.plan)
     grads = {}                    # (op, output nr) -> variable
