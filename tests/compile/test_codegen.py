@@ -2,6 +2,7 @@
 of the interpreter has walked every backward as the source was written, and its numbers are
 the interpreter's bit for bit, gradient sums included."""
 import numpy as np
+import pytest
 
 import chainrule as cr
 import chainrule.nn as nn
@@ -110,3 +111,46 @@ def test_one_gradient_array_reaching_two_leaves_gives_each_its_own_grad():
     assert not np.shares_memory(pair.a.grad.numpy(), pair.b.grad.numpy())
     pair.a.grad.numpy()[:] = 0
     np.testing.assert_array_equal(pair.b.grad.numpy(), [1, 2, 3])
+
+
+@pytest.mark.parametrize("dtype, batch, bias", [
+    (np.float32, 1, True), (np.float32, 300, True), (np.float64, 40, True),
+    (np.float32, 40, False)])
+def test_an_inference_replay_fuses_linear_and_relu_bit_equal_to_eager(dtype, batch, bias):
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(30, 64, bias=bias), nn.ReLU(), nn.Linear(64, 64),
+                          nn.ReLU(), nn.Linear(64, 3)).to(cr.float64 if dtype == np.float64
+                                                          else cr.float32)
+    compiled = cr.compile(model)
+    x = np.random.default_rng(1).standard_normal((batch, 30)).astype(dtype)
+    x[0, :3] = [np.nan, -0.0, 0.0]            # NaN and signed zeros take ReLU's path too
+    x = cr.from_numpy(x)
+    with cr.no_grad():
+        expected = model(x).numpy()
+        for _ in range(4):
+            got = compiled(x).numpy()
+    np.testing.assert_array_equal(got, expected)
+    assert got.dtype == dtype
+    source = _graph(compiled)._replay.source
+    assert source.count("LR") == 2             # both Linear -> ReLU pairs, one call each
+
+
+def test_training_replays_and_shared_outputs_keep_linear_and_relu_apart():
+    cr.manual_seed(0)
+    lin, relu = nn.Linear(4, 5), nn.ReLU()
+
+    class Both(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin, self.relu = lin, relu
+
+        def forward(self, x):
+            y = self.lin(x)
+            return self.relu(y), y                # the Linear's output is returned as well
+    for model, grad in ((nn.Sequential(lin, relu), True), (Both(), False)):
+        compiled = cr.compile(model)
+        x = cr.randn(3, 4)
+        with cr.set_grad_enabled(grad):
+            for _ in range(3):
+                compiled(x)
+        assert "LR" not in _graph(compiled)._replay.source

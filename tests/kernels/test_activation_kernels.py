@@ -77,3 +77,18 @@ def test_layouts_the_kernels_cannot_take_fall_back():
     x = cr.from_numpy(a).requires_grad_()
     cr.relu(x).sum().backward()                      # the op still works: NumPy's path
     np.testing.assert_array_equal(x.grad.numpy(), (a > 0).astype(a.dtype))
+
+
+@pytest.mark.parametrize("rows, cols", [(1, 7), (5, 33), (300, 257)])   # the last: parallel
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bias_relu_equals_bias_then_relu(rows, cols, dtype):
+    """The compiled inference replay's fused Linear -> ReLU pass (ops.linear.linear_relu)."""
+    rng = np.random.default_rng(rows)
+    y = rng.standard_normal((rows, cols)).astype(dtype)
+    y[0, :3] = [np.nan, -0.0, 0.0]
+    b = rng.standard_normal(cols).astype(dtype)
+    b[:3] = [0.0, 0.0, -0.0]
+    expected = np.maximum(0, y + b)
+    fused = y.copy()
+    kernels.get("bias_relu", fused.size)(fused, b)
+    np.testing.assert_array_equal(fused.view(np.uint8), expected.view(np.uint8))

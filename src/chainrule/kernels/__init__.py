@@ -124,6 +124,7 @@ def _call_each(table, dtype):
         "relu_forward": (one, one.copy()),
         "relu_backward": (one, one, one.copy(), zero),
         "bias_add": (np.zeros((1, 1), dtype), one),
+        "bias_relu": (np.zeros((1, 1), dtype), one),
         "sgd": (one.copy(), one, zero),
         "sgd_momentum": (one.copy(), one, one.copy(), zero, zero, dtype(1), False),
         "adam": (one.copy(), one, one.copy(), one.copy(), one.copy(), zero, zero, zero, zero,

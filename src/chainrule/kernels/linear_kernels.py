@@ -18,5 +18,16 @@ def bias_add(y, b):
             row[j] += b[j]
 
 
-KERNELS = {"bias_add": bias_add}
-PARALLEL = ("bias_add",)
+def bias_relu(y, b):
+    """y[i, j] = relu(y[i, j] + b[j]) in place: ``bias_add`` and then ``relu_forward`` in one
+    pass (a compiled inference replay's Linear followed by ReLU), the same values."""
+    M, N = y.shape
+    for i in prange(M):
+        row = y[i]
+        for j in range(N):
+            v = row[j] + b[j]
+            row[j] = 0 if v < 0 else v      # NaN and -0.0 pass through, as relu_forward
+
+
+KERNELS = {"bias_add": bias_add, "bias_relu": bias_relu}
+PARALLEL = ("bias_add", "bias_relu")

@@ -2,6 +2,7 @@
 from .. import kernels
 from ..backend import xp
 from ..kernels import blas
+from .activation import ReLU
 from .base import Op
 
 
@@ -89,3 +90,31 @@ class Linear(Op):
         if need[2]:
             gb = g2.sum(axis=0)
         return gx, gw, gb
+
+
+# The fused pass loads the kernels for an output of this many entries (below, it runs where
+# something else loaded them)
+_FUSED_LOADS = 1 << 12
+
+
+def linear_relu(x, weight, bias):
+    """``relu(x W^T + b)`` for a compiled inference replay (``tracing/codegen.py``), where a
+    Linear's output goes only to a ReLU: ``Linear``'s product, then the bias and the ReLU in one
+    pass over the output in place (``kernels.bias_relu``), where ``Linear.forward`` and
+    ``ReLU.forward`` make two passes and a second array. The values are theirs, bit for bit;
+    the two ops themselves run where the fused pass does not apply."""
+    if (x.ndim == 2 and bias is not None and type(x) is xp.ndarray and bias.ndim == 1
+            and (x.shape[0] * weight.shape[0] >= _FUSED_LOADS or kernels.loaded())):
+        kernel = kernels.get("bias_relu", x.shape[0] * weight.shape[0])
+        product = (blas.matmul if x.shape[0] * weight.size >= blas.MIN_MULTIPLY_ADDS
+                   else xp.matmul)
+        if kernel is not None:
+            y = product(x, weight.T)
+            if (y.dtype == bias.dtype and y.dtype in kernels.DTYPES and y.flags.c_contiguous
+                    and type(y) is xp.ndarray and bias.flags.c_contiguous):
+                kernel(y, bias)
+                return y
+            _add_bias(y, bias)
+            return ReLU.forward(ReLU.__new__(ReLU), y)
+    y = Linear.forward(Linear.__new__(Linear), x, weight, bias)
+    return ReLU.forward(ReLU.__new__(ReLU), y)

@@ -16,11 +16,15 @@ practice (a needed gradient is an array) but not promised; so ``Graph`` runs its
 once more with the walk watched (``Graph._walks``) and switches to the written form only if
 every walk went as simulated.
 """
+import collections
+
 import numpy as np
 
 from ..autograd.engine import POST_ACCUMULATE_HOOKS, accumulate_grads, undo_broadcast
 from ..autograd.tensor_base import make_tensor
 from ..backend import array_module
+from ..ops.activation import ReLU
+from ..ops.linear import Linear, linear_relu
 from .steps import Backward
 
 # False: every replay is interpreted (``Graph.interpret``), the form the tests compare with
@@ -186,9 +190,18 @@ def generate(graph):
         leaf_tensors.append(f"args[{what}]" if kind == "input"
                             else src.const("L", graph.leaf_params[k]))
     ctxs, orders = [], {}
+    fused = _linear_relu_pairs(graph)
     bounds = [0] + [e.at for e in graph.events] + [len(graph.ops)]
     for n, (a, b) in enumerate(zip(bounds, bounds[1:])):
         for k in range(a, b):
+            if k - 1 in fused:
+                continue
+            if k in fused:
+                x, w, bias = (values[s] for s in graph.ops[k].sources)
+                out = graph.ops[k + 1].out_slot
+                values[out] = f"v{out}"
+                src.emit(f"v{out} = {src.const('LR', linear_relu)}({x}, {w}, {bias})")
+                continue
             _forward_lines(src, graph, k, values, ctxs)
         if n < len(graph.events):
             event = graph.events[n]
@@ -212,6 +225,22 @@ def generate(graph):
     replay = namespace["replay"]
     replay.source = code
     return replay, orders
+
+
+def _linear_relu_pairs(graph):
+    """{k: k + 1} for each Linear whose output only the next op, a ReLU, reads, in a graph
+    recorded without gradients (an inference replay: no ctx is kept for a backward); those two
+    run as one call, ``ops.linear.linear_relu``, the bias and the ReLU in one pass."""
+    if graph.events or any(op.grad_marks is not None for op in graph.ops):
+        return {}
+    uses = collections.Counter(s for op in graph.ops for s in op.sources)
+    uses.update(graph.output_slots)
+    pairs = {}
+    for k, (op, after) in enumerate(zip(graph.ops, graph.ops[1:])):
+        if (op.cls is Linear and after.cls is ReLU and not op.multi and len(op.sources) == 3
+                and list(after.sources) == [op.out_slot] and uses[op.out_slot] == 1):
+            pairs[k] = k + 1
+    return pairs
 
 
 def _as_array():
