@@ -2,14 +2,15 @@
 matrix products and kernels use.
 
 chainrule's intra-op threads are its BLAS libraries' (MKL's where the ``mkl`` extra runs the
-products, NumPy's OpenBLAS for the rest, resized through threadpoolctl where it is installed)
-and the parallel builds of its compiled kernels (Numba's pool, ``kernels.parallel``). There is
+products, NumPy's OpenBLAS for the rest, resized through threadpoolctl where it is installed),
+oneDNN's for LSTM layers (the ``onednn`` extra) and the parallel builds of its compiled kernels
+(Numba's pool, ``kernels.parallel``). There is
 no inter-op pool: ops run one after another on the calling thread, so the inter-op setting is
 recorded and answered back, as PyTorch's, but changes nothing.
 """
 import os
 
-from .backends import mkl
+from .backends import mkl, onednn
 from .kernels import parallel as kernel_threads
 
 _interop_threads = None
@@ -35,6 +36,7 @@ def set_num_threads(num_threads):
     _check(num_threads, "set_num_threads")
     _num_threads = num_threads
     mkl.set_num_threads(num_threads)        # loads nothing: applied when MKL loads
+    onednn.set_num_threads(num_threads)     # the same for oneDNN (the LSTM's library)
     pools = _openblas_pools()
     if pools is not None:
         pools.limit(limits=num_threads)

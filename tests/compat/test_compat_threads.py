@@ -28,8 +28,14 @@ def test_set_num_threads_reaches_the_pools(restore_threads):
         assert mkl.get_num_threads() == 1
     pools = threadpoolctl.threadpool_info()
     assert all(p["num_threads"] == 1 for p in pools if p["internal_api"] in ("openblas", "mkl"))
+    if cr.backends.onednn.is_available():
+        assert cr.backends.onednn.get_num_threads() == 1
+        out, _ = cr.nn.LSTM(3, 4)(cr.randn(5, 2, 3))      # runs on its one thread
+        assert out.shape == (5, 2, 4)
     cr.set_num_threads(2)
     assert cr.get_num_threads() == 2
+    if cr.backends.onednn.is_available():
+        assert cr.backends.onednn.get_num_threads() == 2
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])

@@ -18,6 +18,7 @@ from importlib import metadata
 _lib = None        # the loaded libdnnl, False when unavailable, None before the first try
 engine = stream = None
 enabled = True     # torch.backends.mkldnn.enabled: False keeps every LSTM on NumPy
+_threads = None    # cr.set_num_threads's count, applied when the library loads
 
 # the C API's constants (oneDNN 3.x, include/oneapi/dnnl/dnnl_types.h)
 F32 = 3
@@ -104,7 +105,38 @@ def _load():
                 lib.dnnl_stream_create(ctypes.byref(s), e, 1):
             continue
         _lib, engine, stream = lib, e, s
+        if _threads:
+            _apply_threads()
         return
+
+
+def set_num_threads(n):
+    """Run oneDNN's primitives on ``n`` threads (``cr.set_num_threads`` calls this): its
+    threads are GNU OpenMP's, sized by ``omp_set_num_threads`` for the calling thread; recorded
+    for later if the library has not loaded, so that setting it loads nothing."""
+    global _threads
+    _threads = int(n)
+    if _lib:
+        _apply_threads()
+
+
+def get_num_threads():
+    """The threads oneDNN runs on from this thread, or None where it has not loaded."""
+    gomp = _openmp() if _lib else None
+    return gomp.omp_get_max_threads() if gomp else None
+
+
+def _openmp():
+    try:
+        return ctypes.CDLL("libgomp.so.1")
+    except OSError:
+        return None
+
+
+def _apply_threads():
+    gomp = _openmp()
+    if gomp:
+        gomp.omp_set_num_threads(_threads)
 
 
 def library():
