@@ -108,12 +108,14 @@ class SGD(Optimizer):
             if grad is None:
                 continue
             x, g = p.array, grad.array
-            kernel = (kernels.get("sgd", x.size) if x.size >= _KERNEL_LOADS or kernels.loaded()
-                      else None)
+            small = x.size < _KERNEL_LOADS
+            kernel = None if small and not kernels.loaded() else kernels.get("sgd", x.size)
             if (kernel is not None and type(x) is np.ndarray and type(g) is np.ndarray
                     and x.dtype is g.dtype and x.shape == g.shape and x.dtype in kernels.DTYPES
                     and x.flags.c_contiguous and g.flags.c_contiguous):
                 kernel(x, g, x.dtype.type(lr))
+            elif small and g.dtype == x.dtype:
+                x -= g * lr     # add_scaled_'s two passes, without its scratch buffer's lookup
             else:
                 add_scaled_(x, g, -lr, self._buffer(x, "tmp"))
             p._version += 1     # increment_version, inline: this runs per parameter per step
