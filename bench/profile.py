@@ -7,7 +7,8 @@ whose time lands in the Python function that called it. Each function's own time
 category:
 
 - ``products``: the matrix products (BLAS);
-- ``kernels``: the compiled one-pass kernels of ``chainrule.kernels`` (Numba);
+- ``kernels``: the compiled one-pass kernels of ``chainrule.kernels`` (Numba) and the calls into
+  oneDNN's primitives (``backends/onednn.py``: the LSTM layer, with the ``onednn`` extra);
 - ``numpy reductions``: NumPy's C methods (``sum``, ``max``, ``reduce``, ``copy``, ...);
 - ``ops``: the rest of chainrule's ops and optimisers, i.e. their elementwise NumPy passes and
   their Python;
@@ -54,8 +55,8 @@ def category(func):
     path, _, name = func
     if name == "product" or "(product)" in name or path.endswith("chainrule/kernels/blas.py"):
         return "products"   # blas.py: MKL's ctypes calls are timed inside its matmul
-    if "chainrule/kernels/" in path:
-        return "kernels"
+    if "chainrule/kernels/" in path or path.endswith("chainrule/backends/onednn.py"):
+        return "kernels"    # oneDNN's calls: its LSTM primitive and weight reorders
     if path == "~":
         return "numpy reductions" if ("numpy" in name or "ufunc" in name) else "engine"
     if "/chainrule/ops/" in path or "/chainrule/optim/" in path:
@@ -116,7 +117,7 @@ def format_profile(results):
     lines.append("")
     for name, r in results.items():
         lines.append(f"{name}: " + "; ".join(f"{label} {t * 1e3:.3f} ms" for t, label in r["top"]))
-    lines.append("categories: products = matmul/dot/tensordot/einsum and MKL (kernels.blas); kernels = chainrule.kernels; "
+    lines.append("categories: products = matmul/dot/tensordot/einsum and MKL (kernels.blas); kernels = chainrule.kernels and oneDNN's primitives; "
                  "ops = the ops' and optimisers' own time, with their elementwise NumPy passes; "
                  "engine = autograd, modules, tensors (python -m bench --help)")
     return "\n".join(lines)

@@ -57,3 +57,11 @@ def test_products_are_recorded_with_their_layouts():
     assert numpy_ms > 0 and torch_ms > 0
     from chainrule.kernels import blas
     assert (mkl_ms is None) == (not blas.available()) and (mkl_ms is None or mkl_ms > 0)
+
+
+def test_profile_counts_onednn_and_numba_as_kernels():
+    from bench.profile import category
+    assert category(("/x/src/chainrule/backends/onednn.py", 197, "execute")) == "kernels"
+    assert category(("/x/src/chainrule/kernels/optim_kernels.py", 29, "adam")) == "kernels"
+    assert category(("/x/src/chainrule/kernels/blas.py", 76, "matmul")) == "products"
+    assert category(("/x/src/chainrule/autograd/engine.py", 111, "run_backward")) == "engine"
