@@ -154,3 +154,22 @@ def test_training_replays_and_shared_outputs_keep_linear_and_relu_apart():
             for _ in range(3):
                 compiled(x)
         assert "LR" not in _graph(compiled)._replay.source
+
+
+@pytest.mark.parametrize("case", ["empty batch", "column-major input", "float16", "no bias"])
+def test_the_fused_linear_relu_equals_the_two_ops_on_every_input(case):
+    from chainrule import kernels
+    from chainrule.ops.activation import ReLU
+    from chainrule.ops.linear import Linear, linear_relu
+    kernels.available()        # loaded: small outputs take the fused pass too
+    rng = np.random.default_rng(0)
+    dtype = np.float16 if case == "float16" else np.float32
+    x = rng.standard_normal((0 if case == "empty batch" else 9, 5)).astype(dtype)
+    if case == "column-major input":
+        x = np.asfortranarray(x)
+    w = rng.standard_normal((6, 5)).astype(dtype)
+    b = None if case == "no bias" else rng.standard_normal(6).astype(dtype)
+    expected = ReLU.forward(ReLU.__new__(ReLU), Linear.forward(Linear.__new__(Linear), x, w, b))
+    got = linear_relu(x, w, b)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
