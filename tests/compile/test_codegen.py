@@ -173,3 +173,30 @@ def test_the_fused_linear_relu_equals_the_two_ops_on_every_input(case):
     got = linear_relu(x, w, b)
     assert got.dtype == expected.dtype and got.shape == expected.shape
     np.testing.assert_array_equal(got, expected)
+
+
+def test_a_compiled_modules_backward_is_written_out_after_one_checked_walk():
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+    compiled = cr.compile(model)
+    opt = cr.optim.SGD(model.parameters(), lr=0.1)
+    x, y = cr.randn(5, 3), cr.randn(5, 2)
+    for step in range(5):
+        loss = nn.functional.mse_loss(compiled(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        if step == 2:       # the first replay's backward was the interpreter's, watched
+            graph = _graph(compiled)
+            assert graph._written_backward is not None and graph._backward_pending is None
+    assert graph._written_backward.source.startswith("def backward(ctxs, grads):")
+
+    twin = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 2))
+    compiled = cr.compile(twin)
+    for _ in range(2):
+        compiled(x).sum().backward()
+    out = compiled(x)                           # the first replay: its backward is checked
+    graph = _graph(compiled)
+    graph._backward_pending = (graph._backward_pending[0], ["another order"])
+    out.sum().backward()
+    assert graph._written_backward is None      # the walk differed: the interpreter stays

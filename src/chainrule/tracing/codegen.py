@@ -93,34 +93,31 @@ def _forward_lines(src, graph, k, values, with_ctx):
     with_ctx.append(ctx)
 
 
-def _backward_lines(src, graph, event, values, leaf_tensors):
-    """A ``backward()`` event: dL/droot = 1 walked back over the ops in the simulated order,
-    then the leaves' gradients accumulated into ``.grad``."""
-    seeds = event.plan[0][:1]     # one root: Graph.backward zips the seeds with (dL/dL,)
-    plan = graph.backward_plan
-    order = simulate_walk(graph, event.plan)
-    grads = {}                    # (op, output nr) -> variable
+class _Walk:
+    """The gradient variables of one backward walk: ``g{op}_{output}`` per op output, made
+    (and set to None) where first named, and ``l{k}`` per leaf."""
 
-    def grad_var(i, nr):
-        if (i, nr) not in grads:
-            grads[(i, nr)] = f"g{i}_{nr}"
-            src.emit(f"g{i}_{nr} = None")
-        return grads[(i, nr)]
-    root = values[event.root]
-    shape, dtype = graph.root_metas[event.root]
-    one = src.const("ONE", np.ones(shape, dtype))    # dL/dL, copied: np.ones costs 0.6 us
-    src.emit(f"seed = {one}.copy() if type({root}) is ndarray else "
-             f"array_module({root}).ones({root}.shape, dtype={root}.dtype)")
-    for i, nr in seeds:
-        var = grad_var(i, nr)
-        src.emit(f"{var} = seed if {var} is None else {var} + seed")
-    n_leaves = len(graph.leaves)
-    for k in range(n_leaves):
+    def __init__(self, src):
+        self.src, self.names = src, {}
+
+    def grad(self, i, nr):
+        if (i, nr) not in self.names:
+            self.names[(i, nr)] = f"g{i}_{nr}"
+            self.src.emit(f"g{i}_{nr} = None")
+        return self.names[(i, nr)]
+
+
+def _walk_lines(src, graph, walk, order, ctx):
+    """The engine's walk over the ops of ``order``: each op's backward on its outputs'
+    gradients (``ctx(i)`` names op i's ctx), each argument's gradient brought to the shape and
+    dtype it had and summed into its variable, in the interpreter's order."""
+    plan = graph.backward_plan
+    for k in range(len(graph.leaves)):
         src.emit(f"l{k} = None")
     for i in order:
         backward, n_out, out_meta, targets = plan[i]
-        outs = [grad_var(i, nr) for nr in range(n_out)]
-        call = f"{src.const('B', backward)}(c{i}, "
+        outs = [walk.grad(i, nr) for nr in range(n_out)]
+        call = f"{src.const('B', backward)}({ctx(i)}, "
         if n_out > 1:
             call += f"*zero_none(({', '.join(outs)},), {src.const('O', out_meta)}))"
         else:
@@ -128,7 +125,7 @@ def _backward_lines(src, graph, event, values, leaf_tensors):
         src.emit(f"r = {call}")
         src.emit("if type(r) is not tuple: r = (r,)")
         for pos, leaf, where, nr, shape, dtype in targets:
-            var = f"l{where}" if leaf else grad_var(where, nr)
+            var = f"l{where}" if leaf else walk.grad(where, nr)
             src.emit(f"x = r[{pos}]")
             src.emit("if x is not None:")
             s, d = src.const("S", shape), src.const("D", dtype)
@@ -137,8 +134,41 @@ def _backward_lines(src, graph, event, values, leaf_tensors):
             src.emit(f"{var} = x if {var} is None else {var} + x", 2)
         for nr in range(n_out):   # the interpreter drops a node's gradients once it ran
             src.emit(f"{outs[nr]} = None")
+
+
+def _backward_lines(src, graph, event, values, leaf_tensors):
+    """A ``backward()`` event: dL/droot = 1 walked back over the ops in the simulated order,
+    then the leaves' gradients accumulated into ``.grad``."""
+    seeds = event.plan[0][:1]     # one root: Graph.backward zips the seeds with (dL/dL,)
+    order = simulate_walk(graph, event.plan)
+    walk = _Walk(src)
+    root = values[event.root]
+    shape, dtype = graph.root_metas[event.root]
+    one = src.const("ONE", np.ones(shape, dtype))    # dL/dL, copied: np.ones costs 0.6 us
+    src.emit(f"seed = {one}.copy() if type({root}) is ndarray else "
+             f"array_module({root}).ones({root}.shape, dtype={root}.dtype)")
+    for i, nr in seeds:
+        var = walk.grad(i, nr)
+        src.emit(f"{var} = seed if {var} is None else {var} + seed")
+    _walk_lines(src, graph, walk, order, lambda i: f"c{i}")
     _accumulate_lines(src, graph, leaf_tensors)
     return order
+
+
+def generate_backward(graph):
+    """(function, simulated order) for the backward of the graph's node,
+    ``CompiledFunctionBackward``: ``backward(ctxs, grads)``, the gradients of the node's outputs
+    (none of them None) to those of its inputs, as ``Graph.backward`` returns them."""
+    src = _Source()
+    walk = _Walk(src)
+    order = simulate_walk(graph, graph.plan)
+    for k, (i, nr) in enumerate(graph.plan[0]):
+        var = walk.grad(i, nr)
+        src.emit(f"{var} = grads[{k}] if {var} is None else {var} + grads[{k}]")
+    _walk_lines(src, graph, walk, order, lambda i: f"ctxs[{i}]")
+    leaves = "".join(f"l{k}, " for k in range(len(graph.leaves)))
+    src.emit(f"return ({leaves})")
+    return _compiled("backward(ctxs, grads)", src, len(graph.ops)), order
 
 
 def _accumulate_lines(src, graph, leaf_tensors):
@@ -215,16 +245,23 @@ def generate(graph):
     outs = ", ".join(f"{s}: {values[s]}" for s in dict.fromkeys(graph.output_slots)
                      if graph.kinds[s][0] == "op")
     src.emit(f"return ([{', '.join(ctxs)}] if keep_ctxs else None), {{{outs}}}")
+    return _compiled("replay(args, keep_ctxs)", src, len(graph.ops)), orders
+
+
+def _compiled(signature, src, n_ops):
+    """The function ``def {signature}:`` with ``src``'s lines as its body, its constants and
+    helpers bound; its text in ``.source``."""
     body = "\n".join(src.lines)
-    code = f"def replay(args, keep_ctxs):\n{body}\n"
+    code = f"def {signature}:\n{body}\n"
     namespace = dict(src.names, new=object.__new__, ndarray=np.ndarray, as_array=_as_array(),
                      undo_broadcast=undo_broadcast, accumulate_grads=accumulate_grads,
                      array_module=array_module, zero_none=_zero_none,
                      post_hooks=POST_ACCUMULATE_HOOKS, make_tensor=make_tensor)
-    exec(compile(code, f"<cr.compile replay of {len(graph.ops)} ops>", "exec"), namespace)
-    replay = namespace["replay"]
-    replay.source = code
-    return replay, orders
+    name = signature.split("(")[0]
+    exec(compile(code, f"<cr.compile {name} of {n_ops} ops>", "exec"), namespace)
+    fn = namespace[name]
+    fn.source = code
+    return fn
 
 
 def _linear_relu_pairs(graph):

@@ -185,12 +185,15 @@ class Graph:
         # the replay written out as one function (codegen.py); its backward walks are checked
         # against one more run of the interpreter before it takes over (``_walks``)
         self._replay = self._walks = self._pending = None
+        self._written_backward = self._backward_pending = None
         if codegen.ENABLED:
             replay, walks = codegen.generate(self)
             if walks:
                 self._pending, self._walks = replay, walks
             else:
                 self._replay = replay
+            if self.node_outputs and not self.has_backward:   # the node's own backward too
+                self._backward_pending = codegen.generate_backward(self)
 
     @staticmethod
     def _slot_meta(rec, s):
@@ -345,7 +348,19 @@ class Graph:
     def backward(self, ctxs, grads, backward_plan=None, walk=None):
         """Gradients for the node's inputs from those of its outputs (arrays): the engine's
         walk over the recorded ops (from the outputs, or ``backward_plan``'s roots); the ops
-        in the order they ran appended to ``walk`` where given."""
+        in the order they ran appended to ``walk`` where given. The node's backward runs
+        written out (``codegen.generate_backward``) once one interpreted walk went as it was
+        written, every output's gradient given."""
+        if backward_plan is None and walk is None and all(g is not None for g in grads):
+            if self._written_backward is not None:
+                return self._written_backward(ctxs, grads)
+            pending = self._backward_pending
+            if pending is not None:
+                self._backward_pending, watched = None, []
+                result = self.backward(ctxs, grads, None, watched)
+                if watched == pending[1]:
+                    self._written_backward = pending[0]
+                return result
         seeds, starts, deps = backward_plan or self.plan
         plan = self.backward_plan
         table = [None] * len(plan)
