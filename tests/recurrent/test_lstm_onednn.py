@@ -120,3 +120,19 @@ def test_switching_off_and_other_dtypes_take_the_numpy_path(monkeypatch):
     with cr.backends.reference():
         monkeypatch.setattr(cr.backends.mkldnn, "enabled", True)
         assert not lstm_onednn.applies(x, w_ih, w_hh, h, h, [])
+
+
+def test_a_forked_child_runs_its_lstm_on_the_numpy_path():
+    import multiprocessing
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    cr.nn.LSTM(3, 4)(cr.randn(2, 1, 3))      # oneDNN loaded and its threads started here
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        shape, available = pool.apply(_child_lstm)
+    assert shape == (5, 2, 4) and available is False
+
+
+def _child_lstm():
+    out, _ = cr.nn.LSTM(3, 4)(cr.randn(5, 2, 3))
+    return tuple(out.shape), onednn.is_available()

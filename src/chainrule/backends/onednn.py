@@ -139,6 +139,18 @@ def _apply_threads():
         gomp.omp_set_num_threads(_threads)
 
 
+def _off_in_child():
+    # GNU OpenMP's threads do not survive a fork (kernels/parallel.py): a child of a process
+    # that loaded oneDNN runs its LSTMs on the NumPy path rather than risk a hung team
+    global _lib
+    if _lib:
+        _lib = False
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_off_in_child)
+
+
 def library():
     """The loaded libdnnl (ctypes), or None where oneDNN is not installed or switched off."""
     if _lib is None:
