@@ -244,7 +244,9 @@ def generate(graph):
                 src.emit(f"{src.const('E', event.fn)}({args}{sep}{kwargs})")
     outs = ", ".join(f"{s}: {values[s]}" for s in dict.fromkeys(graph.output_slots)
                      if graph.kinds[s][0] == "op")
-    src.emit(f"return ([{', '.join(ctxs)}] if keep_ctxs else None), {{{outs}}}")
+    # an inference graph (the only kind with fused ops) has no node to hand its ctxs to
+    kept = "None" if fused else f"([{', '.join(ctxs)}] if keep_ctxs else None)"
+    src.emit(f"return {kept}, {{{outs}}}")
     return _compiled("replay(args, keep_ctxs)", src, len(graph.ops)), orders
 
 
