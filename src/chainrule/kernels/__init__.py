@@ -92,6 +92,18 @@ def loaded():
     return bool(_kernels) and not _switched_off and not is_reference_enabled()
 
 
+# A call of a kernel on fewer elements than this does not load Numba for it (0.3 s and ~100 MB
+# once, for well under a microsecond a call; a small model may never need it): it takes the
+# kernel once something else loaded it, and its NumPy passes before
+LOAD_MIN = 1 << 12
+
+
+def get_lazily(name, size):
+    """``get(name, size)``, except that a call of fewer than ``LOAD_MIN`` elements answers None
+    rather than load the kernels."""
+    return get(name, size) if size >= LOAD_MIN or loaded() else None
+
+
 def available():
     """True when compiled kernels are in use (Numba importable, not switched off)."""
     if _kernels is None:

@@ -60,10 +60,13 @@ def _calculate_correct_fan(tensor, mode):
 
 
 def _fill(tensor, values):
-    arr = tensor.array
-    np.copyto(arr, placed_like(values, arr), casting="unsafe")   # drawn on the host, once
+    _copy_into(tensor.array, values)
     increment_version(tensor)
     return tensor
+
+
+def _copy_into(arr, values):
+    np.copyto(arr, placed_like(values, arr), casting="unsafe")   # drawn on the host, once
 
 
 # Draws for a float32 tensor come in float64 (the generator's stream): drawn whole, a big
@@ -81,7 +84,7 @@ def _fill_drawn(tensor, draw):
     flat = arr.reshape(-1)
     for start in range(0, size, _DRAW_CHUNK):
         part = flat[start:start + _DRAW_CHUNK]
-        np.copyto(part, placed_like(draw(part.size), part), casting="unsafe")
+        _copy_into(part, draw(part.size))
     increment_version(tensor)
     return tensor
 

@@ -18,6 +18,14 @@ def _add_bias(y, bias):
         y += bias
 
 
+def _product(rows, weight):
+    """The product a Linear of ``rows`` input rows uses for its three products (y, dL/dx,
+    dL/dW, the same multiply-adds): ``blas.matmul`` from its threshold, else the array
+    module's (a small layer skips blas.matmul's own test: W1, 3 us of a 100 us step); not ``@``,
+    since bench --profile counts these calls."""
+    return blas.matmul if rows * weight.size >= blas.MIN_MULTIPLY_ADDS else xp.matmul
+
+
 class LinearReference(Op):
     """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,)).
 
@@ -62,10 +70,7 @@ class Linear(Op):
         else:
             lead = x.shape[:-1]
             x2 = x.reshape(-1, x.shape[-1])
-        # the three products (y, dL/dx, dL/dW) make the same multiply-adds: one choice serves
-        # them, and a small layer's skip blas.matmul's own test (W1: 3 us of a 100 us step)
-        product = (blas.matmul if x2.shape[0] * weight.size >= blas.MIN_MULTIPLY_ADDS
-                   else xp.matmul)      # not @: bench --profile counts these calls
+        product = _product(x2.shape[0], weight)
         y = product(x2, weight.T)
         if bias is not None:
             if y.size < kernels.PARALLEL_MIN:    # tested here: a small layer's add in place
@@ -92,29 +97,22 @@ class Linear(Op):
         return gx, gw, gb
 
 
-# The fused pass loads the kernels for an output of this many entries (below, it runs where
-# something else loaded them)
-_FUSED_LOADS = 1 << 12
-
-
 def linear_relu(x, weight, bias):
     """``relu(x W^T + b)`` for a compiled inference replay (``tracing/codegen.py``), where a
     Linear's output goes only to a ReLU: ``Linear``'s product, then the bias and the ReLU in one
     pass over the output in place (``kernels.bias_relu``), where ``Linear.forward`` and
     ``ReLU.forward`` make two passes and a second array. The values are theirs, bit for bit;
     the two ops themselves run where the fused pass does not apply."""
-    if (x.ndim == 2 and bias is not None and type(x) is xp.ndarray and bias.ndim == 1
-            and (x.shape[0] * weight.shape[0] >= _FUSED_LOADS or kernels.loaded())):
-        kernel = kernels.get("bias_relu", x.shape[0] * weight.shape[0])
-        product = (blas.matmul if x.shape[0] * weight.size >= blas.MIN_MULTIPLY_ADDS
-                   else xp.matmul)
-        if kernel is not None:
-            y = product(x, weight.T)
-            if (y.dtype == bias.dtype and y.dtype in kernels.DTYPES and y.flags.c_contiguous
-                    and type(y) is xp.ndarray and bias.flags.c_contiguous):
-                kernel(y, bias)
-                return y
-            _add_bias(y, bias)
-            return ReLU.forward(ReLU.__new__(ReLU), y)
+    kernel = (kernels.get_lazily("bias_relu", x.shape[0] * weight.shape[0])
+              if x.ndim == 2 and bias is not None and type(x) is xp.ndarray and bias.ndim == 1
+              else None)
+    if kernel is not None:
+        y = _product(x.shape[0], weight)(x, weight.T)
+        if (y.dtype == bias.dtype and y.dtype in kernels.DTYPES and y.flags.c_contiguous
+                and type(y) is xp.ndarray and bias.flags.c_contiguous):
+            kernel(y, bias)
+            return y
+        _add_bias(y, bias)
+        return ReLU.forward(ReLU.__new__(ReLU), y)
     y = Linear.forward(Linear.__new__(Linear), x, weight, bias)
     return ReLU.forward(ReLU.__new__(ReLU), y)

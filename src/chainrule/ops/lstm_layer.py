@@ -337,9 +337,7 @@ class LSTMLayer(Op):
         # explicit sizes: -1 cannot be inferred when the batch is empty (N = 0)
         dx = blas.matmul(dg2, ctx.w_ih).reshape(T, N, E) if need[0] else None
         dw_ih = blas.matmul(dg2.T, ctx.x.reshape(T * N, E)) if need[1] else None
-        db = dg2.sum(axis=0) if need[2] or need[3] else None
-        db_ih = db if need[2] else None
-        db_hh = (db.copy() if need[2] else db) if need[3] else None   # two gradients, two arrays
+        db_ih, db_hh = _bias_grads(dg2.sum(axis=0) if need[2] or need[3] else None, need)
         dw_hh = None
         if need[6]:
             # h_{t-1} of every step is the output of the step before, h0 for the first step
@@ -356,8 +354,15 @@ def _onednn_backward(ctx, dhs, dh_last, dc_last):
     """``LSTMLayer.backward`` of a forward that ran on oneDNN (``lstm_onednn``)."""
     need = ctx.needs_input_grad
     dx, dw_ih, db, dh0, dc0, dw_hh = lstm_onednn.backward(ctx.onednn, dhs, dh_last, dc_last)
-    db_ih = db if need[2] else None
-    db_hh = (db.copy() if need[2] else db) if need[3] else None   # two gradients, two arrays
+    db_ih, db_hh = _bias_grads(db, need)
     return (dx if need[0] else None, dw_ih if need[1] else None, db_ih, db_hh,
             dh0 if need[4] else None, dc0 if need[5] else None, dw_hh if need[6] else None,
             None)
+
+
+def _bias_grads(db, need):
+    """(dL/db_ih, dL/db_hh): both are ``db``, the gradient of the biases' sum, as two arrays
+    (each may become a ``.grad``), None where not needed."""
+    db_ih = db if need[2] else None
+    db_hh = (db.copy() if need[2] else db) if need[3] else None
+    return db_ih, db_hh

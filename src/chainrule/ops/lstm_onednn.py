@@ -83,7 +83,7 @@ class _Plan:
         for name, arg, user in (("fwd_layer", dnn.ARG["weights_layer"], wl),
                                 ("fwd_iter", dnn.ARG["weights_iter"], wi)):
             want = dnn.query_md(fwd, arg)
-            self.weights[name] = (dnn.reorder(user, want), _Buffer(want))
+            self.weights[name] = _reordering(user, want)
         roles = {"x": src, "h0": state, "c0": state, "out": dst, "hT": state, "cT": state,
                  "w_ih": wl, "w_hh": wi, "bias": bias}
         self.pds = (fwd,)
@@ -111,12 +111,12 @@ class _Plan:
         for name, arg, user in (("bwd_layer", a["weights_layer"], wl),
                                 ("bwd_iter", a["weights_iter"], wi)):
             want = dnn.query_md(bwd, arg)
-            self.weights[name] = (dnn.reorder(user, want), _Buffer(want))
+            self.weights[name] = _reordering(user, want)
         self.grads = {}
         for name, arg, user in (("layer", a["diff_weights_layer"], wl),
                                 ("iter", a["diff_weights_iter"], wi)):
             have = dnn.query_md(bwd, arg)
-            self.grads[name] = (dnn.reorder(have, user), _Buffer(have))
+            self.grads[name] = _reordering(have, user, into=have)
         roles.update(dx=src, dh0=state, dc0=state, dout=dst, dhT=state, dcT=state, dw_ih=wl,
                      dw_hh=wi, dbias=bias)
 
@@ -135,7 +135,7 @@ class _Plan:
                 lib.dnnl_primitive_destroy(prim)
         for pd in getattr(self, "pds", ()):
             lib.dnnl_primitive_desc_destroy(pd)
-        for mem in list(getattr(self, "mem", {}).values()) + [b.mem for _, b in pairs]:
+        for mem in list(getattr(self, "mem", {}).values()) + [b.mem for _, b in pairs if b]:
             lib.dnnl_memory_destroy(mem)
         for md in getattr(self, "mds", ()):
             lib.dnnl_memory_desc_destroy(md)
@@ -151,17 +151,24 @@ class _Plan:
                            (dnn.ARG["to"], buf.mem)])
         return buf.mem
 
+    def _arguments(self, pairs, arrays, weights, prefix):
+        """[(argument id, memory)] for the forward's arguments (``arrays`` in ``_SEQUENCE``'s
+        order, each memory given its array's address) and the weights as ``prefix`` reads
+        them."""
+        a, m = dnn.ARG, self.mem
+        for (arg, role), arr in zip(_SEQUENCE, arrays):
+            dnn.set_handle(m[role], arr.ctypes.data)
+            pairs.append((a[arg], m[role]))
+        w_ih, w_hh = weights
+        pairs.append((a["weights_layer"], self._weight(prefix + "_layer", "w_ih",
+                                                        w_ih.ctypes.data)))
+        pairs.append((a["weights_iter"], self._weight(prefix + "_iter", "w_hh",
+                                                       w_hh.ctypes.data)))
+        return pairs
+
     def run_forward(self, x, h0, c0, w_ih, w_hh, bias, out, hT, cT, workspace):
         a, m = dnn.ARG, self.mem
-        for role, arr in (("x", x), ("h0", h0), ("c0", c0), ("bias", bias), ("out", out),
-                          ("hT", hT), ("cT", cT)):
-            dnn.set_handle(m[role], arr.ctypes.data)
-        wl = self._weight("fwd_layer", "w_ih", w_ih.ctypes.data)
-        wi = self._weight("fwd_iter", "w_hh", w_hh.ctypes.data)
-        args = [(a["src_layer"], m["x"]), (a["src_iter"], m["h0"]), (a["src_iter_c"], m["c0"]),
-                (a["weights_layer"], wl), (a["weights_iter"], wi), (a["bias"], m["bias"]),
-                (a["dst_layer"], m["out"]), (a["dst_iter"], m["hT"]),
-                (a["dst_iter_c"], m["cT"])]
+        args = self._arguments([], (x, h0, c0, bias, out, hT, cT), (w_ih, w_hh), "fwd")
         if workspace is not None:
             dnn.set_handle(m["workspace"], workspace.array.ctypes.data)
             args.append((a["workspace"], m["workspace"]))
@@ -170,30 +177,34 @@ class _Plan:
     def run_backward(self, saved, grads, outs):
         a, m = dnn.ARG, self.mem
         x, h0, c0, w_ih, w_hh, bias, out, hT, cT, workspace = saved
-        for role, arr in (("x", x), ("h0", h0), ("c0", c0), ("bias", bias), ("out", out),
-                          ("hT", hT), ("cT", cT)) + tuple(zip(("dout", "dhT", "dcT"), grads)) \
-                + tuple(zip(("dx", "dh0", "dc0", "dbias"), outs[:4])):
+        args = self._arguments([], (x, h0, c0, bias, out, hT, cT), (w_ih, w_hh), "bwd")
+        diffs = tuple(zip(("dout", "dhT", "dcT"), grads)) + \
+            tuple(zip(("dx", "dh0", "dc0", "dbias", "dw_ih", "dw_hh"), outs))
+        for role, arr in diffs:
             dnn.set_handle(m[role], arr.ctypes.data)
         dnn.set_handle(m["workspace"], workspace.array.ctypes.data)
-        wl = self._weight("bwd_layer", "w_ih", w_ih.ctypes.data)
-        wi = self._weight("bwd_iter", "w_hh", w_hh.ctypes.data)
         (to_wl, dwl), (to_wi, dwi) = self.grads["layer"], self.grads["iter"]
-        dnn.set_handle(m["dw_ih"], outs[4].ctypes.data)
-        dnn.set_handle(m["dw_hh"], outs[5].ctypes.data)
-        dwl_mem = m["dw_ih"] if to_wl is None else dwl.mem
-        dwi_mem = m["dw_hh"] if to_wi is None else dwi.mem
-        dnn.execute(self.backward, [
-            (a["src_layer"], m["x"]), (a["src_iter"], m["h0"]), (a["src_iter_c"], m["c0"]),
-            (a["weights_layer"], wl), (a["weights_iter"], wi), (a["bias"], m["bias"]),
-            (a["dst_layer"], m["out"]), (a["dst_iter"], m["hT"]), (a["dst_iter_c"], m["cT"]),
-            (a["diff_src_layer"], m["dx"]), (a["diff_src_iter"], m["dh0"]),
-            (a["diff_src_iter_c"], m["dc0"]), (a["diff_weights_layer"], dwl_mem),
-            (a["diff_weights_iter"], dwi_mem), (a["diff_bias"], m["dbias"]),
-            (a["diff_dst_layer"], m["dout"]), (a["diff_dst_iter"], m["dhT"]),
-            (a["diff_dst_iter_c"], m["dcT"]), (a["workspace"], m["workspace"])])
+        args += [(a["diff_" + arg], m["d" + role]) for arg, role in _SEQUENCE]
+        args += [(a["diff_weights_layer"], m["dw_ih"] if to_wl is None else dwl.mem),
+                 (a["diff_weights_iter"], m["dw_hh"] if to_wi is None else dwi.mem),
+                 (a["workspace"], m["workspace"])]
+        dnn.execute(self.backward, args)
         for prim, have, user in ((to_wl, dwl, "dw_ih"), (to_wi, dwi, "dw_hh")):
             if prim is not None:
                 dnn.execute(prim, [(a["from_"], have.mem), (a["to"], m[user])])
+
+
+# the arguments the forward and backward both read, (oneDNN's name, this module's role); the
+# backward's gradients of them are "diff_" + name and role "d" + role
+_SEQUENCE = (("src_layer", "x"), ("src_iter", "h0"), ("src_iter_c", "c0"), ("bias", "bias"),
+             ("dst_layer", "out"), ("dst_iter", "hT"), ("dst_iter_c", "cT"))
+
+
+def _reordering(src_md, dst_md, into=None):
+    """(reorder primitive, buffer) from ``src_md``'s layout to ``dst_md``'s, or (None, None)
+    where they agree; the buffer holds the side in oneDNN's layout (``dst_md``, or ``into``)."""
+    prim = dnn.reorder(src_md, dst_md)
+    return (None, None) if prim is None else (prim, _Buffer(dst_md if into is None else into))
 
 
 def _plan(*key):

@@ -101,29 +101,22 @@ class SGD(Optimizer):
     def _plain_step(self, params, lr):
         """``x -= lr g`` for every parameter with a gradient: one compiled pass each
         (``kernels.sgd``) where it applies, else ``add_scaled_``'s two NumPy passes. A small
-        model's step does not load Numba for it (0.3 s and ~100 MB once, for 0.3 us a
-        parameter): small parameters take the kernel only once something else loaded it."""
+        model's step does not load Numba for it (``kernels.get_lazily``)."""
         for p in params:
             grad = p.grad
             if grad is None:
                 continue
             x, g = p.array, grad.array
-            small = x.size < _KERNEL_LOADS
-            kernel = None if small and not kernels.loaded() else kernels.get("sgd", x.size)
+            kernel = kernels.get_lazily("sgd", x.size)
             if (kernel is not None and type(x) is np.ndarray and type(g) is np.ndarray
                     and x.dtype is g.dtype and x.shape == g.shape and x.dtype in kernels.DTYPES
                     and x.flags.c_contiguous and g.flags.c_contiguous):
                 kernel(x, g, x.dtype.type(lr))
-            elif small and g.dtype == x.dtype:
+            elif x.size < kernels.LOAD_MIN and g.dtype == x.dtype:
                 x -= g * lr     # add_scaled_'s two passes, without its scratch buffer's lookup
             else:
                 add_scaled_(x, g, -lr, self._buffer(x, "tmp"))
             p._version += 1     # increment_version, inline: this runs per parameter per step
-
-
-# Plain SGD loads the kernels for a parameter of this many elements (its two NumPy passes take
-# about 3 us, the kernel 1.5)
-_KERNEL_LOADS = 1 << 12
 
 
 def _fused_step(x, g, buf, lr, momentum, gain, nesterov):

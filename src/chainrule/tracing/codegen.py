@@ -257,7 +257,7 @@ def _compiled(signature, src, n_ops):
     code = f"def {signature}:\n{body}\n"
     namespace = dict(src.names, new=object.__new__, ndarray=np.ndarray, as_array=_as_array(),
                      undo_broadcast=undo_broadcast, accumulate_grads=accumulate_grads,
-                     array_module=array_module, zero_none=_zero_none,
+                     array_module=array_module, zero_none=zero_none,
                      post_hooks=POST_ACCUMULATE_HOOKS, make_tensor=make_tensor)
     name = signature.split("(")[0]
     exec(compile(code, f"<cr.compile {name} of {n_ops} ops>", "exec"), namespace)
@@ -287,8 +287,9 @@ def _as_array():
     return as_array
 
 
-def _zero_none(grads, out_meta):
-    """A multi-output op's output gradients with None made zeros, as ``Graph.backward`` does."""
+def zero_none(grads, out_meta):
+    """A multi-output op's output gradients with None made zeros (its backward takes one
+    array per output), for both forms of the replay."""
     if all(g is not None for g in grads):
         return grads
     made = array_module(next(g for g in grads if g is not None))

@@ -381,10 +381,8 @@ class Graph:
             backward, n_out, out_meta, targets = plan[i]
             out_grads = table[i]
             table[i] = None
-            if n_out > 1 and any(g is None for g in out_grads):
-                made = array_module(next(g for g in out_grads if g is not None))
-                out_grads = [made.zeros(s, dt) if g is None else g
-                             for g, (s, dt) in zip(out_grads, out_meta)]
+            if n_out > 1:
+                out_grads = codegen.zero_none(out_grads, out_meta)
             res = backward(ctxs[i], *out_grads)
             if type(res) is not tuple:
                 res = (res,)
