@@ -2,22 +2,26 @@
 ``onednn`` extra is installed (``pip install "chainrule[onednn]"``, the ``onednn-cpu-gomp``
 wheel; Linux x86-64).
 
-chainrule uses one primitive from it: the LSTM layer, forward and backward, which PyTorch's CPU
-wheel also runs through oneDNN (its profiler names ``aten::mkldnn_rnn_layer``). Its kernels
-fuse each step's gate arithmetic into the step's product, which NumPy's passes cannot
-(``ops/lstm_onednn.py``). This module loads the library and declares the few calls of its C
-API that the LSTM needs. ``cr.backends.mkldnn`` is this module under PyTorch's name;
-``enabled = False`` (or ``CHAINRULE_ONEDNN=0`` before the first LSTM) turns it off.
+chainrule uses two of its primitives. The LSTM layer, forward and backward, which PyTorch's
+CPU wheel also runs through oneDNN (its profiler names ``aten::mkldnn_rnn_layer``): its
+kernels fuse each step's gate arithmetic into the step's product, which NumPy's passes cannot
+(``ops/lstm_onednn.py``). And the matrix product of a large float32 Linear's forward, whose
+bias it adds inside the product (``ops/linear_onednn.py``). This module loads the library and
+declares the few calls of its C API that they need. ``cr.backends.mkldnn`` is this module
+under PyTorch's name; ``enabled = False`` (or ``CHAINRULE_ONEDNN=0`` before the first use)
+turns it off.
 """
+import collections
 import ctypes
 import glob
 import os
 import sys
+import threading
 from importlib import metadata
 
 _lib = None        # the loaded libdnnl, False when unavailable, None before the first try
 engine = stream = None
-enabled = True     # torch.backends.mkldnn.enabled: False keeps every LSTM on NumPy
+enabled = True     # torch.backends.mkldnn.enabled: False keeps every LSTM and Linear off it
 _threads = None    # cr.set_num_threads's count, applied when the library loads
 
 # the C API's constants (oneDNN 3.x, include/oneapi/dnnl/dnnl_types.h)
@@ -27,7 +31,8 @@ FORWARD_TRAINING, FORWARD_INFERENCE, BACKWARD = 64, 96, 128
 LEFT2RIGHT, RIGHT2LEFT = 1, 2
 DIFF_WEIGHTS_OVERWRITE = 1
 QUERY_WORKSPACE_MD, QUERY_EXEC_ARG_MD = 135, 255
-ARG = dict(src_layer=1, src_iter=2, src_iter_c=3, dst_layer=17, dst_iter=18, dst_iter_c=19,
+ELTWISE_RELU = 0x20
+ARG = dict(src=1, dst=17, weights=33, src_layer=1, src_iter=2, src_iter_c=3, dst_layer=17, dst_iter=18, dst_iter_c=19,
            weights_layer=33, weights_iter=34, bias=41, workspace=64, from_=1, to=17)
 for _name in ("src_layer", "src_iter", "src_iter_c", "dst_layer", "dst_iter", "dst_iter_c"):
     ARG["diff_" + _name] = ARG[_name] + 128
@@ -66,6 +71,7 @@ def _declare(lib):
         "dnnl_stream_create": [pp, p, u],
         "dnnl_stream_wait": [p],
         "dnnl_memory_desc_create_with_tag": [pp, i, Dims, i, i],
+        "dnnl_memory_desc_create_with_strides": [pp, i, Dims, i, Dims],
         "dnnl_memory_desc_destroy": [p],
         "dnnl_memory_desc_get_size": [p],
         "dnnl_memory_desc_equal": [p, p],
@@ -80,6 +86,13 @@ def _declare(lib):
         "dnnl_reorder_primitive_desc_create": [pp, p, p, p, p, p],
         "dnnl_lstm_forward_primitive_desc_create": lstm,
         "dnnl_lstm_backward_primitive_desc_create": [pp, p, i, i] + [p] * 22 + [u, p, p],
+        "dnnl_matmul_primitive_desc_create": [pp, p, p, p, p, p, p],
+        "dnnl_primitive_attr_create": [pp],
+        "dnnl_primitive_attr_destroy": [p],
+        "dnnl_primitive_attr_set_post_ops": [p, p],
+        "dnnl_post_ops_create": [pp],
+        "dnnl_post_ops_destroy": [p],
+        "dnnl_post_ops_append_eltwise": [p, i, ctypes.c_float, ctypes.c_float],
     }
     for name, argtypes in signatures.items():
         fn = getattr(lib, name)
@@ -159,8 +172,8 @@ def library():
 
 
 def is_available():
-    """True when oneDNN is installed and loads (chainrule's float32 LSTM layers then run on it
-    while ``enabled``)."""
+    """True when oneDNN is installed and loads (chainrule's float32 LSTM layers and large
+    float32 Linear forwards then run on it while ``enabled``)."""
     return library() is not None
 
 
@@ -174,6 +187,15 @@ def memory_desc(dims, tag, dtype=F32):
     md = ctypes.c_void_p()
     check(_lib.dnnl_memory_desc_create_with_tag(ctypes.byref(md), len(dims), Dims(*dims),
                                                 dtype, tag), f"memory descriptor {dims}")
+    return md
+
+
+def strided_desc(dims, strides, dtype=F32):
+    """A new memory descriptor of ``dims`` laid out with ``strides`` (in elements)."""
+    md = ctypes.c_void_p()
+    check(_lib.dnnl_memory_desc_create_with_strides(ctypes.byref(md), len(dims), Dims(*dims),
+                                                    dtype, Dims(*strides)),
+          f"memory descriptor {dims} strides {strides}")
     return md
 
 
@@ -216,3 +238,24 @@ def execute(prim, pairs):
 
 def set_handle(mem, address):
     check(_lib.dnnl_memory_set_data_handle(mem, address), "set data handle")
+
+
+class Plans(collections.OrderedDict):
+    """Primitives made once per shape, ``make(*key)``, the ``limit`` most recently used kept
+    (an evicted plan frees its C objects when nothing else holds it). ``lock`` is held around a
+    plan's use: its memory objects get each call's addresses."""
+
+    def __init__(self, make, limit):
+        super().__init__()
+        self.make, self.limit, self.lock = make, limit, threading.Lock()
+
+    def plan(self, key):
+        """The plan for ``key`` (made now if it is new), as the newest; call under ``lock``."""
+        plan = self.get(key)
+        if plan is None:
+            plan = self[key] = self.make(*key)
+            while len(self) > self.limit:
+                self.popitem(last=False)
+        else:
+            self.move_to_end(key)
+        return plan

@@ -122,6 +122,8 @@ def warm_up():
             _call_each(table, dtype.type)
     blas.warm_up()
     onednn.library()    # the LSTM's library: 21 MB of code paged in, once
+    from ..ops import linear_onednn     # ops import kernels: bound late
+    linear_onednn.warm_up()
     return True
 
 

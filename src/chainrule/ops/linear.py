@@ -2,6 +2,7 @@
 from .. import kernels
 from ..backend import xp
 from ..kernels import blas
+from . import linear_onednn
 from .activation import ReLU
 from .base import Op
 
@@ -71,12 +72,15 @@ class Linear(Op):
             lead = x.shape[:-1]
             x2 = x.reshape(-1, x.shape[-1])
         product = _product(x2.shape[0], weight)
-        y = product(x2, weight.T)
-        if bias is not None:
-            if y.size < kernels.PARALLEL_MIN:    # tested here: a small layer's add in place
-                y += bias
-            else:
-                _add_bias(y, bias)
+        if linear_onednn.applies(x2, weight, bias):
+            y = linear_onednn.forward(x2, weight, bias)     # the bias added in the product
+        else:
+            y = product(x2, weight.T)
+            if bias is not None:
+                if y.size < kernels.PARALLEL_MIN:    # tested here: a small layer's add in place
+                    y += bias
+                else:
+                    _add_bias(y, bias)
         ctx.x2, ctx.weight, ctx.lead, ctx.product = x2, weight, lead, product
         return y if lead is None else y.reshape(lead + (weight.shape[0],))
 
@@ -101,8 +105,17 @@ def linear_relu(x, weight, bias):
     """``relu(x W^T + b)`` for a compiled inference replay (``tracing/codegen.py``), where a
     Linear's output goes only to a ReLU: ``Linear``'s product, then the bias and the ReLU in one
     pass over the output in place (``kernels.bias_relu``), where ``Linear.forward`` and
-    ``ReLU.forward`` make two passes and a second array. The values are theirs, bit for bit;
-    the two ops themselves run where the fused pass does not apply."""
+    ``ReLU.forward`` make two passes and a second array (a product on oneDNN adds its own bias:
+    then only the ReLU's pass is left, in place). The values are theirs, bit for bit; the two
+    ops themselves run where the fused pass does not apply."""
+    if linear_onednn.applies(x, weight, bias):
+        y = linear_onednn.forward(x, weight, bias)      # the bias added in the product
+        kernel = kernels.get_lazily("relu_forward", y.size)
+        if kernel is None:
+            return ReLU.forward(ReLU.__new__(ReLU), y)
+        flat = y.reshape(-1)
+        kernel(flat, flat)
+        return y
     kernel = (kernels.get_lazily("bias_relu", x.shape[0] * weight.shape[0])
               if x.ndim == 2 and bias is not None and type(x) is xp.ndarray and bias.ndim == 1
               else None)

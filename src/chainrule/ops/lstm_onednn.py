@@ -12,18 +12,13 @@ as they are; W_ih (4H, E) and W_hh (4H, H), rows i, f, g, o, are its ``ldgoi`` (
 is PyTorch's), reordered into the layout the primitive prefers and back for their gradients;
 the two biases enter as their sum, and both receive its gradient.
 """
-import collections
 import ctypes
-import threading
 
 import numpy as np
 
 from ..backends import onednn as dnn
 from ..backends.reference import is_reference_enabled
 
-_PLANS = collections.OrderedDict()     # (T, N, E, H, reverse, training) -> _Plan, newest last
-_MAX_PLANS = 16
-_lock = threading.Lock()               # a plan's memory objects get each call's addresses
 
 
 def applies(x, w_ih, w_hh, h0, c0, biases):
@@ -207,15 +202,8 @@ def _reordering(src_md, dst_md, into=None):
     return (None, None) if prim is None else (prim, _Buffer(dst_md if into is None else into))
 
 
-def _plan(*key):
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = _PLANS[key] = _Plan(*key)
-        if len(_PLANS) > _MAX_PLANS:
-            _PLANS.popitem(last=False)
-    else:
-        _PLANS.move_to_end(key)
-    return plan
+# (T, N, E, H, reverse, training) -> _Plan
+_PLANS = dnn.Plans(_Plan, limit=16)
 
 
 def forward(x, w_ih, b_ih, b_hh, h0, c0, w_hh, reverse, training=True):
@@ -230,8 +218,8 @@ def forward(x, w_ih, b_ih, b_hh, h0, c0, w_hh, reverse, training=True):
             c(biases[0]) if len(biases) == 1 else biases[0] + biases[1])
     out = np.empty((T, N, H), np.float32)
     hT, cT = np.empty((N, H), np.float32), np.empty((N, H), np.float32)
-    with _lock:
-        plan = _plan(T, N, E, H, reverse, training)
+    with _PLANS.lock:
+        plan = _PLANS.plan((T, N, E, H, reverse, training))
         workspace = _Workspace(plan.pool, plan.workspace_size) if training else None
         plan.run_forward(x, h0, c0, w_ih, w_hh, bias, out, hT, cT, workspace)
     if not training:
@@ -252,7 +240,7 @@ def backward(state, dhs, dh_last, dc_last):
     outs = (np.empty((T, N, E), np.float32), np.empty((N, H), np.float32),
             np.empty((N, H), np.float32), np.empty(4 * H, np.float32),
             np.empty_like(w_ih), np.empty_like(w_hh))
-    with _lock:
+    with _PLANS.lock:
         plan.run_backward(saved, grads, outs)
     dx, dh0, dc0, db, dw_ih, dw_hh = outs
     return dx, dw_ih, db, dh0, dc0, dw_hh
