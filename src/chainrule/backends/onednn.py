@@ -6,7 +6,7 @@ chainrule uses two of its primitives. The LSTM layer, forward and backward, whic
 CPU wheel also runs through oneDNN (its profiler names ``aten::mkldnn_rnn_layer``): its
 kernels fuse each step's gate arithmetic into the step's product, which NumPy's passes cannot
 (``ops/lstm_onednn.py``). And the matrix product of a large float32 Linear's forward, whose
-bias it adds inside the product (``ops/linear_onednn.py``). This module loads the library and
+bias it adds inside the product (``kernels/onednn_matmul.py``). This module loads the library and
 declares the few calls of its C API that they need. ``cr.backends.mkldnn`` is this module
 under PyTorch's name; ``enabled = False`` (or ``CHAINRULE_ONEDNN=0`` before the first use)
 turns it off.

@@ -3,7 +3,9 @@
 NumPy runs ``m = b1 m + (1 - b1) g`` as three passes over arrays bigger than the caches; a
 kernel compiled by Numba reads each element once and writes it once. Each kernel evaluates the
 same operations in the same order and precision as the NumPy code it replaces (no fast-math, no
-fused multiply-add), so results are bit-equal; the tests prove it.
+fused multiply-add), so results are bit-equal; the tests prove it. The one exception is a
+product, ``linear_kernels.row_products``, whose sums may be split into vector lanes as BLAS
+splits them (its module's ``FASTMATH``): it agrees with NumPy's product to rounding.
 
 The kernel modules hold plain Python loops (readable, and runnable without Numba); ``get``
 compiles them with Numba on first use. Numba is optional (the ``fast`` extra). Without it,
@@ -19,7 +21,7 @@ import numpy as np
 
 from ..backends import onednn
 from ..backends.reference import is_reference_enabled
-from . import blas
+from . import blas, onednn_matmul
 from . import parallel as _threads
 from . import (activation_kernels, conv_kernels, linear_kernels, optim_kernels, pooling_kernels,
                recurrent_kernels)
@@ -50,16 +52,20 @@ def _load():
     # No fast-math: every operation rounds as NumPy's does. The error model "numpy" gives
     # NaN/inf for 0/0 and x/0 as NumPy does instead of raising.
     options = dict(cache=True, nogil=True, error_model="numpy")
-    compile_ = numba.njit(**options)
+    fastmath = {name: flags for module in _MODULES
+                for name, flags in getattr(module, "FASTMATH", {}).items()}
+
+    def compile_(fn, name, **more):
+        return numba.njit(fastmath=fastmath.get(name, False), **options, **more)(fn)
     for module in _MODULES:  # helpers the kernels call must be compiled before them
         module.prange = numba.prange
         for name, fn in getattr(module, "HELPERS", {}).items():
-            setattr(module, name, compile_(fn))
-    _kernels = {name: compile_(fn) for name, fn in _SOURCES.items()}
-    parallel = numba.njit(parallel=True, **options)
+            setattr(module, name, compile_(fn, name))
+    _kernels = {name: compile_(fn, name) for name, fn in _SOURCES.items()}
     for module in _MODULES:
         for name in getattr(module, "PARALLEL", ()):
-            _parallel[name] = parallel(_renamed(module.KERNELS[name], name + "_parallel"))
+            _parallel[name] = compile_(_renamed(module.KERNELS[name], name + "_parallel"), name,
+                                       parallel=True)
     _threads.prepare(numba, _parallel)
 
 
@@ -122,8 +128,7 @@ def warm_up():
             _call_each(table, dtype.type)
     blas.warm_up()
     onednn.library()    # the LSTM's library: 21 MB of code paged in, once
-    from ..ops import linear_onednn     # ops import kernels: bound late
-    linear_onednn.warm_up()
+    onednn_matmul.warm_up()
     return True
 
 
@@ -139,6 +144,8 @@ def _call_each(table, dtype):
         "relu_backward": (one, one, one.copy(), zero),
         "bias_add": (np.zeros((1, 1), dtype), one),
         "bias_relu": (np.zeros((1, 1), dtype), one),
+        "row_products": (np.zeros((1, 1), dtype), np.zeros((1, 1), dtype), one,
+                         np.zeros((1, 1), dtype), False),
         "sgd": (one.copy(), one, zero),
         "sgd_momentum": (one.copy(), one, one.copy(), zero, zero, dtype(1), False),
         "adam": (one.copy(), one, one.copy(), one.copy(), one.copy(), zero, zero, zero, zero,

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..backends import onednn as dnn
 from ..backends.reference import is_reference_enabled
-from ..kernels import blas
+from . import blas
 
 MIN_MULTIPLY_ADDS = blas.MIN_MULTIPLY_ADDS
 

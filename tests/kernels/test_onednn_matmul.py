@@ -6,11 +6,11 @@ import pytest
 
 import chainrule as cr
 from chainrule.backends import onednn
-from chainrule.ops import linear_onednn
+from chainrule.kernels import onednn_matmul
 
 pytestmark = pytest.mark.skipif(not onednn.is_available(), reason="oneDNN is not installed")
 
-ROWS = linear_onednn.MIN_MULTIPLY_ADDS // (64 * 96) + 1     # x (ROWS, 96) @ W^T (96, 64): big enough
+ROWS = onednn_matmul.MIN_MULTIPLY_ADDS // (64 * 96) + 1     # x (ROWS, 96) @ W^T (96, 64): big enough
 
 
 @pytest.fixture(autouse=True)
@@ -22,8 +22,8 @@ def fast_path():
 @pytest.fixture
 def calls(monkeypatch):
     ran = []
-    real = linear_onednn.forward
-    monkeypatch.setattr(linear_onednn, "forward", lambda *a: (ran.append(1), real(*a))[1])
+    real = onednn_matmul.forward
+    monkeypatch.setattr(onednn_matmul, "forward", lambda *a: (ran.append(1), real(*a))[1])
     return ran
 
 
@@ -37,7 +37,9 @@ def _layouts():
     yield "x columns", np.asfortranarray(x), w
     yield "W columns", x, np.asfortranarray(w)
     yield "strided", _rand(ROWS, 192, seed=2)[:, ::2], _rand(128, 96, seed=3)[::2]
-    yield "one row", _rand(1, 4096, seed=4), _rand(64, 4096, seed=5)   # 2^18 multiply-adds
+    # fewer rows take the row_products kernel (tests/kernels/test_row_products.py)
+    rows = onednn_matmul.MIN_MULTIPLY_ADDS // (64 * 4096) + cr.ops.linear.ROW_PRODUCT_ROWS
+    yield "few rows", _rand(rows, 4096, seed=4), _rand(64, 4096, seed=5)
 
 
 @pytest.mark.parametrize("layout", [name for name, _, _ in _layouts()])
@@ -103,12 +105,12 @@ def test_repeatable_and_equal_to_the_fused_inference_replay():
 
 
 def test_the_plans_are_bounded(monkeypatch):
-    monkeypatch.setattr(linear_onednn._PLANS, "limit", 2)
+    monkeypatch.setattr(onednn_matmul._PLANS, "limit", 2)
     w = _rand(64, 96, seed=1)
     for rows in (ROWS, ROWS + 1, ROWS + 2):
-        linear_onednn.forward(_rand(rows, 96), w, None)
-    assert len(linear_onednn._PLANS) == 2
-    assert (ROWS, 96, 64) not in [key[:3] for key in linear_onednn._PLANS]
+        onednn_matmul.forward(_rand(rows, 96), w, None)
+    assert len(onednn_matmul._PLANS) == 2
+    assert (ROWS, 96, 64) not in [key[:3] for key in onednn_matmul._PLANS]
 
 
 def test_matches_torch_at_the_benchmarks_size():
