@@ -116,7 +116,8 @@ def test_one_gradient_array_reaching_two_leaves_gives_each_its_own_grad():
 @pytest.mark.parametrize("dtype, batch, bias", [
     (np.float32, 1, True), (np.float32, 300, True), (np.float64, 40, True),
     (np.float32, 40, False)])
-def test_an_inference_replay_fuses_linear_and_relu_bit_equal_to_eager(dtype, batch, bias):
+def test_an_inference_replay_runs_its_linear_chain_as_one_call_bit_equal_to_eager(dtype, batch,
+                                                                                  bias):
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(30, 64, bias=bias), nn.ReLU(), nn.Linear(64, 64),
                           nn.ReLU(), nn.Linear(64, 3)).to(cr.float64 if dtype == np.float64
@@ -132,7 +133,7 @@ def test_an_inference_replay_fuses_linear_and_relu_bit_equal_to_eager(dtype, bat
     np.testing.assert_array_equal(got, expected)
     assert got.dtype == dtype
     source = _graph(compiled)._replay.source
-    assert source.count("LR") == 2             # both Linear -> ReLU pairs, one call each
+    assert source.count("= LC") == 1           # the three layers (two with a ReLU), one call
 
 
 def test_training_replays_and_shared_outputs_keep_linear_and_relu_apart():
@@ -153,7 +154,63 @@ def test_training_replays_and_shared_outputs_keep_linear_and_relu_apart():
         with cr.set_grad_enabled(grad):
             for _ in range(3):
                 compiled(x)
-        assert "LR" not in _graph(compiled)._replay.source
+        assert "LC" not in _graph(compiled)._replay.source
+
+
+def test_chains_end_where_another_op_or_reader_comes_between():
+    cr.manual_seed(0)
+
+    class Split(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.c, self.d = (nn.Linear(6, 6) for _ in range(4))
+
+        def forward(self, x):
+            h = cr.relu(self.b(cr.relu(self.a(x))))      # a chain of two
+            k = self.c(cr.tanh(h))                         # a lone Linear: an op
+            return self.d(k) + k                           # k is read twice: no chain
+    model = Split()
+    compiled = cr.compile(model)
+    x = cr.randn(2, 6)
+    with cr.no_grad():
+        for _ in range(3):
+            got = compiled(x)
+        np.testing.assert_array_equal(got.numpy(), model(x).numpy())
+    assert _graph(compiled)._replay.source.count("= LC") == 1
+
+
+@pytest.mark.parametrize("change", ["weights updated in place", "weights replaced",
+                                    "a strided input", "kernels off", "reference"])
+def test_a_linear_chain_follows_its_weights_and_switches(change):
+    from chainrule import kernels
+    from chainrule.ops.linear import LinearChain
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(40, 30), nn.ReLU(), nn.Linear(30, 5))
+    chain = LinearChain([True, False])
+    params = [p.array for p in model.parameters()]
+    x = np.random.default_rng(0).standard_normal((2, 80)).astype(np.float32)[:, :40]
+    x = np.ascontiguousarray(x)
+
+    def eager(x):
+        with cr.no_grad():
+            return model(cr.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(chain(x, *params), eager(x))
+    if change == "weights updated in place":
+        params[0] *= 2
+    elif change == "weights replaced":
+        model[0].weight.data = cr.from_numpy(params[0] * 3)
+        params = [p.array for p in model.parameters()]
+    elif change == "a strided input":
+        x = np.random.default_rng(1).standard_normal((2, 80)).astype(np.float32)[:, ::2]
+    if change == "kernels off":
+        with kernels.disabled():
+            got, expected = chain(x, *params), eager(x)
+    elif change == "reference":
+        with cr.backends.reference():
+            got, expected = chain(x, *params), eager(x)
+    else:
+        got, expected = chain(x, *params), eager(x)
+    np.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.parametrize("case", ["empty batch", "column-major input", "float16", "no bias"])

@@ -93,6 +93,13 @@ def get(name, size=0):
     return _kernels[name]
 
 
+def switches():
+    """What ``get``'s and ``get_lazily``'s answers depend on besides their arguments: whether the
+    kernels are loaded, switched off or under the reference switch, and whether the threads are
+    on. A caller that keeps the kernels it got asks again when this changes."""
+    return bool(_kernels), _switched_off, is_reference_enabled(), _threads.on
+
+
 def loaded():
     """True when Numba and the kernels are loaded already (asks without loading them)."""
     return bool(_kernels) and not _switched_off and not is_reference_enabled()

@@ -1,4 +1,6 @@
 """The affine map of ``nn.Linear`` as one op: y = x W^T + b, forward and backward side by side."""
+import operator
+
 import numpy as np
 
 from .. import kernels
@@ -28,29 +30,48 @@ def _product(rows, weight):
     return blas.matmul if rows * weight.size >= blas.MIN_MULTIPLY_ADDS else xp.matmul
 
 
-_ndarray, _empty, _zeros = np.ndarray, np.empty, np.zeros     # the kernels' host arrays
+# the kernels' host arrays and dtypes (a native float32 or float64 array's dtype is one of these)
+_ndarray, _empty, _zeros = np.ndarray, np.empty, np.zeros
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+_is = operator.is_
 # An x of at most this many rows takes the ``row_products`` kernel (one request at a time, W6 at
 # batch 1), where NumPy's product runs matrix-vector products on one core
 ROW_PRODUCT_ROWS = 4
 
 
-def _row_products(x2, weight, bias, relu=False):
-    """``x2 W^T + b`` (relu'd with ``relu``) by the ``row_products`` kernel, W's rows over the
-    threads, where it applies: at most ``ROW_PRODUCT_ROWS`` rows, C-contiguous float host
-    arrays of one dtype. None where it does not."""
-    # the tests in the order that rejects a batch soonest (this runs for every Linear call)
-    if (x2.shape[0] > ROW_PRODUCT_ROWS or type(x2) is not _ndarray or type(weight) is not _ndarray
-            or not x2.shape[1]):
-        return None
+def _row_ready(weight, bias, dtype, k):
+    """Whether a layer's weight (N, k) and bias (N,) or None are C-contiguous host arrays of
+    ``dtype``, as ``row_products`` takes them (tested for every call: kept to the cheapest
+    tests)."""
+    return (type(weight) is _ndarray and weight.dtype is dtype and weight.flags.c_contiguous
+            and weight.shape[1] == k
+            and (bias is None or type(bias) is _ndarray and bias.dtype is dtype
+                 and bias.flags.c_contiguous and bias.shape == (weight.shape[0],)))
+
+
+def _rows_ready(x2):
+    """The dtype of an x2 that ``row_products`` takes (at most ``ROW_PRODUCT_ROWS`` rows of a
+    C-contiguous float32/float64 host array), else None."""
     dtype = x2.dtype
-    if (weight.dtype != dtype or dtype not in kernels.DTYPES or not x2.flags.c_contiguous
-            or not weight.flags.c_contiguous
-            or bias is not None and (type(bias) is not _ndarray or bias.dtype != dtype
-                                     or bias.ndim != 1 or not bias.flags.c_contiguous)):
+    if (x2.shape[0] > ROW_PRODUCT_ROWS or type(x2) is not _ndarray
+            or dtype is not _FLOAT32 and dtype is not _FLOAT64 or not x2.flags.c_contiguous):
         return None
+    return dtype
+
+
+def _row_kernel(rows, weight):
     # the parallel build pays from about twice the elements an elementwise pass needs
     # (measured at batch 1: 256 x 256 weights 3.0 us serial, 3.8 us on two threads)
-    kernel = kernels.get_lazily("row_products", x2.shape[0] * weight.size // 2)
+    return kernels.get_lazily("row_products", rows * weight.size // 2)
+
+
+def _row_products(x2, weight, bias, relu=False):
+    """``x2 W^T + b`` (relu'd with ``relu``) by the ``row_products`` kernel, W's rows over the
+    threads, where it applies (``_rows_ready``, ``_row_ready``); None where it does not."""
+    dtype = _rows_ready(x2)
+    if dtype is None or not _row_ready(weight, bias, dtype, x2.shape[1]):
+        return None
+    kernel = _row_kernel(x2.shape[0], weight)
     if kernel is None:
         return None
     y = _empty((x2.shape[0], weight.shape[0]), dtype)
@@ -164,3 +185,54 @@ def linear_relu(x, weight, bias):
         return ReLU.forward(ReLU.__new__(ReLU), y)
     y = Linear.forward(Linear.__new__(Linear), x, weight, bias)
     return ReLU.forward(ReLU.__new__(ReLU), y)
+
+
+class LinearChain:
+    """A run of Linear layers, each but maybe the last followed by a ReLU (``relus[i]``), as one
+    call of a compiled inference replay (``tracing/codegen.py``, one object per run):
+    ``chain(x, w1, b1, w2, b2, ...)``. An input of a few rows goes straight from one
+    ``row_products`` kernel to the next; anything else runs each layer by ``linear_relu`` or
+    ``Linear``. The values are those of the Linear and ReLU ops, bit for bit.
+
+    A replay passes the same arrays call after call, so the layers are tested (``_row_ready``)
+    and their kernels looked up once, into a plan; a later call compares the arrays by identity,
+    and the input's rows, dtype and the kernels' switches by value, and runs the plan.
+    """
+
+    def __init__(self, relus):
+        self.relus = tuple(relus)
+        self.params = None      # the weights and biases the plan was made for
+        self.made_for = None    # (rows, dtype, kernels.switches()) it was made for
+        self.plan = None        # [(kernel, weight, bias, out width, relu)], None: the ops' path
+
+    def __call__(self, x, *params):
+        dtype = _rows_ready(x) if x.ndim == 2 else None
+        if dtype is not None:
+            made_for = (x.shape[0], dtype, kernels.switches())
+            if (made_for != self.made_for or self.params is None
+                    or not all(map(_is, params, self.params))):
+                self._make_plan(x, params, made_for)
+            if self.plan is not None:
+                rows = x.shape[0]
+                for kernel, weight, bias, width, relu in self.plan:
+                    y = _empty((rows, width), dtype)
+                    kernel(x, weight, bias, y, relu)
+                    x = y
+                return x
+        for weight, bias, relu in zip(params[::2], params[1::2], self.relus):
+            x = (linear_relu(x, weight, bias) if relu else
+                 Linear.forward(Linear.__new__(Linear), x, weight, bias))
+        return x
+
+    def _make_plan(self, x, params, made_for):
+        rows, dtype, _ = made_for
+        self.params, self.made_for, self.plan = params, made_for, None
+        plan, k = [], x.shape[1]
+        for weight, bias, relu in zip(params[::2], params[1::2], self.relus):
+            kernel = _row_kernel(rows, weight)
+            if kernel is None or not _row_ready(weight, bias, dtype, k):
+                return
+            k = weight.shape[0]
+            plan.append((kernel, weight, _zeros(k, dtype) if bias is None else bias, k, relu))
+        # the lookups above may have started the threads: the plan is for the state after them
+        self.made_for, self.plan = (rows, dtype, kernels.switches()), plan

@@ -24,7 +24,7 @@ from ..autograd.engine import POST_ACCUMULATE_HOOKS, accumulate_grads, undo_broa
 from ..autograd.tensor_base import make_tensor
 from ..backend import array_module
 from ..ops.activation import ReLU
-from ..ops.linear import Linear, linear_relu
+from ..ops.linear import Linear, LinearChain
 from .steps import Backward
 
 # False: every replay is interpreted (``Graph.interpret``), the form the tests compare with
@@ -220,17 +220,21 @@ def generate(graph):
         leaf_tensors.append(f"args[{what}]" if kind == "input"
                             else src.const("L", graph.leaf_params[k]))
     ctxs, orders = [], {}
-    fused = _linear_relu_pairs(graph)
+    chains = _linear_chains(graph)
+    covered = {k for first, (last, _) in chains.items() for k in range(first + 1, last + 1)}
     bounds = [0] + [e.at for e in graph.events] + [len(graph.ops)]
     for n, (a, b) in enumerate(zip(bounds, bounds[1:])):
         for k in range(a, b):
-            if k - 1 in fused:
+            if k in covered:
                 continue
-            if k in fused:
-                x, w, bias = (values[s] for s in graph.ops[k].sources)
-                out = graph.ops[k + 1].out_slot
+            if k in chains:
+                last, layers = chains[k]
+                x = values[graph.ops[k].sources[0]]
+                params = "".join(f", {values[w]}, {values[bias]}" for w, bias, _ in layers)
+                chain = LinearChain(relu for _, _, relu in layers)
+                out = graph.ops[last].out_slot
                 values[out] = f"v{out}"
-                src.emit(f"v{out} = {src.const('LR', linear_relu)}({x}, {w}, {bias})")
+                src.emit(f"v{out} = {src.const('LC', chain)}({x}{params})")
                 continue
             _forward_lines(src, graph, k, values, ctxs)
         if n < len(graph.events):
@@ -245,7 +249,7 @@ def generate(graph):
     outs = ", ".join(f"{s}: {values[s]}" for s in dict.fromkeys(graph.output_slots)
                      if graph.kinds[s][0] == "op")
     # an inference graph (the only kind with fused ops) has no node to hand its ctxs to
-    kept = "None" if fused else f"([{', '.join(ctxs)}] if keep_ctxs else None)"
+    kept = "None" if chains else f"([{', '.join(ctxs)}] if keep_ctxs else None)"
     src.emit(f"return {kept}, {{{outs}}}")
     return _compiled("replay(args, keep_ctxs)", src, len(graph.ops)), orders
 
@@ -266,20 +270,40 @@ def _compiled(signature, src, n_ops):
     return fn
 
 
-def _linear_relu_pairs(graph):
-    """{k: k + 1} for each Linear whose output only the next op, a ReLU, reads, in a graph
-    recorded without gradients (an inference replay: no ctx is kept for a backward); those two
-    run as one call, ``ops.linear.linear_relu``, the bias and the ReLU in one pass."""
+def _linear_chains(graph):
+    """{k: (last op, [(weight slot, bias slot, relu)])} for each run of ops from op k that is
+    a chain of Linear layers, each but maybe the last followed by a ReLU, each output read only
+    by the next op, in a graph recorded without gradients (an inference replay: no ctx is kept
+    for a backward). Such a run is one call, an ``ops.linear.LinearChain``: a Linear -> ReLU pair
+    makes the bias and the ReLU in one pass, and a chain of a few rows runs kernel after kernel
+    without an op's bookkeeping between them. A lone Linear stays an op."""
     if graph.events or any(op.grad_marks is not None for op in graph.ops):
         return {}
-    uses = collections.Counter(s for op in graph.ops for s in op.sources)
+    ops = graph.ops
+    uses = collections.Counter(s for op in ops for s in op.sources)
     uses.update(graph.output_slots)
-    pairs = {}
-    for k, (op, after) in enumerate(zip(graph.ops, graph.ops[1:])):
-        if (op.cls is Linear and after.cls is ReLU and not op.multi and len(op.sources) == 3
-                and list(after.sources) == [op.out_slot] and uses[op.out_slot] == 1):
-            pairs[k] = k + 1
-    return pairs
+
+    def linear(k):
+        return (k < len(ops) and ops[k].cls is Linear and not ops[k].multi
+                and len(ops[k].sources) == 3)
+
+    def reads_only(k, slot):    # op k exists, reads only ``slot``'s value, the one reader
+        return k < len(ops) and list(ops[k].sources[:1]) == [slot] and uses[slot] == 1
+
+    chains, k = {}, 0
+    while k < len(ops):
+        first, layers = k, []
+        while linear(k) and (not layers or reads_only(k, ops[k - 1].out_slot)):
+            _, w, bias = ops[k].sources
+            relu = (k + 1 < len(ops) and ops[k + 1].cls is ReLU
+                    and list(ops[k + 1].sources) == [ops[k].out_slot]
+                    and uses[ops[k].out_slot] == 1)
+            layers.append((w, bias, relu))
+            k += 2 if relu else 1
+        if len(layers) > 1 or layers and layers[0][2]:
+            chains[first] = (k - 1, layers)
+        k = max(k, first + 1)
+    return chains
 
 
 def _as_array():
