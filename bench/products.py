@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from chainrule.kernels import blas
+from chainrule.kernels import blas, onednn_matmul
 
 from .profile import PRODUCTS
 from .workloads import WORKLOADS
@@ -62,16 +62,25 @@ def record_products(name):
             calls.append(("matmul", spec, {}))
             return run(b_address, out_address)
         return recorded
+    onednn_forward = onednn_matmul.forward
+    matmul_recorded = wrap("matmul", lambda a, b: None)
+
+    def linear_forward(x2, weight, bias):
+        # a Linear's forward on oneDNN (its bias inside the product): recorded as x2 @ W^T
+        matmul_recorded(x2, weight.T)
+        return onednn_forward(x2, weight, bias)
     for n, fn in saved.items():
         setattr(np, n, wrap(n, fn))
     blas.matmul = wrap("matmul", blas_matmul)
     blas.PackedLeft.bound = bound
+    onednn_matmul.forward = linear_forward
     try:
         step.run()
     finally:
         for n, fn in saved.items():
             setattr(np, n, fn)
         blas.matmul, blas.PackedLeft.bound = blas_matmul, packed_bound
+        onednn_matmul.forward = onednn_forward
     return calls
 
 

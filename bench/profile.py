@@ -6,9 +6,10 @@ The step runs under cProfile with NumPy's product functions (``matmul``, ``dot``
 whose time lands in the Python function that called it. Each function's own time goes to one
 category:
 
-- ``products``: the matrix products (BLAS);
+- ``products``: the matrix products (BLAS, MKL's through ``kernels/blas.py``, and a Linear's
+  forward on oneDNN's matmul, ``kernels/onednn_matmul.py``);
 - ``kernels``: the compiled one-pass kernels of ``chainrule.kernels`` (Numba) and the calls into
-  oneDNN's primitives (``backends/onednn.py``: the LSTM layer, with the ``onednn`` extra);
+  oneDNN's other primitives (``backends/onednn.py``: the LSTM layer, with the ``onednn`` extra);
 - ``numpy reductions``: NumPy's C methods (``sum``, ``max``, ``reduce``, ``copy``, ...);
 - ``ops``: the rest of chainrule's ops and optimisers, i.e. their elementwise NumPy passes and
   their Python;
@@ -53,8 +54,9 @@ def products_wrapped():
 def category(func):
     """The category of one cProfile entry, (file, line, name)."""
     path, _, name = func
-    if name == "product" or "(product)" in name or path.endswith("chainrule/kernels/blas.py"):
-        return "products"   # blas.py: MKL's ctypes calls are timed inside its matmul
+    if name == "product" or "(product)" in name or path.endswith(
+            ("chainrule/kernels/blas.py", "chainrule/kernels/onednn_matmul.py")):
+        return "products"   # MKL's and oneDNN's ctypes calls are timed inside these files
     if "chainrule/kernels/" in path or path.endswith("chainrule/backends/onednn.py"):
         return "kernels"    # oneDNN's calls: its LSTM primitive and weight reorders
     if path == "~":
@@ -117,7 +119,7 @@ def format_profile(results):
     lines.append("")
     for name, r in results.items():
         lines.append(f"{name}: " + "; ".join(f"{label} {t * 1e3:.3f} ms" for t, label in r["top"]))
-    lines.append("categories: products = matmul/dot/tensordot/einsum and MKL (kernels.blas); kernels = chainrule.kernels and oneDNN's primitives; "
+    lines.append("categories: products = matmul/dot/tensordot/einsum, MKL (kernels.blas) and Linear's oneDNN matmul; kernels = chainrule.kernels and oneDNN's LSTM; "
                  "ops = the ops' and optimisers' own time, with their elementwise NumPy passes; "
                  "engine = autograd, modules, tensors (python -m bench --help)")
     return "\n".join(lines)

@@ -89,3 +89,21 @@ def _flat(out):
             res.extend(_flat(o))
         return res
     return [] if out is None else [out]
+
+
+def compare_with_reference(layer, x, rtol=1e-5, atol=1e-5):
+    """``layer(x)`` and the input's gradient of ``(y * y).sum()`` on the fast path (as the
+    caller's switches leave it) equal them under ``cr.backends.reference()`` to the tolerances
+    (the fast path's products are other libraries'); returns the fast path's output."""
+    outs = []
+    for reference in (False, True):
+        with cr.backends.reference(reference):
+            xt = cr.from_numpy(x).requires_grad_()
+            layer.zero_grad()
+            y = layer(xt)
+            (y * y).sum().backward()
+            outs.append((y.detach().numpy(), xt.grad.numpy()))
+    (y, gx), (y_ref, gx_ref) = outs
+    np.testing.assert_allclose(y, y_ref, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(gx, gx_ref, rtol=10 * rtol, atol=10 * atol)
+    return y

@@ -59,10 +59,21 @@ def _rows_ready(x2):
     return dtype
 
 
+# A smaller product keeps NumPy's: whether the kernel runs must depend on the shapes alone, not
+# on whether something else loaded Numba (its sums round differently from BLAS's), and a small
+# model should not load Numba (0.3 s and 100 MB once) for a microsecond a call
+ROW_PRODUCT_MIN = 1 << 11
+
+
 def _row_kernel(rows, weight):
+    """The ``row_products`` build for ``rows`` x ``weight``, None where NumPy's product serves
+    (fewer than ``ROW_PRODUCT_MIN`` multiply-adds, or no kernels)."""
+    multiply_adds = rows * weight.size
+    if multiply_adds < ROW_PRODUCT_MIN:
+        return None
     # the parallel build pays from about twice the elements an elementwise pass needs
     # (measured at batch 1: 256 x 256 weights 3.0 us serial, 3.8 us on two threads)
-    return kernels.get_lazily("row_products", rows * weight.size // 2)
+    return kernels.get("row_products", multiply_adds // 2)
 
 
 def _row_products(x2, weight, bias, relu=False):
@@ -215,13 +226,15 @@ class LinearChain:
             if self.plan is not None:
                 rows = x.shape[0]
                 for kernel, weight, bias, width, relu in self.plan:
+                    if kernel is None:      # a layer too small for the kernel: the op's path
+                        x = _layer(x, weight, bias, relu)
+                        continue
                     y = _empty((rows, width), dtype)
-                    kernel(x, weight, bias, y, relu)
+                    kernel(x, weight, _zeros(width, dtype) if bias is None else bias, y, relu)
                     x = y
                 return x
         for weight, bias, relu in zip(params[::2], params[1::2], self.relus):
-            x = (linear_relu(x, weight, bias) if relu else
-                 Linear.forward(Linear.__new__(Linear), x, weight, bias))
+            x = _layer(x, weight, bias, relu)
         return x
 
     def _make_plan(self, x, params, made_for):
@@ -229,10 +242,16 @@ class LinearChain:
         self.params, self.made_for, self.plan = params, made_for, None
         plan, k = [], x.shape[1]
         for weight, bias, relu in zip(params[::2], params[1::2], self.relus):
-            kernel = _row_kernel(rows, weight)
-            if kernel is None or not _row_ready(weight, bias, dtype, k):
+            if not _row_ready(weight, bias, dtype, k):
                 return
             k = weight.shape[0]
-            plan.append((kernel, weight, _zeros(k, dtype) if bias is None else bias, k, relu))
+            plan.append((_row_kernel(rows, weight), weight, bias, k, relu))
         # the lookups above may have started the threads: the plan is for the state after them
         self.made_for, self.plan = (rows, dtype, kernels.switches()), plan
+
+
+def _layer(x, weight, bias, relu):
+    """One layer of a ``LinearChain`` as its ops compute it."""
+    if relu:
+        return linear_relu(x, weight, bias)
+    return Linear.forward(Linear.__new__(Linear), x, weight, bias)
