@@ -32,9 +32,10 @@ MIN_MULTIPLY_ADDS = blas.MIN_MULTIPLY_ADDS
 def applies(x2, weight, bias):
     """Whether ``x2 @ weight.T (+ bias)`` can run on oneDNN: float32 host arrays, a 2-d x,
     ``MIN_MULTIPLY_ADDS`` multiply-adds or more, strides that are whole positive elements."""
-    return (type(x2) is np.ndarray and type(weight) is np.ndarray and x2.ndim == 2
+    # the size first: every Linear call asks, and a small one should learn it soonest
+    return (x2.ndim == 2 and x2.shape[0] * weight.size >= MIN_MULTIPLY_ADDS
+            and type(x2) is np.ndarray and type(weight) is np.ndarray
             and x2.dtype == np.float32 and weight.dtype == np.float32
-            and x2.shape[0] * weight.size >= MIN_MULTIPLY_ADDS
             and (bias is None or type(bias) is np.ndarray and bias.dtype == np.float32
                  and bias.ndim == 1)
             and _element_strides(x2) is not None and _element_strides(weight) is not None

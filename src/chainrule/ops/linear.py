@@ -136,8 +136,10 @@ class Linear(Op):
             x2 = x.reshape(-1, x.shape[-1])
         product = _product(x2.shape[0], weight)
         # the bias added inside the product where a fast path takes it, else in place after
-        y = _row_products(x2, weight, bias)
-        if y is None and onednn_matmul.applies(x2, weight, bias):
+        y = None
+        if x2.shape[0] <= ROW_PRODUCT_ROWS:
+            y = _row_products(x2, weight, bias)
+        elif onednn_matmul.applies(x2, weight, bias):
             y = onednn_matmul.forward(x2, weight, bias)
         if y is None:
             y = product(x2, weight.T)
