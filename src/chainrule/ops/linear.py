@@ -121,7 +121,9 @@ class Linear(Op):
 
     dL/dx = g W,  dL/dW = g^T x,  dL/db = sum over rows of g.
     Fast path: the leading dimensions of x are flattened into one so that each product is a
-    single matrix multiplication, and the bias is added in place.
+    single matrix multiplication, and the bias is added in place; an x of a few rows takes the
+    ``row_products`` kernel, and a large float32 forward that no gradient will follow takes
+    oneDNN's matmul, both adding the bias as they write.
     """
 
     reference = LinearReference
@@ -139,7 +141,9 @@ class Linear(Op):
         y = None
         if x2.shape[0] <= ROW_PRODUCT_ROWS:
             y = _row_products(x2, weight, bias)
-        elif onednn_matmul.applies(x2, weight, bias):
+        elif onednn_matmul.applies(x2, weight, bias) and not any(ctx.needs_input_grad):
+            # inference only: in training the backward's products run on MKL, and moving the
+            # forward's between the two libraries' thread pools cost W3 1 % a step
             y = onednn_matmul.forward(x2, weight, bias)
         if y is None:
             y = product(x2, weight.T)
