@@ -141,7 +141,8 @@ class Linear(Op):
         y = None
         if x2.shape[0] <= ROW_PRODUCT_ROWS:
             y = _row_products(x2, weight, bias)
-        elif onednn_matmul.applies(x2, weight, bias) and not any(ctx.needs_input_grad):
+        elif (product is blas.matmul      # as large as oneDNN's threshold too: ask it
+              and onednn_matmul.applies(x2, weight, bias) and not any(ctx.needs_input_grad)):
             # inference only: in training the backward's products run on MKL, and moving the
             # forward's between the two libraries' thread pools cost W3 1 % a step
             y = onednn_matmul.forward(x2, weight, bias)
