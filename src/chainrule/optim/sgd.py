@@ -102,12 +102,15 @@ class SGD(Optimizer):
         """``x -= lr g`` for every parameter with a gradient: one compiled pass each
         (``kernels.sgd``) where it applies, else ``add_scaled_``'s two NumPy passes. A small
         model's step does not load Numba for it (``kernels.get_lazily``)."""
+        # the serial build, asked once (a small model's parameters all take it), when loaded
+        serial = kernels.get("sgd") if kernels.loaded() else None
         for p in params:
             grad = p.grad
             if grad is None:
                 continue
             x, g = p.array, grad.array
-            kernel = kernels.get_lazily("sgd", x.size)
+            kernel = (serial if serial is not None and x.size < kernels.PARALLEL_MIN
+                      else kernels.get_lazily("sgd", x.size))
             if (kernel is not None and type(x) is np.ndarray and type(g) is np.ndarray
                     and x.dtype is g.dtype and x.shape == g.shape and x.dtype in kernels.DTYPES
                     and x.flags.c_contiguous and g.flags.c_contiguous):
