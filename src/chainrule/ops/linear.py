@@ -130,12 +130,18 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
+        swap = False
         if x.ndim == 2:
             x2 = x
             lead = None     # a batch of rows as it is: nothing to reshape back
         else:
-            lead = x.shape[:-1]
-            x2 = x.reshape(-1, x.shape[-1])
+            # a batch-first view of a time-major array (an LSTM's output): its rows are taken in
+            # memory order, and y is the same view of the product's rows, rather than a copy
+            swap = (x.ndim == 3 and not x.flags.c_contiguous
+                    and x.transpose(1, 0, 2).flags.c_contiguous)
+            rows = x.transpose(1, 0, 2) if swap else x
+            lead = rows.shape[:-1]
+            x2 = rows.reshape(-1, x.shape[-1])
         product = _product(x2.shape[0], weight)
         # the bias added inside the product where a fast path takes it, else in place after
         y = None
@@ -153,19 +159,27 @@ class Linear(Op):
                     y += bias
                 else:
                     _add_bias(y, bias)
-        ctx.x2, ctx.weight, ctx.lead, ctx.product = x2, weight, lead, product
-        return y if lead is None else y.reshape(lead + (weight.shape[0],))
+        ctx.x2, ctx.weight, ctx.lead, ctx.product, ctx.swap = x2, weight, lead, product, swap
+        if lead is None:
+            return y
+        y = y.reshape(lead + (weight.shape[0],))
+        return y.transpose(1, 0, 2) if swap else y
 
     @staticmethod
     def backward(ctx, g):
         need = ctx.needs_input_grad
-        lead = ctx.lead
-        g2 = g if lead is None else g.reshape(-1, g.shape[-1])
+        lead, swap = ctx.lead, ctx.swap
+        if lead is None:
+            g2 = g
+        else:           # g's rows in the order of x2's (the forward's memory order)
+            g2 = (g.transpose(1, 0, 2) if swap else g).reshape(-1, g.shape[-1])
         gx = gw = gb = None
         if need[0]:
             gx = ctx.product(g2, ctx.weight)
             if lead is not None and len(lead) != 1:
                 gx = gx.reshape(lead + (ctx.weight.shape[1],))
+                if swap:
+                    gx = gx.transpose(1, 0, 2)
         if need[1]:
             gw = ctx.product(g2.T, ctx.x2)
         if need[2]:
