@@ -250,7 +250,9 @@ class CrossEntropyLoss(Op):
         x2 = _classes_last(x)
         shifted = x2 - x2.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
-        s = e.sum(axis=1, keepdims=True)
+        # each row's sum as a product with ones: NumPy reduces a short last axis row by row
+        # (W5's 2048 rows of 65 classes: 47 us, against 8)
+        s = e @ array_module(e).ones((e.shape[1], 1), e.dtype)
         log_s = xp.log(s)
         ctx.e, ctx.s, ctx.shape, ctx.reduction, ctx.weight = e, s, x.shape, reduction, weight
         ctx.eps = label_smoothing
