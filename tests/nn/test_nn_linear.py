@@ -9,17 +9,16 @@ from chainrule import nn
 import chainrule.nn.functional as F
 
 
-@pytest.mark.parametrize("shape", [(5, 4), (4,), (2, 3, 4)])
-@pytest.mark.parametrize("bias", [True, False])
-def test_linear_matches_torch(shape, bias):
+def _matches_torch(x, bias=True, view=lambda t: t):
+    """A Linear(4, 3) on ``view`` of the float64 input ``x``: its output and every gradient equal
+    PyTorch's; returns chainrule's output."""
     torch = pytest.importorskip("torch")
     theirs = torch.nn.Linear(4, 3, bias=bias).double()
     ours = nn.Linear(4, 3, bias=bias).double()
     ours.load_state_dict(theirs.state_dict())
-    x = np.random.default_rng(0).standard_normal(shape)
     xc = cr.tensor(x, requires_grad=True)
     xt = torch.tensor(x, requires_grad=True)
-    yc, yt = ours(xc), theirs(xt)
+    yc, yt = ours(view(xc)), theirs(view(xt))
     np.testing.assert_allclose(yc.detach().numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-12)
     g = np.random.default_rng(1).standard_normal(yc.shape)
     yc.backward(cr.tensor(g))
@@ -28,30 +27,23 @@ def test_linear_matches_torch(shape, bias):
     for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-12,
                                    err_msg=n)
+    return yc
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (4,), (2, 3, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch(shape, bias):
+    _matches_torch(np.random.default_rng(0).standard_normal(shape), bias)
 
 
 def test_a_batch_first_view_of_a_time_major_input_is_read_in_place_and_matches_torch():
     """An LSTM's batch-first output is a transposed view: the layer multiplies its rows in
     memory order (no copy) and returns the same view of its output."""
-    torch = pytest.importorskip("torch")
-    theirs = torch.nn.Linear(4, 3).double()
-    ours = nn.Linear(4, 3).double()
-    ours.load_state_dict(theirs.state_dict())
     time_major = np.random.default_rng(0).standard_normal((6, 5, 4))
-    xc = cr.tensor(time_major, requires_grad=True)
-    xt = torch.tensor(time_major, requires_grad=True)
-    yc, yt = ours(xc.transpose(0, 1)), theirs(xt.transpose(0, 1))
-    assert yc.shape == (5, 6, 3)
+    y = _matches_torch(time_major, view=lambda t: t.transpose(0, 1))
+    assert y.shape == (5, 6, 3)
     if not cr.backends.is_reference_enabled():    # the reference multiplies the view as it is
-        assert yc.detach().numpy().transpose(1, 0, 2).flags.c_contiguous
-    np.testing.assert_allclose(yc.detach().numpy(), yt.detach().numpy(), rtol=1e-6, atol=1e-12)
-    g = np.random.default_rng(1).standard_normal(yc.shape)
-    yc.backward(cr.tensor(g))
-    yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-6, atol=1e-12)
-    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-6, atol=1e-12,
-                                   err_msg=n)
+        assert y.detach().numpy().transpose(1, 0, 2).flags.c_contiguous
 
 
 def test_linear_gradcheck():
