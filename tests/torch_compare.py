@@ -107,3 +107,24 @@ def compare_with_reference(layer, x, rtol=1e-5, atol=1e-5):
     np.testing.assert_allclose(y, y_ref, rtol=rtol, atol=atol)
     np.testing.assert_allclose(gx, gx_ref, rtol=10 * rtol, atol=10 * atol)
     return y
+
+
+def functional_linear_matches_torch(x, w, b, rtol=1e-5, atol=1e-5):
+    """``F.linear(x, w, b)`` on float32 arrays equals PyTorch's to the tolerances."""
+    import torch
+    ours = cr.nn.functional.linear(cr.from_numpy(x), cr.from_numpy(w), cr.from_numpy(b))
+    theirs = torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(w),
+                                        torch.from_numpy(b))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=rtol, atol=atol)
+
+
+def replay_equals_eager(model, x, replays=3):
+    """Under ``no_grad``, ``cr.compile(model)`` called ``replays`` times (recording, then
+    replaying) gives eager mode's output bit for bit; returns (output, the compiled model)."""
+    compiled = cr.compile(model)
+    with cr.no_grad():
+        expected = model(x).numpy()
+        for _ in range(replays):
+            got = compiled(x).numpy()
+    np.testing.assert_array_equal(got, expected)
+    return got, compiled

@@ -7,6 +7,7 @@ import pytest
 import chainrule as cr
 import chainrule.nn as nn
 from chainrule.tracing import codegen
+from torch_compare import replay_equals_eager
 
 
 def _graph(step):
@@ -122,15 +123,9 @@ def test_an_inference_replay_runs_its_linear_chain_as_one_call_bit_equal_to_eage
     model = nn.Sequential(nn.Linear(30, 64, bias=bias), nn.ReLU(), nn.Linear(64, 64),
                           nn.ReLU(), nn.Linear(64, 3)).to(cr.float64 if dtype == np.float64
                                                           else cr.float32)
-    compiled = cr.compile(model)
     x = np.random.default_rng(1).standard_normal((batch, 30)).astype(dtype)
     x[0, :3] = [np.nan, -0.0, 0.0]            # NaN and signed zeros take ReLU's path too
-    x = cr.from_numpy(x)
-    with cr.no_grad():
-        expected = model(x).numpy()
-        for _ in range(4):
-            got = compiled(x).numpy()
-    np.testing.assert_array_equal(got, expected)
+    got, compiled = replay_equals_eager(model, cr.from_numpy(x), replays=4)
     assert got.dtype == dtype
     source = _graph(compiled)._replay.source
     assert source.count("= LC") == 1           # the three layers (two with a ReLU), one call

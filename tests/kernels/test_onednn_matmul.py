@@ -8,7 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule.backends import onednn
 from chainrule.kernels import onednn_matmul
-from torch_compare import compare_with_reference
+from torch_compare import compare_with_reference, functional_linear_matches_torch
 
 pytestmark = pytest.mark.skipif(not onednn.is_available(), reason="oneDNN is not installed")
 
@@ -112,9 +112,6 @@ def test_the_plans_are_bounded(monkeypatch):
 
 
 def test_matches_torch_at_the_benchmarks_size():
-    torch = pytest.importorskip("torch")
-    x, w, b = _rand(1024, 784), _rand(256, 784, seed=1) * 0.05, _rand(256, seed=2)
-    ours = cr.nn.functional.linear(cr.from_numpy(x), cr.from_numpy(w), cr.from_numpy(b))
-    theirs = torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(w),
-                                        torch.from_numpy(b))
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
+    pytest.importorskip("torch")
+    functional_linear_matches_torch(_rand(1024, 784), _rand(256, 784, seed=1) * 0.05,
+                                    _rand(256, seed=2))

@@ -10,7 +10,8 @@ import chainrule as cr
 from chainrule import kernels
 from chainrule.ops import linear
 from chainrule.ops.linear import ROW_PRODUCT_ROWS
-from torch_compare import compare_with_reference
+from torch_compare import (compare_with_reference, functional_linear_matches_torch,
+                           replay_equals_eager)
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
@@ -101,19 +102,10 @@ def test_an_inference_replay_fuses_the_relu_into_it_bit_equal_to_eager():
     model = cr.nn.Sequential(cr.nn.Linear(784, 256), cr.nn.ReLU(), cr.nn.Linear(256, 10))
     x = _rand(1, 784)
     x[0, :2] = [np.nan, -0.0]
-    x = cr.from_numpy(x)
-    compiled = cr.compile(model)
-    with cr.no_grad():
-        eager = model(x).numpy()
-        for _ in range(3):
-            replayed = compiled(x).numpy()
-    np.testing.assert_array_equal(replayed, eager)
+    replay_equals_eager(model, cr.from_numpy(x))
 
 
 def test_matches_torch_at_the_benchmarks_size():
-    torch = pytest.importorskip("torch")
-    x, w, b = _rand(1, 784), _rand(256, 784, seed=1) * 0.05, _rand(256, seed=2)
-    ours = cr.nn.functional.linear(cr.from_numpy(x), cr.from_numpy(w), cr.from_numpy(b))
-    theirs = torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(w),
-                                        torch.from_numpy(b))
-    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-5)
+    pytest.importorskip("torch")
+    functional_linear_matches_torch(_rand(1, 784), _rand(256, 784, seed=1) * 0.05,
+                                    _rand(256, seed=2))

@@ -31,9 +31,9 @@ FORWARD_TRAINING, FORWARD_INFERENCE, BACKWARD = 64, 96, 128
 LEFT2RIGHT, RIGHT2LEFT = 1, 2
 DIFF_WEIGHTS_OVERWRITE = 1
 QUERY_WORKSPACE_MD, QUERY_EXEC_ARG_MD = 135, 255
-ELTWISE_RELU = 0x20
-ARG = dict(src=1, dst=17, weights=33, src_layer=1, src_iter=2, src_iter_c=3, dst_layer=17, dst_iter=18, dst_iter_c=19,
-           weights_layer=33, weights_iter=34, bias=41, workspace=64, from_=1, to=17)
+ARG = dict(src=1, dst=17, weights=33, src_layer=1, src_iter=2, src_iter_c=3, dst_layer=17,
+           dst_iter=18, dst_iter_c=19, weights_layer=33, weights_iter=34, bias=41, workspace=64,
+           from_=1, to=17)
 for _name in ("src_layer", "src_iter", "src_iter_c", "dst_layer", "dst_iter", "dst_iter_c"):
     ARG["diff_" + _name] = ARG[_name] + 128
 for _name in ("weights_layer", "weights_iter", "bias"):
@@ -87,12 +87,6 @@ def _declare(lib):
         "dnnl_lstm_forward_primitive_desc_create": lstm,
         "dnnl_lstm_backward_primitive_desc_create": [pp, p, i, i] + [p] * 22 + [u, p, p],
         "dnnl_matmul_primitive_desc_create": [pp, p, p, p, p, p, p],
-        "dnnl_primitive_attr_create": [pp],
-        "dnnl_primitive_attr_destroy": [p],
-        "dnnl_primitive_attr_set_post_ops": [p, p],
-        "dnnl_post_ops_create": [pp],
-        "dnnl_post_ops_destroy": [p],
-        "dnnl_post_ops_append_eltwise": [p, i, ctypes.c_float, ctypes.c_float],
     }
     for name, argtypes in signatures.items():
         fn = getattr(lib, name)

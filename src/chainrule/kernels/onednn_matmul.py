@@ -12,9 +12,8 @@ Only the forward of a large enough float32 product runs here (``MIN_MULTIPLY_ADD
 threshold too: below it the call's fixed cost, about 6 us of ctypes calls, outweighs the
 saving), and only where no gradient will follow (inference: W6 at batch 1024, 1.02 -> 0.95):
 in training the backward's products run on MKL, and moving the forward's to oneDNN's thread
-pool and back measured 1 % slower on W3. The results agree with
-MKL's to float32 rounding (a different blocking of the same sums), repeatably for one thread
-count.
+pool and back measured 1 % slower on W3. The results agree with MKL's to float32 rounding (a
+different blocking of the same sums), repeatably for one thread count.
 
 Layouts: x is read through its strides as it is (rows or columns), W (out, in) as the
 transposed (in, out) operand through its strides, and y is a new C-contiguous array.
@@ -28,7 +27,6 @@ from ..backends.reference import is_reference_enabled
 from . import blas
 
 MIN_MULTIPLY_ADDS = blas.MIN_MULTIPLY_ADDS
-
 
 
 def applies(x2, weight, bias):
@@ -81,7 +79,6 @@ class _Plan:
         ids = (a["src"], a["weights"], a["dst"], a["bias"])[:len(self.mems)]
         self.args = (dnn.ExecArg * len(ids))(*[dnn.ExecArg(i, m.value)
                                                for i, m in zip(ids, self.mems)])
-        self.shape = (M, N)
 
     def run(self, arrays):
         lib = dnn.library()

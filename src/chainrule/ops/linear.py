@@ -85,8 +85,17 @@ def _row_products(x2, weight, bias, relu=False):
     kernel = _row_kernel(x2.shape[0], weight)
     if kernel is None:
         return None
-    y = _empty((x2.shape[0], weight.shape[0]), dtype)
-    kernel(x2, weight, _zeros(weight.shape[0], dtype) if bias is None else bias, y, relu)
+    return _run_row_kernel(kernel, x2, weight, _kernel_bias(weight, bias, dtype), relu)
+
+
+def _kernel_bias(weight, bias, dtype):
+    """The bias as ``row_products`` reads it: zeros for a layer without one."""
+    return _zeros(weight.shape[0], dtype) if bias is None else bias
+
+
+def _run_row_kernel(kernel, x2, weight, bias, relu):
+    y = _empty((x2.shape[0], weight.shape[0]), x2.dtype)
+    kernel(x2, weight, bias, y, relu)
     return y
 
 
@@ -235,7 +244,7 @@ class LinearChain:
         self.relus = tuple(relus)
         self.params = None      # the weights and biases the plan was made for
         self.made_for = None    # (rows, dtype, kernels.switches()) it was made for
-        self.plan = None        # [(kernel, weight, bias, out width, relu)], None: the ops' path
+        self.plan = None        # [(kernel, weight, bias, its kernel's bias, relu)], None: ops
 
     def __call__(self, x, *params):
         dtype = _rows_ready(x) if x.ndim == 2 else None
@@ -245,14 +254,9 @@ class LinearChain:
                     or not all(map(_is, params, self.params))):
                 self._make_plan(x, params, made_for)
             if self.plan is not None:
-                rows = x.shape[0]
-                for kernel, weight, bias, width, relu in self.plan:
-                    if kernel is None:      # a layer too small for the kernel: the op's path
-                        x = _layer(x, weight, bias, relu)
-                        continue
-                    y = _empty((rows, width), dtype)
-                    kernel(x, weight, _zeros(width, dtype) if bias is None else bias, y, relu)
-                    x = y
+                for kernel, weight, bias, kernel_bias, relu in self.plan:
+                    x = (_layer(x, weight, bias, relu) if kernel is None    # too small for it
+                         else _run_row_kernel(kernel, x, weight, kernel_bias, relu))
                 return x
         for weight, bias, relu in zip(params[::2], params[1::2], self.relus):
             x = _layer(x, weight, bias, relu)
@@ -266,7 +270,8 @@ class LinearChain:
             if not _row_ready(weight, bias, dtype, k):
                 return
             k = weight.shape[0]
-            plan.append((_row_kernel(rows, weight), weight, bias, k, relu))
+            plan.append((_row_kernel(rows, weight), weight, bias,
+                         _kernel_bias(weight, bias, dtype), relu))
         # the lookups above may have started the threads: the plan is for the state after them
         self.made_for, self.plan = (rows, dtype, kernels.switches()), plan
 
