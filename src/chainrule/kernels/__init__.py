@@ -23,11 +23,11 @@ from ..backends import onednn
 from ..backends.reference import is_reference_enabled
 from . import blas, onednn_matmul
 from . import parallel as _threads
-from . import (activation_kernels, conv_kernels, linear_kernels, optim_kernels, pooling_kernels,
-               recurrent_kernels)
+from . import (activation_kernels, conv_kernels, embedding_kernels, linear_kernels, loss_kernels,
+               optim_kernels, pooling_kernels, recurrent_kernels)
 
 _MODULES = (optim_kernels, activation_kernels, linear_kernels, recurrent_kernels, conv_kernels,
-            pooling_kernels)
+            pooling_kernels, embedding_kernels, loss_kernels)
 # name -> the kernel as plain Python (each module's KERNELS), compiled on first use
 _SOURCES = {name: fn for module in _MODULES for name, fn in module.KERNELS.items()}
 
@@ -170,6 +170,10 @@ def _call_each(table, dtype):
     calls["lstm_gates_cell"] = (np.zeros(4, dtype), np.zeros(4, dtype), np.zeros(4, dtype), one,
                                 one.copy())
     calls["lstm_hidden"] = (m, m, m.copy())
+    index = np.zeros(1, np.int64)
+    calls["embedding_backward"] = (index.reshape(1, 1), np.zeros((1, 1, 1), dtype), m.copy())
+    calls["minus_row_max"] = (m, m.copy())
+    calls["softmax_minus_one_hot"] = (m, m, one, False, index, m.copy())
     for name in ("im2col", "im2col_unit_stride"):
         calls[name] = (a4, 1, 1, 1, 1, 1, 1, 0, 0, 1, np.zeros((1, 1, 1), dtype))
     for name in ("col2im", "col2im_unit_stride"):

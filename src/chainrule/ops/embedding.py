@@ -1,4 +1,5 @@
 """Embedding lookup as one op: rows gathered forward, scatter-added backward."""
+from .. import kernels
 from ..backend import array_module, xp
 from .base import Op
 
@@ -31,8 +32,9 @@ class Embedding(Op):
     """y = W[idx] (row lookup);  dL/dW[k] = sum of g over the positions where idx == k (none for
     ``padding_idx``).
 
-    Fast path: the backward sums each row's gradients as segments of the positions sorted by
-    index, instead of the unbuffered ``add.at``.
+    Fast path: the backward's scatter-add as one compiled pass over the positions in order
+    (``kernels.embedding_backward``: ``add.at``'s sums, bit for bit); without Numba, a large one
+    sums each row's gradients as segments of the positions sorted by index.
     """
 
     reference = EmbeddingReference
@@ -42,14 +44,32 @@ class Embedding(Op):
     @staticmethod
     def backward(ctx, g):
         gw = array_module(g).zeros(ctx.wshape, dtype=g.dtype)
-        idx = ctx.idx.reshape(-1)
-        if idx.size:
-            # A segment sum over the positions sorted by index: ufunc.at is unbuffered and ~7x
-            # slower (W5: 1.1 ms -> 0.15 ms); the stable sort keeps each row's summation order.
-            order = xp.argsort(idx, kind="stable")
-            rows = idx[order]
-            starts = xp.flatnonzero(xp.concatenate(([True], rows[1:] != rows[:-1])))
-            gw[rows[starts]] = xp.add.reduceat(g.reshape(-1, ctx.wshape[1])[order], starts, axis=0)
+        if ctx.idx.size:
+            _scatter_rows(gw, ctx.idx, g)
         if ctx.padding_idx is not None:
             gw[ctx.padding_idx] = 0
         return None, gw, None
+
+
+def _scatter_rows(gw, idx, g):
+    """gw[idx[p]] += g[p] for every position p of ``idx`` (g: idx's shape + (D,))."""
+    width = gw.shape[1]
+    kernel = (kernels.on_host(gw, idx, g) and g.dtype in kernels.DTYPES
+              and kernels.get_lazily("embedding_backward", g.size))
+    if kernel:
+        # (A, B) positions: a batch of sequences as it is, whatever g's strides (no copy)
+        inner = idx.shape[-1] if idx.ndim else 1
+        kernel(idx.reshape(-1, inner), g.reshape(-1, inner, width), gw)
+        return
+    idx, g = idx.reshape(-1), g.reshape(-1, width)
+    if kernels.on_host(gw, idx, g) and g.size < kernels.LOAD_MIN:
+        # what the kernel computes, so that a small gradient's bits do not depend on whether
+        # something else loaded Numba (unbuffered add.at is slow, but this one is small)
+        xp.add.at(gw, idx, g)
+        return
+    # ufunc.at is ~7x slower at W5's size (1.1 ms against 0.15); the stable sort keeps each
+    # row's summation order
+    order = xp.argsort(idx, kind="stable")
+    rows = idx[order]
+    starts = xp.flatnonzero(xp.concatenate(([True], rows[1:] != rows[:-1])))
+    gw[rows[starts]] = xp.add.reduceat(g[order], starts, axis=0)

@@ -1,4 +1,5 @@
 """The losses of ``nn``, each one op (one graph node) with its gradient written out."""
+from .. import kernels
 from ..backend import array_module, xp
 from .base import Op, promote
 
@@ -248,7 +249,7 @@ class CrossEntropyLoss(Op):
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction):
         x2 = _classes_last(x)
-        shifted = x2 - x2.max(axis=1, keepdims=True)
+        shifted = _minus_row_max(x2)
         e = xp.exp(shifted)
         # each row's sum as a product with ones: NumPy reduces a short last axis row by row
         # (W5's 2048 rows of 65 classes: 47 us, against 8)
@@ -346,11 +347,31 @@ def _cross_entropy_class_indices(ctx, shifted, log_s, target, ignore_index, dtyp
     return array_module(loss).asarray(loss.sum(), dtype=dtype)
 
 
+def _minus_row_max(x2):
+    """x2 - x2.max(axis=1, keepdims=True), each row in one compiled pass where a kernel applies
+    (bit-equal: ``kernels.loss_kernels``)."""
+    kernel = (x2.size and x2.dtype in kernels.DTYPES and kernels.on_host(x2)
+              and kernels.get_lazily("minus_row_max", x2.size))
+    if not kernel:
+        return x2 - x2.max(axis=1, keepdims=True)
+    shifted = xp.empty(x2.shape, x2.dtype)
+    kernel(x2, shifted)
+    return shifted
+
+
 def _softmax_minus_one_hot(ctx, up):
-    """The common case (no weights, no smoothing), fused: e / s * up, then up off the target."""
-    M = ctx.e.shape[0]
+    """The common case (no weights, no smoothing), fused: e / s * up, then up off the target
+    (one compiled pass where a kernel applies: bit-equal, ``kernels.loss_kernels``)."""
+    e, M = ctx.e, ctx.e.shape[0]
+    kernel = (e.size and up.dtype == e.dtype and e.dtype in kernels.DTYPES
+              and kernels.on_host(e, up, ctx.tt)
+              and kernels.get_lazily("softmax_minus_one_hot", e.size))
+    if kernel:
+        gx = xp.empty(e.shape, e.dtype)
+        kernel(e, ctx.s, up.reshape(-1), up.ndim > 0, ctx.tt, gx)
+        return gx
     u = up.reshape(-1, 1) if up.ndim else up
-    gx = ctx.e * (u / ctx.s)
+    gx = e * (u / ctx.s)
     gx[array_module(gx).arange(M), ctx.tt] -= u[:, 0] if up.ndim else u
     return gx
 
