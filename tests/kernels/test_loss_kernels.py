@@ -113,3 +113,19 @@ def test_cross_entropy_matches_torch_with_kernels():
     lt.backward()
     np.testing.assert_allclose(loss, lt.item(), rtol=1e-6)
     np.testing.assert_allclose(grad, xt.grad.numpy(), rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_the_kernels_are_what_ran(reduction, monkeypatch):
+    # a mean's upstream gradient arrives as a NumPy scalar (g / n), not an array
+    ran = []
+    real = kernels.get_lazily
+    monkeypatch.setattr(kernels, "get_lazily", lambda name, size: (ran.append(name) or
+                                                                   real(name, size)))
+    calls = []
+    kernel = kernels.get("softmax_minus_one_hot")
+    monkeypatch.setitem(kernels._kernels, "softmax_minus_one_hot",
+                        lambda *a: calls.append(1) or kernel(*a))
+    x_np = _logits((2048, 65), np.float32, specials=False)
+    _loss_and_grad(x_np, np.zeros(2048, np.int64), True, reduction=reduction)
+    assert "minus_row_max" in ran and calls == [1]

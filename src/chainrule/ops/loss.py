@@ -364,11 +364,11 @@ def _softmax_minus_one_hot(ctx, up):
     (one compiled pass where a kernel applies: bit-equal, ``kernels.loss_kernels``)."""
     e, M = ctx.e, ctx.e.shape[0]
     kernel = (e.size and up.dtype == e.dtype and e.dtype in kernels.DTYPES
-              and kernels.on_host(e, up, ctx.tt)
+              and kernels.on_host(e, ctx.tt) and isinstance(up, (xp.ndarray, xp.generic))
               and kernels.get_lazily("softmax_minus_one_hot", e.size))
-    if kernel:
+    if kernel:   # (a mean's upstream gradient g / n is a NumPy scalar, not an array)
         gx = xp.empty(e.shape, e.dtype)
-        kernel(e, ctx.s, up.reshape(-1), up.ndim > 0, ctx.tt, gx)
+        kernel(e, ctx.s, xp.asarray(up).reshape(-1), up.ndim > 0, ctx.tt, gx)
         return gx
     u = up.reshape(-1, 1) if up.ndim else up
     gx = e * (u / ctx.s)
