@@ -7,14 +7,12 @@ import chainrule as cr
 from chainrule import kernels
 from chainrule.ops.activation import ReLU
 
+from bit_patterns import bits
+
 pytest.importorskip("numba")
 
 
 SPECIALS = [np.nan, -np.inf, np.inf, -0.0, 0.0, -1.0, 1e-45, -1e-45]
-
-
-def bits(a):
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 def _arrays(n, dtype, seed=0):

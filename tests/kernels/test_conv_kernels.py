@@ -12,12 +12,10 @@ from chainrule import kernels
 from chainrule.ops import conv as C
 from chainrule.ops.conv_columns import _geometry_args
 
+from bit_patterns import bits
+
 pytest.importorskip("numba")
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
-
-
-def bits(a):
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 SPECIALS = [np.nan, -np.inf, np.inf, -0.0, 0.0, -1.0, 1e-45, -1e-45]

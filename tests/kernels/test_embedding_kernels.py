@@ -7,11 +7,9 @@ import pytest
 import chainrule as cr
 from chainrule import kernels
 
+from bit_patterns import bits
+
 pytest.importorskip("numba")
-
-
-def bits(a):
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 def _weight_grad(idx_np, g_np, rows, use_kernels=True, padding_idx=None):

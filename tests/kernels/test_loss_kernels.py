@@ -8,11 +8,9 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import kernels
 
+from bit_patterns import bits
+
 pytest.importorskip("numba")
-
-
-def bits(a):
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 def _logits(shape, dtype, seed=0, specials=True):

@@ -13,6 +13,8 @@ import chainrule as cr
 from chainrule import kernels
 from chainrule.kernels import parallel
 
+from bit_patterns import bits
+
 pytest.importorskip("numba")
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
 
@@ -26,11 +28,6 @@ def _threads_on():
 
 
 needs_threads = pytest.mark.skipif(not _threads_on(), reason="no parallel threading layer or one thread")
-
-
-def bits(a):
-    a = np.ascontiguousarray(a)
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 def with_specials(shape, dtype, seed):

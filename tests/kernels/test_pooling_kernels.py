@@ -10,12 +10,10 @@ import chainrule as cr
 from chainrule import kernels
 from chainrule.nn import functional as F
 
+from bit_patterns import bits
+
 pytest.importorskip("numba")
 pytestmark = pytest.mark.skipif(not kernels.available(), reason="kernels off (CHAINRULE_KERNELS=0)")
-
-
-def bits(a):
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 def pool_both(x, upstream, spatial=2, **kw):

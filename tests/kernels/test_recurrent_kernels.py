@@ -6,6 +6,8 @@ import pytest
 import chainrule as cr
 from chainrule import kernels
 
+from bit_patterns import bits
+
 pytest.importorskip("numba")
 
 
@@ -39,10 +41,6 @@ def _grads(dtype, use_kernels, batch, bidirectional, use_state, seed=0, batch_fi
             loss.backward()
     outputs = [t.detach().numpy() for t in (out, h, c)]
     return outputs + [x.grad.numpy()] + [p.grad.numpy() for p in lstm.parameters()]
-
-
-def bits(a):
-    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -53,16 +53,16 @@ class Embedding(Op):
 
 def _scatter_rows(gw, idx, g):
     """gw[idx[p]] += g[p] for every position p of ``idx`` (g: idx's shape + (D,))."""
-    width = gw.shape[1]
-    kernel = (kernels.on_host(gw, idx, g) and g.dtype in kernels.DTYPES
-              and kernels.get_lazily("embedding_backward", g.size))
+    width, host = gw.shape[1], kernels.on_host(gw, idx, g)
+    kernel = host and g.dtype in kernels.DTYPES and kernels.get_lazily("embedding_backward",
+                                                                       g.size)
     if kernel:
         # (A, B) positions: a batch of sequences as it is, whatever g's strides (no copy)
         inner = idx.shape[-1] if idx.ndim else 1
         kernel(idx.reshape(-1, inner), g.reshape(-1, inner, width), gw)
         return
     idx, g = idx.reshape(-1), g.reshape(-1, width)
-    if kernels.on_host(gw, idx, g) and g.size < kernels.LOAD_MIN:
+    if host and g.size < kernels.LOAD_MIN:
         # what the kernel computes, so that a small gradient's bits do not depend on whether
         # something else loaded Numba (unbuffered add.at is slow, but this one is small)
         xp.add.at(gw, idx, g)
